@@ -13,3 +13,5 @@ export interface AppInfo {
 export interface QuantfitApi {
   appInfo(): Promise<AppInfo>;
 }
+
+export type { JobEvent, Stage } from './core/progress.ts';

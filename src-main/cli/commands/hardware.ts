@@ -1,0 +1,8 @@
+// `quantfit hardware`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit hardware: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the hardware command is not available yet');
+}

@@ -1,0 +1,8 @@
+// `quantfit import`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit import: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the import command is not available yet');
+}

@@ -1,0 +1,8 @@
+// `quantfit models`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit models: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the models command is not available yet');
+}

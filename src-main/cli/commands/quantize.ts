@@ -1,0 +1,8 @@
+// `quantfit quantize`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit quantize: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the quantize command is not available yet');
+}

@@ -1,0 +1,8 @@
+// `quantfit recommend`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit recommend: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the recommend command is not available yet');
+}

@@ -1,0 +1,8 @@
+// `quantfit rm`: placeholder until its issue lands.
+import { QuantfitError } from '../../core/errors.ts';
+
+export const help = 'quantfit rm: not available yet\n';
+
+export async function run(_args: string[]): Promise<number> {
+  throw new QuantfitError('the rm command is not available yet');
+}

@@ -1,0 +1,2 @@
+// Importing this module registers every kernel family. Add one import per family module.
+export { kernelFor, registeredTypes } from './registry.ts';
