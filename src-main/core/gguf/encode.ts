@@ -1,0 +1,289 @@
+// GGUF v3 header encoding: validation of what is about to be written, exact sizes (ggufLayout, no
+// I/O) and the header bytes themselves. The byte layout is the one gguf_write_out produces: magic,
+// version, counts, KVs, tensor infos, zero padding to the alignment; then each tensor's data followed
+// by zero padding to the alignment (after the last tensor too).
+
+import { QuantfitError, type ErrorLocation } from '../errors.ts';
+import { ggmlTypeInfo, ggmlTypeName, removedGgmlType } from './ggml-types.ts';
+import {
+  GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_ITEMS,
+  GGUF_MAX_STRING_BYTES, GGUF_VALUE_TYPES, GGUF_WRITE_VERSION, GgufValueType, ggufValueTypeName, isGgufArray,
+  isGgufValueType,
+  type GgufKv, type GgufValue,
+} from './types.ts';
+
+/** What the writer needs to know about one tensor (its data is streamed separately). */
+export interface GgufWriteTensor {
+  readonly name: string;
+  readonly type: number;
+  /** ne[0] first; written as n_dims = shape.length entries. */
+  readonly shape: readonly number[];
+}
+
+export interface GgufLayout {
+  /** Bytes before the data section, alignment padding included (= the data section's file offset). */
+  readonly headerBytes: number;
+  /** Each tensor's offset relative to the data section. */
+  readonly offsets: number[];
+  /** Exact file size, padding after the last tensor included. */
+  readonly totalBytes: number;
+}
+
+const INT_RANGES: Partial<Record<number, readonly [number, number]>> = {
+  [GgufValueType.UINT8]: [0, 0xff],
+  [GgufValueType.INT8]: [-0x80, 0x7f],
+  [GgufValueType.UINT16]: [0, 0xffff],
+  [GgufValueType.INT16]: [-0x8000, 0x7fff],
+  [GgufValueType.UINT32]: [0, 0xffffffff],
+  [GgufValueType.INT32]: [-0x80000000, 0x7fffffff],
+};
+const BIG_RANGES: Partial<Record<number, readonly [bigint, bigint]>> = {
+  [GgufValueType.UINT64]: [0n, (1n << 64n) - 1n],
+  [GgufValueType.INT64]: [-(1n << 63n), (1n << 63n) - 1n],
+};
+
+const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/** ggml_nbytes of a tensor with this type and shape; throws when the type or shape is invalid. */
+export function ggufTensorByteSize(type: number, shape: readonly number[], loc: ErrorLocation = {}): number {
+  const info = ggmlTypeInfo(type);
+  if (!info) {
+    const removed = removedGgmlType(type);
+    throw new QuantfitError(removed ? `tensor type ${type} is no longer supported: ${removed.removed}` : `unknown tensor type ${type}`, loc);
+  }
+  if (shape.length > GGML_MAX_DIMS) throw new QuantfitError(`tensor has ${shape.length} dimensions; at most ${GGML_MAX_DIMS} are supported`, loc);
+  let elements = 1;
+  for (const [d, ne] of shape.entries()) {
+    if (!Number.isSafeInteger(ne) || ne < 1) throw new QuantfitError(`dimension ${d} is ${ne}; every dimension must be a whole number of at least 1`, loc);
+    elements *= ne;
+    if (!Number.isSafeInteger(elements)) throw new QuantfitError(`tensor shape [${shape.join(', ')}] is too large`, loc);
+  }
+  const row = shape.length > 0 ? shape[0] : 1;
+  if (row % info.blockSize !== 0) {
+    throw new QuantfitError(`row length ${row} is not a multiple of the ${ggmlTypeName(type)} block size ${info.blockSize}`, loc);
+  }
+  const bytes = (elements / info.blockSize) * info.typeSize;
+  if (!Number.isSafeInteger(bytes)) throw new QuantfitError(`tensor shape [${shape.join(', ')}] is too large`, loc);
+  return bytes;
+}
+
+function hasLoneSurrogate(s: string): boolean {
+  return !(s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+function checkString(s: unknown, what: string, loc: ErrorLocation): number {
+  if (typeof s !== 'string') throw new QuantfitError(`${what} must be a string`, loc);
+  if (hasLoneSurrogate(s)) throw new QuantfitError(`${what} contains a lone UTF-16 surrogate (not encodable as UTF-8)`, loc);
+  const n = Buffer.byteLength(s, 'utf8');
+  if (n > GGUF_MAX_STRING_BYTES) throw new QuantfitError(`${what} is ${n} bytes, over the maximum of ${GGUF_MAX_STRING_BYTES}`, loc);
+  return 8 + n;
+}
+
+/** Checks one value against its declared type and returns its encoded size. */
+function valueSize(type: number, value: GgufValue, depth: number, loc: ErrorLocation): number {
+  const wrongType = () => new QuantfitError(`value ${describeValue(value)} does not fit type ${ggufValueTypeName(type)}`, loc);
+  const ints = INT_RANGES[type];
+  if (ints) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < ints[0] || value > ints[1]) throw wrongType();
+    return GGUF_VALUE_TYPES[type].size;
+  }
+  const bigs = BIG_RANGES[type];
+  if (bigs) {
+    const v = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+    if (typeof v !== 'bigint' || v < bigs[0] || v > bigs[1]) throw wrongType();
+    return 8;
+  }
+  switch (type) {
+    case GgufValueType.FLOAT32:
+    case GgufValueType.FLOAT64:
+      if (typeof value !== 'number') throw wrongType();
+      return GGUF_VALUE_TYPES[type].size;
+    case GgufValueType.BOOL:
+      if (typeof value !== 'boolean') throw wrongType();
+      return 1;
+    case GgufValueType.STRING:
+      return checkString(value, 'string value', loc);
+    case GgufValueType.ARRAY: {
+      if (!isGgufArray(value)) throw wrongType();
+      const { elementType, items } = value;
+      if (!isGgufValueType(elementType)) throw new QuantfitError(`invalid array element type ${elementType}`, loc);
+      if (depth + 1 >= GGUF_MAX_ARRAY_DEPTH && elementType === GgufValueType.ARRAY) {
+        throw new QuantfitError(`arrays are nested more than ${GGUF_MAX_ARRAY_DEPTH} deep`, loc);
+      }
+      if (!Array.isArray(items)) throw wrongType();
+      if (items.length > GGUF_MAX_ARRAY_ITEMS) throw new QuantfitError(`array has ${items.length} items, over the maximum of ${GGUF_MAX_ARRAY_ITEMS}`, loc);
+      let size = 12;
+      for (const item of items) size += valueSize(elementType, item, depth + 1, loc);
+      return size;
+    }
+    default:
+      throw new QuantfitError(`invalid value type ${type}`, loc);
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'object' && v !== null) return 'array';
+  return String(v);
+}
+
+/** The alignment a file with these KVs is read with: general.alignment (u32, power of two) or 32. */
+export function ggufAlignment(kv: readonly GgufKv[], requested?: number, loc: ErrorLocation = {}): number {
+  const entry = kv.find((e) => e.key === 'general.alignment');
+  let fromKv: number | undefined;
+  if (entry) {
+    const kloc = { ...loc, key: 'general.alignment' };
+    if (entry.type !== GgufValueType.UINT32 || typeof entry.value !== 'number') {
+      throw new QuantfitError(`general.alignment must be of type u32 but is ${ggufValueTypeName(entry.type)}`, kloc);
+    }
+    fromKv = entry.value;
+  }
+  const alignment = fromKv ?? requested ?? GGUF_DEFAULT_ALIGNMENT;
+  if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 0x80000000) {
+    throw new QuantfitError(`alignment ${alignment} is not a power of two`, fromKv !== undefined ? { ...loc, key: 'general.alignment' } : loc);
+  }
+  // Readers take the alignment from the KV alone, so any other value would make the file unreadable.
+  if (requested !== undefined && requested !== alignment) {
+    throw new QuantfitError(`alignment ${requested} was requested but the file would be read with ${alignment} (general.alignment ${fromKv === undefined ? 'absent, default 32' : fromKv})`, loc);
+  }
+  return alignment;
+}
+
+interface Checked {
+  readonly alignment: number;
+  readonly kvBytes: number[];
+  readonly tensorBytes: number[];
+  readonly tensorInfoBytes: number[];
+}
+
+/** Validates the KVs and tensor infos and measures them; throws QuantfitError naming the key or tensor. */
+function check(kv: readonly GgufKv[], tensors: readonly GgufWriteTensor[], alignment: number | undefined, loc: ErrorLocation): Checked {
+  const keys = new Set<string>();
+  const kvBytes = kv.map((e) => {
+    const kloc = { ...loc, key: e.key };
+    checkString(e.key, 'key', kloc);
+    if (e.key.length === 0) throw new QuantfitError('key is empty', kloc);
+    if (keys.has(e.key)) throw new QuantfitError(`duplicate key '${e.key}'`, kloc);
+    keys.add(e.key);
+    if (!isGgufValueType(e.type)) throw new QuantfitError(`invalid value type ${e.type}`, kloc);
+    return 8 + Buffer.byteLength(e.key, 'utf8') + 4 + valueSize(e.type, e.value, 0, kloc);
+  });
+  const names = new Set<string>();
+  const tensorBytes: number[] = [];
+  const tensorInfoBytes = tensors.map((t) => {
+    const tloc = { ...loc, tensor: t.name };
+    const n = checkString(t.name, 'tensor name', tloc) - 8;
+    if (n > GGML_MAX_NAME_BYTES) throw new QuantfitError(`tensor name is ${n} bytes long; ggml allows at most ${GGML_MAX_NAME_BYTES}`, tloc);
+    if (t.name.includes('\0')) throw new QuantfitError('tensor name contains a NUL byte', tloc);
+    if (names.has(t.name)) throw new QuantfitError(`duplicate tensor name '${t.name}'`, tloc);
+    names.add(t.name);
+    tensorBytes.push(ggufTensorByteSize(t.type, t.shape, tloc));
+    return 8 + n + 4 + 8 * t.shape.length + 4 + 8;
+  });
+  return { alignment: ggufAlignment(kv, alignment, loc), kvBytes, tensorBytes, tensorInfoBytes };
+}
+
+function layoutOf(c: Checked): GgufLayout & { tensorBytes: number[] } {
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const headerBytes = alignUp(24 + sum(c.kvBytes) + sum(c.tensorInfoBytes), c.alignment);
+  const offsets: number[] = [];
+  let data = 0;
+  for (const bytes of c.tensorBytes) {
+    offsets.push(data);
+    data += alignUp(bytes, c.alignment);
+  }
+  return { headerBytes, offsets, totalBytes: headerBytes + data, tensorBytes: c.tensorBytes };
+}
+
+/**
+ * Exact sizes of the GGUF v3 file the writer would produce, without any I/O. The alignment is
+ * general.alignment from `kv` when present, else 32; passing a different `alignment` is an error.
+ */
+export function ggufLayout(kv: readonly GgufKv[], tensors: readonly GgufWriteTensor[], alignment?: number): GgufLayout {
+  const { headerBytes, offsets, totalBytes } = layoutOf(check(kv, tensors, alignment, {}));
+  return { headerBytes, offsets, totalBytes };
+}
+
+/** Little-endian writes into a preallocated buffer of exactly the right size. */
+class ByteSink {
+  readonly buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.alloc(size);
+  }
+  u8(v: number) { this.pos = this.buf.writeUInt8(v, this.pos); }
+  i8(v: number) { this.pos = this.buf.writeInt8(v, this.pos); }
+  u16(v: number) { this.pos = this.buf.writeUInt16LE(v, this.pos); }
+  i16(v: number) { this.pos = this.buf.writeInt16LE(v, this.pos); }
+  u32(v: number) { this.pos = this.buf.writeUInt32LE(v, this.pos); }
+  i32(v: number) { this.pos = this.buf.writeInt32LE(v, this.pos); }
+  f32(v: number) { this.pos = this.buf.writeFloatLE(v, this.pos); }
+  f64(v: number) { this.pos = this.buf.writeDoubleLE(v, this.pos); }
+  u64(v: bigint) { this.pos = this.buf.writeBigUInt64LE(v, this.pos); }
+  i64(v: bigint) { this.pos = this.buf.writeBigInt64LE(v, this.pos); }
+  str(s: string) {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.u64(BigInt(n));
+    this.pos += this.buf.write(s, this.pos, n, 'utf8');
+  }
+}
+
+function encodeValue(out: ByteSink, type: number, value: GgufValue): void {
+  switch (type) {
+    case GgufValueType.UINT8: return out.u8(value as number);
+    case GgufValueType.INT8: return out.i8(value as number);
+    case GgufValueType.UINT16: return out.u16(value as number);
+    case GgufValueType.INT16: return out.i16(value as number);
+    case GgufValueType.UINT32: return out.u32(value as number);
+    case GgufValueType.INT32: return out.i32(value as number);
+    case GgufValueType.FLOAT32: return out.f32(value as number);
+    case GgufValueType.FLOAT64: return out.f64(value as number);
+    case GgufValueType.UINT64: return out.u64(BigInt(value as bigint | number));
+    case GgufValueType.INT64: return out.i64(BigInt(value as bigint | number));
+    case GgufValueType.BOOL: return out.u8(value ? 1 : 0);
+    case GgufValueType.STRING: return out.str(value as string);
+    case GgufValueType.ARRAY: {
+      const { elementType, items } = value as { elementType: number; items: readonly GgufValue[] };
+      out.u32(elementType);
+      out.u64(BigInt(items.length));
+      for (const item of items) encodeValue(out, elementType, item);
+      return;
+    }
+  }
+}
+
+export interface EncodedHeader {
+  /** Header bytes, padded to the alignment. */
+  readonly bytes: Buffer;
+  readonly alignment: number;
+  readonly layout: GgufLayout;
+  /** Each tensor's data size in bytes (without padding). */
+  readonly tensorBytes: readonly number[];
+}
+
+/** Validates and encodes a GGUF v3 header; `loc` is added to every error (e.g. the output file). */
+export function encodeGgufHeader(kv: readonly GgufKv[], tensors: readonly GgufWriteTensor[], alignment?: number, loc: ErrorLocation = {}): EncodedHeader {
+  const checked = check(kv, tensors, alignment, loc);
+  const { headerBytes, offsets, totalBytes, tensorBytes } = layoutOf(checked);
+  const out = new ByteSink(headerBytes);
+  out.buf.write('GGUF', 0, 'latin1');
+  out.pos = 4;
+  out.u32(GGUF_WRITE_VERSION);
+  out.i64(BigInt(tensors.length));
+  out.i64(BigInt(kv.length));
+  for (const e of kv) {
+    out.str(e.key);
+    out.u32(e.type);
+    encodeValue(out, e.type, e.value);
+  }
+  tensors.forEach((t, i) => {
+    out.str(t.name);
+    out.u32(t.shape.length);
+    for (const ne of t.shape) out.i64(BigInt(ne));
+    out.i32(t.type);
+    out.u64(BigInt(offsets[i]));
+  });
+  // The rest of the buffer is already zero: that is the alignment padding.
+  return { bytes: out.buf, alignment: checked.alignment, layout: { headerBytes, offsets, totalBytes }, tensorBytes };
+}

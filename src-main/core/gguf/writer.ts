@@ -1,0 +1,272 @@
+// Streaming GGUF v3 writer. The header goes first; tensor data is then appended in tensor order and
+// the writer inserts the alignment padding (after the last tensor too, as llama.cpp does). Output
+// goes to a temp file next to the destination, hashed (sha256) as it is written, fsynced and renamed
+// over the destination on finish(); on failure or abort the temp file is removed.
+//
+// Memory stays bounded: small chunks are gathered into one buffer and written in large sequential
+// writes; chunks at least half that size go straight to disk. Each call resolves once its bytes are
+// copied or written, so awaiting it is the backpressure.
+
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { CancelledError, QuantfitError } from '../errors.ts';
+import { encodeGgufHeader, type GgufLayout, type GgufWriteTensor } from './encode.ts';
+import type { GgufKv } from './types.ts';
+
+export { ggufLayout, ggufTensorByteSize, ggufAlignment, type GgufLayout, type GgufWriteTensor } from './encode.ts';
+
+export interface GgufWriterOptions {
+  readonly kv: readonly GgufKv[];
+  readonly tensors: readonly GgufWriteTensor[];
+  /** Must match general.alignment in `kv` (default 32) when given. */
+  readonly alignment?: number;
+  /** Aborting removes the temp file; later calls reject with CancelledError. */
+  readonly signal?: AbortSignal;
+  /** Size of the gathering buffer (default 8 MiB). */
+  readonly bufferBytes?: number;
+}
+
+export interface GgufWriteResult {
+  readonly path: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+const DEFAULT_BUFFER_BYTES = 8 << 20;
+/** Zeros for padding; padding never exceeds the alignment, which general.alignment limits to u32. */
+let zeros = Buffer.alloc(4096);
+function zeroBytes(n: number): Buffer {
+  if (zeros.length < n) zeros = Buffer.alloc(n);
+  return zeros.subarray(0, n);
+}
+
+type State = 'open' | 'finished' | 'failed' | 'aborted';
+
+export class GgufWriter {
+  /** Exact offsets and sizes of the file being written. */
+  readonly layout: GgufLayout;
+  readonly alignment: number;
+  private state: State = 'open';
+  private readonly hash: Hash = createHash('sha256');
+  private digest: string | undefined;
+  private readonly buf: Buffer;
+  private bufLen = 0;
+  /** Bytes handed to the OS so far (the next write position). */
+  private filePos = 0;
+  /** Bytes accepted so far (written or buffered). */
+  private accepted = 0;
+  private tensorIndex = 0;
+  private tensorLeft: number;
+  /** Calls run one after another, even when the caller does not await between them. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly onAbort = () => { void this.abort(); };
+
+  private constructor(
+    readonly destPath: string,
+    readonly tempPath: string,
+    private fh: FileHandle | undefined,
+    private readonly tensors: readonly GgufWriteTensor[],
+    private readonly tensorBytes: readonly number[],
+    layout: GgufLayout,
+    alignment: number,
+    bufferBytes: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.layout = layout;
+    this.alignment = alignment;
+    this.buf = Buffer.allocUnsafe(bufferBytes);
+    this.tensorLeft = tensorBytes[0] ?? 0;
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Validates the header, creates the temp file in dest's folder and writes the header. */
+  static async create(destPath: string, opts: GgufWriterOptions): Promise<GgufWriter> {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const header = encodeGgufHeader(opts.kv, opts.tensors, opts.alignment, { file: destPath });
+    const dir = dirname(destPath);
+    try {
+      const st = await stat(destPath);
+      if (st.isDirectory()) throw new QuantfitError('output path is a directory', { file: destPath });
+    } catch (err) {
+      if (err instanceof QuantfitError) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot check the output path', destPath, err);
+    }
+    const tempPath = join(dir, `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+    let fh: FileHandle;
+    try {
+      fh = await open(tempPath, 'wx');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'the output folder does not exist' : code === 'EACCES' ? 'permission denied in the output folder' : 'cannot create a temp file in the output folder';
+      throw ioError(why, destPath, err);
+    }
+    const bufferBytes = Math.max(64 << 10, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+    const w = new GgufWriter(destPath, tempPath, fh, opts.tensors, header.tensorBytes, header.layout, header.alignment, bufferBytes, opts.signal);
+    await w.enqueue(() => w.emit(header.bytes));
+    return w;
+  }
+
+  /** sha256 (hex) of the whole file, available once finish() has succeeded. */
+  get sha256(): string | undefined {
+    return this.digest;
+  }
+
+  /** Bytes accepted so far, header and padding included. */
+  get bytesWritten(): number {
+    return this.accepted;
+  }
+
+  /** Index of the tensor the next data byte belongs to (tensors.length when all are complete). */
+  get currentTensor(): number {
+    return this.tensorIndex;
+  }
+
+  /** Appends tensor data: the bytes of tensor 0, then tensor 1, ...; chunks may span tensors. */
+  writeTensorData(chunk: Uint8Array): Promise<void> {
+    return this.enqueue(async () => {
+      let off = 0;
+      while (off < chunk.length) {
+        if (this.tensorIndex >= this.tensors.length) {
+          throw new QuantfitError(`${chunk.length - off} bytes of tensor data more than the ${this.tensors.length} tensors need`, { file: this.destPath });
+        }
+        const take = Math.min(this.tensorLeft, chunk.length - off);
+        await this.emit(chunk.subarray(off, off + take));
+        off += take;
+        this.tensorLeft -= take;
+        if (this.tensorLeft === 0) await this.endTensor();
+      }
+    });
+  }
+
+  /** Pads, flushes, fsyncs and renames over the destination. */
+  finish(): Promise<GgufWriteResult> {
+    let result: GgufWriteResult | undefined;
+    const done = this.enqueue(async () => {
+      if (this.tensorIndex < this.tensors.length) {
+        const t = this.tensors[this.tensorIndex];
+        const got = this.tensorBytes[this.tensorIndex] - this.tensorLeft;
+        throw new QuantfitError(`tensor data incomplete: got ${got} of ${this.tensorBytes[this.tensorIndex]} bytes`, { file: this.destPath, tensor: t.name });
+      }
+      await this.flush();
+      if (this.filePos !== this.layout.totalBytes) {
+        throw new QuantfitError(`internal: wrote ${this.filePos} bytes, expected ${this.layout.totalBytes}`, { file: this.destPath });
+      }
+      const fh = this.fh!;
+      try {
+        await fh.sync();
+        this.fh = undefined;
+        await fh.close();
+        await rename(this.tempPath, this.destPath);
+      } catch (err) {
+        throw ioError('cannot complete the output file', this.destPath, err);
+      }
+      await syncDir(dirname(this.destPath));
+      this.state = 'finished';
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.digest = this.hash.digest('hex');
+      result = { path: this.destPath, bytes: this.filePos, sha256: this.digest };
+    });
+    return done.then(() => result!);
+  }
+
+  /** Stops and removes the temp file; safe to call at any time, any number of times. */
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    // Let a call in flight settle before closing the file under it.
+    await this.queue.catch(() => undefined);
+    await this.cleanup();
+  }
+
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const run = async () => {
+      if (this.signal?.aborted || this.state === 'aborted') throw new CancelledError();
+      if (this.state !== 'open') throw new QuantfitError(`writer is ${this.state}`, { file: this.destPath });
+      try {
+        await op();
+      } catch (err) {
+        if (this.state === 'open') {
+          this.state = 'failed';
+          await this.cleanup();
+        }
+        throw err;
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async endTensor(): Promise<void> {
+    const size = this.tensorBytes[this.tensorIndex];
+    const pad = (this.alignment - (size % this.alignment)) % this.alignment;
+    if (pad > 0) await this.emit(zeroBytes(pad));
+    this.tensorIndex++;
+    this.tensorLeft = this.tensorBytes[this.tensorIndex] ?? 0;
+  }
+
+  /** Hashes and buffers (or writes) bytes in file order. */
+  private async emit(bytes: Uint8Array): Promise<void> {
+    this.hash.update(bytes);
+    this.accepted += bytes.length;
+    if (bytes.length >= this.buf.length / 2) {
+      await this.flush();
+      await this.writeOut(bytes);
+      return;
+    }
+    if (this.bufLen + bytes.length > this.buf.length) await this.flush();
+    this.buf.set(bytes, this.bufLen);
+    this.bufLen += bytes.length;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.bufLen === 0) return;
+    await this.writeOut(this.buf.subarray(0, this.bufLen));
+    this.bufLen = 0;
+  }
+
+  private async writeOut(bytes: Uint8Array): Promise<void> {
+    const fh = this.fh;
+    if (!fh) throw new QuantfitError('writer is closed', { file: this.destPath });
+    let done = 0;
+    while (done < bytes.length) {
+      let n: number;
+      try {
+        ({ bytesWritten: n } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), this.filePos));
+      } catch (err) {
+        throw ioError('write failed', this.destPath, err);
+      }
+      done += n;
+      this.filePos += n;
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+}
+
+function ioError(what: string, file: string, err: unknown): QuantfitError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.message;
+  return new QuantfitError(`${what}: ${why}`, { file }, { cause: err });
+}
+
+/** Makes the rename durable; some filesystems refuse fsync on a directory, which is harmless. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // best effort
+  }
+}
