@@ -1,2 +1,3 @@
 // Importing this module registers every kernel family. Add one import per family module.
 export { kernelFor, registeredTypes } from './registry.ts';
+import './kquants.ts';
