@@ -1,17 +1,184 @@
 // The typed contract between the Electron main process and the renderer (IPC channels and payloads).
 // The preload exposes exactly `QuantfitApi` on `window.quantfit`; main validates every argument.
+// Everything that crosses the bridge is plain data (survives structured clone).
 
-export const IPC_CHANNELS = {
-  appInfo: 'quantfit:app-info',
-} as const;
+import type { HardwareProfile } from './core/hardware/types.ts';
+import type { RecommendReport } from './core/advisor/types.ts';
+import type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './core/ollama/types.ts';
+import type { JobEvent } from './core/progress.ts';
+
+export type { HardwareProfile, GpuInfo } from './core/hardware/types.ts';
+export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './core/advisor/types.ts';
+export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './core/ollama/types.ts';
+export type { JobEvent, Stage } from './core/progress.ts';
 
 export interface AppInfo {
   version: string;
   platform: string;
 }
 
-export interface QuantfitApi {
-  appInfo(): Promise<AppInfo>;
+export type Language = 'system' | 'en' | 'zh-CN';
+export type Theme = 'system' | 'light' | 'dark';
+
+export const LANGUAGES: readonly Language[] = ['system', 'en', 'zh-CN'];
+export const THEMES: readonly Theme[] = ['system', 'light', 'dark'];
+
+/** What the app remembers between runs (besides the window bounds). */
+export interface Settings {
+  /** Folder for quantized GGUF files; null = next to the source model. */
+  outputDir: string | null;
+  /** Ollama base URL. */
+  ollamaHost: string;
+  /** Quantizer threads; 0 = one per logical core. */
+  threads: number;
+  language: Language;
+  theme: Theme;
 }
 
-export type { JobEvent, Stage } from './core/progress.ts';
+export const DEFAULT_SETTINGS: Settings = {
+  outputDir: null,
+  ollamaHost: 'http://127.0.0.1:11434',
+  threads: 0,
+  language: 'system',
+  theme: 'system',
+};
+
+/** Limits shared by the IPC validator and the renderer's inputs. */
+export const LIMITS = {
+  pathChars: 4096,
+  nameChars: 200,
+  textChars: 100_000,
+  urlChars: 2048,
+  ctxMin: 256,
+  ctxMax: 1_048_576,
+  threadsMax: 1024,
+} as const;
+
+/** The GGUF a user picked, summarised for the UI. */
+export interface ModelFileInfo {
+  path: string;
+  fileName: string;
+  fileBytes: number;
+  /** `general.architecture`, e.g. `llama`. */
+  architecture: string | null;
+  /** `general.name`, when present. */
+  name: string | null;
+  /** Source ftype name (`F16`, `Q8_0` …) from `general.file_type`, when known. */
+  fileType: string | null;
+  tensorCount: number;
+  parameterCount: number;
+  /** Trained context length (`<arch>.context_length`). */
+  contextLength: number | null;
+  /** A suggested Ollama model name derived from the file name. */
+  suggestedName: string;
+}
+
+export interface RecommendOptions {
+  /** An importance matrix (.dat or .gguf): allows the IQ types that need one. */
+  imatrixPath?: string | null;
+}
+
+/** One "fit this model" request from the renderer. */
+export interface FitRequest {
+  modelPath: string;
+  /** llama-quantize ftype name, e.g. `Q4_K_M`. */
+  type: string;
+  /** Context length the advisor planned with (`PARAMETER num_ctx`). */
+  contextLength: number;
+  /** Folder for the quantized file; null = the settings' folder or next to the model. */
+  outputDir: string | null;
+  /** Ollama model name, `model[:tag]`. */
+  modelName: string;
+  /** Upload, create and verify in Ollama after quantizing. */
+  register: boolean;
+  /** Replace an Ollama model of the same name. */
+  force: boolean;
+  imatrixPath: string | null;
+  /** The advisor's predicted memory, shown next to what Ollama reports. */
+  predictedBytes: number | null;
+}
+
+export type JobKind = 'quantize' | 'fit';
+
+/** What a finished fit job hands back. */
+export interface FitResult {
+  /** The quantized GGUF. */
+  outputPath: string;
+  fileBytes: number;
+  sha256: string;
+  type: string;
+  elapsedMs: number;
+  /** The Ollama model created, or null when not registered. */
+  model: string | null;
+  modelfilePath: string | null;
+  verify: VerifyResult | null;
+  warnings: string[];
+}
+
+/** Messages pushed from main to the renderer on `IPC_EVENT_CHANNEL`. */
+export type JobMessage =
+  | { jobId: string; kind: 'event'; event: JobEvent }
+  | { jobId: string; kind: 'done'; result: FitResult }
+  | { jobId: string; kind: 'error'; message: string; cancelled: boolean };
+
+/** The one API the renderer sees (`window.quantfit`). */
+export interface QuantfitApi {
+  appInfo(): Promise<AppInfo>;
+  hardware(): Promise<HardwareProfile>;
+  inspectModel(path: string): Promise<ModelFileInfo>;
+  recommend(path: string, ctx: number, opts: RecommendOptions): Promise<RecommendReport>;
+  /** Native open dialog for a .gguf; null when cancelled. */
+  pickModelFile(): Promise<string | null>;
+  /** Native folder dialog; null when cancelled. */
+  pickFolder(): Promise<string | null>;
+  /** The real path of a file dropped on the window (sync; preload only). */
+  pathForDroppedFile(file: File): string;
+  startFit(request: FitRequest): Promise<string>;
+  cancelJob(jobId: string): Promise<void>;
+  /** Subscribe to job messages; returns the unsubscribe function. */
+  onJobEvent(cb: (message: JobMessage) => void): () => void;
+  /** Subscribe to application-menu commands (open a model, switch screens). */
+  onMenuCommand(cb: (command: MenuCommand) => void): () => void;
+  listModels(): Promise<OllamaModelSummary[]>;
+  showModel(name: string): Promise<OllamaModelDetails>;
+  deleteModel(name: string): Promise<void>;
+  runningModels(): Promise<RunningModel[]>;
+  getSettings(): Promise<Settings>;
+  setSettings(patch: Partial<Settings>): Promise<Settings>;
+  /** Show a file or folder in the OS file manager. */
+  openPath(path: string): Promise<void>;
+  /** Open an allow-listed URL in the default browser. */
+  openExternal(url: string): Promise<void>;
+  copyText(text: string): Promise<void>;
+}
+
+/** The request/response methods (everything except the preload-local ones). */
+export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuCommand' | 'pathForDroppedFile'>;
+
+export const INVOKE_METHODS: readonly InvokeMethod[] = [
+  'appInfo', 'hardware', 'inspectModel', 'recommend', 'pickModelFile', 'pickFolder', 'startFit',
+  'cancelJob', 'listModels', 'showModel', 'deleteModel', 'runningModels', 'getSettings',
+  'setSettings', 'openPath', 'openExternal', 'copyText',
+];
+
+/** One IPC channel per method; the name is derived so the two sides cannot drift. */
+export const ipcChannel = (method: InvokeMethod): string => `quantfit:${method}`;
+export const IPC_EVENT_CHANNEL = 'quantfit:job-message';
+export const IPC_MENU_CHANNEL = 'quantfit:menu-command';
+
+/** Application-menu commands the renderer acts on. */
+export type MenuCommand = 'open-model' | 'show-home' | 'show-library' | 'show-settings';
+
+/** Invoke replies are wrapped so the renderer gets the main process's message, not Electron's prefix. */
+export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: string };
+
+type Args<M extends InvokeMethod> = Parameters<QuantfitApi[M]>;
+type Result<M extends InvokeMethod> = Awaited<ReturnType<QuantfitApi[M]>>;
+export type ApiArgs<M extends InvokeMethod> = Args<M>;
+export type ApiResult<M extends InvokeMethod> = Result<M>;
+
+/** External links the app may open (exact origins and path prefixes). */
+export const EXTERNAL_LINKS = {
+  ollamaDownload: 'https://ollama.com/download',
+  docs: 'https://github.com/quantfit/quantfit#readme',
+} as const;

@@ -1,8 +1,45 @@
 // Preload: exposes the typed QuantfitApi to the sandboxed renderer and nothing else.
-import { contextBridge, ipcRenderer } from 'electron';
-import { IPC_CHANNELS, type QuantfitApi } from '../contract.ts';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import {
+  IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
+  type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage, type MenuCommand, type QuantfitApi,
+} from '../contract.ts';
+
+async function invoke<M extends InvokeMethod>(method: M, ...args: ApiArgs<M>): Promise<ApiResult<M>> {
+  const reply = (await ipcRenderer.invoke(ipcChannel(method), ...args)) as IpcReply<ApiResult<M>>;
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.value;
+}
+
+function subscribe<T>(channel: string, cb: (value: T) => void): () => void {
+  const listener = (_e: IpcRendererEvent, value: T): void => cb(value);
+  ipcRenderer.on(channel, listener);
+  return () => {
+    ipcRenderer.removeListener(channel, listener);
+  };
+}
 
 const api: QuantfitApi = {
-  appInfo: () => ipcRenderer.invoke(IPC_CHANNELS.appInfo),
+  appInfo: () => invoke('appInfo'),
+  hardware: () => invoke('hardware'),
+  inspectModel: (path) => invoke('inspectModel', path),
+  recommend: (path, ctx, opts) => invoke('recommend', path, ctx, opts),
+  pickModelFile: () => invoke('pickModelFile'),
+  pickFolder: () => invoke('pickFolder'),
+  pathForDroppedFile: (file) => webUtils.getPathForFile(file),
+  startFit: (request) => invoke('startFit', request),
+  cancelJob: (jobId) => invoke('cancelJob', jobId),
+  onJobEvent: (cb) => subscribe<JobMessage>(IPC_EVENT_CHANNEL, cb),
+  onMenuCommand: (cb) => subscribe<MenuCommand>(IPC_MENU_CHANNEL, cb),
+  listModels: () => invoke('listModels'),
+  showModel: (name) => invoke('showModel', name),
+  deleteModel: (name) => invoke('deleteModel', name),
+  runningModels: () => invoke('runningModels'),
+  getSettings: () => invoke('getSettings'),
+  setSettings: (patch) => invoke('setSettings', patch),
+  openPath: (path) => invoke('openPath', path),
+  openExternal: (url) => invoke('openExternal', url),
+  copyText: (text) => invoke('copyText', text),
 };
+
 contextBridge.exposeInMainWorld('quantfit', api);

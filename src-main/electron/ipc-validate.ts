@@ -1,0 +1,201 @@
+// Validation of every IPC argument the renderer sends. The renderer is treated as untrusted:
+// each method has a fixed arity, every value is type-, range- and length-checked, and paths must
+// exist and be the right kind (file or folder). Anything else is refused with a clear message.
+import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
+import { isAllowedExternalUrl } from './external-links.ts';
+import { SETTINGS_CHECKS } from './settings-schema.ts';
+
+export class IpcValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IpcValidationError';
+  }
+}
+
+const fail = (where: string, why: string): never => {
+  throw new IpcValidationError(`${where} ${why}`);
+};
+
+function plainObject(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, 'must be an object');
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) fail(where, 'must be a plain object');
+  return v as Record<string, unknown>;
+}
+
+function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(where, `has an unknown field '${k.slice(0, 40)}'`);
+}
+
+export function boundedString(v: unknown, where: string, max: number, min = 1): string {
+  if (typeof v !== 'string') fail(where, 'must be a string');
+  const s = v as string;
+  if (s.length < min || s.length > max) fail(where, `must be ${min}–${max} characters (got ${s.length})`);
+  if (s.includes('\0')) fail(where, 'must not contain NUL characters');
+  return s;
+}
+
+function pathShape(v: unknown, where: string): string {
+  const p = boundedString(v, where, LIMITS.pathChars);
+  if (!isAbsolute(p)) fail(where, `must be an absolute path (got '${p.slice(0, 120)}')`);
+  return p;
+}
+
+export async function existingFile(v: unknown, where: string): Promise<string> {
+  const p = pathShape(v, where);
+  const st = await stat(p).catch(() => null);
+  if (!st) fail(where, `'${p}' does not exist`);
+  if (!st!.isFile()) fail(where, `'${p}' is not a file`);
+  return p;
+}
+
+export async function existingFolder(v: unknown, where: string): Promise<string> {
+  const p = pathShape(v, where);
+  const st = await stat(p).catch(() => null);
+  if (!st) fail(where, `'${p}' does not exist`);
+  if (!st!.isDirectory()) fail(where, `'${p}' is not a folder`);
+  return p;
+}
+
+export async function existingPath(v: unknown, where: string): Promise<string> {
+  const p = pathShape(v, where);
+  const st = await stat(p).catch(() => null);
+  if (!st) fail(where, `'${p}' does not exist`);
+  if (!st!.isFile() && !st!.isDirectory()) fail(where, `'${p}' is neither a file nor a folder`);
+  return p;
+}
+
+export function integerInRange(v: unknown, where: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(where, 'must be a whole number');
+  const n = v as number;
+  if (n < min || n > max) fail(where, `must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+/** Ollama's `[namespace/]model[:tag]` with its character set (host names are not allowed here). */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
+
+export function modelName(v: unknown, where: string): string {
+  const s = boundedString(v, where, LIMITS.nameChars);
+  if (!MODEL_NAME.test(s)) fail(where, `'${s}' is not a valid Ollama model name (letters, digits, '.', '_', '-', optional 'namespace/' and ':tag')`);
+  return s;
+}
+
+/** An ftype name like Q4_K_M; the job resolves it against the real table. */
+const FTYPE_NAME = /^[A-Z][A-Z0-9_]{1,15}$/;
+
+function ftypeName(v: unknown, where: string): string {
+  const s = boundedString(v, where, 16);
+  if (!FTYPE_NAME.test(s)) fail(where, `'${s}' is not a quant type name (e.g. Q4_K_M)`);
+  return s;
+}
+
+const JOB_ID = /^job-[0-9a-z]{1,32}$/;
+
+function jobId(v: unknown, where: string): string {
+  const s = boundedString(v, where, 40);
+  if (!JOB_ID.test(s)) fail(where, 'is not a job id');
+  return s;
+}
+
+function bool(v: unknown, where: string): boolean {
+  if (typeof v !== 'boolean') fail(where, 'must be true or false');
+  return v as boolean;
+}
+
+async function recommendOptions(v: unknown): Promise<RecommendOptions> {
+  const o = plainObject(v, 'recommend options');
+  onlyKeys(o, ['imatrixPath'], 'recommend options');
+  const out: RecommendOptions = {};
+  if (o.imatrixPath !== undefined && o.imatrixPath !== null) out.imatrixPath = await existingFile(o.imatrixPath, 'importance matrix');
+  return out;
+}
+
+const FIT_KEYS = ['modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes'] as const;
+
+async function fitRequest(v: unknown): Promise<FitRequest> {
+  const o = plainObject(v, 'fit request');
+  onlyKeys(o, FIT_KEYS, 'fit request');
+  for (const k of FIT_KEYS) if (!(k in o)) fail('fit request', `is missing '${k}'`);
+  const predicted = o.predictedBytes;
+  if (predicted !== null && (typeof predicted !== 'number' || !Number.isSafeInteger(predicted) || predicted < 0)) {
+    fail('predicted memory', 'must be a whole number of bytes or null');
+  }
+  return {
+    modelPath: await existingFile(o.modelPath, 'model file'),
+    type: ftypeName(o.type, 'quant type'),
+    contextLength: integerInRange(o.contextLength, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
+    outputDir: o.outputDir === null ? null : await existingFolder(o.outputDir, 'output folder'),
+    modelName: modelName(o.modelName, 'model name'),
+    register: bool(o.register, 'register'),
+    force: bool(o.force, 'force'),
+    imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, 'importance matrix'),
+    predictedBytes: predicted as number | null,
+  };
+}
+
+async function settingsPatch(v: unknown): Promise<Partial<Settings>> {
+  const o = plainObject(v, 'settings');
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o)) {
+    if (!(key in SETTINGS_CHECKS)) fail('settings', `has an unknown field '${key.slice(0, 40)}'`);
+    const check = SETTINGS_CHECKS[key as keyof Settings](value);
+    if (!check.ok) fail(`setting '${key}'`, check.why);
+    out[key] = (check as { value: unknown }).value;
+  }
+  if (typeof out.outputDir === 'string') out.outputDir = await existingFolder(out.outputDir, "setting 'outputDir'");
+  return out as Partial<Settings>;
+}
+
+function externalUrl(v: unknown): string {
+  const s = boundedString(v, 'link', LIMITS.urlChars);
+  if (!isAllowedExternalUrl(s)) fail('link', `'${s.slice(0, 120)}' is not one the app may open`);
+  return s;
+}
+
+type Validator<M extends InvokeMethod> = (args: readonly unknown[]) => Promise<ApiArgs<M>> | ApiArgs<M>;
+
+const none = (): [] => [];
+
+const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } } = {
+  appInfo: { arity: 0, check: none },
+  hardware: { arity: 0, check: none },
+  inspectModel: { arity: 1, check: async ([p]) => [await existingFile(p, 'model file')] },
+  recommend: {
+    arity: 3,
+    check: async ([p, ctx, opts]) => [
+      await existingFile(p, 'model file'),
+      integerInRange(ctx, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
+      await recommendOptions(opts),
+    ],
+  },
+  pickModelFile: { arity: 0, check: none },
+  pickFolder: { arity: 0, check: none },
+  startFit: { arity: 1, check: async ([r]) => [await fitRequest(r)] },
+  cancelJob: { arity: 1, check: ([id]) => [jobId(id, 'job id')] },
+  listModels: { arity: 0, check: none },
+  showModel: { arity: 1, check: ([n]) => [modelName(n, 'model name')] },
+  deleteModel: { arity: 1, check: ([n]) => [modelName(n, 'model name')] },
+  runningModels: { arity: 0, check: none },
+  getSettings: { arity: 0, check: none },
+  setSettings: { arity: 1, check: async ([p]) => [await settingsPatch(p)] },
+  openPath: { arity: 1, check: async ([p]) => [await existingPath(p, 'path')] },
+  openExternal: { arity: 1, check: ([u]) => [externalUrl(u)] },
+  copyText: { arity: 1, check: ([t]) => [boundedString(t, 'text', LIMITS.textChars)] },
+};
+
+/** Validate the arguments of one IPC call; throws IpcValidationError with what is wrong. */
+export async function validateArgs<M extends InvokeMethod>(method: M, args: readonly unknown[]): Promise<ApiArgs<M>> {
+  const v = VALIDATORS[method] as { arity: number; check: Validator<M> } | undefined;
+  if (!v) throw new IpcValidationError(`unknown method '${String(method).slice(0, 40)}'`);
+  if (args.length !== v.arity) {
+    throw new IpcValidationError(`${method} takes ${v.arity} argument${v.arity === 1 ? '' : 's'} (got ${args.length})`);
+  }
+  return v.check(args);
+}
+
+export function isJobId(v: string): boolean {
+  return JOB_ID.test(v);
+}

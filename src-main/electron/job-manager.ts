@@ -1,0 +1,95 @@
+// Main-process side of the jobs: one host process per job, messages relayed to the renderer,
+// cancel, and shutdown that cancels everything and waits for cleanup before killing.
+// No electron import: `spawn` hands back any process-like object (utilityProcess in the app,
+// child_process.fork in tests).
+import { randomBytes } from 'node:crypto';
+import type { JobKind, JobMessage } from '../contract.ts';
+import type { HostReply, HostRequest, JobInput } from './job-protocol.ts';
+
+export interface HostProcess {
+  postMessage(message: HostRequest): void;
+  onMessage(listener: (message: HostReply) => void): void;
+  onExit(listener: (code: number | null) => void): void;
+  kill(): void;
+}
+
+interface Running {
+  host: HostProcess;
+  finished: Promise<void>;
+  settle: () => void;
+  ended: boolean;
+}
+
+export class JobManager {
+  private readonly jobs = new Map<string, Running>();
+
+  constructor(
+    private readonly spawn: () => HostProcess,
+    private readonly deliver: (message: JobMessage) => void,
+  ) {}
+
+  static newJobId(): string {
+    return `job-${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+  }
+
+  start(kind: JobKind, input: JobInput): string {
+    const jobId = JobManager.newJobId();
+    const host = this.spawn();
+    let settle!: () => void;
+    const finished = new Promise<void>((r) => (settle = r));
+    const job: Running = { host, finished, settle, ended: false };
+    this.jobs.set(jobId, job);
+
+    const end = (message: JobMessage): void => {
+      if (job.ended) return;
+      job.ended = true;
+      this.jobs.delete(jobId);
+      this.deliver(message);
+      host.kill();
+      settle();
+    };
+
+    host.onMessage((reply) => {
+      if (reply.jobId !== jobId) return;
+      if (reply.type === 'event') {
+        if (!job.ended) this.deliver({ jobId, kind: 'event', event: reply.event });
+      } else if (reply.type === 'done') end({ jobId, kind: 'done', result: reply.result });
+      else end({ jobId, kind: 'error', message: reply.message, cancelled: reply.cancelled });
+    });
+    host.onExit((code) => {
+      end({ jobId, kind: 'error', message: `the job process stopped unexpectedly (exit code ${code ?? 'unknown'})`, cancelled: false });
+    });
+    host.postMessage({ type: 'start', jobId, kind, input });
+    return jobId;
+  }
+
+  /** Ask a job to stop; it reports `error` with cancelled=true once its cleanup ran. */
+  cancel(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job) return false;
+    job.host.postMessage({ type: 'cancel', jobId });
+    return true;
+  }
+
+  runningJobs(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Cancel everything and wait for the jobs' cleanup; kill whatever has not finished by the deadline. */
+  async shutdown(graceMs = 5000): Promise<void> {
+    const jobs = [...this.jobs.entries()];
+    for (const [id] of jobs) this.cancel(id);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.all(jobs.map(([, j]) => j.finished)), deadline]);
+    clearTimeout(timer);
+    for (const [, j] of jobs) {
+      if (!j.ended) {
+        j.host.kill();
+        j.ended = true;
+        j.settle();
+      }
+    }
+    this.jobs.clear();
+  }
+}

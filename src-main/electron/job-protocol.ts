@@ -1,0 +1,140 @@
+// The protocol between the main process and the job host (an Electron utilityProcess), and the
+// host's dispatch logic. No electron import: the host runs over any message port (Electron's
+// parentPort, a child_process IPC channel, or a fake in tests).
+import type { FitRequest, FitResult, JobKind } from '../contract.ts';
+import type { JobEvent } from '../core/progress.ts';
+import { CancelledError, describeError } from '../core/errors.ts';
+
+/** Everything a job needs, resolved by main (paths, host, threads) so the host decides nothing. */
+export interface JobInput {
+  request: FitRequest;
+  /** Where the quantized GGUF goes (the job writes a temp file beside it and renames). */
+  outputPath: string;
+  ollamaHost: string;
+  /** 0 = automatic. */
+  threads: number;
+}
+
+export type HostRequest =
+  | { type: 'start'; jobId: string; kind: JobKind; input: JobInput }
+  | { type: 'cancel'; jobId: string };
+
+export type HostReply =
+  | { type: 'event'; jobId: string; event: JobEvent }
+  | { type: 'done'; jobId: string; result: FitResult }
+  | { type: 'error'; jobId: string; message: string; cancelled: boolean };
+
+export interface JobContext {
+  signal: AbortSignal;
+  onEvent: (event: JobEvent) => void;
+}
+
+export type JobRunner = (input: JobInput, ctx: JobContext) => Promise<FitResult>;
+export type JobRegistry = Readonly<Record<JobKind, JobRunner>>;
+
+/** The minimal port the host needs: Electron's parentPort matches it. */
+export interface HostPort {
+  on(event: 'message', listener: (message: { data: unknown }) => void): unknown;
+  postMessage(message: HostReply): void;
+}
+
+/** Progress can arrive thousands of times a second; the UI needs about ten. */
+export class ProgressThrottle {
+  private last = new Map<string, number>();
+  private pending: Extract<JobEvent, { type: 'progress' }> | null = null;
+
+  constructor(
+    private readonly emit: (e: JobEvent) => void,
+    private readonly intervalMs = 100,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  push(e: JobEvent): void {
+    if (e.type !== 'progress') {
+      this.flush();
+      this.emit(e);
+      return;
+    }
+    const t = this.now();
+    const prev = this.last.get(e.stage);
+    if (prev === undefined || t - prev >= this.intervalMs || e.done >= e.total) {
+      this.pending = null;
+      this.last.set(e.stage, t);
+      this.emit(e);
+    } else {
+      this.pending = e;
+    }
+  }
+
+  /** Send the latest held-back progress event, if any. */
+  flush(): void {
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      this.last.set(p.stage, this.now());
+      this.emit(p);
+    }
+  }
+}
+
+const JOB_KINDS: readonly JobKind[] = ['quantize', 'fit'];
+
+function parseRequest(data: unknown): HostRequest | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const m = data as Record<string, unknown>;
+  const jobId = m.jobId;
+  if (typeof jobId !== 'string' || jobId.length === 0) return null;
+  if (m.type === 'cancel') return { type: 'cancel', jobId };
+  if (m.type === 'start' && JOB_KINDS.includes(m.kind as JobKind) && typeof m.input === 'object' && m.input !== null) {
+    return { type: 'start', jobId, kind: m.kind as JobKind, input: m.input as JobInput };
+  }
+  return null;
+}
+
+/**
+ * Serve jobs over `port`: `start` runs the registry's runner for that kind, streaming its events;
+ * `cancel` aborts it. Every started job ends in exactly one `done` or `error`.
+ * Returns a handle with the running job ids and a way to cancel everything (for tests/shutdown).
+ */
+export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttleMs?: number } = {}) {
+  const running = new Map<string, AbortController>();
+
+  const start = (jobId: string, kind: JobKind, input: JobInput): void => {
+    if (running.has(jobId)) {
+      port.postMessage({ type: 'error', jobId, message: `job ${jobId} is already running`, cancelled: false });
+      return;
+    }
+    const controller = new AbortController();
+    running.set(jobId, controller);
+    const throttle = new ProgressThrottle((event) => port.postMessage({ type: 'event', jobId, event }), opts.throttleMs);
+    const runner = registry[kind];
+    void (async () => {
+      try {
+        const result = await runner(input, { signal: controller.signal, onEvent: (e) => throttle.push(e) });
+        throttle.flush();
+        if (controller.signal.aborted) throw new CancelledError();
+        port.postMessage({ type: 'done', jobId, result });
+      } catch (err) {
+        throttle.flush();
+        const cancelled = err instanceof CancelledError || controller.signal.aborted;
+        port.postMessage({ type: 'error', jobId, message: cancelled ? 'cancelled' : describeError(err), cancelled });
+      } finally {
+        running.delete(jobId);
+      }
+    })();
+  };
+
+  port.on('message', ({ data }) => {
+    const req = parseRequest(data);
+    if (!req) return; // Only main talks to this port; a malformed message is a bug, not input.
+    if (req.type === 'start') start(req.jobId, req.kind, req.input);
+    else running.get(req.jobId)?.abort();
+  });
+
+  return {
+    runningJobs: (): string[] => [...running.keys()],
+    cancelAll: (): void => {
+      for (const c of running.values()) c.abort();
+    },
+  };
+}

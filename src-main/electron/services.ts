@@ -1,0 +1,95 @@
+// The core services behind the IPC methods that need no window: hardware, GGUF inspection,
+// recommendation, the Ollama library. No electron import — main.ts and the e2e bridge both use it.
+import { basename, dirname, extname, join } from 'node:path';
+import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../contract.ts';
+import type { RecommendReport } from '../core/advisor/types.ts';
+import { QuantfitError } from '../core/errors.ts';
+import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf/metadata.ts';
+import { readGgufHeader } from '../core/gguf/reader.ts';
+import { probeHardware } from '../core/hardware/probe.ts';
+import type { HardwareProfile } from '../core/hardware/types.ts';
+import { OllamaClient } from '../core/ollama/client.ts';
+import { resolveOllamaHost } from '../core/ollama/host.ts';
+import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from '../core/ollama/types.ts';
+import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
+import type { JobInput } from './job-protocol.ts';
+
+export interface CoreServices {
+  hardware(): Promise<HardwareProfile>;
+  inspectModel(path: string): Promise<ModelFileInfo>;
+  recommend(path: string, ctx: number, opts: RecommendOptions): Promise<RecommendReport>;
+  listModels(): Promise<OllamaModelSummary[]>;
+  showModel(name: string): Promise<OllamaModelDetails>;
+  deleteModel(name: string): Promise<void>;
+  runningModels(): Promise<RunningModel[]>;
+}
+
+/** An Ollama-safe model name from a file or model name: lower case, [a-z0-9._-], at most 60 chars. */
+export function suggestModelName(source: string): string {
+  const s = source
+    .toLowerCase()
+    .replace(/\.gguf$/, '')
+    // Drop a trailing precision/quant suffix such as "-f16" or ".Q8_0": the new type is appended later.
+    .replace(/[-._](f32|f16|bf16|q\d[a-z0-9_]*|iq\d[a-z0-9_]*)$/i, '')
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .replace(/[-._]+$/, '')
+    .slice(0, 60)
+    .replace(/[-._]+$/, '');
+  return s.length > 0 ? s : 'model';
+}
+
+export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
+  const h = await readGgufHeader(path);
+  const arch = architecture(h) ?? null;
+  const fileTypeId = kvNumber(h, 'general.file_type');
+  const name = kvString(h, 'general.name') ?? null;
+  let parameterCount = 0;
+  for (const t of h.tensors) parameterCount += t.shape.reduce((a, b) => a * b, 1);
+  const ctx = arch ? toNumber(kvArch(h, 'context_length')) : undefined;
+  return {
+    path,
+    fileName: basename(path),
+    fileBytes: h.fileSize,
+    architecture: arch,
+    name,
+    fileType: fileTypeId === undefined ? null : (ftypeById(fileTypeId)?.name ?? null),
+    tensorCount: h.tensors.length,
+    parameterCount,
+    contextLength: ctx ?? null,
+    suggestedName: suggestModelName(name ?? basename(path)),
+  };
+}
+
+/** Which host job a request needs: quantize only, or the whole fit into Ollama. */
+export function jobKindFor(request: FitRequest): JobKind {
+  return request.register ? 'fit' : 'quantize';
+}
+
+/**
+ * Resolve a validated request into the job's input: the output file goes to the request's folder,
+ * else the settings' folder, else beside the model, named `<model>-<TYPE>.gguf`.
+ */
+export function resolveJobInput(request: FitRequest, settings: Settings): JobInput {
+  const type = parseFtype(request.type).name;
+  const dir = request.outputDir ?? settings.outputDir ?? dirname(request.modelPath);
+  const stem = basename(request.modelPath, extname(request.modelPath)).replace(/[-._](f32|f16|bf16)$/i, '');
+  let outputPath = join(dir, `${stem}-${type}.gguf`);
+  if (outputPath === request.modelPath) outputPath = join(dir, `${stem}-${type}.requantized.gguf`);
+  return { request: { ...request, type }, outputPath, ollamaHost: settings.ollamaHost, threads: settings.threads };
+}
+
+export function createCoreServices(getSettings: () => Settings): CoreServices {
+  const client = (): OllamaClient => new OllamaClient(resolveOllamaHost({ explicit: getSettings().ollamaHost }));
+  return {
+    hardware: () => probeHardware({ ...(getSettings().outputDir ? { outputDir: getSettings().outputDir! } : {}) }),
+    inspectModel: inspectModelFile,
+    recommend: async () => {
+      throw new QuantfitError('recommendations are not available yet');
+    },
+    listModels: () => client().listModels(),
+    showModel: (name) => client().showModel(name),
+    deleteModel: (name) => client().deleteModel(name),
+    runningModels: () => client().runningModels(),
+  };
+}
