@@ -1,8 +1,150 @@
-// `quantfit inspect`: placeholder until its issue lands.
-import { QuantfitError } from '../../core/errors.ts';
+// `quantfit inspect <file> [--json] [--full]`: a GGUF file's metadata and tensor table, read from the
+// header alone (tensor data is never touched).
 
-export const help = 'quantfit inspect: not available yet\n';
+import { parseCommandArgs } from '../args.ts';
+import { readGgufHeader } from '../../core/gguf/reader.ts';
+import { ggmlTypeName } from '../../core/gguf/ggml-types.ts';
+import { GgufValueType, ggufValueTypeName, isGgufArray, type GgufHeader, type GgufValue } from '../../core/gguf/types.ts';
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the inspect command is not available yet');
+export const help = `Usage: quantfit inspect <file.gguf> [--json] [--full]
+
+Shows a GGUF file's version, alignment, metadata (key/values) and tensors (name, type, shape, bytes).
+
+Options:
+  --json   print JSON: {file, version, alignment, dataOffset, fileSize, kv: {...},
+           tensors: [{name, type, shape, offset, bytes}]}; 64-bit integers are numbers when
+           exactly representable, else strings
+  --full   do not abbreviate: arrays over ${64} items (JSON: {abbreviated, length, items}) and, in
+           the table, long strings and arrays
+`;
+
+/** Arrays longer than this are abbreviated in JSON unless --full. */
+const JSON_ARRAY_LIMIT = 64;
+/** The table shows this many items of an array, and this many characters of a string. */
+const TABLE_ARRAY_ITEMS = 8;
+const TABLE_STRING_CHARS = 100;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { json: { type: 'boolean' }, full: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'one GGUF file: quantfit inspect <file.gguf> [--json] [--full]' },
+  );
+  const header = await readGgufHeader(positionals[0]);
+  const full = values.full === true;
+  process.stdout.write(values.json ? `${JSON.stringify(toJson(header, full), null, 2)}\n` : toTable(header, full));
+  return 0;
+}
+
+/** Shortest decimal that reads back as the same float32 (1e-5, not 0.000009999999747378752). */
+function f32Shortest(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  for (let p = 1; p <= 9; p++) {
+    const s = Number(v.toPrecision(p));
+    if (Math.fround(s) === v) return s;
+  }
+  return v;
+}
+
+function jsonScalar(type: number, v: GgufValue): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return String(v);
+    return type === GgufValueType.FLOAT32 ? f32Shortest(v) : v;
+  }
+  return v;
+}
+
+function jsonValue(type: number, v: GgufValue, full: boolean): unknown {
+  if (!isGgufArray(v)) return jsonScalar(type, v);
+  const shown = full ? v.items : v.items.slice(0, JSON_ARRAY_LIMIT);
+  const items = shown.map((item) => jsonValue(v.elementType, item, full));
+  return items.length === v.items.length ? items : { abbreviated: true, length: v.items.length, items };
+}
+
+export interface InspectJson {
+  file: string;
+  version: number;
+  alignment: number;
+  dataOffset: number;
+  fileSize: number;
+  kv: Record<string, unknown>;
+  tensors: Array<{ name: string; type: string; shape: number[]; offset: number; bytes: number }>;
+}
+
+export function toJson(h: GgufHeader, full: boolean): InspectJson {
+  const kv: Record<string, unknown> = {};
+  for (const e of h.kv) kv[e.key] = jsonValue(e.type, e.value, full);
+  return {
+    file: h.path,
+    version: h.version,
+    alignment: h.alignment,
+    dataOffset: h.dataOffset,
+    fileSize: h.fileSize,
+    kv,
+    tensors: h.tensors.map((t) => ({ name: t.name, type: ggmlTypeName(t.type), shape: [...t.shape], offset: t.offset, bytes: t.byteSize })),
+  };
+}
+
+function typeLabel(type: number, v: GgufValue): string {
+  if (!isGgufArray(v)) return ggufValueTypeName(type);
+  const inner = v.items.length > 0 && v.elementType === GgufValueType.ARRAY ? typeLabel(v.elementType, v.items[0]) : ggufValueTypeName(v.elementType);
+  return `${inner}[${v.items.length}]`;
+}
+
+function textValue(type: number, v: GgufValue, full: boolean): string {
+  if (isGgufArray(v)) {
+    const shown = full ? v.items : v.items.slice(0, TABLE_ARRAY_ITEMS);
+    const parts = shown.map((item) => textValue(v.elementType, item, full));
+    if (shown.length < v.items.length) parts.push(`… ${v.items.length - shown.length} more`);
+    return `[${parts.join(', ')}]`;
+  }
+  if (typeof v === 'string') {
+    const s = !full && v.length > TABLE_STRING_CHARS ? `${v.slice(0, TABLE_STRING_CHARS)}…` : v;
+    return JSON.stringify(s);
+  }
+  const j = jsonScalar(type, v);
+  return String(j);
+}
+
+function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows
+    .map((r) => {
+      const cells = r.map((cell, c) => (rightAligned.has(c) ? cell.padStart(widths[c]) : c === r.length - 1 ? cell : cell.padEnd(widths[c])));
+      return `  ${cells.join('  ')}`.trimEnd();
+    })
+    .join('\n');
+}
+
+function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function toTable(h: GgufHeader, full: boolean): string {
+  const params = h.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  const dataBytes = h.tensors.reduce((a, t) => a + t.byteSize, 0);
+  const out: string[] = [
+    `${h.path}`,
+    `  GGUF v${h.version}, alignment ${h.alignment}, ${h.kv.length} keys, ${h.tensors.length} tensors, ` +
+      `${params.toLocaleString('en-US')} parameters, ${humanBytes(dataBytes)} of tensor data, file ${humanBytes(h.fileSize)}`,
+    '',
+    `Metadata (${h.kv.length}):`,
+  ];
+  if (h.kv.length > 0) {
+    out.push(table([['KEY', 'TYPE', 'VALUE'], ...h.kv.map((e) => [e.key, typeLabel(e.type, e.value), textValue(e.type, e.value, full)])]));
+  }
+  out.push('', `Tensors (${h.tensors.length}):`);
+  if (h.tensors.length > 0) {
+    const rows = h.tensors.map((t) => [t.name, ggmlTypeName(t.type), `[${t.shape.join(', ')}]`, String(t.byteSize)]);
+    out.push(table([['NAME', 'TYPE', 'SHAPE', 'BYTES'], ...rows], new Set([3])));
+  }
+  return `${out.join('\n')}\n`;
 }
