@@ -1,6 +1,8 @@
 // Shapes the Ollama bridge hands to the CLI, the fit job and (over IPC) the renderer.
 // Plain data only (no classes, no functions) so every value here survives structured clone.
 
+import type { GgufKv } from '../gguf/types.ts';
+
 /** Where the host came from: only an explicit user choice may point outside this machine. */
 export type OllamaHostSource = 'default' | 'env' | 'user';
 
@@ -106,8 +108,8 @@ export type ChatFamily = 'llama2' | 'llama3' | 'chatml' | 'mistral' | 'gemma' | 
 
 /** What we decided to do about the chat template. */
 export type TemplateChoice =
-  /** Send no template: Ollama's own detection will pick its named template `ollamaName`. */
-  | { readonly kind: 'ollama'; readonly family: ChatFamily; readonly ollamaName: string; readonly reason: string }
+  /** We had no template to send, and Ollama's own detection picked one (seen in /api/show). */
+  | { readonly kind: 'ollama'; readonly reason: string }
   /** Send our own Go template for `family`. */
   | { readonly kind: 'own'; readonly family: ChatFamily; readonly reason: string }
   /** A template the caller gave explicitly. */
@@ -136,10 +138,12 @@ export interface RegisterOptions {
   readonly verify?: boolean;
   /** The advisor's predicted memory in bytes, shown next to what Ollama reports. */
   readonly predictedBytes?: number;
-  /** Write `<file>.Modelfile`-style `Modelfile` next to the GGUF (default true). */
+  /** Write `<base>.Modelfile` next to the GGUF (default true). */
   readonly writeModelfile?: boolean;
   /** Prompt for the smoke test. */
   readonly verifyPrompt?: string;
+  /** The GGUF's metadata when the caller has it already (the quantizer's plan): skips re-reading the header. */
+  readonly kv?: readonly GgufKv[];
 }
 
 export interface RegisterResult {
@@ -156,6 +160,9 @@ export interface RegisterResult {
   readonly template: TemplateChoice;
   /** Stop strings sent as `PARAMETER stop`. */
   readonly stop: readonly string[];
+  /** Null when verification was skipped or failed (then `verifyError` says why). */
   readonly verify: VerifyResult | null;
+  /** Why the smoke test failed; the model is registered regardless. */
+  readonly verifyError: string | null;
   readonly warnings: readonly string[];
 }

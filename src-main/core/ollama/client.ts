@@ -1,0 +1,310 @@
+// One client for everything Quantfit asks of Ollama: the JSON endpoints through the `ollama` npm
+// client, blob upload (which ollama-js lacks) in blobs.ts. Every failure becomes a QuantfitError that
+// says which server, what was asked, and the server's own words.
+
+import { Ollama } from 'ollama';
+import { CancelledError, QuantfitError } from '../errors.ts';
+import type { JobEvent } from '../progress.ts';
+import { RateMeter } from '../progress.ts';
+import { displayName, parseModelName } from './names.ts';
+import type { OllamaHost, OllamaModelDetails, OllamaModelSummary, RunningModel } from './types.ts';
+
+/** The parts of `/api/create` we send (ollama-js does not type `files`). */
+export interface CreateModelRequest {
+  readonly model: string;
+  readonly files: Readonly<Record<string, string>>;
+  readonly template?: string;
+  readonly system?: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+}
+
+export interface GenerateResult {
+  readonly response: string;
+  readonly doneReason: string | null;
+  readonly totalDurationNs: number;
+  readonly loadDurationNs: number;
+  readonly promptEvalCount: number;
+  readonly evalCount: number;
+  readonly evalDurationNs: number;
+}
+
+interface OperationOptions {
+  readonly signal?: AbortSignal;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'EAI_AGAIN']);
+
+/** The error code of a network failure (fetch wraps it in `cause`), or null. */
+export function networkErrorCode(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  if (err instanceof TypeError && /fetch failed/.test(err.message)) return 'fetch failed';
+  return null;
+}
+
+function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+}
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+function strList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** The message to show when nothing answers at `url`. */
+export function unreachableMessage(url: string, code: string): string {
+  return `cannot reach Ollama at ${url} (${code}): is it running? Start it with 'ollama serve' (or open the Ollama app); install it from https://ollama.com/download`;
+}
+
+/** The same server placement `ollama ps` prints in its PROCESSOR column. */
+export function placementOf(size: number, sizeVram: number): { placement: RunningModel['placement']; gpuPercent: number } {
+  if (size <= 0 || sizeVram <= 0) return { placement: 'cpu', gpuPercent: 0 };
+  if (sizeVram >= size) return { placement: 'gpu', gpuPercent: 100 };
+  return { placement: 'split', gpuPercent: Math.round((sizeVram / size) * 100) };
+}
+
+export class OllamaClient {
+  readonly host: OllamaHost;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(host: OllamaHost, options: { fetch?: typeof fetch } = {}) {
+    this.host = host;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** An ollama-js instance whose requests also end when `signal` aborts. */
+  private api(signal?: AbortSignal): Ollama {
+    const base = this.fetchImpl;
+    const wrapped: typeof fetch = (input, init) => {
+      const signals = [init?.signal, signal].filter((s): s is AbortSignal => s != null);
+      return base(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+    };
+    return new Ollama({ host: this.host.url, fetch: wrapped });
+  }
+
+  /** Turns any failure of a request into a QuantfitError (or CancelledError). */
+  fail(err: unknown, what: string, signal?: AbortSignal): Error {
+    if (signal?.aborted || err instanceof CancelledError) return new CancelledError();
+    if (err instanceof QuantfitError) return err;
+    const status = (err as { status_code?: unknown }).status_code;
+    if (typeof status === 'number') {
+      const text = String((err as { error?: unknown }).error ?? (err as Error).message);
+      return new QuantfitError(`Ollama refused ${what} (HTTP ${status}): ${text}`, {}, { cause: err });
+    }
+    const code = networkErrorCode(err);
+    if (code !== null) return new QuantfitError(unreachableMessage(this.host.url, code), {}, { cause: err });
+    if (isAbortError(err)) return new CancelledError();
+    const message = err instanceof Error ? err.message : String(err);
+    return new QuantfitError(`Ollama ${what} failed: ${message}`, {}, { cause: err });
+  }
+
+  /** `GET /api/version`. */
+  async version(opts: OperationOptions = {}): Promise<string> {
+    try {
+      return (await this.api(opts.signal).version()).version;
+    } catch (err) {
+      throw this.fail(err, 'the version request', opts.signal);
+    }
+  }
+
+  /** `GET /api/tags`, newest first as the server sorts them. */
+  async listModels(opts: OperationOptions = {}): Promise<OllamaModelSummary[]> {
+    let models: unknown[];
+    try {
+      models = (await this.api(opts.signal).list()).models as unknown[];
+    } catch (err) {
+      throw this.fail(err, 'listing models', opts.signal);
+    }
+    return models.map((m) => {
+      const r = asRecord(m);
+      const d = asRecord(r.details);
+      return {
+        name: str(r.name) ?? str(r.model) ?? '',
+        sizeBytes: num(r.size) ?? 0,
+        digest: str(r.digest) ?? '',
+        modifiedAt: typeof r.modified_at === 'string' ? r.modified_at : r.modified_at instanceof Date ? r.modified_at.toISOString() : '',
+        format: str(d.format),
+        family: str(d.family),
+        families: strList(d.families),
+        parameterSize: str(d.parameter_size),
+        quantization: str(d.quantization_level),
+        contextLength: num(d.context_length),
+        capabilities: strList(r.capabilities),
+      };
+    });
+  }
+
+  /** The installed model with this name (Ollama's case-insensitive match), or null. */
+  async findModel(name: string, opts: OperationOptions = {}): Promise<OllamaModelSummary | null> {
+    const wanted = parseModelName(name);
+    if (!wanted) return null;
+    const key = displayName(wanted).toLowerCase();
+    const models = await this.listModels(opts);
+    return models.find((m) => {
+      const parsed = parseModelName(m.name);
+      return parsed !== null && displayName(parsed).toLowerCase() === key;
+    }) ?? null;
+  }
+
+  /** `POST /api/show`. */
+  async showModel(name: string, opts: OperationOptions = {}): Promise<OllamaModelDetails> {
+    let r: Record<string, unknown>;
+    try {
+      r = asRecord(await this.api(opts.signal).show({ model: name }));
+    } catch (err) {
+      throw this.fail(err, `showing '${name}'`, opts.signal);
+    }
+    const d = asRecord(r.details);
+    return {
+      name,
+      template: typeof r.template === 'string' ? r.template : '',
+      system: typeof r.system === 'string' ? r.system : '',
+      parameters: typeof r.parameters === 'string' ? r.parameters : '',
+      modelfile: typeof r.modelfile === 'string' ? r.modelfile : '',
+      family: str(d.family),
+      parameterSize: str(d.parameter_size),
+      quantization: str(d.quantization_level),
+      capabilities: strList(r.capabilities),
+      modifiedAt: typeof r.modified_at === 'string' ? r.modified_at : null,
+      modelInfo: asRecord(r.model_info),
+    };
+  }
+
+  /** `POST /api/copy`. */
+  async copyModel(source: string, destination: string, opts: OperationOptions = {}): Promise<void> {
+    try {
+      await this.api(opts.signal).copy({ source, destination });
+    } catch (err) {
+      throw this.fail(err, `copying '${source}' to '${destination}'`, opts.signal);
+    }
+  }
+
+  /** `DELETE /api/delete`. */
+  async deleteModel(name: string, opts: OperationOptions = {}): Promise<void> {
+    try {
+      await this.api(opts.signal).delete({ model: name });
+    } catch (err) {
+      throw this.fail(err, `deleting '${name}'`, opts.signal);
+    }
+  }
+
+  /** `GET /api/ps`: the models loaded right now. */
+  async runningModels(opts: OperationOptions = {}): Promise<RunningModel[]> {
+    let models: unknown[];
+    try {
+      models = (await this.api(opts.signal).ps()).models as unknown[];
+    } catch (err) {
+      throw this.fail(err, 'listing running models', opts.signal);
+    }
+    return models.map((m) => {
+      const r = asRecord(m);
+      const d = asRecord(r.details);
+      const sizeBytes = num(r.size) ?? 0;
+      const sizeVramBytes = num(r.size_vram) ?? 0;
+      return {
+        name: str(r.name) ?? str(r.model) ?? '',
+        digest: str(r.digest) ?? '',
+        sizeBytes,
+        sizeVramBytes,
+        ...placementOf(sizeBytes, sizeVramBytes),
+        contextLength: num(r.context_length),
+        expiresAt: typeof r.expires_at === 'string' ? r.expires_at : r.expires_at instanceof Date ? r.expires_at.toISOString() : null,
+        family: str(d.family),
+        quantization: str(d.quantization_level),
+        parameterSize: str(d.parameter_size),
+      };
+    });
+  }
+
+  /** `POST /api/generate` without streaming. */
+  async generate(
+    request: { model: string; prompt: string; options?: Record<string, unknown>; keepAlive?: string | number },
+    opts: OperationOptions = {},
+  ): Promise<GenerateResult> {
+    let r: Record<string, unknown>;
+    try {
+      r = asRecord(
+        await this.api(opts.signal).generate({
+          model: request.model,
+          prompt: request.prompt,
+          stream: false,
+          options: request.options,
+          keep_alive: request.keepAlive,
+        }),
+      );
+    } catch (err) {
+      throw this.fail(err, `running '${request.model}'`, opts.signal);
+    }
+    return {
+      response: typeof r.response === 'string' ? r.response : '',
+      doneReason: str(r.done_reason),
+      totalDurationNs: num(r.total_duration) ?? 0,
+      loadDurationNs: num(r.load_duration) ?? 0,
+      promptEvalCount: num(r.prompt_eval_count) ?? 0,
+      evalCount: num(r.eval_count) ?? 0,
+      evalDurationNs: num(r.eval_duration) ?? 0,
+    };
+  }
+
+  /**
+   * `POST /api/create` with `files` (already uploaded blobs), streaming its status lines as JobEvents
+   * (stage 'create'). An error line from the server is thrown with the server's text unchanged.
+   */
+  async createModel(request: CreateModelRequest, opts: OperationOptions & { onEvent?: (e: JobEvent) => void } = {}): Promise<void> {
+    const { signal, onEvent } = opts;
+    const body = { ...request, stream: true as const };
+    let meter: RateMeter | null = null;
+    let meterTotal = 0;
+    let sawSuccess = false;
+    try {
+      // `files` is accepted by the server and passed through by ollama-js, but not in its types.
+      const stream = await this.api(signal).create(body as Parameters<Ollama['create']>[0] & { stream: true });
+      const onAbort = () => stream.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const line of stream) {
+          const status = typeof line.status === 'string' ? line.status : '';
+          if (status === 'success') sawSuccess = true;
+          const total = num((line as { total?: unknown }).total);
+          const completed = num((line as { completed?: unknown }).completed);
+          if (total !== null && completed !== null && total > 0) {
+            if (!meter || meterTotal !== total) {
+              meter = new RateMeter(total);
+              meterTotal = total;
+            }
+            const { rate, etaSeconds } = meter.update(completed);
+            onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status });
+          } else if (status !== '') {
+            onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status });
+          }
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw new CancelledError();
+      const status = (err as { status_code?: unknown }).status_code;
+      if (typeof status === 'number' || networkErrorCode(err) !== null || err instanceof QuantfitError) {
+        throw this.fail(err, `creating '${request.model}'`, signal);
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      if (/Did not receive done or success/.test(message)) {
+        throw new QuantfitError(`Ollama stopped answering while creating '${request.model}' (the status stream ended without "success")`, {}, { cause: err });
+      }
+      // An {"error": …} line: the server's words, as it wrote them.
+      throw new QuantfitError(`Ollama could not create '${request.model}': ${message}`, {}, { cause: err });
+    }
+    if (!sawSuccess) throw new QuantfitError(`Ollama stopped answering while creating '${request.model}'`);
+  }
+}

@@ -1,0 +1,50 @@
+// The Modelfile we write next to the GGUF, so `ollama create NAME -f <it>` reproduces our import by
+// hand. Quoting follows Ollama's parser: no escapes exist; `"…"` or `"""…"""` may span lines and
+// keep inner whitespace; anything else is one trimmed line.
+
+import { QuantfitError } from '../errors.ts';
+
+export interface ModelfileSpec {
+  /** The GGUF's file name; written as `FROM ./<file>` (resolved from the Modelfile's folder). */
+  readonly ggufFileName: string;
+  readonly template?: string | null;
+  readonly system?: string | null;
+  readonly stop?: readonly string[];
+  readonly numCtx?: number | null;
+  /** Other PARAMETER lines, in order (values already valid for Ollama). */
+  readonly parameters?: ReadonlyArray<readonly [string, string | number]>;
+}
+
+/**
+ * Quotes a Modelfile value so Ollama's parser reads back exactly `value`. The parser keeps reading
+ * lines until the trimmed text is fully quoted (it only looks at the first and last quotes), so a
+ * value holding `"` is wrapped in triple quotes; a value holding `"""` cannot be written at all.
+ */
+export function quoteModelfileValue(value: string, what: string): string {
+  const needsQuotes = value === '' || /[\n\r]/.test(value) || /^\s|\s$/.test(value) || value.startsWith('"');
+  if (!needsQuotes) return value;
+  if (!value.includes('"')) return `"${value}"`;
+  if (value.includes('"""')) throw new QuantfitError(`the ${what} cannot be written to a Modelfile: it contains '"""'`);
+  return `"""${value}"""`;
+}
+
+/** Renders the Modelfile text. */
+export function renderModelfile(spec: ModelfileSpec): string {
+  if (/[\n\r]/.test(spec.ggufFileName)) throw new QuantfitError('the GGUF file name contains a line break');
+  const lines: string[] = ['# Written by Quantfit. Recreate this model with: ollama create <name> -f <this file>'];
+  lines.push(`FROM ${quoteModelfileValue(`./${spec.ggufFileName}`, 'file name')}`);
+  if (spec.template) lines.push(`TEMPLATE ${quoteModelfileValue(spec.template, 'template')}`);
+  if (spec.system) lines.push(`SYSTEM ${quoteModelfileValue(spec.system, 'system prompt')}`);
+  for (const stop of spec.stop ?? []) lines.push(`PARAMETER stop ${quoteModelfileValue(stop, 'stop string')}`);
+  if (spec.numCtx) lines.push(`PARAMETER num_ctx ${spec.numCtx}`);
+  for (const [name, value] of spec.parameters ?? []) {
+    if (!/^[A-Za-z0-9_]+$/.test(name)) throw new QuantfitError(`invalid Modelfile parameter name '${name}'`);
+    lines.push(`PARAMETER ${name} ${quoteModelfileValue(String(value), `parameter ${name}`)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The Modelfile's path for a GGUF: `<dir>/<base>.Modelfile` (one per GGUF, so several can share a folder). */
+export function modelfilePathFor(ggufPath: string): string {
+  return ggufPath.replace(/\.gguf$/i, '') + '.Modelfile';
+}

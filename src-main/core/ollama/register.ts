@@ -1,0 +1,207 @@
+// Register one GGUF with Ollama: check the name and the server, choose the chat template and stop
+// strings, write the Modelfile, upload the blob (skipped when Ollama has it), create, confirm with
+// /api/show, and run the smoke test. The fit job calls this after quantizing, passing the sha256 and
+// metadata the writer already has so the file is not read twice.
+
+import { randomBytes } from 'node:crypto';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CancelledError, QuantfitError, describeError, throwIfAborted } from '../errors.ts';
+import { readGgufHeader } from '../gguf/reader.ts';
+import type { GgufKv } from '../gguf/types.ts';
+import type { JobEvent, Stage } from '../progress.ts';
+import { ORPHAN_BLOB_NOTE, blobDigest, blobExists, sha256File, uploadBlob } from './blobs.ts';
+import { OllamaClient, networkErrorCode } from './client.ts';
+import { resolveOllamaHost } from './host.ts';
+import { modelfilePathFor, renderModelfile } from './modelfile.ts';
+import { displayName, requireModelName } from './names.ts';
+import { probeServer } from './server.ts';
+import { planTemplate } from './templates.ts';
+import type { RegisterOptions, RegisterResult, TemplateChoice, VerifyResult } from './types.ts';
+import { verifyModel } from './verify.ts';
+
+export interface JobContext {
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: JobEvent) => void;
+  /** A client to use instead of one built from `options.host` (tests, the app's shared client). */
+  readonly client?: OllamaClient;
+}
+
+/** What Ollama shows for a model that has no template layer. */
+const BARE_TEMPLATE = '{{ .Prompt }}';
+
+/** Checks the server answers; if not, says whether to start it or install it. */
+export async function requireServer(client: OllamaClient, signal?: AbortSignal): Promise<string> {
+  try {
+    return await client.version({ signal });
+  } catch (err) {
+    if (err instanceof CancelledError || networkErrorCode((err as Error).cause ?? err) === null) throw err;
+    const status = await probeServer(client.host, { signal, timeoutMs: 500 });
+    if (status.state === 'running') return status.version;
+    if (status.state === 'stopped') {
+      throw new QuantfitError(`Ollama is not running at ${client.host.url}: start it with '${status.binary} serve' (or open the Ollama app) and try again`, {}, { cause: err });
+    }
+    throw new QuantfitError(`nothing answers at ${client.host.url}. ${status.message}`, {}, { cause: err });
+  }
+}
+
+export async function registerGguf(options: RegisterOptions, ctx: JobContext = {}): Promise<RegisterResult> {
+  const { signal } = ctx;
+  const emit = (e: JobEvent) => ctx.onEvent?.(e);
+  const warnings: string[] = [];
+  const warn = (message: string, stage: Stage) => {
+    warnings.push(message);
+    emit({ type: 'log', level: 'warn', stage, message });
+  };
+
+  const file = resolve(options.ggufPath);
+  const name = requireModelName(options.name);
+  const model = displayName(name);
+  if (options.numCtx !== undefined && (!Number.isInteger(options.numCtx) || options.numCtx < 1)) {
+    throw new QuantfitError(`num_ctx must be a positive whole number, got ${options.numCtx}`);
+  }
+  let fileSize: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new QuantfitError('not a file', { file });
+    fileSize = st.size;
+  } catch (err) {
+    if (err instanceof QuantfitError) throw err;
+    throw new QuantfitError(`cannot read: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  const kv: readonly GgufKv[] = options.kv ?? (await readGgufHeader(file)).kv;
+  throwIfAborted(signal);
+
+  const client = ctx.client ?? new OllamaClient(resolveOllamaHost({ explicit: options.host }));
+  await requireServer(client, signal);
+
+  // Never replace someone's model by accident: Ollama matches names case-insensitively.
+  const existing = await client.findModel(model, { signal });
+  if (existing && !options.force) {
+    throw new QuantfitError(
+      `Ollama already has a model named '${existing.name}' (${existing.quantization ?? 'unknown type'}, modified ${existing.modifiedAt}); ` +
+        `choose another name or pass --force to replace it`,
+    );
+  }
+  if (existing) warn(`replacing the existing model '${existing.name}' (--force)`, 'create');
+
+  // Template, stop strings and the Modelfile.
+  emit({ type: 'stage', stage: 'modelfile', status: 'start' });
+  const plan = planTemplate(kv, options.template);
+  for (const w of plan.warnings) warn(w, 'modelfile');
+  const parameters: Record<string, unknown> = {};
+  if (plan.stop.length > 0) parameters.stop = [...plan.stop];
+  if (options.numCtx !== undefined) parameters.num_ctx = options.numCtx;
+  const modelfileText = renderModelfile({
+    ggufFileName: basename(file),
+    template: plan.template,
+    system: options.system ?? null,
+    stop: plan.stop,
+    numCtx: options.numCtx ?? null,
+  });
+  const modelfilePath = options.writeModelfile === false ? null : modelfilePathFor(file);
+  let modelfileTemp: string | null = null;
+  if (modelfilePath !== null) {
+    const temp = join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await writeFile(temp, modelfileText, { flag: 'wx' });
+      modelfileTemp = temp;
+    } catch (err) {
+      warn(`cannot write the Modelfile next to the GGUF (${(err as Error).message}); continuing without it`, 'modelfile');
+    }
+  }
+  emit({ type: 'stage', stage: 'modelfile', status: 'done', message: describeChoice(plan.choice) });
+
+  let uploaded = false;
+  let renamed = false;
+  try {
+    // Hash (unless the writer already did), then upload what the server lacks.
+    emit({ type: 'stage', stage: 'upload', status: 'start' });
+    const sha256 = options.sha256 !== undefined ? blobDigest(options.sha256).slice('sha256:'.length) : await sha256File(file, { signal, onEvent: emit, stage: 'upload' });
+    const digest = blobDigest(sha256);
+    if (await blobExists(client.host.url, sha256, signal)) {
+      emit({ type: 'stage', stage: 'upload', status: 'skipped', message: `Ollama already has ${digest}` });
+    } else {
+      const r = await uploadBlob(client.host.url, file, sha256, { signal, onEvent: emit, stage: 'upload' });
+      uploaded = r.status === 201;
+      emit({ type: 'stage', stage: 'upload', status: 'done', message: `${fileSize} bytes sent` });
+    }
+
+    // Create. Errors in the stream are shown as the server wrote them.
+    emit({ type: 'stage', stage: 'create', status: 'start', message: `creating ${model}` });
+    try {
+      await client.createModel(
+        {
+          model,
+          files: { [basename(file)]: digest },
+          ...(plan.template !== null ? { template: plan.template } : {}),
+          ...(options.system ? { system: options.system } : {}),
+          parameters,
+        },
+        { signal, onEvent: emit },
+      );
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      const note = uploaded ? ` (the upload finished but ${ORPHAN_BLOB_NOTE})` : '';
+      throw new QuantfitError(`${describeError(err)}${note}`, { file }, { cause: err });
+    }
+
+    // Confirm Ollama stored the template we meant.
+    let choice: TemplateChoice = plan.choice;
+    const shown = await client.showModel(model, { signal });
+    if (plan.template !== null && shown.template !== plan.template) {
+      warn(`Ollama reports a different template for ${model} than the one sent; check 'ollama show ${model} --template'`, 'create');
+    } else if (plan.template === null && shown.template !== '' && shown.template !== BARE_TEMPLATE) {
+      choice = { kind: 'ollama', reason: `${plan.choice.reason}; Ollama recognised the template itself` };
+      emit({ type: 'log', level: 'info', stage: 'create', message: 'Ollama recognised the chat template itself' });
+    }
+    emit({ type: 'stage', stage: 'create', status: 'done', message: `${model} created` });
+
+    if (modelfileTemp !== null && modelfilePath !== null) {
+      await rename(modelfileTemp, modelfilePath);
+      renamed = true;
+    }
+
+    let verify: VerifyResult | null = null;
+    let verifyError: string | null = null;
+    if (options.verify === false) {
+      emit({ type: 'stage', stage: 'verify', status: 'skipped', message: 'verification not requested' });
+    } else {
+      try {
+        verify = await verifyModel(client, model, { prompt: options.verifyPrompt, predictedBytes: options.predictedBytes, signal, onEvent: emit });
+      } catch (err) {
+        if (err instanceof CancelledError) throw err;
+        verifyError = describeError(err);
+        warn(`${model} was created, but the test run failed: ${verifyError}`, 'verify');
+      }
+    }
+
+    return {
+      model,
+      file,
+      sha256,
+      uploaded,
+      modelfilePath: renamed ? modelfilePath : null,
+      template: choice,
+      stop: plan.stop,
+      verify,
+      verifyError,
+      warnings,
+    };
+  } finally {
+    if (modelfileTemp !== null && !renamed) await rm(modelfileTemp, { force: true });
+  }
+}
+
+export function describeChoice(choice: TemplateChoice): string {
+  switch (choice.kind) {
+    case 'own':
+      return `using Quantfit's ${choice.family} template: ${choice.reason}`;
+    case 'user':
+      return 'using the template given';
+    case 'ollama':
+      return `template chosen by Ollama: ${choice.reason}`;
+    case 'none':
+      return `no chat template: ${choice.reason}`;
+  }
+}

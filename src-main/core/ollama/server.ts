@@ -1,0 +1,127 @@
+// Is Ollama there? Probe the server; if none answers, look for the `ollama` binary (PATH and the usual
+// install locations) so the UI can offer to start `ollama serve`; if there is none, say how to get it.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { networkErrorCode } from './client.ts';
+import type { OllamaHost, OllamaServerStatus } from './types.ts';
+
+export const OLLAMA_DOWNLOAD_URL = 'https://ollama.com/download';
+
+export const INSTALL_MESSAGE =
+  `Ollama is not installed (no 'ollama' program on PATH or in the usual places). ` +
+  `Install it from ${OLLAMA_DOWNLOAD_URL}, then start it (open the app, or run 'ollama serve').`;
+
+/** `GET /api/version` with a short timeout: the version string, or null when nothing answers. */
+export async function serverVersion(hostUrl: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string | null> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 2000);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  try {
+    const res = await fetch(`${hostUrl}/api/version`, { signal });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { version?: unknown };
+    return typeof body.version === 'string' ? body.version : null;
+  } catch (err) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    if (timeout.aborted || networkErrorCode(err) !== null || err instanceof SyntaxError) return null;
+    return null;
+  }
+}
+
+export interface BinarySearchOptions {
+  readonly platform?: NodeJS.Platform;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Test hook: whether a path is an executable file. */
+  readonly isExecutable?: (path: string) => boolean;
+}
+
+function defaultIsExecutable(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, process.platform === 'win32' ? constants.F_OK : constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where the official installers put the binary, per OS (checked after PATH). */
+export function usualOllamaLocations(platform: NodeJS.Platform, env: Readonly<Record<string, string | undefined>>): string[] {
+  if (platform === 'win32') {
+    const local = env.LOCALAPPDATA ?? (env.USERPROFILE ? join(env.USERPROFILE, 'AppData', 'Local') : undefined);
+    const out: string[] = [];
+    if (local) out.push(join(local, 'Programs', 'Ollama', 'ollama.exe'));
+    if (env.ProgramFiles) out.push(join(env.ProgramFiles, 'Ollama', 'ollama.exe'));
+    return out;
+  }
+  if (platform === 'darwin') {
+    return ['/Applications/Ollama.app/Contents/Resources/ollama', '/opt/homebrew/bin/ollama', '/usr/local/bin/ollama'];
+  }
+  return ['/usr/local/bin/ollama', '/usr/bin/ollama', '/snap/bin/ollama', ...(env.HOME ? [join(env.HOME, '.local', 'bin', 'ollama')] : [])];
+}
+
+/** The `ollama` executable to start, or null. */
+export function findOllamaBinary(options: BinarySearchOptions = {}): string | null {
+  const platform = options.platform ?? process.platform;
+  const env = options.env ?? process.env;
+  const isExecutable = options.isExecutable ?? defaultIsExecutable;
+  const names = platform === 'win32' ? ['ollama.exe'] : ['ollama'];
+  const pathVar = env.PATH ?? env.Path ?? '';
+  const sep = platform === 'win32' ? ';' : platform === process.platform ? delimiter : ':';
+  for (const dir of pathVar.split(sep)) {
+    if (dir === '') continue;
+    for (const n of names) {
+      const candidate = join(dir, n);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return usualOllamaLocations(platform, env).find((p) => isExecutable(p)) ?? null;
+}
+
+/** Running, stopped (binary found) or missing (install message). */
+export async function probeServer(host: OllamaHost, options: BinarySearchOptions & { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OllamaServerStatus> {
+  const version = await serverVersion(host.url, options);
+  if (version !== null) return { state: 'running', host: host.url, version };
+  const binary = findOllamaBinary(options);
+  if (binary !== null) return { state: 'stopped', host: host.url, binary };
+  return { state: 'missing', host: host.url, message: INSTALL_MESSAGE, installUrl: OLLAMA_DOWNLOAD_URL };
+}
+
+/**
+ * Starts `<binary> serve` detached (it outlives us, as the Ollama app's server does) and waits until
+ * `/api/version` answers. Refuses hosts on other machines: we can only start a server here.
+ */
+export async function startServer(
+  host: OllamaHost,
+  binary: string,
+  opts: { timeoutMs?: number; signal?: AbortSignal; pollMs?: number; args?: readonly string[]; env?: Readonly<Record<string, string | undefined>> } = {},
+): Promise<{ version: string; pid: number | undefined }> {
+  if (!host.loopback) throw new QuantfitError(`cannot start Ollama for ${host.url}: it is not on this machine`);
+  throwIfAborted(opts.signal);
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const hostPort = new URL(host.url).host;
+  let spawnError: Error | null = null;
+  let exitCode: number | null = null;
+  const child = spawn(binary, [...(opts.args ?? ['serve'])], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...(opts.env ?? process.env), OLLAMA_HOST: hostPort },
+    windowsHide: true,
+  });
+  child.on('error', (err) => (spawnError = err));
+  child.on('exit', (code) => (exitCode = code ?? -1));
+  child.unref();
+
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    throwIfAborted(opts.signal);
+    if (spawnError) throw new QuantfitError(`could not start ${binary}: ${(spawnError as Error).message}`, { file: binary });
+    if (exitCode !== null) throw new QuantfitError(`'${binary} serve' exited with code ${exitCode} before answering (is another server using ${hostPort}?)`, { file: binary });
+    const version = await serverVersion(host.url, { timeoutMs: 1000, signal: opts.signal });
+    if (version !== null) return { version, pid: child.pid };
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
+  }
+  throw new QuantfitError(`started '${binary} serve' but nothing answered at ${host.url} within ${Math.round(timeoutMs / 1000)} s`, { file: binary });
+}
