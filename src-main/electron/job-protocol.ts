@@ -138,3 +138,14 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
     },
   };
 }
+
+/** A HostPort over a Node child process's IPC channel (tests and the e2e bridge run the host this way). */
+export function childProcessPort(proc: NodeJS.Process): HostPort {
+  if (!proc.send) throw new Error('this process has no IPC channel (start it with child_process.fork)');
+  return {
+    on: (_event, listener) => proc.on('message', (data: unknown) => listener({ data })),
+    postMessage: (message) => {
+      proc.send!(message);
+    },
+  };
+}

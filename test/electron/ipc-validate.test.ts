@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXTERNAL_LINKS, type FitRequest } from '../../src-main/contract.ts';
+import { IpcValidationError, validateArgs } from '../../src-main/electron/ipc-validate.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'qf-ipc-'));
+const file = join(dir, 'model.gguf');
+await writeFile(file, 'GGUF');
+test.after(() => rm(dir, { recursive: true, force: true }));
+
+const rejects = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof IpcValidationError && re.test(e.message));
+
+const fit = (over: Partial<Record<keyof FitRequest, unknown>> = {}): Record<string, unknown> => ({
+  modelPath: file, type: 'Q4_K_M', contextLength: 4096, outputDir: dir, modelName: 'tiny:q4_k_m',
+  register: true, force: false, imatrixPath: null, predictedBytes: 123, ...over,
+});
+
+test('ipc: arity is exact', async () => {
+  await rejects(validateArgs('hardware', [1]), /takes 0 arguments \(got 1\)/);
+  await rejects(validateArgs('inspectModel', []), /takes 1 argument \(got 0\)/);
+  await rejects(validateArgs('recommend', [file, 4096]), /takes 3 arguments/);
+  assert.deepEqual(await validateArgs('listModels', []), []);
+});
+
+test('ipc: unknown method is refused', async () => {
+  await rejects(validateArgs('evil' as 'hardware', []), /unknown method 'evil'/);
+});
+
+test('ipc: model paths must be absolute existing files', async () => {
+  assert.deepEqual(await validateArgs('inspectModel', [file]), [file]);
+  await rejects(validateArgs('inspectModel', ['model.gguf']), /model file must be an absolute path/);
+  await rejects(validateArgs('inspectModel', [join(dir, 'nope.gguf')]), /does not exist/);
+  await rejects(validateArgs('inspectModel', [dir]), /is not a file/);
+  await rejects(validateArgs('inspectModel', [42]), /model file must be a string/);
+  await rejects(validateArgs('inspectModel', [`${file}\0x`]), /NUL/);
+  await rejects(validateArgs('inspectModel', ['/'.repeat(5000)]), /1–4096 characters/);
+});
+
+test('ipc: recommend checks the context range and option fields', async () => {
+  assert.deepEqual(await validateArgs('recommend', [file, 4096, {}]), [file, 4096, {}]);
+  assert.deepEqual(await validateArgs('recommend', [file, 4096, { imatrixPath: file }]), [file, 4096, { imatrixPath: file }]);
+  await rejects(validateArgs('recommend', [file, 100, {}]), /context length must be between 256 and 1048576 \(got 100\)/);
+  await rejects(validateArgs('recommend', [file, 4096.5, {}]), /context length must be a whole number/);
+  await rejects(validateArgs('recommend', [file, '4096', {}]), /whole number/);
+  await rejects(validateArgs('recommend', [file, 4096, { gpu: 1 }]), /unknown field 'gpu'/);
+  await rejects(validateArgs('recommend', [file, 4096, null]), /must be an object/);
+  await rejects(validateArgs('recommend', [file, 4096, []]), /must be an object/);
+});
+
+test('ipc: a complete fit request passes; every bad field is named', async () => {
+  const [ok] = await validateArgs('startFit', [fit()]);
+  assert.equal(ok.modelPath, file);
+  assert.equal(ok.contextLength, 4096);
+  await rejects(validateArgs('startFit', [fit({ type: 'q4_k_m' })]), /quant type 'q4_k_m' is not a quant type name/);
+  await rejects(validateArgs('startFit', [fit({ modelName: 'bad name' })]), /model name 'bad name' is not a valid Ollama model name/);
+  await rejects(validateArgs('startFit', [fit({ modelName: '../../etc' })]), /not a valid Ollama model name/);
+  await rejects(validateArgs('startFit', [fit({ outputDir: file })]), /output folder '.*' is not a folder/);
+  await rejects(validateArgs('startFit', [fit({ register: 'yes' })]), /register must be true or false/);
+  await rejects(validateArgs('startFit', [fit({ predictedBytes: -1 })]), /predicted memory/);
+  await rejects(validateArgs('startFit', [fit({ contextLength: 10_000_000 })]), /context length must be between/);
+  await rejects(validateArgs('startFit', [{ ...fit(), shell: 'rm -rf /' }]), /unknown field 'shell'/);
+  const missing = fit();
+  delete missing.force;
+  await rejects(validateArgs('startFit', [missing]), /is missing 'force'/);
+  assert.equal((await validateArgs('startFit', [fit({ outputDir: null })]))[0].outputDir, null);
+});
+
+test('ipc: job ids and model names', async () => {
+  assert.deepEqual(await validateArgs('cancelJob', ['job-abc123']), ['job-abc123']);
+  await rejects(validateArgs('cancelJob', ['123']), /job id is not a job id/);
+  assert.deepEqual(await validateArgs('deleteModel', ['library/llama3:8b-q4_K_M']), ['library/llama3:8b-q4_K_M']);
+  await rejects(validateArgs('deleteModel', ['']), /1–200 characters/);
+  await rejects(validateArgs('showModel', ['a:b:c']), /not a valid Ollama model name/);
+});
+
+test('ipc: settings patches are checked per key', async () => {
+  assert.deepEqual(await validateArgs('setSettings', [{ theme: 'dark', threads: 4 }]), [{ theme: 'dark', threads: 4 }]);
+  assert.deepEqual(await validateArgs('setSettings', [{ outputDir: dir }]), [{ outputDir: dir }]);
+  assert.deepEqual(await validateArgs('setSettings', [{ outputDir: null }]), [{ outputDir: null }]);
+  await rejects(validateArgs('setSettings', [{ theme: 'blue' }]), /setting 'theme' must be one of 'system', 'light', 'dark'/);
+  await rejects(validateArgs('setSettings', [{ threads: 5000 }]), /setting 'threads' must be between 0/);
+  await rejects(validateArgs('setSettings', [{ ollamaHost: 'file:///x' }]), /must start with http/);
+  await rejects(validateArgs('setSettings', [{ outputDir: join(dir, 'missing') }]), /does not exist/);
+  await rejects(validateArgs('setSettings', [{ admin: true }]), /unknown field 'admin'/);
+});
+
+test('ipc: openExternal only for allow-listed links, openPath for existing paths, copyText bounded', async () => {
+  assert.deepEqual(await validateArgs('openExternal', [EXTERNAL_LINKS.ollamaDownload]), [EXTERNAL_LINKS.ollamaDownload]);
+  await rejects(validateArgs('openExternal', ['https://example.com/']), /is not one the app may open/);
+  assert.deepEqual(await validateArgs('openPath', [dir]), [dir]);
+  assert.deepEqual(await validateArgs('openPath', [file]), [file]);
+  await rejects(validateArgs('openPath', [join(dir, 'x')]), /does not exist/);
+  assert.deepEqual(await validateArgs('copyText', ['ollama run tiny']), ['ollama run tiny']);
+  await rejects(validateArgs('copyText', ['x'.repeat(100_001)]), /text must be 1–100000 characters/);
+});

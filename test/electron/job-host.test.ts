@@ -1,0 +1,211 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FitRequest, JobMessage } from '../../src-main/contract.ts';
+import type { JobEvent } from '../../src-main/core/progress.ts';
+import { CancelledError } from '../../src-main/core/errors.ts';
+import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
+import { ProgressThrottle, serveJobs, type HostPort, type HostReply, type JobInput, type JobRegistry } from '../../src-main/electron/job-protocol.ts';
+
+const request: FitRequest = {
+  modelPath: '/m.gguf', type: 'Q4_K_M', contextLength: 4096, outputDir: null, modelName: 'm', register: false,
+  force: false, imatrixPath: null, predictedBytes: null,
+};
+const input = (over: Partial<FitRequest> = {}, outputPath = '/tmp/out.gguf'): JobInput => ({ request: { ...request, ...over }, outputPath, ollamaHost: 'http://127.0.0.1:11434', threads: 0 });
+
+/** An in-memory port: what main would send, and everything the host replies. */
+function fakePort() {
+  let listener: ((m: { data: unknown }) => void) | null = null;
+  const replies: HostReply[] = [];
+  const waiters: Array<() => void> = [];
+  const port: HostPort = {
+    on: (_e, l) => (listener = l),
+    postMessage: (m) => {
+      replies.push(m);
+      waiters.splice(0).forEach((w) => w());
+    },
+  };
+  const send = (data: unknown): void => listener!({ data });
+  const until = async (pred: () => boolean): Promise<void> => {
+    while (!pred()) await new Promise<void>((r) => waiters.push(r));
+  };
+  return { port, replies, send, until };
+}
+
+const result = { outputPath: '/tmp/out.gguf', fileBytes: 1, sha256: 'ab', type: 'Q4_K_M', elapsedMs: 1, model: null, modelfilePath: null, verify: null, warnings: [] };
+
+test('host: start streams the runner events and ends with done', async () => {
+  const seen: JobInput[] = [];
+  const registry: JobRegistry = {
+    quantize: async (inp, { onEvent }) => {
+      seen.push(inp);
+      onEvent({ type: 'stage', stage: 'quantize', status: 'start' });
+      onEvent({ type: 'log', level: 'info', message: 'hello' });
+      return result;
+    },
+    fit: async () => assert.fail('wrong kind dispatched'),
+  };
+  const { port, replies, send, until } = fakePort();
+  const host = serveJobs(port, registry, { throttleMs: 0 });
+  send({ type: 'start', jobId: 'job-1', kind: 'quantize', input: input() });
+  await until(() => replies.some((r) => r.type === 'done'));
+  assert.deepEqual(replies.map((r) => r.type), ['event', 'event', 'done']);
+  assert.equal(seen[0]!.outputPath, '/tmp/out.gguf');
+  assert.deepEqual(host.runningJobs(), []);
+});
+
+test('host: cancel aborts the runner and reports cancelled', async () => {
+  let sawAbort = false;
+  const registry: JobRegistry = {
+    quantize: async () => assert.fail('wrong kind'),
+    fit: (_i, { signal }) =>
+      new Promise((_res, rej) => {
+        signal.addEventListener('abort', () => {
+          sawAbort = true;
+          rej(new CancelledError());
+        });
+      }),
+  };
+  const { port, replies, send, until } = fakePort();
+  const host = serveJobs(port, registry);
+  send({ type: 'start', jobId: 'job-2', kind: 'fit', input: input() });
+  assert.deepEqual(host.runningJobs(), ['job-2']);
+  send({ type: 'cancel', jobId: 'job-2' });
+  await until(() => replies.length > 0);
+  assert.equal(sawAbort, true);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', message: 'cancelled', cancelled: true }]);
+});
+
+test('host: a failing runner reports its described error; a duplicate id and bad messages are refused', async () => {
+  const registry: JobRegistry = {
+    quantize: async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error('disk full');
+    },
+    fit: async () => result,
+  };
+  const { port, replies, send, until } = fakePort();
+  serveJobs(port, registry);
+  send({ type: 'bogus', jobId: 'job-3' });
+  send({ type: 'start', jobId: 'job-3', kind: 'shell', input: input() });
+  send(null);
+  send({ type: 'start', jobId: 'job-3', kind: 'quantize', input: input() });
+  send({ type: 'start', jobId: 'job-3', kind: 'quantize', input: input() });
+  await until(() => replies.length >= 2);
+  assert.deepEqual(replies, [
+    { type: 'error', jobId: 'job-3', message: 'job job-3 is already running', cancelled: false },
+    { type: 'error', jobId: 'job-3', message: 'disk full', cancelled: false },
+  ]);
+});
+
+test('throttle: at most one progress event per interval per stage, the latest one kept and flushed', () => {
+  let t = 0;
+  const out: JobEvent[] = [];
+  const th = new ProgressThrottle((e) => out.push(e), 100, () => t);
+  const p = (done: number): JobEvent => ({ type: 'progress', stage: 'quantize', unit: 'bytes', done, total: 100, rate: 0, etaSeconds: null });
+  th.push(p(1));
+  t = 10; th.push(p(2));
+  t = 20; th.push(p(3));
+  assert.deepEqual(out.map((e) => (e.type === 'progress' ? e.done : -1)), [1]);
+  th.push({ type: 'log', level: 'info', message: 'x' }); // flushes the held-back 3 first
+  assert.deepEqual(out.map((e) => (e.type === 'progress' ? e.done : e.type)), [1, 3, 'log']);
+  t = 40; th.push(p(100)); // completion always goes out
+  t = 200; th.push(p(50));
+  assert.deepEqual(out.map((e) => (e.type === 'progress' ? e.done : e.type)), [1, 3, 'log', 100, 50]);
+});
+
+// The JobManager against a real child process running the host protocol.
+function forkHost(): HostProcess {
+  const child = fork(join(import.meta.dirname, 'fixtures/fork-host.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  return {
+    postMessage: (m) => child.send(m),
+    onMessage: (l) => child.on('message', (m) => l(m as HostReply)),
+    onExit: (l) => child.on('exit', (code) => l(code)),
+    kill: () => {
+      child.kill();
+    },
+  };
+}
+
+function collect() {
+  const messages: JobMessage[] = [];
+  const waiters: Array<() => void> = [];
+  return {
+    messages,
+    deliver: (m: JobMessage) => {
+      messages.push(m);
+      waiters.splice(0).forEach((w) => w());
+    },
+    until: async (pred: () => boolean) => {
+      while (!pred()) await new Promise<void>((r) => waiters.push(r));
+    },
+  };
+}
+
+test('manager: a job in a child process streams progress and finishes with its result', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
+  try {
+    const c = collect();
+    const m = new JobManager(forkHost, c.deliver);
+    const id = m.start('quantize', input({}, join(dir, 'out.gguf')));
+    assert.match(id, /^job-[0-9a-z]+$/);
+    await c.until(() => c.messages.some((x) => x.kind === 'done' || x.kind === 'error'));
+    const last = c.messages.at(-1)!;
+    assert.equal(last.kind, 'done');
+    const progress = c.messages.filter((x) => x.kind === 'event' && x.event.type === 'progress');
+    assert.ok(progress.length >= 2, 'progress events arrive');
+    assert.ok(c.messages.every((x) => x.jobId === id));
+    assert.equal((await stat(join(dir, 'out.gguf'))).size, 320);
+    assert.deepEqual(m.runningJobs(), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('manager: cancel stops the job and its partial file is gone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
+  try {
+    const c = collect();
+    const m = new JobManager(forkHost, c.deliver);
+    const id = m.start('quantize', input({ contextLength: 999 }, join(dir, 'out.gguf')));
+    await c.until(() => c.messages.some((x) => x.kind === 'event' && x.event.type === 'progress'));
+    assert.equal(m.cancel(id), true);
+    await c.until(() => c.messages.some((x) => x.kind === 'error'));
+    assert.deepEqual(c.messages.at(-1), { jobId: id, kind: 'error', message: 'cancelled', cancelled: true });
+    assert.deepEqual(await readdir(dir), []);
+    assert.equal(m.cancel(id), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('manager: shutdown cancels every running job and waits for its cleanup', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
+  try {
+    const c = collect();
+    const m = new JobManager(forkHost, c.deliver);
+    m.start('quantize', input({ contextLength: 999 }, join(dir, 'a.gguf')));
+    m.start('quantize', input({ contextLength: 999 }, join(dir, 'b.gguf')));
+    await c.until(() => new Set(c.messages.filter((x) => x.kind === 'event').map((x) => x.jobId)).size === 2);
+    await m.shutdown(10_000);
+    assert.deepEqual(m.runningJobs(), []);
+    assert.equal(c.messages.filter((x) => x.kind === 'error' && x.cancelled).length, 2);
+    assert.deepEqual(await readdir(dir), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('manager: job errors and a crashed host process are reported, not lost', async () => {
+  const c = collect();
+  const m = new JobManager(forkHost, c.deliver);
+  const failing = m.start('fit', input({ modelName: 'ok' }));
+  const crashing = m.start('fit', input({ modelName: 'crash' }));
+  await c.until(() => c.messages.filter((x) => x.kind === 'error').length === 2);
+  const byId = new Map(c.messages.map((x) => [x.jobId, x]));
+  assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', message: '/m.gguf: no Ollama here', cancelled: false });
+  assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', message: 'the job process stopped unexpectedly (exit code 3)', cancelled: false });
+});

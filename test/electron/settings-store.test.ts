@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_SETTINGS } from '../../src-main/contract.ts';
+import { parseStoredState, SettingsStore, SETTINGS_FILE } from '../../src-main/electron/settings-store.ts';
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'qf-settings-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('settings: a missing file gives the defaults', () =>
+  withDir(async (dir) => {
+    const s = await SettingsStore.open(dir);
+    assert.deepEqual(s.settings, DEFAULT_SETTINGS);
+    assert.equal(s.window, null);
+  }));
+
+test('settings: update persists atomically and survives a reopen', () =>
+  withDir(async (dir) => {
+    const s = await SettingsStore.open(dir);
+    await s.update({ theme: 'dark', threads: 8, outputDir: dir });
+    await s.setWindow({ x: 5, y: 6, width: 900, height: 700, maximized: true });
+    const again = await SettingsStore.open(dir);
+    assert.deepEqual(again.settings, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 8, outputDir: dir });
+    assert.deepEqual(again.window, { x: 5, y: 6, width: 900, height: 700, maximized: true });
+    // Only the settings file remains: every temp file was renamed over it.
+    assert.deepEqual(await readdir(dir), [SETTINGS_FILE]);
+    assert.equal(JSON.parse(await readFile(join(dir, SETTINGS_FILE), 'utf8')).version, 1);
+  }));
+
+test('settings: writes land in order (the last update wins on disk)', () =>
+  withDir(async (dir) => {
+    const s = await SettingsStore.open(dir);
+    await Promise.all([1, 2, 3, 4, 5].map((n) => s.update({ threads: n })));
+    await s.flush();
+    assert.equal((await SettingsStore.open(dir)).settings.threads, 5);
+  }));
+
+test('settings: a corrupt file falls back to defaults', () =>
+  withDir(async (dir) => {
+    await writeFile(join(dir, SETTINGS_FILE), '{ not json');
+    const s = await SettingsStore.open(dir);
+    assert.deepEqual(s.settings, DEFAULT_SETTINGS);
+  }));
+
+test('settings: hand-edited bad values fall back per field, good ones are kept', () => {
+  const st = parseStoredState(JSON.stringify({
+    settings: { theme: 'purple', language: 'zh-CN', threads: -3, ollamaHost: 'ftp://x', outputDir: 'relative/dir', extra: 1 },
+    window: { x: 1, y: 2, width: 'wide', height: 600 },
+  }));
+  assert.deepEqual(st.settings, { ...DEFAULT_SETTINGS, language: 'zh-CN' });
+  assert.equal(st.window, null);
+  const st2 = parseStoredState(JSON.stringify({ settings: { ollamaHost: 'http://localhost:11434/' }, window: { width: 800, height: 600 } }));
+  assert.equal(st2.settings.ollamaHost, 'http://localhost:11434');
+  assert.deepEqual(st2.window, { width: 800, height: 600, maximized: false });
+});
