@@ -20,8 +20,13 @@ export interface GpuInfo {
    */
   readonly workingSetBytes: number | null;
   readonly workingSetEstimated: boolean;
-  /** Runtime backend llama.cpp/Ollama would use for it. */
+  /** Runtime backend llama.cpp/Ollama would use for it ('none': not a compute device). */
   readonly backend: 'cuda' | 'rocm' | 'metal' | 'vulkan' | 'sycl' | 'none';
+  /**
+   * Whether the advisor plans to offload layers to it. False for display-only adapters and for
+   * integrated Intel graphics (offloading there gains nothing over the CPU on the same RAM).
+   */
+  readonly offload: boolean;
 }
 
 export interface RamInfo {

@@ -1,0 +1,118 @@
+// Per quant type: the exact file size (from the quantizer's own plan), the KV cache and compute
+// buffers at a context length, and where the whole fits on a machine.
+
+import type { GgufHeader } from '../gguf/types.ts';
+import type { Estimate, Fit, MemoryBudget } from './types.ts';
+import { computeBufferBytes, kvCacheBytes, layerKvBytes } from './memory.ts';
+import { modelParams, type ModelParams } from './model-params.ts';
+import { ESTIMATED_FTYPES, REQUIRES_IMATRIX, pplIncrease, qualityRank } from './quality.ts';
+import { describeError } from '../errors.ts';
+
+/** What the advisor needs from a quantization plan. */
+export interface PlanSummary {
+  readonly fileBytes: number;
+  readonly tensors: readonly { readonly name: string; readonly byteSize: number }[];
+}
+
+/** Plans one ftype for a header (the quantizer's planQuantization, or a stand-in in tests). */
+export type Planner = (header: GgufHeader, ftype: string, hasImatrix: boolean) => PlanSummary;
+
+/** A type's plan reduced to what placement needs: weights per repeating layer and the rest. */
+export interface TypePlan {
+  readonly type: string;
+  readonly fileBytes: number;
+  /** Weight bytes of blk.N.* tensors, index N. */
+  readonly layerWeightBytes: readonly number[];
+}
+
+export interface PlannedModel {
+  readonly params: ModelParams;
+  readonly plans: readonly TypePlan[];
+  /** Types the planner refused for this model, with its reason. */
+  readonly skipped: readonly { readonly type: string; readonly reason: string }[];
+}
+
+const LAYER_TENSOR = /^blk\.(\d+)\./;
+
+function summarize(type: string, plan: PlanSummary, layers: number): TypePlan {
+  const layerWeightBytes = new Array<number>(layers).fill(0);
+  for (const t of plan.tensors) {
+    const m = LAYER_TENSOR.exec(t.name);
+    if (m) {
+      const il = Number(m[1]);
+      if (il < layers) layerWeightBytes[il] += t.byteSize;
+    }
+  }
+  return { type, fileBytes: plan.fileBytes, layerWeightBytes };
+}
+
+/** Plans every type once; sizes do not depend on the context, so other contexts reuse the plans. */
+export function planModel(header: GgufHeader, planner: Planner, options: { hasImatrix: boolean; types?: readonly string[] }): PlannedModel {
+  const params = modelParams(header);
+  const plans: TypePlan[] = [];
+  const skipped: { type: string; reason: string }[] = [];
+  for (const type of options.types ?? ESTIMATED_FTYPES) {
+    try {
+      // Sizes of imatrix-only types are predicted as if a matrix were given: the user may make one.
+      plans.push(summarize(type, planner(header, type, options.hasImatrix || REQUIRES_IMATRIX.has(type)), params.layerCount));
+    } catch (err) {
+      skipped.push({ type, reason: describeError(err) });
+    }
+  }
+  plans.sort((a, b) => qualityRank(a.type) - qualityRank(b.type));
+  return { params, plans, skipped };
+}
+
+export interface Placement {
+  readonly fit: Fit;
+  readonly gpuLayers: number;
+  /** Bytes on the GPU (0 for cpu/none). */
+  readonly gpuBytes: number;
+}
+
+/**
+ * Where a model of `totalBytes` goes. All on the GPU when it fits there; otherwise the last layers
+ * (llama.cpp offloads from the output end) go to the GPU, each with its KV cache, alongside the compute
+ * buffer, as long as they fit, and the rest must fit in RAM; otherwise all in RAM; otherwise nowhere.
+ * On unified memory the GPU part is RAM too, so the whole must fit the RAM budget.
+ */
+export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, kvBytes: number, computeBytes: number): Placement {
+  const total = plan.fileBytes + kvBytes + computeBytes;
+  const ramOk = (gpuPart: number) => (budget.unified ? total <= budget.cpuBytes : total - gpuPart <= budget.cpuBytes);
+  if (budget.gpuBytes > 0 && total <= budget.gpuBytes && ramOk(total)) {
+    return { fit: 'gpu', gpuLayers: params.layerCount, gpuBytes: total };
+  }
+  if (budget.gpuBytes > 0) {
+    let used = computeBytes;
+    let layers = 0;
+    for (let il = params.layerCount - 1; il >= 0; il--) {
+      const add = plan.layerWeightBytes[il]! + layerKvBytes(params, il, ctx);
+      if (used + add > budget.gpuBytes) break;
+      used += add;
+      layers++;
+    }
+    if (layers > 0 && ramOk(used)) return { fit: 'partial', gpuLayers: layers, gpuBytes: used };
+  }
+  if (total <= budget.cpuBytes) return { fit: 'cpu', gpuLayers: 0, gpuBytes: 0 };
+  return { fit: 'none', gpuLayers: 0, gpuBytes: 0 };
+}
+
+/** Every planned type at one context length. */
+export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudget): Estimate[] {
+  const kv = kvCacheBytes(model.params, ctx);
+  const compute = computeBufferBytes(model.params, ctx);
+  return model.plans.map((plan) => {
+    const placement = place(plan, model.params, ctx, budget, kv, compute);
+    return {
+      type: plan.type,
+      fileBytes: plan.fileBytes,
+      kvCacheBytes: kv,
+      computeBytes: compute,
+      totalBytes: plan.fileBytes + kv + compute,
+      fit: placement.fit,
+      gpuLayers: placement.gpuLayers,
+      pplIncrease: pplIncrease(plan.type),
+      requiresImatrix: REQUIRES_IMATRIX.has(plan.type),
+    };
+  });
+}
