@@ -1,0 +1,200 @@
+// quantizeFile: input GGUF → output GGUF with llama-quantize's exact bytes. Tensor rows stream from
+// the reader in bounded jobs, through a pool of worker threads, into the writer in order. Reading,
+// quantizing and writing overlap; memory stays bounded by the in-flight limits below whatever the
+// tensor sizes, and the output is the same for any thread count (rows are quantized independently).
+
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { GgufReader } from '../gguf/reader.ts';
+import { GgufWriter } from '../gguf/writer.ts';
+import { ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
+import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { RateMeter, type JobEvent } from '../progress.ts';
+import { planQuantization, tensorTypeCounts, type PlannedTensor, type QuantizeOptions, type QuantPlan } from './policy.ts';
+import { canConvert } from './quant-job.ts';
+import { QuantJobFailed, WorkerPool } from './worker-pool.ts';
+import { validateRowData } from './validate.ts';
+
+export interface QuantizeRunOptions {
+  /** Worker threads (default: available parallelism). The output does not depend on it. */
+  threads?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: JobEvent) => void;
+}
+
+export interface QuantizeResult {
+  readonly out: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly seconds: number;
+  /** Output tensors per type (`{ Q4_K: 193, F32: 65 }`). */
+  readonly tensorTypes: Record<string, number>;
+  readonly plan: QuantPlan;
+}
+
+/** float32 bytes of source rows per quantize job (the worker holds source, floats and output). */
+const JOB_F32_BYTES = 4 << 20;
+/** Bytes per read when a tensor is copied unchanged. */
+const COPY_SLAB_BYTES = 8 << 20;
+/** Upper bound on source bytes read but not yet written. */
+const MAX_IN_FLIGHT_BYTES = 96 << 20;
+/** Progress events at most this often. */
+const EVENT_INTERVAL_MS = 200;
+
+interface Task {
+  tensorIndex: number;
+  bytesIn: number;
+  result: Promise<Uint8Array>;
+}
+
+/** Refuses to write over the input: compares real paths (symlinks, `..`, hard-link-free aliases). */
+export async function assertNotSameFile(input: string, output: string): Promise<void> {
+  const realIn = await realpath(input);
+  let realOut: string;
+  try {
+    realOut = await realpath(output);
+  } catch {
+    // The output does not exist yet: compare its folder's real path plus its name.
+    try {
+      realOut = join(await realpath(dirname(resolve(output))), basename(output));
+    } catch {
+      return; // missing folder: the writer reports that
+    }
+  }
+  if (realIn === realOut) throw new QuantfitError('input and output are the same file', { file: output });
+}
+
+export async function quantizeFile(input: string, output: string, options: QuantizeOptions, run: QuantizeRunOptions = {}): Promise<QuantizeResult> {
+  const started = performance.now();
+  const { signal, onEvent } = run;
+  throwIfAborted(signal);
+  await assertNotSameFile(input, output);
+  const reader = await GgufReader.open(input);
+  let pool: WorkerPool | undefined;
+  let writer: GgufWriter | undefined;
+  const onAbort = () => { void pool?.terminate(new CancelledError()); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const plan = planQuantization(reader.header, options);
+    for (const t of plan.tensors) {
+      if (!t.quantize) continue;
+      const why = canConvert(t.sourceType, t.targetType);
+      if (why) throw new QuantfitError(`cannot quantize: ${why}`, { file: input, tensor: t.name });
+    }
+    const threads = Math.max(1, Math.min(run.threads ?? availableParallelism(), 256));
+    onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: `${plan.ftype.name}: ${plan.tensors.length} tensors, ${plan.fileBytes} bytes` });
+
+    writer = await GgufWriter.create(output, {
+      kv: plan.kv,
+      tensors: plan.tensors.map((t) => ({ name: t.name, type: t.targetType, shape: t.shape })),
+      alignment: plan.alignment,
+      signal,
+    });
+    if (plan.tensors.some((t) => t.quantize)) pool = new WorkerPool(threads);
+    if (signal?.aborted) onAbort();
+
+    const total = plan.inputDataBytes;
+    const meter = new RateMeter(total);
+    let done = 0;
+    let lastEvent = -Infinity;
+    const emit = (tensorIndex: number, force: boolean) => {
+      if (!onEvent) return;
+      const now = performance.now();
+      if (!force && now - lastEvent < EVENT_INTERVAL_MS) return;
+      lastEvent = now;
+      const t = plan.tensors[Math.min(tensorIndex, plan.tensors.length - 1)];
+      const { rate, etaSeconds } = meter.update(done);
+      onEvent({
+        type: 'progress', stage: 'quantize', unit: 'bytes', done, total, rate, etaSeconds,
+        tensor: t ? { index: tensorIndex, count: plan.tensors.length, name: t.name, type: ggmlTypeName(t.targetType) } : undefined,
+        bytesOut: writer!.bytesWritten,
+      });
+    };
+
+    const pending: Task[] = [];
+    let inFlight = 0;
+    const maxTasks = threads * 2 + 2;
+    const drainOne = async () => {
+      const task = pending.shift()!;
+      const bytes = await task.result;
+      throwIfAborted(signal);
+      await writer!.writeTensorData(bytes);
+      inFlight -= task.bytesIn;
+      done += task.bytesIn;
+      emit(task.tensorIndex, false);
+    };
+    const push = async (task: Task) => {
+      task.result.catch(() => undefined); // rejections are rethrown when the task reaches the head
+      pending.push(task);
+      inFlight += task.bytesIn;
+      while (pending.length >= maxTasks || inFlight >= MAX_IN_FLIGHT_BYTES) await drainOne();
+    };
+
+    for (let i = 0; i < plan.tensors.length; i++) {
+      throwIfAborted(signal);
+      const t = plan.tensors[i]!;
+      for (const task of tensorTasks(reader, t, i, options, pool)) await push(task);
+    }
+    while (pending.length > 0) await drainOne();
+    throwIfAborted(signal);
+    const res = await writer.finish();
+    emit(plan.tensors.length - 1, true);
+    onEvent?.({ type: 'stage', stage: 'quantize', status: 'done', message: res.path });
+    return {
+      out: res.path, bytes: res.bytes, sha256: res.sha256, seconds: (performance.now() - started) / 1000,
+      tensorTypes: tensorTypeCounts(plan), plan,
+    };
+  } catch (err) {
+    await writer?.abort();
+    if (signal?.aborted) throw new CancelledError();
+    if (err instanceof QuantJobFailed) throw new QuantfitError(err.message, { file: input, tensor: err.tensor });
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await pool?.terminate();
+    await reader.close();
+  }
+}
+
+/** The work for one tensor, as tasks whose results are its output bytes in order. */
+function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined): Generator<Task> {
+  const src = t.source;
+  const nPerRow = t.shape[0]!;
+  const nrows = src.byteSize === 0 ? 0 : Math.round(src.byteSize / rowBytes(src.type, nPerRow));
+  const srcRowBytes = rowBytes(src.type, nPerRow);
+  if (!t.quantize) {
+    // Copied as is, in slabs of whole rows, each checked as llama.cpp's loader checks what it reads.
+    const rowsPerSlab = Math.max(1, Math.floor(COPY_SLAB_BYTES / srcRowBytes));
+    for (let r = 0; r < nrows; r += rowsPerSlab) {
+      const rows = Math.min(rowsPerSlab, nrows - r);
+      const start = r * srcRowBytes;
+      const length = rows * srcRowBytes;
+      const result = reader.read(src, start, length).then((bytes) => {
+        const bad = validateRowData(src.type, bytes);
+        if (bad !== undefined) {
+          throw new QuantfitError(`the tensor has invalid data: ${bad} of rows from ${r} (llama.cpp refuses NaN/Inf too)`, { file: reader.header.path, tensor: t.name });
+        }
+        return bytes;
+      });
+      yield { tensorIndex: index, bytesIn: length, result };
+    }
+    return;
+  }
+  // Jobs never cross an expert boundary: each expert has its own importance-matrix slice.
+  const rowsPerExpert = t.shape[1] ?? 1;
+  const rowsPerJob = Math.max(1, Math.floor(JOB_F32_BYTES / (nPerRow * 4)));
+  const imatrix = t.imatrixName !== undefined ? options.imatrix?.get(t.imatrixName) : undefined;
+  let id = 0;
+  for (let r = 0; r < nrows;) {
+    const expert = Math.floor(r / rowsPerExpert);
+    const rows = Math.min(rowsPerJob, nrows - r, (expert + 1) * rowsPerExpert - r);
+    const firstRow = r;
+    const length = rows * srcRowBytes;
+    const slice = imatrix?.slice(expert * nPerRow, (expert + 1) * nPerRow);
+    const result = reader.read(src, firstRow * srcRowBytes, length).then((bytes) =>
+      pool!.run({ id: id++, tensor: t.name, srcType: src.type, dstType: t.targetType, nPerRow, nrows: rows, firstRow, src: bytes, imatrix: slice }));
+    yield { tensorIndex: index, bytesIn: length, result };
+    r += rows;
+  }
+}

@@ -1,0 +1,112 @@
+// One unit of quantization work: a run of whole rows of one tensor, source bytes in, target bytes
+// out. Runs inside the worker threads (quant-worker.ts); plain and synchronous so it can also run
+// inline. Rows are independent in every ggml quantizer, so how rows are cut into jobs never changes
+// the bytes.
+
+import { GgmlType, ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
+import { FP16_TO_FP32, fp32ToFp16, fp32ToBf16 } from './numeric.ts';
+import { kernelFor } from './kernels.ts';
+import { validateRowData } from './validate.ts';
+
+const T = GgmlType;
+
+export interface QuantJob {
+  readonly id: number;
+  readonly tensor: string;
+  readonly srcType: number;
+  readonly dstType: number;
+  readonly nPerRow: number;
+  readonly nrows: number;
+  /** Index of the job's first row within the tensor (for messages). */
+  readonly firstRow: number;
+  /** The source rows; its ArrayBuffer is transferred to the worker. */
+  readonly src: Uint8Array;
+  /** Per-column importance for these rows (one expert's slice), or undefined. */
+  readonly imatrix?: Float32Array;
+}
+
+export type QuantJobResult =
+  | { readonly id: number; readonly ok: true; readonly dst: Uint8Array }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly tensor: string };
+
+/** Thrown by runQuantJob with a message meant for the user; the caller adds file and tensor. */
+export class QuantJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QuantJobError';
+  }
+}
+
+/** Source rows as float32 (F16/BF16 converted exactly, quantized types dequantized as ggml's to_float). */
+function toFloat32(job: QuantJob): Float32Array {
+  const n = job.nPerRow * job.nrows;
+  const { src } = job;
+  if (job.srcType === T.F32) {
+    if (src.byteOffset % 4 === 0) return new Float32Array(src.buffer, src.byteOffset, n);
+    return new Float32Array(src.slice().buffer, 0, n);
+  }
+  const out = new Float32Array(n);
+  if (job.srcType === T.F16 || job.srcType === T.BF16) {
+    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    if (job.srcType === T.F16) {
+      for (let i = 0; i < n; i++) out[i] = FP16_TO_FP32[dv.getUint16(2 * i, true)]!;
+    } else {
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) u[i] = dv.getUint16(2 * i, true) << 16;
+    }
+    return out;
+  }
+  const kernel = kernelFor(job.srcType);
+  if (!kernel) throw new QuantJobError(`no dequantization kernel for ${ggmlTypeName(job.srcType)}`);
+  kernel.dequantize(src, out, n);
+  return out;
+}
+
+/** float32 rows into the plain float types, as ggml_quantize_chunk does for them. */
+function fromFloat32(type: number, f: Float32Array, dst: Uint8Array): boolean {
+  const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  if (type === T.F32) {
+    dst.set(new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+    return true;
+  }
+  if (type === T.F16) {
+    for (let i = 0; i < f.length; i++) dv.setUint16(2 * i, fp32ToFp16(f[i]!), true);
+    return true;
+  }
+  if (type === T.BF16) {
+    for (let i = 0; i < f.length; i++) dv.setUint16(2 * i, fp32ToBf16(f[i]!), true);
+    return true;
+  }
+  return false;
+}
+
+/** Quantizes one job; throws QuantJobError on bad data or a missing kernel. */
+export function runQuantJob(job: QuantJob): Uint8Array {
+  // The loader checks what it reads: NaN/Inf values (or scales) are refused before anything else.
+  const bad = validateRowData(job.srcType, job.src);
+  if (bad !== undefined) {
+    throw new QuantJobError(`the tensor has invalid data: ${bad} of rows from ${job.firstRow} (llama.cpp refuses NaN/Inf too)`);
+  }
+  const f32 = toFloat32(job);
+  const dst = new Uint8Array(rowBytes(job.dstType, job.nPerRow) * job.nrows);
+  const kernel = kernelFor(job.dstType);
+  if (kernel?.quantize) {
+    const written = kernel.quantize(f32, dst, job.nrows, job.nPerRow, job.imatrix);
+    if (written !== dst.length) throw new QuantJobError(`${ggmlTypeName(job.dstType)} kernel wrote ${written} bytes, expected ${dst.length}`);
+  } else if (!fromFloat32(job.dstType, f32, dst)) {
+    throw new QuantJobError(`no quantization kernel for ${ggmlTypeName(job.dstType)}`);
+  }
+  // llama.cpp validates what it wrote too: a scale, or an F16 value, that overflowed fp16 fails here.
+  if (validateRowData(job.dstType, dst) !== undefined) {
+    throw new QuantJobError(`quantized data validation failed (${ggmlTypeName(job.dstType)}, rows from ${job.firstRow})`);
+  }
+  return dst;
+}
+
+/** Whether this process can convert srcType → dstType (kernels registered). */
+export function canConvert(srcType: number, dstType: number): string | undefined {
+  const floatTypes: number[] = [T.F32, T.F16, T.BF16];
+  if (!floatTypes.includes(srcType) && !kernelFor(srcType)) return `no dequantization kernel for ${ggmlTypeName(srcType)}`;
+  if (!kernelFor(dstType)?.quantize && !floatTypes.includes(dstType)) return `no quantization kernel for ${ggmlTypeName(dstType)}`;
+  return undefined;
+}

@@ -1,0 +1,86 @@
+// ggml_validate_row_data: llama.cpp checks every slab of tensor data it reads (NaN/Inf values, or
+// NaN/Inf block scales of quantized types) and every block it writes. We refuse the same inputs.
+
+import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
+
+const T = GgmlType;
+
+/** Where a block's fp16 scales sit, by type: byte offsets inside one block. */
+const FP16_SCALE_OFFSETS: ReadonlyMap<number, readonly number[]> = new Map<number, readonly number[]>([
+  [T.Q1_0, [0]], [T.Q2_0, [0]], [T.Q4_0, [0]], [T.Q4_1, [0, 2]], [T.Q5_0, [0]], [T.Q5_1, [0, 2]], [T.Q8_0, [0]],
+  [T.Q2_K, [80, 82]], [T.Q3_K, [108]], [T.Q4_K, [0, 2]], [T.Q5_K, [0, 2]], [T.Q6_K, [208]],
+  [T.TQ1_0, [52]], [T.TQ2_0, [64]],
+  [T.IQ1_S, [0]], [T.IQ2_XXS, [0]], [T.IQ2_XS, [0]], [T.IQ2_S, [0]], [T.IQ3_XXS, [0]], [T.IQ3_S, [0]],
+  [T.IQ4_XS, [0]], [T.IQ4_NL, [0]],
+]);
+/** Types with nothing to check. */
+const UNCHECKED: ReadonlySet<number> = new Set<number>([T.I8, T.I16, T.I32, T.I64, T.NVFP4]);
+
+const isBadFp16 = (h: number): boolean => (h & 0x7c00) === 0x7c00;
+
+/** Undefined when the data is valid, else why not ("NaN at element 12", "inf scale in block 3"). */
+export function validateRowData(type: number, data: Uint8Array): string | undefined {
+  const info = ggmlTypeInfo(type);
+  if (!info) return `invalid type ${type}`;
+  if (data.length % info.typeSize !== 0) return `invalid size ${data.length} for type ${ggmlTypeName(type)}`;
+  const nb = data.length / info.typeSize;
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  switch (type) {
+    case T.F32: {
+      for (let i = 0; i < nb; i++) {
+        const u = dv.getUint32(i * 4, true);
+        if ((u & 0x7f800000) === 0x7f800000) return `${(u & 0x7fffff) !== 0 ? 'NaN' : 'infinite'} value at element ${i}`;
+      }
+      return undefined;
+    }
+    case T.F16: {
+      for (let i = 0; i < nb; i++) {
+        const h = dv.getUint16(i * 2, true);
+        if (isBadFp16(h)) return `${(h & 0x3ff) !== 0 ? 'NaN' : 'infinite'} value at element ${i}`;
+      }
+      return undefined;
+    }
+    case T.BF16: {
+      for (let i = 0; i < nb; i++) {
+        const h = dv.getUint16(i * 2, true) & 0x7fff;
+        if (h >= 0x7f80) return `${h > 0x7f80 ? 'NaN' : 'infinite'} value at element ${i}`;
+      }
+      return undefined;
+    }
+    case T.F64: {
+      for (let i = 0; i < nb; i++) {
+        if (!Number.isFinite(dv.getFloat64(i * 8, true))) return `non-finite value at element ${i}`;
+      }
+      return undefined;
+    }
+    case T.Q8_K: {
+      for (let i = 0; i < nb; i++) {
+        if (!Number.isFinite(dv.getFloat32(i * info.typeSize, true))) return `non-finite scale in block ${i}`;
+      }
+      return undefined;
+    }
+    case T.MXFP4: {
+      for (let i = 0; i < nb; i++) if (data[i * info.typeSize] === 0xff) return `invalid E8M0 scale in block ${i}`;
+      return undefined;
+    }
+    case T.IQ1_M: {
+      // The fp16 scale is spread over the top nibbles of the four u16 scale words (after qs and qh).
+      const scalesAt = 256 / 8 + 256 / 16;
+      for (let i = 0; i < nb; i++) {
+        const b = i * info.typeSize + scalesAt;
+        const sc = (k: number) => dv.getUint16(b + 2 * k, true);
+        const h = (sc(0) >> 12) | ((sc(1) >> 8) & 0x00f0) | ((sc(2) >> 4) & 0x0f00) | (sc(3) & 0xf000);
+        if (isBadFp16(h)) return `non-finite scale in block ${i}`;
+      }
+      return undefined;
+    }
+  }
+  if (UNCHECKED.has(type)) return undefined;
+  const offsets = FP16_SCALE_OFFSETS.get(type);
+  if (!offsets) return `cannot validate data of type ${ggmlTypeName(type)}`;
+  for (let i = 0; i < nb; i++) {
+    const b = i * info.typeSize;
+    for (const o of offsets) if (isBadFp16(dv.getUint16(b + o, true))) return `non-finite scale in block ${i}`;
+  }
+  return undefined;
+}
