@@ -161,3 +161,53 @@ export function findNonFinite(src: Float32Array): number {
   }
   return -1;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Table search shared by several families (the scale searches live in scale-search.ts)
+
+/** GROUP_MAX_EPS (1e-15f): groups whose largest |x| is below this quantize to all zeros. */
+export const GROUP_MAX_EPS = fround(1e-15);
+
+/**
+ * best_index_int8: index of the entry of the ascending table `values` nearest to `x`; a value exactly
+ * halfway between two entries goes to the upper one. The differences are float32 as in ggml.
+ */
+export function bestIndexInt8(n: number, values: Int8Array, x: number): number {
+  if (x <= values[0]) return 0;
+  if (x >= values[n - 1]) return n - 1;
+  let ml = 0;
+  let mu = n - 1;
+  while (mu - ml > 1) {
+    const mav = (ml + mu) >> 1;
+    if (x < values[mav]) mu = mav;
+    else ml = mav;
+  }
+  return fround(x - values[mu - 1]) < fround(values[mu] - x) ? mu - 1 : mu;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Little-endian byte helpers for block fields (dst may sit at any byte offset)
+
+/** Store a 16-bit value little-endian at dst[o], dst[o+1]. */
+export function putU16(dst: Uint8Array, o: number, v: number): void {
+  dst[o] = v & 0xff;
+  dst[o + 1] = (v >>> 8) & 0xff;
+}
+
+/** Read a little-endian 16-bit value at src[o]. */
+export function getU16(src: Uint8Array, o: number): number {
+  return src[o] | (src[o + 1] << 8);
+}
+
+/** Store a 32-bit value little-endian at dst[o..o+3]. */
+export function putU32(dst: Uint8Array, o: number, v: number): void {
+  dst[o] = v & 0xff;
+  dst[o + 1] = (v >>> 8) & 0xff;
+  dst[o + 2] = (v >>> 16) & 0xff;
+  dst[o + 3] = (v >>> 24) & 0xff;
+}
+
+/** Read a little-endian unsigned 32-bit value at src[o]. */
+export function getU32(src: Uint8Array, o: number): number {
+  return (src[o] | (src[o + 1] << 8) | (src[o + 2] << 16) | (src[o + 3] << 24)) >>> 0;
+}

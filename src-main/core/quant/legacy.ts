@@ -1,0 +1,484 @@
+// Legacy block quants: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (blocks of 32), Q8_1 (dequantize only),
+// Q1_0 (128) and Q2_0 (64). Byte layouts are ggml-common.h's block_qX structs, little-endian.
+//
+// Without an imatrix ggml quantizes the whole chunk as one run of independent blocks
+// (quantize_row_X_ref). With an imatrix Q4_0/Q4_1/Q5_0/Q5_1 go row by row (quantize_row_X_impl):
+// σ² = Σx²/n_per_row over the whole row, block weights w = qw·sqrt(σ² + x²), then a weighted
+// scale search (make_qx_quants / make_qkx3_quants). Q8_0, Q1_0 and Q2_0 ignore the imatrix.
+// All float work is binary32 in ggml's order (see numeric.ts).
+
+import { registerKernel } from './registry.ts';
+import { GgmlType } from '../gguf/ggml-types.ts';
+import { fround, fp32ToFp16, FP16_TO_FP32, getU16, getU32, putU16, putU32 } from './numeric.ts';
+import { makeQxQuants, makeQkx3Quants } from './scale-search.ts';
+
+const QK = 32;
+
+// Per-call scratch, module scope: kernels run synchronously, one at a time per thread.
+const WEIGHT = new Float32Array(QK);
+const LU = new Uint8Array(QK);
+const MIN_OUT = new Float32Array(1);
+
+function checkShape(name: string, blockSize: number, src: Float32Array, nrows: number, nPerRow: number): void {
+  if (nPerRow % blockSize !== 0) throw new Error(`${name}: row length ${nPerRow} is not a multiple of ${blockSize}`);
+  if (src.length < nrows * nPerRow) throw new Error(`${name}: source holds ${src.length} values, need ${nrows * nPerRow}`);
+}
+
+/** σ² of ggml's legacy imatrix path: Σx² over the row (sequential, float32) / n_per_row. */
+function rowSigma2(x: Float32Array, off: number, n: number): number {
+  let s = 0;
+  for (let j = 0; j < n; j++) {
+    const v = x[off + j];
+    s = fround(s + fround(v * v));
+  }
+  return fround(s / n);
+}
+
+/** WEIGHT[j] = qw[j]·sqrt(σ² + x[j]²) for one block. */
+function blockWeights(x: Float32Array, xOff: number, qw: Float32Array, qwOff: number, sigma2: number): void {
+  for (let j = 0; j < QK; j++) {
+    const v = x[xOff + j];
+    WEIGHT[j] = fround(qw[qwOff + j] * fround(Math.sqrt(fround(sigma2 + fround(v * v)))));
+  }
+}
+
+// ============================================================================================
+// Q4_0 {d: f16, qs[16]}: element j < 16 in the low nibble of qs[j], j ≥ 16 in the high nibble of
+// qs[j−16]; value (q − 8)·d.
+
+function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  checkShape('Q4_0', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  if (!imatrix) {
+    for (let ib = 0; ib < nb; ib++) {
+      const x = ib * QK;
+      let amax = 0;
+      let max = 0;
+      for (let j = 0; j < QK; j++) {
+        const v = src[x + j];
+        const a = Math.abs(v);
+        if (amax < a) { amax = a; max = v; }
+      }
+      const d = fround(max / -8);
+      const id = d !== 0 ? fround(1 / d) : 0;
+      const o = ib * 18;
+      putU16(dst, o, fp32ToFp16(d));
+      for (let j = 0; j < 16; j++) {
+        // (int8_t)(x·id + 8.5f): two float roundings, then truncation.
+        let q0 = fround(fround(src[x + j] * id) + 8.5) | 0;
+        let q1 = fround(fround(src[x + 16 + j] * id) + 8.5) | 0;
+        if (q0 > 15) q0 = 15;
+        if (q1 > 15) q1 = 15;
+        dst[o + 2 + j] = q0 | (q1 << 4);
+      }
+    }
+    return nb * 18;
+  }
+  const bpr = nPerRow / QK;
+  for (let row = 0; row < nrows; row++) {
+    const rowOff = row * nPerRow;
+    const sigma2 = rowSigma2(src, rowOff, nPerRow);
+    for (let b = 0; b < bpr; b++) {
+      const x = rowOff + b * QK;
+      blockWeights(src, x, imatrix, b * QK, sigma2);
+      const d = makeQxQuants(QK, 8, src, x, LU, 0, 1, WEIGHT, 0);
+      const o = (row * bpr + b) * 18;
+      putU16(dst, o, fp32ToFp16(d));
+      for (let j = 0; j < 16; j++) dst[o + 2 + j] = LU[j] | (LU[j + 16] << 4);
+    }
+  }
+  return nrows * bpr * 18;
+}
+
+function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 18;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const y = ib * QK;
+    for (let j = 0; j < 16; j++) {
+      const q = src[o + 2 + j];
+      dst[y + j] = ((q & 15) - 8) * d;
+      dst[y + 16 + j] = ((q >> 4) - 8) * d;
+    }
+  }
+}
+
+// ============================================================================================
+// Q4_1 {d: f16, m: f16, qs[16]}: value q·d + m.
+
+function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  checkShape('Q4_1', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  if (!imatrix) {
+    for (let ib = 0; ib < nb; ib++) {
+      const x = ib * QK;
+      let min = 3.4028234663852886e38;
+      let max = -3.4028234663852886e38;
+      for (let j = 0; j < QK; j++) {
+        const v = src[x + j];
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      const d = fround(fround(max - min) / 15);
+      const id = d !== 0 ? fround(1 / d) : 0;
+      const o = ib * 20;
+      putU16(dst, o, fp32ToFp16(d));
+      putU16(dst, o + 2, fp32ToFp16(min));
+      for (let j = 0; j < 16; j++) {
+        let q0 = fround(fround(fround(src[x + j] - min) * id) + 0.5) | 0;
+        let q1 = fround(fround(fround(src[x + 16 + j] - min) * id) + 0.5) | 0;
+        if (q0 > 15) q0 = 15;
+        if (q1 > 15) q1 = 15;
+        dst[o + 4 + j] = q0 | (q1 << 4);
+      }
+    }
+    return nb * 20;
+  }
+  const bpr = nPerRow / QK;
+  for (let row = 0; row < nrows; row++) {
+    const rowOff = row * nPerRow;
+    const sigma2 = rowSigma2(src, rowOff, nPerRow);
+    for (let b = 0; b < bpr; b++) {
+      const x = rowOff + b * QK;
+      blockWeights(src, x, imatrix, b * QK, sigma2);
+      const d = makeQkx3Quants(QK, 15, src, x, WEIGHT, 0, LU, 0, MIN_OUT, 0, fround(-0.9), fround(0.05), 36, false);
+      const o = (row * bpr + b) * 20;
+      putU16(dst, o, fp32ToFp16(d));
+      putU16(dst, o + 2, fp32ToFp16(-MIN_OUT[0]));
+      for (let j = 0; j < 16; j++) dst[o + 4 + j] = LU[j] | (LU[j + 16] << 4);
+    }
+  }
+  return nrows * bpr * 20;
+}
+
+function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 20;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const m = FP16_TO_FP32[getU16(src, o + 2)];
+    const y = ib * QK;
+    for (let j = 0; j < 16; j++) {
+      const q = src[o + 4 + j];
+      dst[y + j] = fround((q & 15) * d) + m;
+      dst[y + 16 + j] = fround((q >> 4) * d) + m;
+    }
+  }
+}
+
+// ============================================================================================
+// Q5_0 {d: f16, qh: u32, qs[16]}: low nibbles as Q4_0, bit 4 of element j in bit j of qh;
+// value (q − 16)·d.
+
+function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  checkShape('Q5_0', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  if (!imatrix) {
+    for (let ib = 0; ib < nb; ib++) {
+      const x = ib * QK;
+      let amax = 0;
+      let max = 0;
+      for (let j = 0; j < QK; j++) {
+        const v = src[x + j];
+        const a = Math.abs(v);
+        if (amax < a) { amax = a; max = v; }
+      }
+      const d = fround(max / -16);
+      const id = d !== 0 ? fround(1 / d) : 0;
+      const o = ib * 22;
+      putU16(dst, o, fp32ToFp16(d));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        let q0 = fround(fround(src[x + j] * id) + 16.5) | 0;
+        let q1 = fround(fround(src[x + 16 + j] * id) + 16.5) | 0;
+        if (q0 > 31) q0 = 31;
+        if (q1 > 31) q1 = 31;
+        dst[o + 6 + j] = (q0 & 15) | ((q1 & 15) << 4);
+        qh |= ((q0 >> 4) << j) | ((q1 >> 4) << (j + 16));
+      }
+      putU32(dst, o + 2, qh);
+    }
+    return nb * 22;
+  }
+  const bpr = nPerRow / QK;
+  for (let row = 0; row < nrows; row++) {
+    const rowOff = row * nPerRow;
+    const sigma2 = rowSigma2(src, rowOff, nPerRow);
+    for (let b = 0; b < bpr; b++) {
+      const x = rowOff + b * QK;
+      blockWeights(src, x, imatrix, b * QK, sigma2);
+      const d = makeQxQuants(QK, 16, src, x, LU, 0, 1, WEIGHT, 0);
+      const o = (row * bpr + b) * 22;
+      putU16(dst, o, fp32ToFp16(d));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        const q0 = LU[j];
+        const q1 = LU[j + 16];
+        dst[o + 6 + j] = (q0 & 15) | ((q1 & 15) << 4);
+        qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
+      }
+      putU32(dst, o + 2, qh);
+    }
+  }
+  return nrows * bpr * 22;
+}
+
+function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 22;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const qh = getU32(src, o + 2);
+    const y = ib * QK;
+    for (let j = 0; j < 16; j++) {
+      const q = src[o + 6 + j];
+      const h0 = ((qh >>> j) << 4) & 16;
+      const h1 = (qh >>> (j + 12)) & 16;
+      dst[y + j] = (((q & 15) | h0) - 16) * d;
+      dst[y + 16 + j] = (((q >> 4) | h1) - 16) * d;
+    }
+  }
+}
+
+// ============================================================================================
+// Q5_1 {d: f16, m: f16, qh: u32, qs[16]}: value q·d + m.
+
+function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  checkShape('Q5_1', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  if (!imatrix) {
+    for (let ib = 0; ib < nb; ib++) {
+      const x = ib * QK;
+      let min = 3.4028234663852886e38;
+      let max = -3.4028234663852886e38;
+      for (let j = 0; j < QK; j++) {
+        const v = src[x + j];
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      const d = fround(fround(max - min) / 31);
+      const id = d !== 0 ? fround(1 / d) : 0;
+      const o = ib * 24;
+      putU16(dst, o, fp32ToFp16(d));
+      putU16(dst, o + 2, fp32ToFp16(min));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        // (uint8_t) cast, no clamp in ggml.
+        const q0 = (fround(fround(fround(src[x + j] - min) * id) + 0.5) | 0) & 0xff;
+        const q1 = (fround(fround(fround(src[x + 16 + j] - min) * id) + 0.5) | 0) & 0xff;
+        dst[o + 8 + j] = (q0 & 15) | ((q1 & 15) << 4);
+        qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
+      }
+      putU32(dst, o + 4, qh);
+    }
+    return nb * 24;
+  }
+  const bpr = nPerRow / QK;
+  for (let row = 0; row < nrows; row++) {
+    const rowOff = row * nPerRow;
+    const sigma2 = rowSigma2(src, rowOff, nPerRow);
+    for (let b = 0; b < bpr; b++) {
+      const x = rowOff + b * QK;
+      blockWeights(src, x, imatrix, b * QK, sigma2);
+      const d = makeQkx3Quants(QK, 31, src, x, WEIGHT, 0, LU, 0, MIN_OUT, 0, fround(-0.9), fround(0.05), 36, false);
+      const o = (row * bpr + b) * 24;
+      putU16(dst, o, fp32ToFp16(d));
+      putU16(dst, o + 2, fp32ToFp16(-MIN_OUT[0]));
+      let qh = 0;
+      for (let j = 0; j < 16; j++) {
+        const q0 = LU[j];
+        const q1 = LU[j + 16];
+        dst[o + 8 + j] = (q0 & 15) | ((q1 & 15) << 4);
+        qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
+      }
+      putU32(dst, o + 4, qh);
+    }
+  }
+  return nrows * bpr * 24;
+}
+
+function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 24;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const m = FP16_TO_FP32[getU16(src, o + 2)];
+    const qh = getU32(src, o + 4);
+    const y = ib * QK;
+    for (let j = 0; j < 16; j++) {
+      const q = src[o + 8 + j];
+      const h0 = ((qh >>> j) << 4) & 16;
+      const h1 = (qh >>> (j + 12)) & 16;
+      dst[y + j] = fround(((q & 15) | h0) * d) + m;
+      dst[y + 16 + j] = fround(((q >> 4) | h1) * d) + m;
+    }
+  }
+}
+
+// ============================================================================================
+// Q8_0 {d: f16, qs: int8[32]}: d = amax/127, q = roundf(x/d); value q·d. The imatrix is ignored.
+
+function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  checkShape('Q8_0', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  let x = 0;
+  let o = 0;
+  for (let ib = 0; ib < nb; ib++, x += QK, o += 34) {
+    let amax = 0;
+    for (let j = 0; j < QK; j++) {
+      const a = Math.abs(src[x + j]);
+      if (a > amax) amax = a;
+    }
+    const d = fround(amax / 127);
+    const id = d !== 0 ? fround(1 / d) : 0;
+    const h = fp32ToFp16(d);
+    dst[o] = h & 0xff;
+    dst[o + 1] = h >>> 8;
+    for (let j = 0; j < QK; j++) {
+      const v = fround(src[x + j] * id);
+      // roundf: half away from zero; |v| ≤ 127 so `| 0` truncates exactly.
+      dst[o + 2 + j] = (v >= 0 ? v + 0.5 : v - 0.5) | 0;
+    }
+  }
+  return nb * 34;
+}
+
+function dequantizeQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 34;
+    const d = FP16_TO_FP32[src[o] | (src[o + 1] << 8)];
+    const y = ib * QK;
+    for (let j = 0; j < QK; j++) dst[y + j] = ((src[o + 2 + j] << 24) >> 24) * d;
+  }
+}
+
+// ============================================================================================
+// Q8_1 {d: f16, s: f16 (= d·Σq), qs: int8[32]}: an activation format llama-quantize never writes;
+// ggml has no to_float for it and ggml_quantize_chunk rejects it, so the kernel registers only
+// dequantize (q·d); quantize_row_q8_1_ref is exported for callers that need the block format.
+
+export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  checkShape('Q8_1', QK, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const x = ib * QK;
+    const o = ib * 36;
+    let amax = 0;
+    for (let j = 0; j < QK; j++) {
+      const a = Math.abs(src[x + j]);
+      if (a > amax) amax = a;
+    }
+    const d = fround(amax / 127);
+    const id = d !== 0 ? fround(1 / d) : 0;
+    putU16(dst, o, fp32ToFp16(d));
+    let sum = 0;
+    for (let j = 0; j < QK; j++) {
+      const v = fround(src[x + j] * id);
+      const q = (v >= 0 ? v + 0.5 : v - 0.5) | 0;
+      dst[o + 4 + j] = q;
+      sum += q;
+    }
+    putU16(dst, o + 2, fp32ToFp16(fround(sum * d)));
+  }
+  return nb * 36;
+}
+
+function dequantizeQ8_1(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 36;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const y = ib * QK;
+    for (let j = 0; j < QK; j++) dst[y + j] = ((src[o + 4 + j] << 24) >> 24) * d;
+  }
+}
+
+// ============================================================================================
+// Q1_0 {d: f16, qs[16]}, 128 per block: d = Σ|x|/128, bit j%8 of qs[j/8] set when x ≥ 0;
+// value ±d. The imatrix is ignored (ggml goes row by row then, which gives the same bytes).
+
+const QK1 = 128;
+
+function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  checkShape('Q1_0', QK1, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK1;
+  for (let ib = 0; ib < nb; ib++) {
+    const x = ib * QK1;
+    const o = ib * 18;
+    let sum = 0;
+    for (let j = 0; j < QK1; j++) sum = fround(sum + Math.abs(src[x + j]));
+    putU16(dst, o, fp32ToFp16(fround(sum / QK1)));
+    for (let k = 0; k < 16; k++) {
+      let bits = 0;
+      for (let b = 0; b < 8; b++) if (src[x + 8 * k + b] >= 0) bits |= 1 << b;
+      dst[o + 2 + k] = bits;
+    }
+  }
+  return nb * 18;
+}
+
+function dequantizeQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK1;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 18;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const y = ib * QK1;
+    for (let j = 0; j < QK1; j++) dst[y + j] = (src[o + 2 + (j >> 3)] >> (j & 7)) & 1 ? d : -d;
+  }
+}
+
+// ============================================================================================
+// Q2_0 {d: f16, qs[16]}, 64 per block: d = amax, q = clamp(roundf(x/d) + 1, 0, 3) at bits 2·(j%4)
+// of qs[j/4]; value (q − 1)·d. The imatrix is ignored.
+
+const QK2 = 64;
+
+function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  checkShape('Q2_0', QK2, src, nrows, nPerRow);
+  const nb = (nrows * nPerRow) / QK2;
+  for (let ib = 0; ib < nb; ib++) {
+    const x = ib * QK2;
+    const o = ib * 18;
+    let amax = 0;
+    for (let j = 0; j < QK2; j++) {
+      const a = Math.abs(src[x + j]);
+      if (a > amax) amax = a;
+    }
+    const d = amax;
+    const id = d > 0 ? fround(1 / d) : 0;
+    putU16(dst, o, fp32ToFp16(d));
+    for (let k = 0; k < 16; k++) {
+      let byte = 0;
+      for (let b = 0; b < 4; b++) {
+        const v = fround(src[x + 4 * k + b] * id);
+        let q = ((v >= 0 ? v + 0.5 : v - 0.5) | 0) + 1;
+        if (q < 0) q = 0;
+        if (q > 3) q = 3;
+        byte |= q << (2 * b);
+      }
+      dst[o + 2 + k] = byte;
+    }
+  }
+  return nb * 18;
+}
+
+function dequantizeQ2_0(src: Uint8Array, dst: Float32Array, n: number): void {
+  const nb = n / QK2;
+  for (let ib = 0; ib < nb; ib++) {
+    const o = ib * 18;
+    const d = FP16_TO_FP32[getU16(src, o)];
+    const y = ib * QK2;
+    for (let j = 0; j < QK2; j++) dst[y + j] = (((src[o + 2 + (j >> 2)] >> (2 * (j & 3))) & 3) - 1) * d;
+  }
+}
+
+registerKernel({ type: GgmlType.Q4_0, quantize: quantizeQ4_0, dequantize: dequantizeQ4_0 });
+registerKernel({ type: GgmlType.Q4_1, quantize: quantizeQ4_1, dequantize: dequantizeQ4_1 });
+registerKernel({ type: GgmlType.Q5_0, quantize: quantizeQ5_0, dequantize: dequantizeQ5_0 });
+registerKernel({ type: GgmlType.Q5_1, quantize: quantizeQ5_1, dequantize: dequantizeQ5_1 });
+registerKernel({ type: GgmlType.Q8_0, quantize: quantizeQ8_0, dequantize: dequantizeQ8_0 });
+registerKernel({ type: GgmlType.Q8_1, dequantize: dequantizeQ8_1 });
+registerKernel({ type: GgmlType.Q1_0, quantize: quantizeQ1_0, dequantize: dequantizeQ1_0 });
+registerKernel({ type: GgmlType.Q2_0, quantize: quantizeQ2_0, dequantize: dequantizeQ2_0 });
