@@ -1,3 +1,4 @@
 // Importing this module registers every kernel family. Add one import per family module.
 export { kernelFor, registeredTypes } from './registry.ts';
 import './kquants.ts';
+import './iquants-grid.ts';
