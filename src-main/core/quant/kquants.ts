@@ -9,10 +9,14 @@
 import { registerKernel } from './registry.ts';
 import type { QuantKernel } from './types.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { fround as f32, nearestInt, fp32ToFp16, FP16_TO_FP32 } from './numeric.ts';
+import { fround as f32, nearestInt as nearestIntImport, fp32ToFp16 as fp32ToFp16Import, FP16_TO_FP32 as FP16_TABLE } from './numeric.ts';
 import { makeQxQuants, makeQkx2Quants, makeQkx3Quants, makeQpQuants } from './scale-search.ts';
 
+// Local bindings: hot loops then call plain functions, whatever module format the loader produces.
 const fround = f32;
+const nearestInt = nearestIntImport;
+const fp32ToFp16 = fp32ToFp16Import;
+const FP16_TO_FP32 = FP16_TABLE;
 const QK_K = 256;
 const GROUP_MAX_EPS = fround(1e-15);
 

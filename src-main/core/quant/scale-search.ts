@@ -6,9 +6,11 @@
 // Arrays are passed with offsets (no subarrays in hot paths). Results beyond the return value go to
 // caller-provided typed arrays. Scratch lives at module scope: JS is single-threaded per isolate.
 
-import { fround as f32, nearestInt } from './numeric.ts';
+import { fround as f32, nearestInt as nearestIntImport } from './numeric.ts';
 
+// Local bindings: hot loops then call plain functions, whatever module format the loader produces.
 const fround = f32;
+const nearestInt = nearestIntImport;
 const GROUP_MAX_EPS = fround(1e-15);
 const TENTH = fround(0.1);
 

@@ -1,0 +1,263 @@
+// K-quant kernels against the real llama.cpp: ggml_quantize_chunk bytes (with and without an
+// imatrix) on seeded Gaussian rows and adversarial blocks, and dequantization against the library's
+// own to_float (ggml_get_type_traits(type)->to_float, called through koffi).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type * as KoffiNs from 'koffi';
+import { loadOracle, oracleUnavailableReason, type Oracle } from '../support/oracle.ts';
+import { GgmlType, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
+import { kernelFor } from '../../src-main/core/quant/kernels.ts';
+import { FP16_TO_FP32, bf16ToFp32 } from '../../src-main/core/quant/numeric.ts';
+
+const reason = oracleUnavailableReason();
+if (reason) console.log(`# skipping K-quant parity tests: ${reason}`);
+
+const K_TYPES = [
+  { name: 'Q2_K', id: GgmlType.Q2_K },
+  { name: 'Q3_K', id: GgmlType.Q3_K },
+  { name: 'Q4_K', id: GgmlType.Q4_K },
+  { name: 'Q5_K', id: GgmlType.Q5_K },
+  { name: 'Q6_K', id: GgmlType.Q6_K },
+] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Seeded data
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rnd: () => number): number {
+  const u = rnd() || 1e-12;
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
+}
+
+/** Weight-like rows: N(0, σ) with σ varying per row and every ~97th value an outlier. */
+function gaussianRows(nrows: number, n: number, seed: number): Float32Array {
+  const rnd = mulberry32(seed);
+  const out = new Float32Array(nrows * n);
+  const sigmas = [0.02, 0.005, 0.1, 1, 30];
+  for (let r = 0; r < nrows; r++) {
+    const sigma = sigmas[r % sigmas.length];
+    for (let i = 0; i < n; i++) {
+      let v = gaussian(rnd) * sigma;
+      if (rnd() < 1 / 97) v *= 6 + 14 * rnd();
+      out[r * n + i] = v;
+    }
+  }
+  return out;
+}
+
+/** A finite value on the fp16 grid (random bit pattern, exponent below 31). */
+function f16GridValue(rnd: () => number): number {
+  for (;;) {
+    const h = Math.floor(rnd() * 65536);
+    if (((h >>> 10) & 0x1f) !== 31) return FP16_TO_FP32[h];
+  }
+}
+
+/** A bf16-grid value of modest magnitude (exponent within ±20 of 1). */
+function bf16GridValue(rnd: () => number): number {
+  const sign = rnd() < 0.5 ? 0x8000 : 0;
+  const exp = 127 - 20 + Math.floor(rnd() * 40);
+  return bf16ToFp32(sign | (exp << 7) | Math.floor(rnd() * 128));
+}
+
+type SubKind = (rnd: () => number, out: Float32Array, o: number, len: number) => void;
+
+// Each kind fills `len` values at `o`; blocks mix them per 16-value sub-block or whole-block.
+const KINDS: SubKind[] = [
+  (_r, out, o, len) => out.fill(0, o, o + len),
+  (_r, out, o, len) => out.fill(-0, o, o + len),
+  (r, out, o, len) => out.fill(gaussian(r), o, o + len), // constant
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = gaussian(r) * 1e-30; },
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = (r() < 0.5 ? -6e4 : 6e4) * (0.5 + 0.5 * r()); },
+  (r, out, o, len) => { const a = 0.01 + r(); for (let i = 0; i < len; i++) out[o + i] = i % 2 === 0 ? a : -a * r(); },
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = f16GridValue(r) * (r() < 0.7 ? 1e-3 : 1); },
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = bf16GridValue(r); },
+  (r, out, o, len) => { out.fill(0, o, o + len); out[o + Math.floor(r() * len)] = gaussian(r) * 10 ** (4 * r() - 2); },
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = Math.abs(gaussian(r)) * 0.05; }, // positive only
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = -Math.abs(gaussian(r)) * 0.05; }, // negative only
+  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = Math.round(gaussian(r) * 4) / 8; }, // ties
+  (r, out, o, len) => { const s = 10 ** (8 * r() - 5); for (let i = 0; i < len; i++) out[o + i] = gaussian(r) * s; },
+  (r, out, o, len) => { const c = gaussian(r); for (let i = 0; i < len; i++) out[o + i] = c + gaussian(r) * 1e-6; },
+];
+
+/** Adversarial rows: each 256-block is either one kind throughout or a mix of kinds per 16 values. */
+function edgeRows(nrows: number, n: number, seed: number): Float32Array {
+  const rnd = mulberry32(seed);
+  const out = new Float32Array(nrows * n);
+  for (let b = 0; b < out.length; b += 256) {
+    if (rnd() < 0.35) {
+      KINDS[Math.floor(rnd() * KINDS.length)](rnd, out, b, 256);
+    } else {
+      for (let s = 0; s < 256; s += 16) KINDS[Math.floor(rnd() * KINDS.length)](rnd, out, b + s, 16);
+    }
+  }
+  return out;
+}
+
+/** Importance vectors: log-normal over a wide range, ~10 % zeros, some zero runs of 16 or 32. */
+function imatrixFor(n: number, seed: number): Float32Array {
+  const rnd = mulberry32(seed);
+  const im = new Float32Array(n);
+  for (let i = 0; i < n; i++) im[i] = rnd() < 0.1 ? 0 : Math.exp(gaussian(rnd) * 3);
+  for (let k = 0; k < n / 512; k++) {
+    const len = rnd() < 0.5 ? 16 : 32;
+    const at = Math.floor(rnd() * (n / len)) * len;
+    im.fill(0, at, at + len);
+  }
+  return im;
+}
+
+interface Dataset { label: string; src: Float32Array; nrows: number; nPerRow: number; imatrix: Float32Array }
+
+function datasets(): Dataset[] {
+  const mk = (label: string, src: Float32Array, nPerRow: number, seed: number): Dataset =>
+    ({ label, src, nrows: src.length / nPerRow, nPerRow, imatrix: imatrixFor(nPerRow, seed) });
+  return [
+    mk('gaussian 256', gaussianRows(1024, 256, 1), 256, 101),
+    mk('gaussian 512', gaussianRows(1024, 512, 2), 512, 102),
+    mk('gaussian 4096', gaussianRows(224, 4096, 3), 4096, 103),
+    mk('edge cases 256', edgeRows(1536, 256, 4), 256, 104),
+    mk('edge cases 4096', edgeRows(128, 4096, 5), 4096, 105),
+  ];
+}
+
+let cachedData: Dataset[] | undefined;
+const data = (): Dataset[] => (cachedData ??= datasets());
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Quantizes with our kernel into a garbage-filled buffer and byte-compares with llama.cpp. */
+function compareChunk(oracle: Oracle, type: { name: string; id: number }, ds: Dataset, withImatrix: boolean): number {
+  const kernel = kernelFor(type.id);
+  assert.ok(kernel?.quantize, `${type.name} kernel registered`);
+  const imatrix = withImatrix ? ds.imatrix : undefined;
+  const expected = oracle.quantizeChunk(type.id, ds.src, ds.nrows, ds.nPerRow, imatrix);
+  const actual = new Uint8Array(expected.length).fill(0xa5); // every byte must be written
+  const srcCopy = ds.src.slice();
+  const written = kernel.quantize(ds.src, actual, ds.nrows, ds.nPerRow, imatrix);
+  assert.equal(written, expected.length, `${type.name} ${ds.label}: bytes written`);
+  assert.deepEqual(new Uint8Array(ds.src.buffer), new Uint8Array(srcCopy.buffer), 'input left unmodified');
+  const blockBytes = ggmlTypeInfo(type.id)!.typeSize;
+  const nBlocks = expected.length / blockBytes;
+  if (Buffer.compare(Buffer.from(expected), Buffer.from(actual)) !== 0) {
+    for (let b = 0; b < nBlocks; b++) {
+      const e = expected.subarray(b * blockBytes, (b + 1) * blockBytes);
+      const a = actual.subarray(b * blockBytes, (b + 1) * blockBytes);
+      if (Buffer.compare(Buffer.from(e), Buffer.from(a)) !== 0) {
+        const perRow = ds.nPerRow / 256;
+        assert.fail(
+          `${type.name} ${withImatrix ? 'imatrix' : 'no imatrix'} ${ds.label}: first differing block ${b} ` +
+          `(row ${Math.floor(b / perRow)}, block ${b % perRow} in row)\n  ours:      ${hex(a)}\n  llama.cpp: ${hex(e)}\n` +
+          `  input: ${Array.from(ds.src.subarray(b * 256, b * 256 + 256)).join(',')}`,
+        );
+      }
+    }
+  }
+  return nBlocks;
+}
+
+for (const type of K_TYPES) {
+  for (const withImatrix of [false, true]) {
+    test(`${type.name} ${withImatrix ? 'with' : 'without'} imatrix is byte-identical to ggml_quantize_chunk`, { skip: reason }, () => {
+      const oracle = loadOracle()!;
+      let blocks = 0;
+      for (const ds of data()) blocks += compareChunk(oracle, type, ds, withImatrix);
+      console.log(`# ${type.name} ${withImatrix ? 'imatrix' : 'ref'}: ${blocks} blocks identical`);
+      assert.equal(blocks, 10240);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dequantization against the library's to_float
+
+interface ToFloat { (type: number, q: Uint8Array, n: number): Float32Array }
+
+let boundToFloat: ToFloat | undefined;
+
+/** Binds once per process (koffi type names are global). */
+function bindToFloat(oracle: Oracle): ToFloat {
+  if (boundToFloat) return boundToFloat;
+  const koffi = oracle.koffi as typeof KoffiNs;
+  const base = oracle.ggmlBase as KoffiNs.LibraryHandle;
+  const Traits = koffi.struct({
+    type_name: 'const char *', blck_size: 'int64_t', blck_size_interleave: 'int64_t', type_size: 'size_t',
+    is_quantized: 'bool', to_float: 'void *', from_float_ref: 'void *',
+  });
+  const getTraits = base.func('ggml_get_type_traits', koffi.pointer(Traits), ['int']);
+  const proto = koffi.proto('void kq_to_float_t(const uint8_t *x, _Out_ float *y, int64_t k)');
+  boundToFloat = (type, q, n) => {
+    const traits = koffi.decode(getTraits(type), Traits) as { type_name: string; to_float: unknown };
+    assert.equal(traits.type_name, ggmlTypeInfo(type)!.name);
+    const y = new Float32Array(n);
+    koffi.call(traits.to_float, proto, q, y, n);
+    return y;
+  };
+  return boundToFloat;
+}
+
+for (const type of K_TYPES) {
+  test(`${type.name} dequantize equals the library's to_float bit for bit`, { skip: reason }, () => {
+    const oracle = loadOracle()!;
+    const toFloat = bindToFloat(oracle);
+    const kernel = kernelFor(type.id)!;
+    let values = 0;
+    for (const ds of data().filter((d) => d.nPerRow === 256 || d.label === 'gaussian 512')) {
+      for (const imatrix of [undefined, ds.imatrix]) {
+        const q = oracle.quantizeChunk(type.id, ds.src, ds.nrows, ds.nPerRow, imatrix);
+        const n = ds.src.length;
+        const expected = toFloat(type.id, q, n);
+        const actual = new Float32Array(n).fill(Number.NaN);
+        kernel.dequantize(q, actual, n);
+        const eb = new Uint32Array(expected.buffer);
+        const ab = new Uint32Array(actual.buffer);
+        for (let i = 0; i < n; i++) {
+          if (eb[i] !== ab[i]) {
+            assert.fail(`${type.name} ${ds.label}: value ${i} (block ${Math.floor(i / 256)}) is ${actual[i]}, to_float gives ${expected[i]}`);
+          }
+        }
+        values += n;
+      }
+    }
+    console.log(`# ${type.name} dequantize: ${values} values identical`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape checks
+
+test('K-quant kernels reject rows that are not a multiple of 256 and short buffers', () => {
+  for (const type of K_TYPES) {
+    const kernel = kernelFor(type.id)!;
+    const bytes = ggmlTypeInfo(type.id)!.typeSize;
+    assert.throws(() => kernel.quantize!(new Float32Array(320), new Uint8Array(4 * bytes), 1, 320), /multiple of 256/);
+    assert.throws(() => kernel.quantize!(new Float32Array(256), new Uint8Array(bytes - 1), 1, 256), /destination/);
+    assert.throws(() => kernel.quantize!(new Float32Array(256), new Uint8Array(bytes), 1, 256, new Float32Array(16)), /imatrix/);
+    assert.throws(() => kernel.dequantize(new Uint8Array(bytes), new Float32Array(128), 128), /multiple of 256/);
+  }
+});
+
+test('an all-zero row quantizes to all-zero Q3_K/Q4_K blocks and dequantizes to zeros', () => {
+  for (const type of K_TYPES) {
+    const kernel = kernelFor(type.id)!;
+    const out = new Uint8Array(ggmlTypeInfo(type.id)!.typeSize).fill(0xff);
+    kernel.quantize!(new Float32Array(256), out, 1, 256);
+    if (type.id === GgmlType.Q3_K || type.id === GgmlType.Q4_K) assert.ok(out.every((b) => b === 0), `${type.name} all zero`);
+    const y = new Float32Array(256).fill(1);
+    kernel.dequantize(out, y, 256);
+    assert.ok(y.every((v) => v === 0), `${type.name} dequantizes to zero`);
+  }
+});
