@@ -1,0 +1,85 @@
+// Float "quantization": F32 (copy), F16 (ggml_compute_fp32_to_fp16, RNE) and BF16
+// (ggml_compute_fp32_to_bf16, RNE with quiet NaNs), each with its exact inverse. These work on the
+// raw float32 bit patterns, so NaN payloads follow ggml rather than whatever a JS number keeps.
+
+import { registerKernel } from './registry.ts';
+import { GgmlType } from '../gguf/ggml-types.ts';
+import { fp16FromF32Bits, bf16FromF32Bits, FP16_TO_FP32 } from './numeric.ts';
+
+function checkShape(name: string, src: Float32Array, nrows: number, nPerRow: number): number {
+  const n = nrows * nPerRow;
+  if (src.length < n) throw new Error(`${name}: source holds ${src.length} values, need ${n}`);
+  return n;
+}
+
+function bitsOf(src: Float32Array, n: number): Uint32Array {
+  return new Uint32Array(src.buffer, src.byteOffset, n);
+}
+
+// ============================================================================================
+// F32: ggml_quantize_chunk memcpys the rows.
+
+function quantizeF32(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  const n = checkShape('F32', src, nrows, nPerRow);
+  dst.set(new Uint8Array(src.buffer, src.byteOffset, n * 4));
+  return n * 4;
+}
+
+function dequantizeF32(src: Uint8Array, dst: Float32Array, n: number): void {
+  new Uint8Array(dst.buffer, dst.byteOffset, n * 4).set(src.subarray(0, n * 4));
+}
+
+// ============================================================================================
+// F16 (IEEE binary16, little-endian).
+
+function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  const n = checkShape('F16', src, nrows, nPerRow);
+  const u = bitsOf(src, n);
+  if ((dst.byteOffset & 1) === 0) {
+    // Aligned: write whole halves (every supported platform is little-endian).
+    const h = new Uint16Array(dst.buffer, dst.byteOffset, n);
+    for (let i = 0; i < n; i++) h[i] = fp16FromF32Bits(u[i]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = fp16FromF32Bits(u[i]);
+      dst[2 * i] = v & 0xff;
+      dst[2 * i + 1] = v >>> 8;
+    }
+  }
+  return n * 2;
+}
+
+function dequantizeF16(src: Uint8Array, dst: Float32Array, n: number): void {
+  // Copy through the fp16 table's bit patterns so NaNs keep ggml's payload.
+  const out = new Uint32Array(dst.buffer, dst.byteOffset, n);
+  const table = new Uint32Array(FP16_TO_FP32.buffer);
+  for (let i = 0; i < n; i++) out[i] = table[src[2 * i] | (src[2 * i + 1] << 8)];
+}
+
+// ============================================================================================
+// BF16 (the upper half of a float32, little-endian).
+
+function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
+  const n = checkShape('BF16', src, nrows, nPerRow);
+  const u = bitsOf(src, n);
+  if ((dst.byteOffset & 1) === 0) {
+    const h = new Uint16Array(dst.buffer, dst.byteOffset, n);
+    for (let i = 0; i < n; i++) h[i] = bf16FromF32Bits(u[i]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = bf16FromF32Bits(u[i]);
+      dst[2 * i] = v & 0xff;
+      dst[2 * i + 1] = v >>> 8;
+    }
+  }
+  return n * 2;
+}
+
+function dequantizeBF16(src: Uint8Array, dst: Float32Array, n: number): void {
+  const out = new Uint32Array(dst.buffer, dst.byteOffset, n);
+  for (let i = 0; i < n; i++) out[i] = ((src[2 * i] << 16) | (src[2 * i + 1] << 24)) >>> 0;
+}
+
+registerKernel({ type: GgmlType.F32, quantize: quantizeF32, dequantize: dequantizeF32 });
+registerKernel({ type: GgmlType.F16, quantize: quantizeF16, dequantize: dequantizeF16 });
+registerKernel({ type: GgmlType.BF16, quantize: quantizeBF16, dequantize: dequantizeBF16 });
