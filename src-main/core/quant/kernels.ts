@@ -2,3 +2,8 @@
 export { kernelFor, registeredTypes } from './registry.ts';
 import './kquants.ts';
 import './iquants-grid.ts';
+import './float.ts';
+import './legacy.ts';
+import './iq4.ts';
+import './ternary.ts';
+import './fp4.ts';
