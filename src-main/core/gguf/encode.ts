@@ -139,7 +139,7 @@ export function ggufAlignment(kv: readonly GgufKv[], requested?: number, loc: Er
     }
     fromKv = entry.value;
   }
-  const alignment = fromKv ?? requested ?? GGUF_DEFAULT_ALIGNMENT;
+  const alignment = fromKv ?? GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 0x80000000) {
     throw new QuantfitError(`alignment ${alignment} is not a power of two`, fromKv !== undefined ? { ...loc, key: 'general.alignment' } : loc);
   }

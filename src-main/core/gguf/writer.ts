@@ -50,9 +50,14 @@ export class GgufWriter {
   private state: State = 'open';
   private readonly hash: Hash = createHash('sha256');
   private digest: string | undefined;
-  private readonly buf: Buffer;
+  /** Two gathering buffers: one fills while the other is being written. */
+  private readonly bufs: [Buffer, Buffer];
+  private cur = 0;
   private bufLen = 0;
-  /** Bytes handed to the OS so far (the next write position). */
+  /** The one write in flight (a flushed buffer), and its error once it failed. */
+  private inflight: Promise<void> | undefined;
+  private writeError: unknown;
+  /** File position of the next write (bytes handed to or reserved for the OS). */
   private filePos = 0;
   /** Bytes accepted so far (written or buffered). */
   private accepted = 0;
@@ -60,6 +65,8 @@ export class GgufWriter {
   private tensorLeft: number;
   /** Calls run one after another, even when the caller does not await between them. */
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private cleaning: Promise<void> | undefined;
   private readonly onAbort = () => { void this.abort(); };
 
   private constructor(
@@ -75,7 +82,7 @@ export class GgufWriter {
   ) {
     this.layout = layout;
     this.alignment = alignment;
-    this.buf = Buffer.allocUnsafe(bufferBytes);
+    this.bufs = [Buffer.allocUnsafe(bufferBytes), Buffer.allocUnsafe(bufferBytes)];
     this.tensorLeft = tensorBytes[0] ?? 0;
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -122,8 +129,23 @@ export class GgufWriter {
     return this.tensorIndex;
   }
 
-  /** Appends tensor data: the bytes of tensor 0, then tensor 1, ...; chunks may span tensors. */
+  /**
+   * Appends tensor data: the bytes of tensor 0, then tensor 1, ...; chunks may span tensors. The
+   * chunk may be reused once the returned promise resolves.
+   */
   writeTensorData(chunk: Uint8Array): Promise<void> {
+    // Fast path for small chunks (row by row writers): copy synchronously when nothing is queued,
+    // the chunk stays within the current tensor and it fits in the buffer with its padding.
+    if (this.pending === 0 && this.state === 'open' && !this.signal?.aborted && chunk.length > 0 && chunk.length <= this.tensorLeft) {
+      const closes = chunk.length === this.tensorLeft;
+      const pad = closes ? this.padAfter(this.tensorIndex) : 0;
+      if (this.bufLen + chunk.length + pad <= this.bufs[this.cur].length && chunk.length < this.bufs[0].length / 2) {
+        this.gather(chunk);
+        this.tensorLeft -= chunk.length;
+        if (closes) this.nextTensor(pad);
+        return Promise.resolve();
+      }
+    }
     return this.enqueue(async () => {
       let off = 0;
       while (off < chunk.length) {
@@ -134,7 +156,11 @@ export class GgufWriter {
         await this.emit(chunk.subarray(off, off + take));
         off += take;
         this.tensorLeft -= take;
-        if (this.tensorLeft === 0) await this.endTensor();
+        if (this.tensorLeft === 0) {
+          const pad = this.padAfter(this.tensorIndex);
+          if (pad > 0) await this.emit(zeroBytes(pad));
+          this.nextTensor(0);
+        }
       }
     });
   }
@@ -149,6 +175,7 @@ export class GgufWriter {
         throw new QuantfitError(`tensor data incomplete: got ${got} of ${this.tensorBytes[this.tensorIndex]} bytes`, { file: this.destPath, tensor: t.name });
       }
       await this.flush();
+      await this.settle();
       if (this.filePos !== this.layout.totalBytes) {
         throw new QuantfitError(`internal: wrote ${this.filePos} bytes, expected ${this.layout.totalBytes}`, { file: this.destPath });
       }
@@ -172,82 +199,124 @@ export class GgufWriter {
 
   /** Stops and removes the temp file; safe to call at any time, any number of times. */
   async abort(): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'aborted';
+    if (this.state === 'finished') return;
+    if (this.state === 'open') this.state = 'aborted';
     // Let a call in flight settle before closing the file under it.
     await this.queue.catch(() => undefined);
+    await this.inflight;
     await this.cleanup();
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {
     const run = async () => {
-      if (this.signal?.aborted || this.state === 'aborted') throw new CancelledError();
-      if (this.state !== 'open') throw new QuantfitError(`writer is ${this.state}`, { file: this.destPath });
       try {
-        await op();
-      } catch (err) {
-        if (this.state === 'open') {
-          this.state = 'failed';
-          await this.cleanup();
+        if (this.signal?.aborted || this.state === 'aborted') throw new CancelledError();
+        if (this.state !== 'open') throw new QuantfitError(`writer is ${this.state}`, { file: this.destPath });
+        try {
+          await op();
+        } catch (err) {
+          if (this.state === 'open') {
+            this.state = 'failed';
+            await this.inflight;
+            await this.cleanup();
+          }
+          throw err;
         }
-        throw err;
+      } finally {
+        this.pending--;
       }
     };
+    this.pending++;
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
 
-  private async endTensor(): Promise<void> {
-    const size = this.tensorBytes[this.tensorIndex];
-    const pad = (this.alignment - (size % this.alignment)) % this.alignment;
-    if (pad > 0) await this.emit(zeroBytes(pad));
+  private padAfter(index: number): number {
+    const size = this.tensorBytes[index];
+    return (this.alignment - (size % this.alignment)) % this.alignment;
+  }
+
+  /** Closes the current tensor (gathering `pad` zero bytes when given) and moves to the next. */
+  private nextTensor(pad: number): void {
+    if (pad > 0) this.gather(zeroBytes(pad));
     this.tensorIndex++;
     this.tensorLeft = this.tensorBytes[this.tensorIndex] ?? 0;
   }
 
-  /** Hashes and buffers (or writes) bytes in file order. */
-  private async emit(bytes: Uint8Array): Promise<void> {
+  /** Hashes and copies bytes that fit in the current buffer. */
+  private gather(bytes: Uint8Array): void {
     this.hash.update(bytes);
     this.accepted += bytes.length;
-    if (bytes.length >= this.buf.length / 2) {
-      await this.flush();
-      await this.writeOut(bytes);
-      return;
-    }
-    if (this.bufLen + bytes.length > this.buf.length) await this.flush();
-    this.buf.set(bytes, this.bufLen);
+    this.bufs[this.cur].set(bytes, this.bufLen);
     this.bufLen += bytes.length;
   }
 
+  /** Hashes and buffers (or writes) bytes in file order. */
+  private async emit(bytes: Uint8Array): Promise<void> {
+    const buf = this.bufs[this.cur];
+    if (bytes.length >= buf.length / 2) {
+      // Large chunk: straight to disk, hashed while the OS writes it.
+      await this.flush();
+      await this.settle();
+      const write = this.writeAt(bytes, this.reserve(bytes.length));
+      this.hash.update(bytes);
+      this.accepted += bytes.length;
+      await write;
+      return;
+    }
+    if (this.bufLen + bytes.length > buf.length) await this.flush();
+    this.gather(bytes);
+  }
+
+  /** Starts writing the current buffer and switches to the other one (after its write is done). */
   private async flush(): Promise<void> {
     if (this.bufLen === 0) return;
-    await this.writeOut(this.buf.subarray(0, this.bufLen));
+    await this.settle();
+    const data = this.bufs[this.cur].subarray(0, this.bufLen);
+    this.inflight = this.writeAt(data, this.reserve(data.length)).catch((err: unknown) => { this.writeError = err; });
+    this.cur ^= 1;
     this.bufLen = 0;
   }
 
-  private async writeOut(bytes: Uint8Array): Promise<void> {
+  /** Waits for the write in flight; rethrows its error. */
+  private async settle(): Promise<void> {
+    await this.inflight;
+    this.inflight = undefined;
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  private reserve(n: number): number {
+    const at = this.filePos;
+    this.filePos += n;
+    return at;
+  }
+
+  private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
     const fh = this.fh;
     if (!fh) throw new QuantfitError('writer is closed', { file: this.destPath });
     let done = 0;
     while (done < bytes.length) {
       let n: number;
       try {
-        ({ bytesWritten: n } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), this.filePos));
+        ({ bytesWritten: n } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), position + done));
       } catch (err) {
         throw ioError('write failed', this.destPath, err);
       }
       done += n;
-      this.filePos += n;
     }
   }
 
-  private async cleanup(): Promise<void> {
-    this.signal?.removeEventListener('abort', this.onAbort);
-    const fh = this.fh;
-    this.fh = undefined;
-    await fh?.close().catch(() => undefined);
-    await unlink(this.tempPath).catch(() => undefined);
+  /** Closes and removes the temp file, once; every caller waits for the same cleanup. */
+  private cleanup(): Promise<void> {
+    this.cleaning ??= (async () => {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      const fh = this.fh;
+      this.fh = undefined;
+      await fh?.close().catch(() => undefined);
+      await unlink(this.tempPath).catch(() => undefined);
+    })();
+    return this.cleaning;
   }
 }
 
