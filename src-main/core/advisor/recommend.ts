@@ -6,6 +6,7 @@ import { estimateAt, planModel, type PlannedModel, type Planner } from './estima
 import { memoryBudget, type BudgetDetail } from './budget.ts';
 import { ACCEPTABLE_FLOOR_TYPE, CPU_BEST_TYPE, LADDER, REQUIRES_IMATRIX } from './quality.ts';
 import { DEFAULT_CTX } from './constants.ts';
+import { formatBytes } from './sizes.ts';
 import type { GgufHeader } from '../gguf/types.ts';
 
 const TIER_ORDER: readonly Fit[] = ['gpu', 'partial', 'cpu'];
@@ -66,7 +67,7 @@ function budgetFor(fit: Fit, budget: BudgetDetail): number {
   return fit === 'gpu' || fit === 'partial' ? budget.gpuBytes : budget.cpuBytes;
 }
 
-const GB = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+const GB = formatBytes;
 const PLACE: Readonly<Record<Fit, string>> = {
   gpu: 'entirely on the GPU', partial: 'partly on the GPU', cpu: 'in system RAM (CPU)', none: 'nowhere',
 };

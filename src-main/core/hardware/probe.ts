@@ -3,7 +3,7 @@
 // The I/O lives here; the interpretation is profileFromRaw's.
 
 import { readdir, readFile, statfs } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import si from 'systeminformation';
 import type { RawGpu, RawHardware } from './raw.ts';
 import { profileFromRaw } from './profile.ts';
@@ -86,8 +86,18 @@ export async function collectRawHardware(options: ProbeOptions = {}): Promise<Ra
     settle('cpu', errors, () => si.cpu()),
     settle('graphics', errors, () => si.graphics()),
     settle('disk', errors, async () => {
-      const s = await statfs(outputDir);
-      return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      // A folder that does not exist yet will be created inside its nearest existing ancestor.
+      let dir = outputDir;
+      for (;;) {
+        try {
+          const s = await statfs(dir);
+          return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+        } catch (err) {
+          const parent = dirname(dir);
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
+          dir = parent;
+        }
+      }
     }),
     process.platform === 'linux' ? readDrmCards() : Promise.resolve([] as DrmCard[]),
   ]);
