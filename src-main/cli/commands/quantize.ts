@@ -1,8 +1,170 @@
-// `quantfit quantize`: placeholder until its issue lands.
+// `quantfit quantize <in> <out> <TYPE>`: llama-quantize's output, byte for byte, from TypeScript.
+
+import { stat } from 'node:fs/promises';
+import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { QuantfitError } from '../../core/errors.ts';
+import type { JobEvent } from '../../core/progress.ts';
+import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
+import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
+import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 
-export const help = 'quantfit quantize: not available yet\n';
+const typeList = FTYPES.map((f) => f.name).join(', ');
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the quantize command is not available yet');
+export const help = `Usage: quantfit quantize <in.gguf> <out.gguf> <TYPE> [options]
+
+Quantizes a GGUF model exactly as llama.cpp's llama-quantize does (same tensor types, same bytes).
+TYPE is a llama-quantize type name (case-insensitive) or its numeric id:
+  ${typeList}
+
+Options:
+  --threads N                 worker threads (default: all cores); the output does not depend on it
+  --pure                      no k-quant mixture: every quantizable tensor gets TYPE's default type
+  --output-tensor-type T      ggml type for output.weight (e.g. q8_0)
+  --token-embedding-type T    ggml type for token_embd.weight
+  --tensor-type REGEX=T       tensors whose name matches REGEX get type T (repeatable; first match wins)
+  --leave-output-tensor       keep output.weight as it is
+  --allow-requantize          allow quantizing tensors that are already quantized (lower quality)
+  --override-kv KEY=TYPE:VAL  set a metadata key in the output; TYPE is int, float, bool or str (repeatable)
+  --force                     overwrite an existing output file (never the input)
+  --json                      print a JSON summary on stdout: {out, bytes, sha256, seconds, tensorTypes}
+
+Progress goes to stderr.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      threads: { type: 'string' },
+      pure: { type: 'boolean' },
+      'output-tensor-type': { type: 'string' },
+      'token-embedding-type': { type: 'string' },
+      'tensor-type': { type: 'string', multiple: true },
+      'leave-output-tensor': { type: 'boolean' },
+      'allow-requantize': { type: 'boolean' },
+      'override-kv': { type: 'string', multiple: true },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    { min: 3, max: 3, names: 'quantfit quantize <in.gguf> <out.gguf> <TYPE>' },
+  );
+  const [input, output, typeArg] = positionals as [string, string, string];
+  const ftype = findFtype(typeArg);
+  if (!ftype) throw new UsageError(`unknown quantization type '${typeArg}' (one of ${typeList}, or a numeric id)`);
+  const threads = intOption(values.threads, 'threads', 1, 256);
+
+  const ggmlType = (value: string | undefined, option: string): number | undefined => {
+    if (value === undefined) return undefined;
+    const t = parseGgmlTypeName(value);
+    if (t === undefined) throw new UsageError(`--${option}: unknown ggml type '${value}' (e.g. q8_0, q4_K, f16)`);
+    return t;
+  };
+  const asUsage = <T>(f: () => T, option: string): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new UsageError(`--${option}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const tensorTypes: TensorTypeOverride[] = (values['tensor-type'] ?? []).map((s) => asUsage(() => parseTensorTypeOption(s), 'tensor-type'));
+  const overrideKv: KvOverride[] = (values['override-kv'] ?? []).map((s) => asUsage(() => parseKvOverride(s), 'override-kv'));
+  const options: QuantizeOptions = {
+    ftype,
+    pure: values.pure === true,
+    outputTensorType: ggmlType(values['output-tensor-type'], 'output-tensor-type'),
+    tokenEmbeddingType: ggmlType(values['token-embedding-type'], 'token-embedding-type'),
+    tensorTypes,
+    leaveOutputTensor: values['leave-output-tensor'] === true,
+    allowRequantize: values['allow-requantize'] === true,
+    overrideKv,
+  };
+
+  await assertNotSameFile(input, output);
+  if (values.force !== true && (await exists(output))) {
+    throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = new ProgressPrinter(process.stderr);
+  try {
+    const result = await quantizeFile(input, output, options, { threads, signal: controller.signal, onEvent: (e) => progress.onEvent(e) });
+    progress.end();
+    const summary = { out: result.out, bytes: result.bytes, sha256: result.sha256, seconds: Math.round(result.seconds * 1000) / 1000, tensorTypes: result.tensorTypes };
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      const types = Object.entries(result.tensorTypes).map(([t, n]) => `${n} ${t}`).join(', ');
+      process.stdout.write(`${result.out}: ${ftype.name}, ${result.bytes} bytes in ${summary.seconds} s (${types})\nsha256 ${result.sha256}\n`);
+    }
+    return 0;
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const MB = 1024 * 1024;
+
+function formatEta(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '--';
+  const t = Math.round(s);
+  return t >= 3600 ? `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m` : t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+}
+
+/** A redrawn bar on a terminal; occasional plain lines otherwise (logs, pipes, CI). */
+class ProgressPrinter {
+  private readonly tty: boolean;
+  private drawn = false;
+  private lastLine = -Infinity;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.tty = out.isTTY === true;
+  }
+
+  onEvent(e: JobEvent): void {
+    if (e.type === 'log') {
+      this.clear();
+      this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+      return;
+    }
+    if (e.type !== 'progress') return;
+    const pct = e.total > 0 ? (100 * e.done) / e.total : 100;
+    const rate = `${(e.rate / MB).toFixed(1)} MB/s`;
+    const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : '';
+    if (this.tty) {
+      const width = 24;
+      const fill = Math.round((pct / 100) * width);
+      const line = `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct.toFixed(0).padStart(3)}% ${rate} ETA ${formatEta(e.etaSeconds)} ${where}`;
+      const cols = this.out.columns ?? 100;
+      this.out.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
+      this.drawn = true;
+      return;
+    }
+    const now = performance.now();
+    if (now - this.lastLine < 2000 && e.done < e.total) return;
+    this.lastLine = now;
+    this.out.write(`quantize: ${pct.toFixed(1)}% (${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB) ${rate} ETA ${formatEta(e.etaSeconds)} ${where}\n`);
+  }
+
+  private clear(): void {
+    if (this.drawn) this.out.write('\r\x1b[K');
+    this.drawn = false;
+  }
+
+  end(): void {
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
 }
