@@ -27,6 +27,8 @@ export default defineConfig({
   },
   renderer: {
     root: 'src-renderer',
+    // Relative asset URLs: the packaged app serves the renderer from app://quantfit/.
+    base: './',
     build: {
       outDir: 'out/renderer',
       rollupOptions: { input: { index: resolve('src-renderer/index.html') } },

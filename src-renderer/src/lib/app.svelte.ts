@@ -1,0 +1,225 @@
+// Application state: what the screens show and the actions that change it.
+import {
+  DEFAULT_SETTINGS, LIMITS,
+  type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
+  type Settings, type Stage,
+} from '../../../src-main/contract.ts';
+import { api, messageOf } from './api.ts';
+import { applyLanguage } from './i18n.svelte.ts';
+
+export type Screen = 'home' | 'model' | 'progress' | 'library' | 'settings';
+export type StageStatus = 'pending' | 'active' | 'done' | 'skipped';
+type Progress = Extract<JobEvent, { type: 'progress' }>;
+
+/** The stages a fit shows, in order; a quantize-only job shows the first one. */
+export const FIT_STAGES: readonly Stage[] = ['quantize', 'upload', 'create', 'verify'];
+
+export interface JobView {
+  id: string | null;
+  modelName: string;
+  register: boolean;
+  stages: Record<Stage, StageStatus>;
+  progress: Partial<Record<Stage, Progress>>;
+  logs: Array<{ level: 'info' | 'warn'; message: string }>;
+  result: FitResult | null;
+  error: string | null;
+  cancelled: boolean;
+  cancelling: boolean;
+  predictedBytes: number | null;
+}
+
+const freshStages = (): Record<Stage, StageStatus> => ({
+  inspect: 'pending', advise: 'pending', quantize: 'pending', modelfile: 'pending', upload: 'pending', create: 'pending', verify: 'pending',
+});
+
+export const app = $state({
+  screen: 'home' as Screen,
+  settings: { ...DEFAULT_SETTINGS } as Settings,
+  hardware: null as HardwareProfile | null,
+  hardwareError: null as string | null,
+  model: null as ModelFileInfo | null,
+  modelLoading: null as string | null,
+  modelError: null as string | null,
+  ctx: 4096,
+  report: null as RecommendReport | null,
+  reportLoading: false,
+  reportError: null as string | null,
+  selectedType: null as string | null,
+  job: null as JobView | null,
+  version: '',
+  platform: '',
+});
+
+/** The context lengths the slider offers: powers of two up to the model's trained context. */
+export function contextSteps(trained: number | null): number[] {
+  const max = Math.min(trained ?? 131072, LIMITS.ctxMax);
+  const steps: number[] = [];
+  for (let c = 512; c <= max; c *= 2) steps.push(c);
+  if (steps.length === 0 || steps[steps.length - 1] !== max) steps.push(Math.max(LIMITS.ctxMin, max));
+  return steps;
+}
+
+export function defaultContext(trained: number | null): number {
+  const steps = contextSteps(trained);
+  return steps.filter((c) => c <= 8192).at(-1) ?? steps[0]!;
+}
+
+export async function loadSettings(): Promise<void> {
+  try {
+    app.settings = await api().getSettings();
+  } catch {
+    app.settings = { ...DEFAULT_SETTINGS };
+  }
+  applyLanguage(app.settings.language);
+  applyTheme(app.settings.theme);
+  const info = await api().appInfo().catch(() => null);
+  if (info) {
+    app.version = info.version;
+    app.platform = info.platform;
+  }
+}
+
+export function applyTheme(theme: Settings['theme']): void {
+  if (theme === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+}
+
+export async function saveSettings(patch: Partial<Settings>): Promise<void> {
+  app.settings = await api().setSettings(patch);
+  if (patch.language) applyLanguage(app.settings.language);
+  if (patch.theme) applyTheme(app.settings.theme);
+}
+
+export async function loadHardware(): Promise<void> {
+  app.hardwareError = null;
+  try {
+    app.hardware = await api().hardware();
+  } catch (err) {
+    app.hardwareError = messageOf(err);
+  }
+}
+
+export async function openModel(path: string): Promise<void> {
+  app.modelError = null;
+  app.modelLoading = path.split(/[\\/]/).pop() ?? path;
+  try {
+    const model = await api().inspectModel(path);
+    app.model = model;
+    app.report = null;
+    app.selectedType = null;
+    app.ctx = defaultContext(model.contextLength);
+    app.screen = 'model';
+    await refreshReport();
+  } catch (err) {
+    app.modelError = messageOf(err);
+  } finally {
+    app.modelLoading = null;
+  }
+}
+
+export async function pickModel(): Promise<void> {
+  const path = await api().pickModelFile().catch((err: unknown) => {
+    app.modelError = messageOf(err);
+    return null;
+  });
+  if (path) await openModel(path);
+}
+
+let reportSeq = 0;
+
+/** Re-estimate for the current model and context; a newer request supersedes an older one. */
+export async function refreshReport(): Promise<void> {
+  if (!app.model) return;
+  const seq = ++reportSeq;
+  app.reportLoading = true;
+  app.reportError = null;
+  try {
+    const report = await api().recommend(app.model.path, app.ctx, {});
+    if (seq !== reportSeq) return;
+    const keep = app.selectedType && report.options.some((o) => o.type === app.selectedType) && app.selectedType !== app.report?.recommended.type;
+    app.report = report;
+    if (!keep) app.selectedType = report.recommended.type ?? report.options.find((o) => o.fit !== 'none')?.type ?? null;
+  } catch (err) {
+    if (seq === reportSeq) app.reportError = messageOf(err);
+  } finally {
+    if (seq === reportSeq) app.reportLoading = false;
+  }
+}
+
+export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean }): Promise<void> {
+  if (!app.model || !app.selectedType || !app.report) return;
+  const option = app.report.options.find((o) => o.type === app.selectedType);
+  const job: JobView = {
+    id: null,
+    modelName: opts.modelName,
+    register: opts.register,
+    stages: freshStages(),
+    progress: {},
+    logs: [],
+    result: null,
+    error: null,
+    cancelled: false,
+    cancelling: false,
+    predictedBytes: option?.totalBytes ?? null,
+  };
+  app.job = job;
+  app.screen = 'progress';
+  try {
+    const id = await api().startFit({
+      modelPath: app.model.path,
+      type: app.selectedType,
+      contextLength: app.ctx,
+      outputDir: opts.outputDir,
+      modelName: opts.modelName,
+      register: opts.register,
+      force: opts.force,
+      imatrixPath: null,
+      predictedBytes: option?.totalBytes ?? null,
+    });
+    if (app.job) app.job.id = id;
+    flushEarly(id);
+  } catch (err) {
+    if (app.job) app.job.error = messageOf(err);
+  }
+}
+
+export async function cancelJob(): Promise<void> {
+  const job = app.job;
+  if (!job?.id || job.result || job.error) return;
+  job.cancelling = true;
+  await api().cancelJob(job.id).catch((err: unknown) => {
+    job.error = messageOf(err);
+  });
+}
+
+// Messages can arrive before startFit's promise resolves with the id; keep them until it does.
+const early: JobMessage[] = [];
+
+function flushEarly(id: string): void {
+  for (const m of early.splice(0)) if (m.jobId === id) applyJobMessage(m);
+}
+
+export function applyJobMessage(m: JobMessage): void {
+  const job = app.job;
+  if (!job) return;
+  if (job.id === null) {
+    early.push(m);
+    return;
+  }
+  if (m.jobId !== job.id) return;
+  if (m.kind === 'done') {
+    job.result = m.result;
+    for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'done';
+  } else if (m.kind === 'error') {
+    job.cancelling = false;
+    if (m.cancelled) job.cancelled = true;
+    else job.error = m.message;
+  } else {
+    const e = m.event;
+    if (e.type === 'stage') job.stages[e.stage] = e.status === 'start' ? 'active' : e.status;
+    else if (e.type === 'progress') {
+      job.progress[e.stage] = e;
+      if (job.stages[e.stage] === 'pending') job.stages[e.stage] = 'active';
+    } else job.logs.push({ level: e.level, message: e.message });
+  }
+}
