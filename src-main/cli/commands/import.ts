@@ -1,8 +1,110 @@
-// `quantfit import`: placeholder until its issue lands.
+// `quantfit import <file.gguf> --name NAME`: register an existing GGUF with Ollama (hash, Modelfile,
+// upload, create, verify).
+
+import { readFile } from 'node:fs/promises';
 import { QuantfitError } from '../../core/errors.ts';
+import { registerGguf } from '../../core/ollama/register.ts';
+import { describeVerify } from '../../core/ollama/verify.ts';
+import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { HumanProgress, jsonEvents, withInterrupt } from '../ollama-output.ts';
 
-export const help = 'quantfit import: not available yet\n';
+export const help = `Usage: quantfit import <file.gguf> --name NAME [options]
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the import command is not available yet');
+Registers a GGUF with the local Ollama: computes its sha256, writes <file>.Modelfile next to it,
+uploads it (skipped when Ollama already has it), creates the model and runs a short test prompt.
+
+Options:
+  --name NAME        model name, model[:tag] (tag defaults to latest)   (required)
+  --host URL         Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434);
+                     a host you name here may be another machine
+  --ctx N            context length to store as PARAMETER num_ctx
+  --system TEXT      system prompt
+  --template FILE    a Go template to use instead of the one Quantfit picks from the GGUF
+  --sha256 HEX       the file's sha256 if already known (skips hashing)
+  --predicted-bytes N  the memory the advisor predicted, shown next to what Ollama reports
+  --force            replace an existing model of the same name
+  --no-verify        skip the test prompt
+  --json             NDJSON progress events on stdout, then one line:
+                     {"model","file","sha256","verify":{"tokensPerSecond","loadMs","sizeBytes","sizeVramBytes"}}
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      name: { type: 'string' },
+      host: { type: 'string' },
+      ctx: { type: 'string' },
+      system: { type: 'string' },
+      template: { type: 'string' },
+      sha256: { type: 'string' },
+      'predicted-bytes': { type: 'string' },
+      force: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'quantfit import <file.gguf> --name NAME' },
+  );
+  if (values.name === undefined || values.name.trim() === '') throw new UsageError('--name is required (e.g. --name mymodel:q4_k_m)');
+  const numCtx = intOption(values.ctx, 'ctx', 1, 16 * 1024 * 1024);
+  const predicted = values['predicted-bytes'];
+  if (predicted !== undefined && !/^\d+$/.test(predicted)) throw new UsageError(`--predicted-bytes must be a whole number, got '${predicted}'`);
+  if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256)) throw new UsageError('--sha256 must be 64 hex digits');
+  let template: string | undefined;
+  if (values.template !== undefined) {
+    try {
+      template = await readFile(values.template, 'utf8');
+    } catch (err) {
+      throw new QuantfitError(`cannot read the template: ${(err as Error).message}`, { file: values.template });
+    }
+  }
+
+  const json = values.json === true;
+  const human = new HumanProgress(process.stderr);
+  const result = await withInterrupt((signal) =>
+    registerGguf(
+      {
+        ggufPath: positionals[0]!,
+        name: values.name!,
+        host: values.host,
+        numCtx,
+        system: values.system,
+        template,
+        sha256: values.sha256?.toLowerCase(),
+        force: values.force === true,
+        verify: values['no-verify'] !== true,
+        predictedBytes: predicted !== undefined ? Number(predicted) : undefined,
+      },
+      { signal, onEvent: json ? jsonEvents : (e) => human.onEvent(e) },
+    ),
+  );
+  human.endLine();
+
+  const v = result.verify;
+  if (json) {
+    const line = {
+      model: result.model,
+      file: result.file,
+      sha256: result.sha256,
+      verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
+      verifyError: result.verifyError,
+      uploaded: result.uploaded,
+      modelfile: result.modelfilePath,
+      template: result.template,
+      stop: result.stop,
+      warnings: result.warnings,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  } else {
+    process.stdout.write(`${result.model}: registered from ${result.file}\n`);
+    process.stdout.write(`sha256 ${result.sha256}${result.uploaded ? '' : ' (already on the server)'}\n`);
+    if (result.modelfilePath) process.stdout.write(`Modelfile ${result.modelfilePath}\n`);
+    if (v) process.stdout.write(`verify: ${describeVerify(v)}\n`);
+    process.stdout.write(`run it: ollama run ${result.model}\n`);
+  }
+  if (result.verifyError !== null) {
+    process.stderr.write(`quantfit: error: ${result.model} was created, but the test run failed: ${result.verifyError}\n`);
+    return 1;
+  }
+  return 0;
 }

@@ -1,8 +1,53 @@
-// `quantfit models`: placeholder until its issue lands.
-import { QuantfitError } from '../../core/errors.ts';
+// `quantfit models`: the models Ollama has, and which are loaded.
 
-export const help = 'quantfit models: not available yet\n';
+import { OllamaClient } from '../../core/ollama/client.ts';
+import { resolveOllamaHost } from '../../core/ollama/host.ts';
+import { requireServer } from '../../core/ollama/register.ts';
+import { parseCommandArgs } from '../args.ts';
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the models command is not available yet');
+export const help = `Usage: quantfit models [--host URL] [--json]
+
+Lists the models in Ollama (name, size, family, quantization, modified) and marks the loaded ones.
+
+Options:
+  --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
+  --json       {"models":[…],"running":[…]} on stdout
+`;
+
+function size(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, { host: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: 'no arguments' });
+  const client = new OllamaClient(resolveOllamaHost({ explicit: values.host }));
+  await requireServer(client);
+  const [models, running] = await Promise.all([client.listModels(), client.runningModels()]);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ models, running })}\n`);
+    return 0;
+  }
+  if (models.length === 0) {
+    process.stdout.write(`no models in Ollama at ${client.host.url}\n`);
+    return 0;
+  }
+  const loaded = new Map(running.map((r) => [r.name.toLowerCase(), r]));
+  const rows = models.map((m) => {
+    const r = loaded.get(m.name.toLowerCase());
+    return [
+      m.name,
+      size(m.sizeBytes),
+      m.family ?? '-',
+      m.parameterSize ?? '-',
+      m.quantization ?? '-',
+      m.modifiedAt.slice(0, 19).replace('T', ' '),
+      r ? (r.placement === 'gpu' ? '100% GPU' : r.placement === 'cpu' ? '100% CPU' : `${100 - r.gpuPercent}%/${r.gpuPercent}% CPU/GPU`) : '',
+    ];
+  });
+  const header = ['NAME', 'SIZE', 'FAMILY', 'PARAMS', 'QUANT', 'MODIFIED', 'LOADED'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  return 0;
 }

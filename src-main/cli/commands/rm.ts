@@ -1,8 +1,31 @@
-// `quantfit rm`: placeholder until its issue lands.
+// `quantfit rm NAME`: delete a model from Ollama.
+
 import { QuantfitError } from '../../core/errors.ts';
+import { OllamaClient } from '../../core/ollama/client.ts';
+import { resolveOllamaHost } from '../../core/ollama/host.ts';
+import { requireModelName } from '../../core/ollama/names.ts';
+import { requireServer } from '../../core/ollama/register.ts';
+import { parseCommandArgs } from '../args.ts';
 
-export const help = 'quantfit rm: not available yet\n';
+export const help = `Usage: quantfit rm NAME [--host URL] [--json]
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the rm command is not available yet');
+Deletes a model from Ollama (its blobs go too unless another model uses them).
+
+Options:
+  --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
+  --json       {"deleted": NAME} on stdout
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { host: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: 'quantfit rm NAME' });
+  const name = positionals[0]!;
+  requireModelName(name);
+  const client = new OllamaClient(resolveOllamaHost({ explicit: values.host }));
+  await requireServer(client);
+  const existing = await client.findModel(name);
+  if (!existing) throw new QuantfitError(`Ollama has no model named '${name}' (see quantfit models)`);
+  await client.deleteModel(existing.name);
+  if (values.json) process.stdout.write(`${JSON.stringify({ deleted: existing.name })}\n`);
+  else process.stdout.write(`deleted ${existing.name}\n`);
+  return 0;
 }

@@ -56,7 +56,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
 
   const file = resolve(options.ggufPath);
   const name = requireModelName(options.name);
-  const model = displayName(name);
+  let model = displayName(name);
   if (options.numCtx !== undefined && (!Number.isInteger(options.numCtx) || options.numCtx < 1)) {
     throw new QuantfitError(`num_ctx must be a positive whole number, got ${options.numCtx}`);
   }
@@ -79,11 +79,15 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   const existing = await client.findModel(model, { signal });
   if (existing && !options.force) {
     throw new QuantfitError(
-      `Ollama already has a model named '${existing.name}' (${existing.quantization ?? 'unknown type'}, modified ${existing.modifiedAt}); ` +
+      `Ollama already has a model named '${existing.name}' (quantization ${existing.quantization ?? 'unknown'}, modified ${existing.modifiedAt}); ` +
         `choose another name or pass --force to replace it`,
     );
   }
-  if (existing) warn(`replacing the existing model '${existing.name}' (--force)`, 'create');
+  if (existing) {
+    // Ollama keeps the existing name's spelling when it overwrites, so report that one.
+    model = existing.name;
+    warn(`replacing the existing model '${existing.name}' (--force)`, 'create');
+  }
 
   // Template, stop strings and the Modelfile.
   emit({ type: 'stage', stage: 'modelfile', status: 'start' });

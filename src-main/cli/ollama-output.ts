@@ -1,0 +1,71 @@
+// Output helpers shared by the Ollama commands (import, models, rm): human progress on stderr, or
+// NDJSON JobEvents on stdout with --json.
+
+import type { JobEvent } from '../core/progress.ts';
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function eta(s: number | null): string {
+  if (s === null) return '';
+  if (s < 60) return ` ETA ${Math.ceil(s)}s`;
+  return ` ETA ${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+}
+
+/** Writes JobEvents for people: one line per stage change or log, a redrawn line for progress. */
+export class HumanProgress {
+  private redrawing = false;
+  private lastDraw = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  onEvent(e: JobEvent): void {
+    if (e.type === 'progress') {
+      const now = performance.now();
+      if (now - this.lastDraw < 100 && e.done < e.total) return;
+      this.lastDraw = now;
+      const pct = e.total > 0 ? ((e.done / e.total) * 100).toFixed(1) : '0.0';
+      const line = `${e.status ?? e.stage} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
+      if (this.out.isTTY) {
+        this.out.write(`\r\x1b[K${line}`);
+        this.redrawing = true;
+      } else if (e.done === e.total) {
+        this.out.write(`${line}\n`);
+      }
+      return;
+    }
+    this.endLine();
+    if (e.type === 'stage') {
+      if (e.status === 'start') this.out.write(`${e.stage}…${e.message ? ` ${e.message}` : ''}\n`);
+      else this.out.write(`${e.stage} ${e.status}${e.message ? `: ${e.message}` : ''}\n`);
+    } else {
+      this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${e.message}\n`);
+    }
+  }
+
+  endLine(): void {
+    if (this.redrawing) {
+      this.out.write('\n');
+      this.redrawing = false;
+    }
+  }
+}
+
+/** Writes each event as one JSON line on stdout. */
+export function jsonEvents(e: JobEvent): void {
+  process.stdout.write(`${JSON.stringify(e)}\n`);
+}
+
+/** An AbortController that fires on Ctrl-C / SIGTERM while `run` is in progress. */
+export async function withInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
