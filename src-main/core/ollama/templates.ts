@@ -65,7 +65,9 @@ export const FAMILY_TEMPLATES: readonly FamilyTemplate[] = [
   {
     family: 'phi3',
     label: 'Phi-3',
-    markers: ['<|user|>', '<|end|>'],
+    // Some Phi-3 templates build `<|user|>` from the role name, but all close turns with <|end|>
+    // and open the reply with <|assistant|> (Zephyr has the latter but ends turns with </s>).
+    markers: ['<|assistant|>', '<|end|>'],
     template:
       '{{- range $m := .Messages }}<|{{ $m.Role }}|>\n' +
       '{{ $m.Content }}<|end|>\n' +
@@ -101,8 +103,8 @@ export const FAMILY_TEMPLATES: readonly FamilyTemplate[] = [
       '{{- if eq $m.Role "system" }}{{ $sys = $m.Content }}' +
       '{{- else if eq $m.Role "user" }}[INST] ' +
       '{{ if $sys }}{{ $sys }}\n\n{{ $sys = "" }}{{ end }}' +
-      '{{ $m.Content }}[/INST]' +
-      '{{- else if eq $m.Role "assistant" }} {{ $m.Content }}</s>' +
+      '{{ $m.Content }} [/INST]' +
+      '{{- else if eq $m.Role "assistant" }}{{ $m.Content }}</s>' +
       '{{- end }}' +
       '{{- end }}',
     stop: ['[INST]', '[/INST]'],
