@@ -7,6 +7,8 @@ export interface ImatrixFileEntry {
   values: Float32Array;
   /** Legacy: [ncall]. GGUF: tokens per expert. */
   counts: number[];
+  /** GGUF: the stored shape of `.in_sum2`, to write deliberately inconsistent files. */
+  sumsShape?: number[];
 }
 
 export function legacyImatrixBytes(entries: readonly ImatrixFileEntry[], trailer?: { chunkCount: number; dataset: string }): Uint8Array {
@@ -35,4 +37,41 @@ export function legacyImatrixBytes(entries: readonly ImatrixFileEntry[], trailer
     pos += p.length;
   }
   return out;
+}
+
+import { GgufWriter } from '../../src-main/core/gguf/writer.ts';
+import { kv as kvOf } from '../../src-main/core/gguf/metadata.ts';
+import { GgufValueType, type GgufKv } from '../../src-main/core/gguf/types.ts';
+import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
+
+/** A GGUF imatrix as llama-imatrix writes it: tensors sorted by name, `.counts` as [1, n_experts]. */
+export async function writeGgufImatrix(
+  path: string,
+  entries: readonly ImatrixFileEntry[],
+  meta: { datasets?: string[]; chunkCount?: number; chunkSize?: number; omitMetadata?: boolean } = {},
+): Promise<void> {
+  const kv: GgufKv[] = [kvOf.string('general.type', 'imatrix')];
+  if (!meta.omitMetadata) {
+    kv.push(
+      kvOf.array('imatrix.datasets', GgufValueType.STRING, meta.datasets ?? ['calibration.txt']),
+      kvOf.u32('imatrix.chunk_count', meta.chunkCount ?? 10),
+      kvOf.u32('imatrix.chunk_size', meta.chunkSize ?? 512),
+    );
+  }
+  const tensors: Array<{ name: string; type: number; shape: number[]; data: Float32Array }> = [];
+  for (const e of entries) {
+    const nExperts = e.counts.length;
+    tensors.push({ name: `${e.name}.counts`, type: GgmlType.F32, shape: [1, nExperts], data: Float32Array.from(e.counts) });
+    tensors.push({ name: `${e.name}.in_sum2`, type: GgmlType.F32, shape: e.sumsShape ?? [e.values.length / nExperts, nExperts], data: e.values });
+  }
+  tensors.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const w = await GgufWriter.create(path, { kv, tensors: tensors.map(({ name, type, shape }) => ({ name, type, shape })) });
+  for (const t of tensors) await w.writeTensorData(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  await w.finish();
+}
+
+/** Writes a legacy .dat file. */
+export async function writeLegacyImatrix(path: string, entries: readonly ImatrixFileEntry[], trailer?: { chunkCount: number; dataset: string }): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(path, legacyImatrixBytes(entries, trailer));
 }

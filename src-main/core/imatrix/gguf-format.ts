@@ -1,0 +1,82 @@
+// The GGUF importance-matrix format written by current llama-imatrix: metadata imatrix.datasets,
+// imatrix.chunk_count, imatrix.chunk_size; per weight matrix two F32 tensors `<name>.in_sum2`
+// (Σx² per column, ne = [n_per_row, n_experts]) and `<name>.counts` (tokens per expert). Other
+// tensors (e.g. `<name>.in_sum`) are ignored, as llama-quantize ignores them.
+
+import { QuantfitError } from '../errors.ts';
+import { GgufReader } from '../gguf/reader.ts';
+import { GgmlType } from '../gguf/ggml-types.ts';
+import { GgufValueType, type GgufTensorInfo } from '../gguf/types.ts';
+import { kvEntry, toNumber } from '../gguf/metadata.ts';
+import type { RawImatrix } from './types.ts';
+
+const SUMS_SUFFIX = '.in_sum2';
+const COUNTS_SUFFIX = '.counts';
+
+/** lround: to the nearest integer, halves away from zero. */
+function lround(v: number): number {
+  return Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+}
+
+async function readF32(reader: GgufReader, t: GgufTensorInfo): Promise<Float32Array> {
+  const bytes = await reader.readTensor(t);
+  // Copy into an aligned buffer: tensor data need not start at a multiple of 4 in our read buffer.
+  const out = new Float32Array(bytes.length / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+export async function readGgufImatrix(path: string): Promise<RawImatrix> {
+  const reader = await GgufReader.open(path);
+  try {
+    const h = reader.header;
+    if (h.tensors.length < 1) throw new QuantfitError('imatrix file has no entries (no tensors)', { file: path });
+
+    const datasetsKv = kvEntry(h, 'imatrix.datasets');
+    const datasets: string[] = [];
+    if (datasetsKv && datasetsKv.type === GgufValueType.ARRAY && typeof datasetsKv.value === 'object' && datasetsKv.value.elementType === GgufValueType.STRING) {
+      for (const item of datasetsKv.value.items) datasets.push(String(item));
+    }
+    const chunkCountKv = kvEntry(h, 'imatrix.chunk_count');
+    const chunkSizeKv = kvEntry(h, 'imatrix.chunk_size');
+    const hasMetadata = datasetsKv !== undefined && chunkCountKv !== undefined && chunkSizeKv !== undefined;
+    const chunkCount = chunkCountKv ? toNumber(chunkCountKv.value) ?? 0 : 0;
+
+    const pairs = new Map<string, { sums?: GgufTensorInfo; counts?: GgufTensorInfo }>();
+    for (const t of h.tensors) {
+      if (t.name.endsWith(SUMS_SUFFIX)) {
+        const name = t.name.slice(0, -SUMS_SUFFIX.length);
+        if (name === '') continue;
+        pairs.set(name, { ...pairs.get(name), sums: t });
+      } else if (t.name.endsWith(COUNTS_SUFFIX)) {
+        const name = t.name.slice(0, -COUNTS_SUFFIX.length);
+        if (name === '') continue;
+        pairs.set(name, { ...pairs.get(name), counts: t });
+      }
+    }
+
+    const entries = new Map<string, { sums: Float32Array; counts: number[] }>();
+    // llama.cpp walks a std::map, i.e. names in byte order; keep the same order.
+    for (const name of [...pairs.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const { sums, counts } = pairs.get(name)!;
+      if (!sums || !counts) {
+        throw new QuantfitError(`imatrix entry '${name}' has ${sums ? 'no .counts' : 'no .in_sum2'} tensor`, { file: path, tensor: name });
+      }
+      if (sums.type !== GgmlType.F32 || counts.type !== GgmlType.F32) {
+        throw new QuantfitError(`imatrix entry '${name}': .in_sum2 and .counts must be F32`, { file: path, tensor: name });
+      }
+      const sumValues = await readF32(reader, sums);
+      const countValues = [...(await readF32(reader, counts))].map(lround);
+      if (countValues.length < 1 || sumValues.length % countValues.length !== 0) {
+        throw new QuantfitError(
+          `imatrix entry '${name}' has ${sumValues.length} sums, not a multiple of its ${countValues.length} expert counts`,
+          { file: path, tensor: name },
+        );
+      }
+      entries.set(name, { sums: sumValues, counts: countValues });
+    }
+    return { format: 'gguf', entries, datasets, chunkCount, hasMetadata };
+  } finally {
+    await reader.close();
+  }
+}
