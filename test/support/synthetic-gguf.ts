@@ -297,6 +297,8 @@ export class ByteBuilder {
 
 export interface RawKv {
   readonly key: string | Uint8Array;
+  /** Written key length when it should differ from the key's bytes. */
+  readonly keyLength?: number | bigint;
   /** Written as u32. */
   readonly type: number;
   /** Writes the value bytes (after the type). */
@@ -305,6 +307,8 @@ export interface RawKv {
 
 export interface RawTensor {
   readonly name: string | Uint8Array;
+  /** Written name length when it should differ from the name's bytes. */
+  readonly nameLength?: number | bigint;
   readonly dims: readonly (number | bigint)[];
   /** Written n_dims (default dims.length). */
   readonly nDims?: number;
@@ -334,12 +338,12 @@ export function buildRawGguf(spec: RawGgufSpec): Buffer {
   b.i64(spec.nTensors ?? spec.tensors.length);
   b.i64(spec.nKv ?? spec.kv.length);
   for (const kv of spec.kv) {
-    b.str(kv.key);
+    b.str(kv.key, kv.keyLength);
     b.u32(kv.type);
     kv.value(b);
   }
   for (const t of spec.tensors) {
-    b.str(t.name);
+    b.str(t.name, t.nameLength);
     b.u32(t.nDims ?? t.dims.length);
     for (const d of t.dims) b.i64(d);
     b.i32(t.type);

@@ -31,6 +31,24 @@ const INT64_MAX = (1n << 63n) - 1n;
 const MAX_READ_BYTES = 1 << 30;
 const SUPPORTED = `supported versions: ${GGUF_SUPPORTED_VERSIONS.join(' and ')}`;
 
+/** Magics (as stored) of formats that are not GGUF but are often mistaken for it. */
+const FOREIGN_MAGICS: Readonly<Record<string, string>> = {
+  lmgg: 'this is a legacy GGML file (pre-GGUF), which llama.cpp no longer reads',
+  fmgg: 'this is a legacy GGMF file (pre-GGUF), which llama.cpp no longer reads',
+  tjgg: 'this is a legacy GGJT file (pre-GGUF), which llama.cpp no longer reads',
+  algg: 'this is a legacy GGLA adapter (pre-GGUF), which llama.cpp no longer reads',
+  FUGG: 'this looks like a big-endian GGUF file, which is not supported',
+};
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Names as they appear in messages: control characters (NUL included) shown as escapes. */
+function printable(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Reads exactly `length` bytes at `position` or throws (a short read means the file changed under us). */
 async function readExactly(fh: FileHandle, file: string, target: Uint8Array, targetOffset: number, length: number, position: number): Promise<void> {
   let done = 0;
@@ -70,7 +88,7 @@ class Cursor {
   /** Throws a truncation error unless `n` more bytes exist; then makes them available in the window. */
   async need(n: number, what: string, loc: ErrorLocation = {}): Promise<void> {
     if (n > this.left()) {
-      throw this.error(`file is truncated: ${what} needs ${n} bytes but only ${this.left()} are left`, loc);
+      throw this.error(`file is truncated: expected ${what} (${n} bytes) but only ${this.left()} ${plural(this.left(), 'byte')} left`, loc);
     }
     if (this.bufStart + this.buf.length - this.pos < n) await this.refill(n);
   }
@@ -204,12 +222,13 @@ class HeaderParser {
     const c = this.c;
     const file = c.file;
 
-    if (c.fileSize < 4) throw c.error(`not a GGUF file: it is only ${c.fileSize} bytes long`, {}, 0);
+    if (c.fileSize < 4) throw c.error(`not a GGUF file: it is only ${plural(c.fileSize, 'byte')} long`, {}, 0);
     await c.need(4, 'the magic');
     const magic = c.bytes(4);
     if (magic.toString('latin1') !== 'GGUF') {
       const shown = [...magic].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '?')).join('');
-      throw c.error(`not a GGUF file: magic is '${shown}' (0x${magic.toString('hex')}), expected 'GGUF'`, {}, 0);
+      const hint = FOREIGN_MAGICS[magic.toString('latin1')];
+      throw c.error(`not a GGUF file: magic is '${shown}' (0x${magic.toString('hex')}), expected 'GGUF'${hint ? `; ${hint}` : ''}`, {}, 0);
     }
 
     await c.need(4, 'the version');
@@ -244,9 +263,9 @@ class HeaderParser {
       const at = c.pos;
       const key = await this.string(`key #${i}`, {});
       if (key.length === 0) throw c.error(`key #${i} is empty`, {}, at);
-      const loc = { key };
+      const loc = { key: printable(key) };
       const first = keyIndex.get(key);
-      if (first !== undefined) throw c.error(`duplicate key '${key}' (keys #${first} and #${i})`, loc, at);
+      if (first !== undefined) throw c.error(`duplicate key '${printable(key)}' (keys #${first} and #${i})`, loc, at);
       keyIndex.set(key, i);
       const typeAt = c.pos;
       await c.need(4, 'a value type', loc);
@@ -275,7 +294,7 @@ class HeaderParser {
     let expected = 0n;
     let previous: RawTensorInfo | undefined;
     for (const t of infos) {
-      const loc = { tensor: t.name };
+      const loc = { tensor: printable(t.name) };
       const a = BigInt(alignment);
       if (t.offset % a !== 0n) {
         throw c.error(`tensor offset ${t.offset} is not a multiple of the alignment ${alignment}`, loc, t.offsetAt);
@@ -284,7 +303,7 @@ class HeaderParser {
         const order = 'tensor data must follow tensor-info order, each tensor padded to the alignment';
         if (!previous) throw c.error(`first tensor starts at data offset ${t.offset}, expected 0 (${order})`, loc, t.offsetAt);
         const how = t.offset < expected ? 'overlaps' : 'leaves a gap after';
-        throw c.error(`tensor offset ${t.offset} ${how} the previous tensor '${previous.name}' (expected offset ${expected}; ${order})`, loc, t.offsetAt);
+        throw c.error(`tensor offset ${t.offset} ${how} the previous tensor '${printable(previous.name)}' (expected offset ${expected}; ${order})`, loc, t.offsetAt);
       }
       const end = BigInt(dataOffset) + t.offset + t.byteSize;
       if (end > BigInt(c.fileSize)) {
@@ -317,14 +336,14 @@ class HeaderParser {
     const c = this.c;
     const at = c.pos;
     const name = await this.string(`the name of tensor #${i}`, {});
-    const loc = { tensor: name };
+    const loc = { tensor: printable(name) };
     const nameBytes = Buffer.byteLength(name, 'utf8');
     if (nameBytes > GGML_MAX_NAME_BYTES) {
       throw c.error(`tensor name is ${nameBytes} bytes long; ggml allows at most ${GGML_MAX_NAME_BYTES}`, loc, at);
     }
     if (name.includes('\0')) throw c.error('tensor name contains a NUL byte', loc, at);
     const first = names.get(name);
-    if (first !== undefined) throw c.error(`duplicate tensor name '${name}' (tensors #${first} and #${i})`, loc, at);
+    if (first !== undefined) throw c.error(`duplicate tensor name '${printable(name)}' (tensors #${first} and #${i})`, loc, at);
     names.set(name, i);
 
     const dimsAt = c.pos;
