@@ -12,6 +12,8 @@ export default defineConfig({
         input: {
           index: resolve('src-main/electron/main.ts'),
           'job-host': resolve('src-main/electron/job-host.ts'),
+          // The quantizer's worker thread, loaded by the job host from beside itself.
+          'quant-worker': resolve('src-main/core/quant/quant-worker.ts'),
         },
       },
     },

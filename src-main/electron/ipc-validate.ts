@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
+import { parseModelName } from '../core/ollama/names.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { SETTINGS_CHECKS } from './settings-schema.ts';
 
@@ -74,12 +75,12 @@ export function integerInRange(v: unknown, where: string, min: number, max: numb
   return n;
 }
 
-/** Ollama's `[namespace/]model[:tag]` with its character set (host names are not allowed here). */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(:[A-Za-z0-9_][A-Za-z0-9._-]*)?$/;
-
+/** Ollama's `[host/][namespace/]model[:tag]` grammar (the core's parser), without a URL scheme. */
 export function modelName(v: unknown, where: string): string {
   const s = boundedString(v, where, LIMITS.nameChars);
-  if (!MODEL_NAME.test(s)) fail(where, `'${s}' is not a valid Ollama model name (letters, digits, '.', '_', '-', optional 'namespace/' and ':tag')`);
+  if (s.includes('://') || parseModelName(s) === null) {
+    fail(where, `'${s}' is not a valid Ollama model name (letters, digits, '.', '_', '-', optional 'namespace/' and ':tag')`);
+  }
   return s;
 }
 

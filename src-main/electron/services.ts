@@ -3,7 +3,8 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
-import { QuantfitError } from '../core/errors.ts';
+import { quantizerPlanner } from '../core/advisor/planner.ts';
+import { advise } from '../core/advisor/recommend.ts';
 import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf/metadata.ts';
 import { readGgufHeader } from '../core/gguf/reader.ts';
 import { probeHardware } from '../core/hardware/probe.ts';
@@ -13,6 +14,8 @@ import { resolveOllamaHost } from '../core/ollama/host.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from '../core/ollama/types.ts';
 import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
 import type { JobInput } from './job-protocol.ts';
+
+const HARDWARE_TTL_MS = 30_000;
 
 export interface CoreServices {
   hardware(): Promise<HardwareProfile>;
@@ -80,12 +83,31 @@ export function resolveJobInput(request: FitRequest, settings: Settings): JobInp
 }
 
 export function createCoreServices(getSettings: () => Settings): CoreServices {
+  // The slider re-asks for every context length; the machine does not change that fast.
+  let probed: { at: number; profile: Promise<HardwareProfile> } | null = null;
+  const hardwareCached = (): Promise<HardwareProfile> => {
+    if (!probed || Date.now() - probed.at > HARDWARE_TTL_MS) {
+      const profile = probe();
+      probed = { at: Date.now(), profile };
+      profile.catch(() => (probed = null));
+    }
+    return probed.profile;
+  };
+  const probe = (): Promise<HardwareProfile> => {
+    const dir = getSettings().outputDir;
+    return probeHardware(dir ? { outputDir: dir } : {});
+  };
   const client = (): OllamaClient => new OllamaClient(resolveOllamaHost({ explicit: getSettings().ollamaHost }));
   return {
-    hardware: () => probeHardware({ ...(getSettings().outputDir ? { outputDir: getSettings().outputDir! } : {}) }),
+    hardware: () => {
+      probed = null;
+      return hardwareCached();
+    },
     inspectModel: inspectModelFile,
-    recommend: async () => {
-      throw new QuantfitError('recommendations are not available yet');
+    recommend: async (path, ctx, opts) => {
+      const [header, hardware] = await Promise.all([readGgufHeader(path), hardwareCached()]);
+      const { skipped: _skipped, ...report } = advise(header, hardware, { planner: quantizerPlanner, hasImatrix: Boolean(opts.imatrixPath), ctx });
+      return report;
     },
     listModels: () => client().listModels(),
     showModel: (name) => client().showModel(name),
