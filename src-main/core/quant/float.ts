@@ -4,7 +4,11 @@
 
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { fp16FromF32Bits, bf16FromF32Bits, FP16_TO_FP32 } from './numeric.ts';
+import * as numeric from './numeric.ts';
+
+// Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
+// every use, which made these kernels 2-4x slower.
+const { fp16FromF32Bits, bf16FromF32Bits, FP16_TO_FP32 } = numeric;
 
 function checkShape(name: string, src: Float32Array, nrows: number, nPerRow: number): number {
   const n = nrows * nPerRow;

@@ -8,7 +8,12 @@
 
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { fround, f32Bits, f32FromBits } from './numeric.ts';
+import * as numeric from './numeric.ts';
+
+// Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
+// every use, which made these kernels 2-4x slower.
+const fround = Math.fround;
+const { f32Bits, f32FromBits } = numeric;
 
 /** kvalues_fp4 (ggml-common.h): doubled E2M1 values; index 8 is −0 stored as 0. */
 export const KVALUES_FP4 = Int8Array.of(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
@@ -53,13 +58,30 @@ export function fp32ToUe4m3(x: number): number {
   return (exp << 3) | man;
 }
 
-/** best_index_mxfp4: the first index minimizing |kv[i]·d − x| (strict <, so +0 beats −0). */
-function bestIndexFp4(x: number, d: number): number {
+// Candidate products kv[i]·d for the current scale (exact: ≤ 4 significant bits times ≤ 4 bits).
+const PROD = new Float64Array(16);
+
+function setScale(d: number): void {
+  for (let i = 0; i < 16; i++) PROD[i] = fround(KV[i] * d);
+}
+
+/**
+ * best_index_mxfp4 for the scale given to setScale: the first index minimizing |kv[i]·d − x| in
+ * float32 (strict <). Only one sign can win: for x ≥ 0 a negative entry is never strictly closer than
+ * index 0, for x < 0 neither is a positive one (nor index 8, the second zero). Along one sign the
+ * errors fall, then rise, so the scan stops at the first strict rise.
+ */
+function bestIndexFp4(x: number): number {
   let best = 0;
-  let bestErr = Math.abs(fround(fround(KV[0] * d) - x));
-  for (let i = 1; i < 16; i++) {
-    const err = Math.abs(fround(fround(KV[i] * d) - x));
+  let bestErr = Math.abs(fround(PROD[0] - x));
+  let prev = bestErr;
+  const first = x >= 0 ? 1 : 9;
+  const last = first + 7;
+  for (let i = first; i < last; i++) {
+    const err = Math.abs(fround(PROD[i] - x));
     if (err < bestErr) { best = i; bestErr = err; }
+    else if (err > prev) break;
+    prev = err;
   }
   return best;
 }
@@ -88,8 +110,9 @@ function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
     const e = amax > 0 ? (Math.floor(fround(Math.log2(amax))) + 125) & 0xff : 0;
     const d = e8m0ToFp32Half(e);
     dst[o] = e;
+    setScale(d);
     for (let j = 0; j < 16; j++) {
-      dst[o + 1 + j] = bestIndexFp4(src[x + j], d) | (bestIndexFp4(src[x + 16 + j], d) << 4);
+      dst[o + 1 + j] = bestIndexFp4(src[x + j]) | (bestIndexFp4(src[x + 16 + j]) << 4);
     }
   }
   return nb * 17;
@@ -125,9 +148,9 @@ function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
       }
       const ue = fp32ToUe4m3(fround(amax / 6));
       dst[o + s] = ue;
-      const d = ue4m3ToFp32(ue);
+      setScale(ue4m3ToFp32(ue));
       for (let j = 0; j < 8; j++) {
-        dst[o + 4 + 8 * s + j] = bestIndexFp4(src[xb + j], d) | (bestIndexFp4(src[xb + 8 + j], d) << 4);
+        dst[o + 4 + 8 * s + j] = bestIndexFp4(src[xb + j]) | (bestIndexFp4(src[xb + 8 + j]) << 4);
       }
     }
   }

@@ -6,7 +6,12 @@
 
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { fround, fp32ToFp16, FP16_TO_FP32, getU16, putU16, nearestInt, GROUP_MAX_EPS } from './numeric.ts';
+import * as numeric from './numeric.ts';
+
+// Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
+// every use, which made these kernels 2-4x slower.
+const fround = Math.fround;
+const { fp32ToFp16, FP16_TO_FP32, getU16, putU16, nearestInt, GROUP_MAX_EPS } = numeric;
 
 /** kvalues_iq4nl (ggml-common.h). */
 export const KVALUES_IQ4NL = Int8Array.of(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
@@ -14,33 +19,51 @@ export const KVALUES_IQ4NL = Int8Array.of(-127, -104, -83, -65, -49, -35, -22, -
 // best_index_int8 over kvalues_iq4nl as a table lookup. ggml picks the upper entry when
 // x − v[j] ≥ v[j+1] − x; near every midpoint those float differences are exact (the midpoints are
 // half-integers with |m| ≥ 4.5, and x shares their binade or a coarser one), so the choice is
-// "x ≥ (v[j] + v[j+1])/2", i.e. floor(2x) ≥ v[j] + v[j+1]. INDEX_BY_2X[floor(2x) + 256] counts the
-// midpoints at or below x. (Checked against the binary search in test/quant/iq4.test.ts.)
-const INDEX_BY_2X = (() => {
-  const t = new Uint8Array(513);
-  for (let k = -256; k <= 256; k++) {
-    let c = 0;
-    for (let j = 0; j < 15; j++) if (k >= KVALUES_IQ4NL[j] + KVALUES_IQ4NL[j + 1]) c++;
-    t[k + 256] = c;
-  }
-  return t;
-})();
+// "x ≥ (v[j] + v[j+1])/2", i.e. floor(2x) ≥ v[j] + v[j+1]. The tables are indexed by
+// t = floor(2x) + 256 ∈ [0, 512); 2x + 256 is exact enough in double for `| 0` to give that floor
+// wherever it matters (x is a float32, and 0 is not a threshold). Checked against the binary search
+// in test/quant/iq4.test.ts.
+const INDEX_BY_T = new Uint8Array(512);
+const VALUE_BY_T = new Float64Array(512);
+for (let t = 0; t < 512; t++) {
+  let c = 0;
+  for (let j = 0; j < 15; j++) if (t - 256 >= KVALUES_IQ4NL[j] + KVALUES_IQ4NL[j + 1]) c++;
+  INDEX_BY_T[t] = c;
+  VALUE_BY_T[t] = KVALUES_IQ4NL[c];
+}
 
-/** best_index_int8(16, kvalues_iq4nl, x). */
+/** best_index_int8(16, kvalues_iq4nl, x) for finite x. */
 export function iq4Index(x: number): number {
-  const k = Math.floor(2 * x);
-  if (k >= -256 && k <= 256) return INDEX_BY_2X[k + 256];
-  // Beyond the table: clamp. NaN (never produced for finite input) goes to 15 as in ggml.
-  return k < 0 ? 0 : 15;
+  const t = 2 * x + 256;
+  return t <= 0 ? 0 : t >= 512 ? 15 : INDEX_BY_T[t | 0];
 }
 
 const KV = KVALUES_IQ4NL;
 const NTRY = 7;
 
-// Scratch for one super-block (module scope: kernels run synchronously).
-const WEIGHT = new Float32Array(32);
+// Scratch for one super-block (module scope: kernels run synchronously). The block's values and
+// weights are copied to float64 arrays once, since the scale search reads them 16 times.
+const XB = new Float64Array(32);
+const WB = new Float64Array(32);
+const SUMS = new Float64Array(2);
 const SCALES = new Float32Array(8);
 const L = new Uint8Array(256);
+
+/** Σ w·q·x and Σ w·q² (float32, in order) over XB/WB with q = kvalues[best index of id·x]. */
+function trialSums(id: number): void {
+  let sumqx = 0;
+  let sumq2 = 0;
+  for (let j = 0; j < 32; j++) {
+    const v = XB[j];
+    const t = 2 * fround(id * v) + 256;
+    const q = t <= 0 ? -127 : t >= 512 ? 113 : VALUE_BY_T[t | 0];
+    const wq = fround(WB[j] * q);
+    sumqx = fround(sumqx + fround(wq * v));
+    sumq2 = fround(sumq2 + fround(wq * q));
+  }
+  SUMS[0] = sumqx;
+  SUMS[1] = sumq2;
+}
 
 /**
  * quantize_row_iq4_nl_impl(sbs, 32, …, ntry = 7) for the super-block x[xOff..xOff+sbs), written at
@@ -59,53 +82,38 @@ function quantizeSuperBlock(x: Float32Array, xOff: number, sbs: number, qw: Floa
   let amaxScale = 0;
   for (let ib = 0; ib < nblk; ib++) {
     const xb = xOff + ib * 32;
+    let amax = 0;
+    let max = 0;
     if (qw !== null) {
       const qb = qwOff + ib * 32;
       for (let j = 0; j < 32; j++) {
         const v = x[xb + j];
-        WEIGHT[j] = fround(qw[qb + j] * fround(Math.sqrt(fround(sigma2 + fround(v * v)))));
+        XB[j] = v;
+        WB[j] = fround(qw[qb + j] * fround(Math.sqrt(fround(sigma2 + fround(v * v)))));
+        const a = Math.abs(v);
+        if (a > amax) { amax = a; max = v; }
       }
     } else {
       for (let j = 0; j < 32; j++) {
         const v = x[xb + j];
-        WEIGHT[j] = fround(v * v);
+        XB[j] = v;
+        WB[j] = fround(v * v);
+        const a = Math.abs(v);
+        if (a > amax) { amax = a; max = v; }
       }
-    }
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xb + j];
-      const a = Math.abs(v);
-      if (a > amax) { amax = a; max = v; }
     }
     if (amax < GROUP_MAX_EPS) {
       SCALES[ib] = 0;
       continue;
     }
-    let d = fround(-max / -127); // ntry > 0: −max/values[0]
-    let id = fround(1 / d);
-    let sumqx = 0;
-    let sumq2 = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xb + j];
-      const q = KV[iq4Index(fround(id * v))];
-      const wq = fround(WEIGHT[j] * q);
-      sumqx = fround(sumqx + fround(wq * v));
-      sumq2 = fround(sumq2 + fround(wq * q));
-    }
-    d = sumq2 > 0 ? fround(sumqx / sumq2) : 0;
-    let best = fround(d * sumqx);
+    // First guess d = −max/values[0] (ntry > 0), refined by the weighted least-squares fit.
+    trialSums(fround(1 / fround(-max / -127)));
+    let d = SUMS[1] > 0 ? fround(SUMS[0] / SUMS[1]) : 0;
+    let best = fround(d * SUMS[0]);
     for (let itry = -NTRY; itry <= NTRY; itry++) {
-      id = fround((itry - 127) / max);
-      sumqx = 0;
-      sumq2 = 0;
-      for (let j = 0; j < 32; j++) {
-        const v = x[xb + j];
-        const q = KV[iq4Index(fround(id * v))];
-        const wq = fround(WEIGHT[j] * q);
-        sumqx = fround(sumqx + fround(wq * v));
-        sumq2 = fround(sumq2 + fround(wq * q));
-      }
+      trialSums(fround((itry - 127) / max));
+      const sumqx = SUMS[0];
+      const sumq2 = SUMS[1];
       if (sumq2 > 0 && fround(sumqx * sumqx) > fround(best * sumq2)) {
         d = fround(sumqx / sumq2);
         best = fround(d * sumqx);
