@@ -27,7 +27,7 @@ async function ggufBytes(model: SyntheticModel, name = 'm.gguf'): Promise<Buffer
 }
 
 async function upload(fake: FakeOllama, bytes: Uint8Array, digest = `sha256:${sha(bytes)}`): Promise<Response> {
-  return fetch(`${fake.url}/api/blobs/${digest}`, { method: 'POST', body: bytes });
+  return fetch(`${fake.url}/api/blobs/${digest}`, { method: 'POST', body: new Uint8Array(bytes) });
 }
 
 async function post(fake: FakeOllama, path: string, body: unknown, method = 'POST'): Promise<{ status: number; type: string; text: string; json: unknown; lines: Array<Record<string, unknown>> }> {
