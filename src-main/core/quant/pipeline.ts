@@ -13,7 +13,7 @@ import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
 import { RateMeter, type JobEvent } from '../progress.ts';
 import { planQuantization, tensorTypeCounts, type PlannedTensor, type QuantizeOptions, type QuantPlan } from './policy.ts';
 import { canConvert } from './quant-job.ts';
-import { QuantJobFailed, WorkerPool } from './worker-pool.ts';
+import { acquirePool, QuantJobFailed, releasePool, type WorkerPool } from './worker-pool.ts';
 import { validateRowData } from './validate.ts';
 
 export interface QuantizeRunOptions {
@@ -73,6 +73,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const reader = await GgufReader.open(input);
   let pool: WorkerPool | undefined;
   let writer: GgufWriter | undefined;
+  let failed = false;
   const onAbort = () => { void pool?.terminate(new CancelledError()); };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -91,7 +92,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
       alignment: plan.alignment,
       signal,
     });
-    if (plan.tensors.some((t) => t.quantize)) pool = new WorkerPool(threads);
+    if (plan.tensors.some((t) => t.quantize)) pool = acquirePool(threads);
     if (signal?.aborted) onAbort();
 
     const total = plan.inputDataBytes;
@@ -146,13 +147,14 @@ export async function quantizeFile(input: string, output: string, options: Quant
       tensorTypes: tensorTypeCounts(plan), plan,
     };
   } catch (err) {
+    failed = true;
     await writer?.abort();
     if (signal?.aborted) throw new CancelledError();
     if (err instanceof QuantJobFailed) throw new QuantfitError(err.message, { file: input, tensor: err.tensor });
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await pool?.terminate();
+    if (pool) await releasePool(pool, failed);
     await reader.close();
   }
 }
