@@ -45,7 +45,7 @@ function bindLlamaGguf(): LlamaGguf {
   if (bound) return bound;
   const oracle = loadOracle()!;
   const koffi = oracle.koffi as typeof KoffiNs;
-  const lib = oracle.ggmlBase as KoffiNs.IKoffiLib;
+  const lib = oracle.ggmlBase as KoffiNs.LibraryHandle;
   koffi.struct('qf_gguf_init_params', { no_alloc: 'bool', ctx: 'void *' });
   const init = lib.func('void *gguf_init_from_file(const char *fname, qf_gguf_init_params params)');
   const free = lib.func('void gguf_free(void *ctx)');
