@@ -9,7 +9,7 @@ import { QuantfitError } from '../../src-main/core/errors.ts';
 import { GgufValueType, type GgufKv } from '../../src-main/core/gguf/types.ts';
 import { placementOf } from '../../src-main/core/ollama/client.ts';
 import { isLoopbackHost, parseHostValue, resolveOllamaHost } from '../../src-main/core/ollama/host.ts';
-import { modelfilePathFor, quoteModelfileValue, renderModelfile } from '../../src-main/core/ollama/modelfile.ts';
+import { modelfileFrom, modelfilePathFor, quoteModelfileValue, renderModelfile } from '../../src-main/core/ollama/modelfile.ts';
 import { displayName, parseModelName, sameModel } from '../../src-main/core/ollama/names.ts';
 import { findOllamaBinary, usualOllamaLocations } from '../../src-main/core/ollama/server.ts';
 import { detectChatFamily, endOfTurnTokens, planTemplate, FAMILY_TEMPLATES } from '../../src-main/core/ollama/templates.ts';
@@ -65,13 +65,15 @@ test('Modelfile values are quoted so Ollama\'s parser reads them back unchanged'
   assert.equal(quoteModelfileValue('"quoted"', 'stop'), '""""quoted""""');
   assert.throws(() => quoteModelfileValue('a """ b\n', 'system prompt'), /system prompt cannot be written to a Modelfile/);
 
-  const text = renderModelfile({ ggufFileName: 'm.gguf', template: '{{ if eq .Role "user" }}x{{ end }}\n', system: 'Be brief.', stop: ['<|eot_id|>', '</s>'], numCtx: 8192 });
+  const text = renderModelfile({ from: './m.gguf', template: '{{ if eq .Role "user" }}x{{ end }}\n', system: 'Be brief.', stop: ['<|eot_id|>', '</s>'], numCtx: 8192 });
   const lines = text.split('\n');
   assert.equal(lines[1], 'FROM ./m.gguf');
   assert.equal(lines[2], 'TEMPLATE """{{ if eq .Role "user" }}x{{ end }}');
   assert.equal(lines[3], '"""');
   assert.deepEqual(lines.slice(4), ['SYSTEM Be brief.', 'PARAMETER stop <|eot_id|>', 'PARAMETER stop </s>', 'PARAMETER num_ctx 8192', '']);
   assert.equal(modelfilePathFor('/x/y/Model-Q4_K_M.gguf'), '/x/y/Model-Q4_K_M.Modelfile');
+  assert.equal(modelfileFrom('/x/y/M.Modelfile', '/x/y/M.gguf'), './M.gguf');
+  assert.equal(modelfileFrom('/elsewhere/M.Modelfile', '/x/y/M.gguf'), '/x/y/M.gguf');
 });
 
 const SNIPPETS: Record<string, string> = {

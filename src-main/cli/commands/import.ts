@@ -20,6 +20,7 @@ Options:
   --ctx N            context length to store as PARAMETER num_ctx
   --system TEXT      system prompt
   --template FILE    a Go template to use instead of the one Quantfit picks from the GGUF
+  --modelfile PATH   where to write the Modelfile (default: <file>.Modelfile next to the GGUF)
   --sha256 HEX       the file's sha256 if already known (skips hashing)
   --predicted-bytes N  the memory the advisor predicted, shown next to what Ollama reports
   --force            replace an existing model of the same name
@@ -38,6 +39,7 @@ export async function run(args: string[]): Promise<number> {
       system: { type: 'string' },
       template: { type: 'string' },
       sha256: { type: 'string' },
+      modelfile: { type: 'string' },
       'predicted-bytes': { type: 'string' },
       force: { type: 'boolean' },
       'no-verify': { type: 'boolean' },
@@ -71,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
         system: values.system,
         template,
         sha256: values.sha256?.toLowerCase(),
+        modelfilePath: values.modelfile,
         force: values.force === true,
         verify: values['no-verify'] !== true,
         predictedBytes: predicted !== undefined ? Number(predicted) : undefined,

@@ -2,11 +2,12 @@
 // hand. Quoting follows Ollama's parser: no escapes exist; `"…"` or `"""…"""` may span lines and
 // keep inner whitespace; anything else is one trimmed line.
 
+import { basename, dirname, resolve } from 'node:path';
 import { QuantfitError } from '../errors.ts';
 
 export interface ModelfileSpec {
-  /** The GGUF's file name; written as `FROM ./<file>` (resolved from the Modelfile's folder). */
-  readonly ggufFileName: string;
+  /** The FROM path as written: `./<file>.gguf` next to the Modelfile, else an absolute path. */
+  readonly from: string;
   readonly template?: string | null;
   readonly system?: string | null;
   readonly stop?: readonly string[];
@@ -30,9 +31,9 @@ export function quoteModelfileValue(value: string, what: string): string {
 
 /** Renders the Modelfile text. */
 export function renderModelfile(spec: ModelfileSpec): string {
-  if (/[\n\r]/.test(spec.ggufFileName)) throw new QuantfitError('the GGUF file name contains a line break');
+  if (/[\n\r]/.test(spec.from)) throw new QuantfitError('the GGUF path contains a line break');
   const lines: string[] = ['# Written by Quantfit. Recreate this model with: ollama create <name> -f <this file>'];
-  lines.push(`FROM ${quoteModelfileValue(`./${spec.ggufFileName}`, 'file name')}`);
+  lines.push(`FROM ${quoteModelfileValue(spec.from, 'GGUF path')}`);
   if (spec.template) lines.push(`TEMPLATE ${quoteModelfileValue(spec.template, 'template')}`);
   if (spec.system) lines.push(`SYSTEM ${quoteModelfileValue(spec.system, 'system prompt')}`);
   for (const stop of spec.stop ?? []) lines.push(`PARAMETER stop ${quoteModelfileValue(stop, 'stop string')}`);
@@ -47,4 +48,10 @@ export function renderModelfile(spec: ModelfileSpec): string {
 /** The Modelfile's path for a GGUF: `<dir>/<base>.Modelfile` (one per GGUF, so several can share a folder). */
 export function modelfilePathFor(ggufPath: string): string {
   return ggufPath.replace(/\.gguf$/i, '') + '.Modelfile';
+}
+
+/** What FROM says: `./<file>` when the Modelfile sits next to the GGUF (Ollama resolves it from there), else the absolute path. */
+export function modelfileFrom(modelfilePath: string, ggufPath: string): string {
+  const gguf = resolve(ggufPath);
+  return dirname(resolve(modelfilePath)) === dirname(gguf) ? `./${basename(gguf)}` : gguf;
 }

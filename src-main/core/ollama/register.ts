@@ -13,7 +13,7 @@ import type { JobEvent, Stage } from '../progress.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest, blobExists, sha256File, uploadBlob } from './blobs.ts';
 import { OllamaClient, networkErrorCode } from './client.ts';
 import { resolveOllamaHost } from './host.ts';
-import { modelfilePathFor, renderModelfile } from './modelfile.ts';
+import { modelfileFrom, modelfilePathFor, renderModelfile } from './modelfile.ts';
 import { displayName, requireModelName } from './names.ts';
 import { probeServer } from './server.ts';
 import { planTemplate } from './templates.ts';
@@ -96,14 +96,14 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   const parameters: Record<string, unknown> = {};
   if (plan.stop.length > 0) parameters.stop = [...plan.stop];
   if (options.numCtx !== undefined) parameters.num_ctx = options.numCtx;
+  const modelfilePath = options.modelfilePath === null ? null : resolve(options.modelfilePath ?? modelfilePathFor(file));
   const modelfileText = renderModelfile({
-    ggufFileName: basename(file),
+    from: modelfilePath !== null ? modelfileFrom(modelfilePath, file) : `./${basename(file)}`,
     template: plan.template,
     system: options.system ?? null,
     stop: plan.stop,
     numCtx: options.numCtx ?? null,
   });
-  const modelfilePath = options.writeModelfile === false ? null : modelfilePathFor(file);
   let modelfileTemp: string | null = null;
   if (modelfilePath !== null) {
     const temp = join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);

@@ -138,8 +138,8 @@ export interface RegisterOptions {
   readonly verify?: boolean;
   /** The advisor's predicted memory in bytes, shown next to what Ollama reports. */
   readonly predictedBytes?: number;
-  /** Write `<base>.Modelfile` next to the GGUF (default true). */
-  readonly writeModelfile?: boolean;
+  /** Where to write the Modelfile: default `<base>.Modelfile` next to the GGUF; null writes none. */
+  readonly modelfilePath?: string | null;
   /** Prompt for the smoke test. */
   readonly verifyPrompt?: string;
   /** The GGUF's metadata when the caller has it already (the quantizer's plan): skips re-reading the header. */
