@@ -121,6 +121,15 @@ class Cursor {
     const i = this.at(n);
     return this.buf.subarray(i, i + n);
   }
+  utf8(n: number): string {
+    const i = this.at(n);
+    return this.buf.toString('utf8', i, i + n);
+  }
+  /** The `n` bytes just consumed (still in the window). */
+  bytesBefore(n: number): Buffer {
+    const i = this.pos - this.bufStart;
+    return this.buf.subarray(i - n, i);
+  }
 
   error(message: string, loc: ErrorLocation = {}, offset: number = this.pos): QuantfitError {
     return new QuantfitError(message, { file: this.file, offset, ...loc });
@@ -136,19 +145,47 @@ class HeaderParser {
     const c = this.c;
     const start = c.pos;
     await c.need(8, `the length of ${what}`, loc);
-    const len = c.u64();
-    if (len > BigInt(GGUF_MAX_STRING_BYTES)) {
+    const n = this.stringLength(what, loc, start);
+    await c.need(n, what, loc);
+    return this.stringBytes(n, what, loc, start);
+  }
+
+  /** The same as string() without awaiting, or undefined (nothing consumed) when the window is short. */
+  private stringInWindow(what: string, loc: ErrorLocation): string | undefined {
+    const c = this.c;
+    if (!c.ready(8)) return undefined;
+    const start = c.pos;
+    const n = this.stringLength(what, loc, start);
+    if (!c.ready(n)) {
+      c.pos = start;
+      return undefined;
+    }
+    return this.stringBytes(n, what, loc, start);
+  }
+
+  /** Reads and checks a string's length field (the 8 bytes are in the window). */
+  private stringLength(what: string, loc: ErrorLocation, start: number): number {
+    const c = this.c;
+    // Two u32 halves: no bigint on the hot path of vocabularies.
+    const n = c.u32();
+    const high = c.u32();
+    if (high !== 0 || n > GGUF_MAX_STRING_BYTES) {
+      const len = (BigInt(high) << 32n) | BigInt(n);
       throw c.error(`${what} has length ${len}, over the maximum of ${GGUF_MAX_STRING_BYTES} bytes`, loc, start);
     }
-    const n = Number(len);
     if (n > c.left()) {
       throw c.error(`${what} has length ${n} but only ${c.left()} bytes are left in the file`, loc, start);
     }
-    await c.need(n, what, loc);
-    const raw = c.bytes(n);
-    // Invalid UTF-8 could not be written back unchanged, so it is refused rather than replaced.
-    if (!isUtf8(raw)) throw c.error(`${what} is not valid UTF-8`, loc, start + 8);
-    return raw.toString('utf8');
+    return n;
+  }
+
+  private stringBytes(n: number, what: string, loc: ErrorLocation, start: number): string {
+    const c = this.c;
+    const text = c.utf8(n);
+    // Decoding replaces invalid UTF-8 with U+FFFD, so only strings containing one need the strict
+    // check. Invalid UTF-8 could not be written back unchanged: it is refused rather than replaced.
+    if (text.includes('\uFFFD') && !isUtf8(c.bytesBefore(n))) throw c.error(`${what} is not valid UTF-8`, loc, start + 8);
+    return text;
   }
 
   /** One value of a fixed-size scalar type; the caller has made `GGUF_VALUE_TYPES[type].size` bytes available. */
@@ -212,6 +249,9 @@ class HeaderParser {
         if (!c.ready(size)) await c.need(size, 'an array item', loc);
         items[i] = this.scalar(elementType, loc);
       }
+    } else if (elementType === GgufValueType.STRING) {
+      // Vocabularies hold hundreds of thousands of strings: parse them without an await each.
+      for (let i = 0; i < n; i++) items[i] = this.stringInWindow('string value', loc) ?? await this.string('string value', loc);
     } else {
       for (let i = 0; i < n; i++) items[i] = await this.value(elementType, depth + 1, loc);
     }
