@@ -32,10 +32,10 @@ for (let t = 0; t < 512; t++) {
   VALUE_BY_T[t] = KVALUES_IQ4NL[c];
 }
 
-/** best_index_int8(16, kvalues_iq4nl, x) for finite x. */
+/** best_index_int8(16, kvalues_iq4nl, x); NaN gives 15 as in ggml's search. */
 export function iq4Index(x: number): number {
   const t = 2 * x + 256;
-  return t <= 0 ? 0 : t >= 512 ? 15 : INDEX_BY_T[t | 0];
+  return t <= 0 ? 0 : t < 512 ? INDEX_BY_T[t | 0] : 15;
 }
 
 const KV = KVALUES_IQ4NL;
@@ -56,7 +56,7 @@ function trialSums(id: number): void {
   for (let j = 0; j < 32; j++) {
     const v = XB[j];
     const t = 2 * fround(id * v) + 256;
-    const q = t <= 0 ? -127 : t >= 512 ? 113 : VALUE_BY_T[t | 0];
+    const q = t <= 0 ? -127 : t < 512 ? VALUE_BY_T[t | 0] : 113;
     const wq = fround(WB[j] * q);
     sumqx = fround(sumqx + fround(wq * v));
     sumq2 = fround(sumq2 + fround(wq * q));

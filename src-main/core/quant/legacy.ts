@@ -15,7 +15,7 @@ import * as scaleSearch from './scale-search.ts';
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
 const fround = Math.fround;
-const { fp32ToFp16, FP16_TO_FP32, getU16, getU32, putU16, putU32 } = numeric;
+const { fp32ToFp16, FP16_TO_FP32, getU16, getU32, putU16, putU32, cvtToInt32 } = numeric;
 const { makeQxQuants, makeQkx3Quants } = scaleSearch;
 
 const QK = 32;
@@ -459,7 +459,8 @@ function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
       let byte = 0;
       for (let b = 0; b < 4; b++) {
         const v = fround(src[x + 4 * k + b] * id);
-        let q = ((v >= 0 ? v + 0.5 : v - 0.5) | 0) + 1;
+        // (int)roundf(v): a subnormal d makes id = inf, and ggml's cast then gives INT_MIN (→ q = 0).
+        let q = cvtToInt32(v >= 0 ? Math.floor(v + 0.5) : -Math.floor(0.5 - v)) + 1;
         if (q < 0) q = 0;
         if (q > 3) q = 3;
         byte |= q << (2 * b);

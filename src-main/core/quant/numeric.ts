@@ -66,14 +66,14 @@ function fp16ToFp32Slow(h: number): number {
   return sign * (1024 + m) * 2 ** (e - 25);
 }
 
-/** fp16 bits → float32 value, for all 65536 patterns (exact; NaN payloads are not preserved). */
+/** fp16 bits → float32 value for all 65536 patterns, as ggml_compute_fp16_to_fp32 gives it (exact). */
 export const FP16_TO_FP32: Float32Array = (() => {
   const t = new Float32Array(65536);
   const tu = new Uint32Array(t.buffer);
   for (let h = 0; h < 65536; h++) {
     if (((h >>> 10) & 0x1f) === 31 && (h & 0x3ff) !== 0) {
-      // Keep the NaN bit pattern as ggml does (sign, quiet bit, payload shifted up by 13).
-      tu[h] = ((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13);
+      // ggml's conversion passes NaNs through a float multiply: payload shifted up by 13, made quiet.
+      tu[h] = (((h & 0x8000) << 16) | 0x7fc00000 | ((h & 0x3ff) << 13)) >>> 0;
     } else t[h] = fp16ToFp32Slow(h);
   }
   return t;
@@ -136,6 +136,15 @@ export function roundHalfAway(f: number): number {
 /** C float→int cast: truncate toward zero (for values that fit in int32). */
 export function truncToInt(f: number): number {
   return f < 0 ? Math.ceil(f) : Math.floor(f);
+}
+
+/**
+ * `(int)f` as x86-64 compiles it (cvttss2si): truncation toward zero, and INT_MIN for NaN and for
+ * values outside int32 (C leaves those undefined; ggml hits them when 1/d overflows to inf).
+ * JS `f | 0` differs there: it wraps modulo 2^32 and maps NaN/±inf to 0.
+ */
+export function cvtToInt32(f: number): number {
+  return f > -2147483649 && f < 2147483648 ? f | 0 : -2147483648;
 }
 
 /** (int8_t) cast of an integer: keep the low 8 bits, signed. */

@@ -1,0 +1,70 @@
+// MXFP4 and NVFP4 against the real llama.cpp (ggml_quantize_chunk; the imatrix is ignored),
+// dequantization against ggml's to_float, and the E8M0/UE4M3 scale conversions.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { oracleUnavailableReason, loadOracle } from '../support/oracle.ts';
+import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
+import { kernelFor } from '../../src-main/core/quant/registry.ts';
+import { e8m0ToFp32Half, ue4m3ToFp32, fp32ToUe4m3 } from '../../src-main/core/quant/fp4.ts';
+import { checkQuantizeParity, checkDequantizeParity, hex, type ParityType } from './parity-data.ts';
+
+const reason = oracleUnavailableReason();
+if (reason) console.log(`# skipping FP4 parity tests: ${reason}`);
+
+const TYPES: ParityType[] = [
+  { name: 'MXFP4', id: GgmlType.MXFP4, usesImatrix: false },
+  { name: 'NVFP4', id: GgmlType.NVFP4, usesImatrix: false },
+];
+
+for (const type of TYPES) {
+  test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip: reason }, () => {
+    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, false)} blocks identical (no imatrix)`);
+  });
+  test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix (ignored)`, { skip: reason }, () => {
+    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, true)} blocks identical (imatrix)`);
+  });
+  test(`${type.name} dequantize equals ggml's to_float`, { skip: reason }, () => {
+    console.log(`# ${type.name}: ${checkDequantizeParity(loadOracle()!, type)} dequantized values identical`);
+  });
+}
+
+test('E8M0 and UE4M3 scale conversions', () => {
+  assert.equal(e8m0ToFp32Half(128), 1);
+  assert.equal(e8m0ToFp32Half(130), 4);
+  assert.equal(e8m0ToFp32Half(1), 2 ** -127);
+  assert.equal(e8m0ToFp32Half(0), 2 ** -128);
+  assert.equal(ue4m3ToFp32(0), 0);
+  assert.equal(ue4m3ToFp32(0x7f), 0);
+  assert.equal(ue4m3ToFp32(0x38), 0.5); // exp 7, man 0 → 1.0, halved
+  assert.equal(ue4m3ToFp32(0x01), 2 ** -10); // subnormal 1·2^-9, halved
+  assert.equal(ue4m3ToFp32(0x7e), 224); // 448 halved
+  assert.equal(fp32ToUe4m3(0), 0);
+  assert.equal(fp32ToUe4m3(-1), 0);
+  assert.equal(fp32ToUe4m3(Number.NaN), 0);
+  assert.equal(fp32ToUe4m3(1), 0x38);
+  assert.equal(fp32ToUe4m3(1e9), 0x7e); // clamped to 448
+  assert.equal(fp32ToUe4m3(Math.fround(1.0625)), 0x39); // bit 19 set: rounds half up
+  assert.equal(fp32ToUe4m3(Math.fround(1.9375)), 0x40); // mantissa carry → next exponent
+  assert.equal(fp32ToUe4m3(2 ** -9), 1); // subnormal
+  assert.equal(fp32ToUe4m3(2 ** -11), 0); // below half the smallest subnormal
+  // Every code point the encoder produces survives the round trip (value = 2 × the halved decode);
+  // exponent 15 is reserved: its codes 0x78..0x7D decode, but encoding saturates to 0x7E.
+  assert.equal(fp32ToUe4m3(2 * ue4m3ToFp32(0x7e)), 0x7e);
+  assert.equal(fp32ToUe4m3(2 * ue4m3ToFp32(0x78)), 0x7e);
+  for (let u = 1; u < 0x78; u++) assert.equal(fp32ToUe4m3(2 * ue4m3ToFp32(u)), u, `ue4m3 0x${u.toString(16)}`);
+});
+
+test('hand-built FP4 blocks dequantize by the documented formulas', () => {
+  // MXFP4: e = 128 → d = 1; qs[0] = 0x7F → element 0 = −12, element 16 = 12.
+  const y = new Float32Array(64);
+  kernelFor(GgmlType.MXFP4)!.dequantize(hex('80 7f' + '00'.repeat(15)), y, 32);
+  assert.equal(y[0], -12);
+  assert.equal(y[16], 12);
+  assert.equal(y[1], 0);
+  // NVFP4: sub-block 1 scale 0x38 (→ 0.5); qs[8] = 0x21 → element 16 = 0.5, element 24 = 1.
+  kernelFor(GgmlType.NVFP4)!.dequantize(hex('00380000' + '00'.repeat(8) + '21' + '00'.repeat(23)), y, 64);
+  assert.equal(y[16], 0.5);
+  assert.equal(y[24], 1);
+  assert.equal(y[0], 0);
+});
