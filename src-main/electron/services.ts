@@ -6,6 +6,7 @@ import type { RecommendReport } from '../core/advisor/types.ts';
 import { quantizerPlanner } from '../core/advisor/planner.ts';
 import { advise } from '../core/advisor/recommend.ts';
 import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf/metadata.ts';
+import { ggmlTypeName } from '../core/gguf/ggml-types.ts';
 import { readGgufHeader } from '../core/gguf/reader.ts';
 import { probeHardware } from '../core/hardware/probe.ts';
 import type { HardwareProfile } from '../core/hardware/types.ts';
@@ -42,6 +43,14 @@ export function suggestModelName(source: string): string {
   return s.length > 0 ? s : 'model';
 }
 
+/** Without general.file_type (llama2.c conversions), the type holding most of the bytes. */
+function dominantTensorType(tensors: readonly { type: number; byteSize: number }[]): string | null {
+  const bytesByType = new Map<number, number>();
+  for (const t of tensors) bytesByType.set(t.type, (bytesByType.get(t.type) ?? 0) + t.byteSize);
+  const top = [...bytesByType.entries()].sort((a, b) => b[1] - a[1])[0];
+  return top ? ggmlTypeName(top[0]).toUpperCase() : null;
+}
+
 export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
   const h = await readGgufHeader(path);
   const arch = architecture(h) ?? null;
@@ -56,7 +65,7 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     fileBytes: h.fileSize,
     architecture: arch,
     name,
-    fileType: fileTypeId === undefined ? null : (ftypeById(fileTypeId)?.name ?? null),
+    fileType: (fileTypeId === undefined ? undefined : ftypeById(fileTypeId)?.name) ?? dominantTensorType(h.tensors),
     tensorCount: h.tensors.length,
     parameterCount,
     contextLength: ctx ?? null,

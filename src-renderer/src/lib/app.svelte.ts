@@ -46,6 +46,8 @@ export const app = $state({
   reportError: null as string | null,
   selectedType: null as string | null,
   job: null as JobView | null,
+  /** The fit form, kept across screens (going back after a cancel keeps what was typed). */
+  form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false },
   version: '',
   platform: '',
 });
@@ -108,6 +110,7 @@ export async function openModel(path: string): Promise<void> {
     app.report = null;
     app.selectedType = null;
     app.ctx = defaultContext(model.contextLength);
+    app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false };
     app.screen = 'model';
     await refreshReport();
   } catch (err) {

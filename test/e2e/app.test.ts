@@ -1,0 +1,255 @@
+// End-to-end: the built renderer in real headless Chromium, with `window.quantfit` bridged to the
+// real core services (hardware probe, GGUF inspect, advisor, quantizer in a job process, Ollama
+// bridge against the fake Ollama server). Clicks pick → recommend → fit → progress → result →
+// library in English and in Chinese and saves a screenshot of each screen to test-results/screens.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
+import { createCoreServices } from '../../src-main/electron/services.ts';
+import { DEFAULT_SETTINGS } from '../../src-main/contract.ts';
+import { en, type MessageKey } from '../../src-renderer/src/lib/messages-en.ts';
+import { zhCN } from '../../src-renderer/src/lib/messages-zh-CN.ts';
+import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
+import { buildRenderer } from './build-renderer.ts';
+import { createBridge, pageBridgeScript, type Bridge } from './support/bridge.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const FIXTURE = resolve(ROOT, '../shared/fixtures/stories260K.gguf');
+const SCREENS = join(ROOT, 'test-results/screens');
+
+const skip = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (apt-get install -y chromium)`
+  : !existsSync(FIXTURE)
+    ? `${FIXTURE} is missing`
+    : null;
+if (skip) console.log(`# skipping e2e: ${skip}`);
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
+
+/** Serves the built renderer with the packaged app's CSP header. */
+async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const root = resolve(dir);
+  const csp = contentSecurityPolicy();
+  const server = http.createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = resolve(root, `.${path === '/' ? '/index.html' : path}`);
+    if (!file.startsWith(root + sep)) return void res.writeHead(404).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': csp });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+const text = (lang: 'en' | 'zh-CN', key: MessageKey, params: Record<string, string | number> = {}): string =>
+  (lang === 'en' ? en : zhCN)[key].replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+
+interface Env {
+  base: string;
+  fake: FakeOllama;
+  work: string;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+}
+
+async function openApp(env: Env, lang: 'en' | 'zh-CN'): Promise<{ context: BrowserContext; page: Page; bridge: Bridge; outDir: string; problems: string[] }> {
+  const userData = await mkdtemp(join(env.work, `user-${lang}-`));
+  const outDir = await mkdtemp(join(env.work, `out-${lang}-`));
+  const bridge = await createBridge({ userDataDir: join(userData, 'app'), outputDir: outDir, ollamaUrl: env.fake.url, language: 'en' });
+  // The app's language setting is 'system' so the browser locale decides (navigator.language).
+  await bridge.invoke('setSettings', [{ language: 'system' }]);
+  const context = await chromium.launchPersistentContext(join(userData, 'chromium'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    locale: lang === 'en' ? 'en-US' : 'zh-CN',
+    viewport: { width: 1280, height: 900 },
+    colorScheme: 'light',
+  });
+  await context.exposeBinding('__quantfitInvoke', (_source, method: string, args: unknown[]) => bridge.invoke(method, args));
+  await context.addInitScript(pageBridgeScript());
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  bridge.onMessage((m) => {
+    void page.evaluate((msg) => (window as unknown as { __quantfitDeliver: (x: unknown) => void }).__quantfitDeliver(msg), m).catch(() => undefined);
+  });
+  await page.goto(env.base);
+  return { context, page, bridge, outDir, problems };
+}
+
+async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
+  const T = (k: MessageKey, p?: Record<string, string | number>) => text(lang, k, p);
+  const { context, page, bridge, outDir, problems } = await openApp(env, lang);
+  try {
+    // Home: the machine card with real numbers from this machine.
+    await page.getByRole('heading', { name: T('machine.title') }).waitFor();
+    await page.getByText(T('machine.ram')).waitFor();
+    await page.locator('.machine dd').first().getByText(/\d/).first().waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+    await shot(page, `1-home-${lang}`);
+
+    // Pick: the file dialog in English, drag-and-drop in Chinese.
+    if (lang === 'en') {
+      bridge.nextPick = FIXTURE;
+      await page.getByRole('button', { name: T('pick.button') }).click();
+    } else {
+      await page.evaluate((path) => {
+        (window as unknown as { __quantfitDropPaths: Record<string, string> }).__quantfitDropPaths['stories260K.gguf'] = path;
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array([0x47, 0x47, 0x55, 0x46])], 'stories260K.gguf'));
+        for (const type of ['dragenter', 'dragover', 'drop']) window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, FIXTURE);
+    }
+
+    // Recommendation: every type from the real advisor, the recommended one preselected.
+    const table = page.getByTestId('options-table');
+    await table.waitFor();
+    const core = createCoreServices(() => ({ ...DEFAULT_SETTINGS, ollamaHost: env.fake.url, outputDir: outDir }));
+    const ctx0 = Number((bridge.records.calls.find((c) => c.method === 'recommend')!.args[1]));
+    const report = await core.recommend(FIXTURE, ctx0, {});
+    const recType = report.recommended.type!;
+    assert.ok(recType, 'the advisor recommends a type for the tiny model');
+    assert.equal(await table.locator('tbody tr').count(), report.options.length);
+    await page.getByTestId('recommended').getByText(T('rec.recommended', { type: recType })).waitFor();
+    assert.equal(await page.locator(`#qt-${recType}`).isChecked(), true);
+    assert.ok((await page.getByTestId('reason').innerText()).includes(recType));
+    assert.equal(await page.getByTestId('quality-chart').locator('circle').count() > 3, true);
+    assert.equal(await page.getByTestId('memory-fit').locator('rect').count() >= 3, true);
+
+    // The context slider re-estimates.
+    const before = bridge.records.calls.filter((c) => c.method === 'recommend').length;
+    await page.locator('#ctx-slider').focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByTestId('ctx-value').getByText(T('rec.ctxValue', { ctx: new Intl.NumberFormat(lang).format(ctx0 / 2) })).waitFor();
+    await page.waitForFunction(() => true);
+    for (let i = 0; i < 50 && bridge.records.calls.filter((c) => c.method === 'recommend').length === before; i++) await page.waitForTimeout(100);
+    const last = bridge.records.calls.filter((c) => c.method === 'recommend').at(-1)!;
+    assert.equal(last.args[1], ctx0 / 2);
+    await page.getByTestId('options-table').waitFor();
+    await shot(page, `2-recommend-${lang}`);
+
+    const nameInput = page.getByTestId('model-name');
+    const modelName = `stories-${lang === 'en' ? 'en' : 'zh'}:${recType.toLowerCase()}`;
+    await nameInput.fill(modelName);
+
+    if (lang === 'zh-CN') {
+      // Cancel a fit midway: slow Ollama down, cancel during the upload/create, nothing partial is left.
+      env.fake.faults.delayMs = 400;
+      await page.getByTestId('fit-button').click();
+      await page.getByTestId('stage-quantize').and(page.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: T('progress.cancel') }).click();
+      await page.getByText(T('progress.cancelled')).waitFor({ timeout: 30_000 });
+      env.fake.faults.delayMs = 0;
+      const left = await readdir(outDir);
+      assert.deepEqual(left.filter((f) => !f.endsWith('.gguf') && !f.endsWith('Modelfile')), [], `partial files left: ${left.join(', ')}`);
+      await shot(page, `3b-cancelled-${lang}`);
+      await page.getByRole('button', { name: T('progress.back') }).click();
+      await page.getByText(T('action.force')).click();
+    }
+
+    // Fit: quantize → upload → create → verify, slowed a little so the progress screen is seen.
+    env.fake.faults.delayMs = 150;
+    await page.getByTestId('fit-button').click();
+    await page.getByRole('heading', { name: T('progress.title', { name: modelName }) }).waitFor();
+    await page.locator('[data-testid="stage-upload"][data-status="active"], [data-testid="stage-create"][data-status="active"]').first().waitFor({ timeout: 60_000 });
+    await shot(page, `3-progress-${lang}`);
+    env.fake.faults.delayMs = 0;
+
+    // Result.
+    const result = page.getByTestId('result');
+    await result.waitFor({ timeout: 120_000 });
+    for (const s of ['quantize', 'create', 'verify']) assert.equal(await page.getByTestId(`stage-${s}`).getAttribute('data-status'), 'done', s);
+    // After the cancelled attempt Ollama already has the blob, so the upload is skipped.
+    assert.equal(await page.getByTestId('stage-upload').getAttribute('data-status'), lang === 'en' ? 'done' : 'skipped');
+    const run = await page.getByTestId('run-command').innerText();
+    assert.match(run, new RegExp(`^ollama run ${modelName.replace('.', '\\.')}`));
+    assert.match(await page.getByTestId('tps').innerText(), /\d/);
+    await result.getByText(T('result.predicted')).waitFor();
+    await result.getByText(T('result.measured')).waitFor();
+    await result.getByRole('button', { name: T('common.copy') }).click();
+    await result.getByRole('button', { name: T('common.copied') }).waitFor();
+    assert.equal(bridge.records.clipboard.at(-1), run);
+    await result.getByRole('button', { name: T('result.openFolder') }).click();
+    for (let i = 0; i < 20 && bridge.records.opened.length === 0; i++) await page.waitForTimeout(50);
+    const opened = bridge.records.opened.at(-1)!;
+    assert.ok(opened.startsWith(outDir) && opened.endsWith(`-${recType}.gguf`), opened);
+    await shot(page, `4-result-${lang}`);
+
+    // Library: the new model, what is running, details, delete with confirmation.
+    await result.getByRole('button', { name: T('result.library') }).click();
+    const models = page.getByTestId('models');
+    const row = models.locator('tbody tr', { hasText: modelName.includes(':') ? modelName : `${modelName}:latest` });
+    await row.waitFor();
+    await page.getByTestId('running').getByText(modelName).waitFor();
+    await row.getByRole('button', { name: T('library.details') }).click();
+    await models.getByText(T('library.template')).waitFor();
+    await shot(page, `5-library-${lang}`);
+    await row.getByRole('button', { name: `${T('common.delete')} ${modelName}` }).click();
+    await page.getByRole('dialog').getByText(T('library.confirmTitle', { name: modelName })).waitFor();
+    await shot(page, `6-delete-${lang}`);
+    await page.getByTestId('confirm-delete').click();
+    await page.getByText(T('library.deleted', { name: modelName })).waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await core.listModels()).some((m) => m.name === modelName), false, 'gone from Ollama too');
+
+    // Settings.
+    await page.getByTestId('nav-settings').click();
+    await page.getByRole('heading', { name: T('settings.title') }).waitFor();
+    await shot(page, `7-settings-${lang}`);
+
+    if (lang === 'en') {
+      // The switcher: Chinese now, saved in the settings file; dark theme by override.
+      await page.getByTestId('lang-switch').selectOption('zh-CN');
+      await page.getByTestId('nav-library').getByText(zhCN['nav.library']).waitFor();
+      assert.equal((await bridge.invoke('getSettings', [])).ok && ((await bridge.invoke('getSettings', [])) as { value: { language: string } }).value.language, 'zh-CN');
+      await page.getByRole('combobox', { name: zhCN['theme.label'] }).selectOption('dark');
+      await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+      await page.getByTestId('nav-model').click();
+      await page.getByTestId('options-table').waitFor();
+      await shot(page, '8-recommend-dark-zh-CN');
+    }
+    assert.deepEqual(problems, [], 'no page errors or CSP violations');
+  } finally {
+    await context.close();
+    await bridge.close();
+  }
+}
+
+test('e2e: the app in Chromium over the real core and a fake Ollama', { skip: skip ?? false, timeout: 600_000 }, async (t) => {
+  await mkdir(SCREENS, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'qf-e2e-'));
+  const built = join(work, 'renderer');
+  await buildRenderer(built);
+  const server = await serve(built);
+  const fake = await startFakeOllama();
+  const env: Env = { base: server.url, fake, work };
+  try {
+    await t.test('English: pick → recommend → fit → progress → result → library', () => fitFlow(env, 'en'));
+    await t.test('中文: drop → recommend → cancel → fit → result → library', () => fitFlow(env, 'zh-CN'));
+  } finally {
+    await fake.stop();
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});

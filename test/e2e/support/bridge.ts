@@ -1,0 +1,137 @@
+// The Node side of the e2e's `window.quantfit`: what main.ts does, minus Electron. Every call goes
+// through the real IPC validator, then the real core services, settings store and job manager
+// (jobs in a child process running the real registry). Only the OS bits (dialogs, clipboard, shell)
+// are recorded instead of performed.
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ApiArgs, ApiResult, InvokeMethod, IpcReply, JobMessage } from '../../../src-main/contract.ts';
+import { describeError } from '../../../src-main/core/errors.ts';
+import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
+import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
+import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
+import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
+import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
+
+const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function forkHost(): HostProcess {
+  const child = fork(HOST_ENTRY, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    postMessage: (m) => child.send(m),
+    onMessage: (l) => child.on('message', (m) => l(m as HostReply)),
+    onExit: (l) => child.on('exit', (code) => l(code)),
+    kill: () => {
+      child.kill();
+    },
+  };
+}
+
+export interface BridgeRecords {
+  calls: Array<{ method: InvokeMethod; args: unknown[] }>;
+  clipboard: string[];
+  opened: string[];
+  external: string[];
+}
+
+export interface Bridge {
+  invoke(method: string, args: unknown[]): Promise<IpcReply<unknown>>;
+  onMessage(listener: (m: JobMessage) => void): void;
+  /** What the next pickModelFile returns. */
+  nextPick: string | null;
+  records: BridgeRecords;
+  jobs: JobManager;
+  close(): Promise<void>;
+}
+
+export async function createBridge(opts: { userDataDir: string; outputDir: string; ollamaUrl: string; language: 'en' | 'zh-CN' }): Promise<Bridge> {
+  const store = await SettingsStore.open(opts.userDataDir);
+  await store.update({ ollamaHost: opts.ollamaUrl, outputDir: opts.outputDir, language: opts.language, threads: 2 });
+  const core = createCoreServices(() => store.settings);
+  const listeners: Array<(m: JobMessage) => void> = [];
+  const jobs = new JobManager(forkHost, (m) => listeners.forEach((l) => l(m)));
+  const records: BridgeRecords = { calls: [], clipboard: [], opened: [], external: [] };
+
+  const bridge: Bridge = {
+    nextPick: null,
+    records,
+    jobs,
+    onMessage: (l) => listeners.push(l),
+    close: async () => {
+      await jobs.shutdown(5000);
+      await store.flush();
+    },
+    invoke: async (method, args) => {
+      try {
+        const m = method as InvokeMethod;
+        const valid = await validateArgs(m, args);
+        records.calls.push({ method: m, args: valid as unknown[] });
+        return { ok: true, value: await (impl[m] as (...a: unknown[]) => Promise<unknown>)(...(valid as unknown[])) };
+      } catch (err) {
+        return { ok: false, error: describeError(err) };
+      }
+    },
+  };
+
+  const impl: { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<ApiResult<M>> } = {
+    appInfo: async () => ({ version: VERSION, platform: process.platform }),
+    hardware: () => core.hardware(),
+    inspectModel: (p) => core.inspectModel(p),
+    recommend: (p, ctx, o) => core.recommend(p, ctx, o),
+    pickModelFile: async () => bridge.nextPick,
+    pickFolder: async () => opts.outputDir,
+    startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
+    cancelJob: async (id) => {
+      jobs.cancel(id);
+    },
+    listModels: () => core.listModels(),
+    showModel: (n) => core.showModel(n),
+    deleteModel: (n) => core.deleteModel(n),
+    runningModels: () => core.runningModels(),
+    getSettings: async () => store.settings,
+    setSettings: (patch) => store.update(patch),
+    openPath: async (p) => {
+      records.opened.push(p);
+    },
+    openExternal: async (u) => {
+      records.external.push(u);
+    },
+    copyText: async (t) => {
+      records.clipboard.push(t);
+    },
+  };
+  return bridge;
+}
+
+/**
+ * Runs in the page before its scripts: `window.quantfit` with the QuantfitApi shape, forwarding to
+ * the exposed `__quantfitInvoke` binding; job messages come back through `__quantfitDeliver`.
+ * Dropped files map to real paths by name through `__quantfitDropPaths` (a test-side stand-in for
+ * Electron's webUtils.getPathForFile).
+ */
+export function pageBridgeScript(): string {
+  return `(() => {
+    const invoke = async (method, ...args) => {
+      const reply = await window.__quantfitInvoke(method, args);
+      if (!reply.ok) throw new Error(reply.error);
+      return reply.value;
+    };
+    const jobListeners = new Set();
+    const menuListeners = new Set();
+    window.__quantfitDeliver = (m) => { for (const l of jobListeners) l(m); };
+    window.__quantfitMenu = (c) => { for (const l of menuListeners) l(c); };
+    window.__quantfitDropPaths = window.__quantfitDropPaths || {};
+    const methods = ${JSON.stringify(['appInfo', 'hardware', 'inspectModel', 'recommend', 'pickModelFile', 'pickFolder', 'startFit', 'cancelJob', 'listModels', 'showModel', 'deleteModel', 'runningModels', 'getSettings', 'setSettings', 'openPath', 'openExternal', 'copyText'])};
+    const api = {};
+    for (const m of methods) api[m] = (...args) => invoke(m, ...args);
+    api.onJobEvent = (cb) => { jobListeners.add(cb); return () => jobListeners.delete(cb); };
+    api.onMenuCommand = (cb) => { menuListeners.add(cb); return () => menuListeners.delete(cb); };
+    api.pathForDroppedFile = (file) => {
+      const p = window.__quantfitDropPaths[file.name];
+      if (!p) throw new Error('no path for dropped file ' + file.name);
+      return p;
+    };
+    Object.defineProperty(window, 'quantfit', { value: Object.freeze(api), writable: false });
+  })();`;
+}
