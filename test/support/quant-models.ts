@@ -76,7 +76,7 @@ export function quantModel(o: QuantModelOptions = {}): SyntheticModel {
 export const MODEL_VARIANTS: ReadonlyArray<{ name: string; options: QuantModelOptions }> = [
   { name: 'llama-256', options: {} },
   { name: 'llama-gqa4-tied', options: { nHeadKv: 2, tied: true } },
-  { name: 'llama-96-f16', options: { nEmbd: 96, nFf: 160, type: 'F16', nHeadKv: 4 } },
+  { name: 'llama-96-f16', options: { nEmbd: 96, nFf: 176, type: 'F16', nHeadKv: 4 } },
   { name: 'moe8', options: { nExpert: 8, nHeadKv: 4, nLayer: 8 } },
   { name: 'moe4-f16-qkv', options: { nExpert: 4, type: 'F16', fusedQkv: true, nLayer: 8 } },
   { name: 'falcon', options: { arch: 'falcon', nHeadKv: 1, nLayer: 8 } },

@@ -21,6 +21,8 @@ export interface QuantizeRunOptions {
   threads?: number;
   signal?: AbortSignal;
   onEvent?: (e: JobEvent) => void;
+  /** float32 bytes of rows per worker job (default 4 MiB); smaller values only cost speed. */
+  jobBytes?: number;
 }
 
 export interface QuantizeResult {
@@ -135,7 +137,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     for (let i = 0; i < plan.tensors.length; i++) {
       throwIfAborted(signal);
       const t = plan.tensors[i]!;
-      for (const task of tensorTasks(reader, t, i, options, pool)) await push(task);
+      for (const task of tensorTasks(reader, t, i, options, pool, run.jobBytes ?? JOB_F32_BYTES)) await push(task);
     }
     while (pending.length > 0) await drainOne();
     throwIfAborted(signal);
@@ -160,7 +162,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
 }
 
 /** The work for one tensor, as tasks whose results are its output bytes in order. */
-function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined): Generator<Task> {
+function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined, jobBytes: number): Generator<Task> {
   const src = t.source;
   const nPerRow = t.shape[0]!;
   const nrows = src.byteSize === 0 ? 0 : Math.round(src.byteSize / rowBytes(src.type, nPerRow));
@@ -185,7 +187,7 @@ function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, optio
   }
   // Jobs never cross an expert boundary: each expert has its own importance-matrix slice.
   const rowsPerExpert = t.shape[1] ?? 1;
-  const rowsPerJob = Math.max(1, Math.floor(JOB_F32_BYTES / (nPerRow * 4)));
+  const rowsPerJob = Math.max(1, Math.floor(jobBytes / (nPerRow * 4)));
   const imatrix = t.imatrixName !== undefined ? options.imatrix?.get(t.imatrixName) : undefined;
   let id = 0;
   for (let r = 0; r < nrows;) {
