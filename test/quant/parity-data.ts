@@ -190,15 +190,15 @@ export interface ParityType {
  */
 export function checkQuantizeParity(oracle: Oracle, type: ParityType, withImatrix: boolean): number {
   const info = ggmlTypeInfo(type.id)!;
-  const kernel = kernelFor(type.id);
-  assert.ok(kernel?.quantize, `${type.name} has a registered quantize kernel`);
+  const quantize = kernelFor(type.id)?.quantize;
+  assert.ok(quantize, `${type.name} has a registered quantize kernel`);
   let blocks = 0;
   for (const ds of datasets(info.blockSize)) {
     const imatrix = withImatrix ? ds.imatrix : undefined;
     const expected = oracle.quantizeChunk(type.id, ds.src, ds.nrows, ds.nPerRow, imatrix);
     const before = ds.src.slice();
     const actual = new Uint8Array(expected.length).fill(0xa5); // unwritten bytes show up
-    const written = kernel.quantize(ds.src, actual, ds.nrows, ds.nPerRow, imatrix);
+    const written: number = quantize(ds.src, actual, ds.nrows, ds.nPerRow, imatrix);
     assert.equal(written, expected.length, `${type.name} ${ds.label}: bytes written`);
     assert.deepEqual(ds.src, before, `${type.name} ${ds.label}: input modified`);
     blocks += assertSameBlocks(actual, expected, info.typeSize, `${type.name} ${ds.label}${withImatrix ? ' (imatrix)' : ''}`);
