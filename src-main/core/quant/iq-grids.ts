@@ -359,30 +359,29 @@ function buildSearchTable(name: IqGridName): IqSearchTable {
       half[a * halfSize + b] = d2;
     }
   }
-  const entryLo = new Int32Array(size);
-  const entryHi = new Int32Array(size);
-  for (let j = 0; j < size; j++) {
-    entryLo[j] = (codes[j] & halfMask) * halfSize;
-    entryHi[j] = (codes[j] >> halfBits) * halfSize;
+  // Per half-index distance rows: loDist[lo·size + j] is the distance of entry j's low half to
+  // `lo`, so the scan over entries reads two rows sequentially.
+  const loDist = new Uint16Array(halfSize * size);
+  const hiDist = new Uint16Array(halfSize * size);
+  for (let h = 0; h < halfSize; h++) {
+    for (let j = 0; j < size; j++) {
+      loDist[h * size + j] = half[(codes[j] & halfMask) * halfSize + h];
+      hiDist[h * size + j] = half[(codes[j] >> halfBits) * halfSize + h];
+    }
   }
   const maxD2 = 4 * dim * coordMask * coordMask;
   const count = new Int32Array(maxD2 + 1);
   const slot = new Int32Array(maxD2 + 1);
-  const dist = new Int32Array(size);
   const chosen = new Int32Array(nwant);
 
   let neighbours = new Uint16Array(mapSize * 8);
   let used = 0;
   for (let i = 0; i < mapSize; i++) {
     if (map[i] >= 0) continue;
-    const lo = i & halfMask;
-    const hi = i >> halfBits;
+    const lo = (i & halfMask) * size;
+    const hi = (i >> halfBits) * size;
     count.fill(0);
-    for (let j = 0; j < size; j++) {
-      const d2 = half[entryLo[j] + lo] + half[entryHi[j] + hi];
-      dist[j] = d2;
-      count[d2]++;
-    }
+    for (let j = 0; j < size; j++) count[loDist[lo + j] + hiDist[hi + j]]++;
     // Keep every entry whose distance is among the nwant smallest distinct distances, ordered by
     // (distance, entry) as ggml's qsort with its total comparator orders them.
     let nChosen = 0;
@@ -401,7 +400,7 @@ function buildSearchTable(name: IqGridName): IqSearchTable {
     }
     neighbours[used] = n;
     for (let j = 0; j < size; j++) {
-      const d2 = dist[j];
+      const d2 = loDist[lo + j] + hiDist[hi + j];
       if (d2 <= limit) neighbours[slot[d2]++] = j;
     }
     map[i] = -(used + 1);

@@ -7,6 +7,7 @@ import { QuantfitError } from '../errors.ts';
 import { GgmlType, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { fp16ToFp32, fp32ToFp16, nearestInt } from './numeric.ts';
 import { registerKernel } from './registry.ts';
+import { makeQpQuants } from './scale-search.ts';
 import { IQ1_DELTA, KSIGNS_IQ2XS, gridValues, searchTable, type IqSearchTable } from './iq-grids.ts';
 
 const f = Math.fround;
@@ -149,18 +150,39 @@ function bestNeighbour(t: IqSearchTable, listStart: number, xval: Float32Array, 
   const count = neighbours[listStart];
   let best = FLT_MAX;
   let index = -1;
-  for (let j = 1; j <= count; j++) {
-    const entry = neighbours[listStart + j];
-    const base = dim * entry;
-    let d2 = 0;
-    for (let i = 0; i < dim; i++) {
-      const q = 2 * levels[base + i] + 1;
-      const diff = f(f(scale * q) - xval[at + i]);
-      d2 = f(d2 + f(f(waux[at + i] * diff) * diff));
+  if (dim === 8) {
+    // Grid coordinates take 3 levels here: the 24 possible terms are computed once, then each
+    // neighbour's d2 is the same left-to-right float sum of its 8 terms.
+    for (let i = 0; i < 8; i++) {
+      for (let l = 0; l < 3; l++) {
+        const diff = f(f(scale * (2 * l + 1)) - xval[at + i]);
+        terms[3 * i + l] = f(f(waux[at + i] * diff) * diff);
+      }
     }
-    if (d2 < best) {
-      best = d2;
-      index = entry;
+    for (let j = 1; j <= count; j++) {
+      const entry = neighbours[listStart + j];
+      const base = 8 * entry;
+      let d2 = 0;
+      for (let i = 0; i < 8; i++) d2 = f(d2 + terms[3 * i + levels[base + i]]);
+      if (d2 < best) {
+        best = d2;
+        index = entry;
+      }
+    }
+  } else {
+    for (let j = 1; j <= count; j++) {
+      const entry = neighbours[listStart + j];
+      const base = dim * entry;
+      let d2 = 0;
+      for (let i = 0; i < dim; i++) {
+        const q = 2 * levels[base + i] + 1;
+        const diff = f(f(scale * q) - xval[at + i]);
+        d2 = f(d2 + f(f(waux[at + i] * diff) * diff));
+      }
+      if (d2 < best) {
+        best = d2;
+        index = entry;
+      }
     }
   }
   if (index < 0) throw new Error('IQ quantizer: no neighbour is closer than FLT_MAX');
@@ -217,77 +239,6 @@ function weightedSums(weight: Float32Array, xval: Float32Array, L: Int8Array, n:
   sums[1] = sumq2;
 }
 
-/**
- * make_qp_quants(n, nmax, x, L, w): positive-scale quantization with weights. L is uint8 in C, so
- * a negative level (IQ2_XXS passes one negated |x| per odd-parity group) wraps to 256 + l.
- */
-function makeQpQuants(n: number, nmax: number, x: Float32Array, L: Uint8Array, w: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < n; i++) max = max > x[i] ? max : x[i];
-  if (max < EPS) {
-    L.fill(0, 0, n);
-    return 0;
-  }
-  let iscale = f(nmax / max);
-  for (let i = 0; i < n; i++) L[i] = nearestInt(f(iscale * x[i])) & 0xff;
-  const scale = f(1 / iscale);
-  let bestMse = 0;
-  for (let i = 0; i < n; i++) {
-    const diff = f(x[i] - f(scale * L[i]));
-    bestMse = f(bestMse + f(f(w[i] * diff) * diff));
-  }
-  for (let is = -4; is <= 4; is++) {
-    if (is === 0) continue;
-    const iscaleIs = f(f(f(F0_1 * is) + nmax) / max);
-    const scaleIs = f(1 / iscaleIs);
-    let mse = 0;
-    for (let i = 0; i < n; i++) {
-      let l = nearestInt(f(iscaleIs * x[i]));
-      if (l > nmax) l = nmax;
-      const diff = f(x[i] - f(scaleIs * l));
-      mse = f(mse + f(f(w[i] * diff) * diff));
-    }
-    if (mse < bestMse) {
-      bestMse = mse;
-      iscale = iscaleIs;
-    }
-  }
-  let sumlx = 0;
-  let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    let l = nearestInt(f(iscale * x[i]));
-    if (l > nmax) l = nmax;
-    L[i] = l & 0xff;
-    sumlx = f(sumlx + f(f(w[i] * x[i]) * l));
-    suml2 = f(suml2 + f(f(w[i] * l) * l));
-  }
-  for (let itry = 0; itry < 5; itry++) {
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      const wi = w[i];
-      const li = L[i];
-      let slx = f(sumlx - f(f(wi * x[i]) * li));
-      let sl2 = f(suml2 - f(f(wi * li) * li));
-      if (slx > 0 && sl2 > 0) {
-        let newL = nearestInt(f(f(x[i] * sl2) / slx));
-        if (newL > nmax) newL = nmax;
-        if (newL !== li) {
-          slx = f(slx + f(f(wi * x[i]) * newL));
-          sl2 = f(sl2 + f(f(wi * newL) * newL));
-          if (f(f(slx * slx) * suml2) > f(f(sumlx * sumlx) * sl2)) {
-            L[i] = newL & 0xff;
-            sumlx = slx;
-            suml2 = sl2;
-            changed++;
-          }
-        }
-      }
-    }
-    if (!changed) break;
-  }
-  return suml2 > 0 ? f(sumlx / suml2) : 0;
-}
-
 // Scratch shared by the quantizers (single-threaded; no allocation per block).
 const weight = new Float32Array(32);
 const waux = new Float32Array(32);
@@ -300,6 +251,7 @@ const blockSigns = new Uint8Array(8);
 const onGrid = new Uint8Array(8);
 const onGridAux = new Uint8Array(8);
 const sums = new Float64Array(2);
+const terms = new Float64Array(24);
 
 /**
  * The trial-scale search shared by IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S: for id = (base + is·step)/max,
@@ -371,7 +323,7 @@ function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
           scales[ib] = 0;
           continue;
         }
-        let scale = makeQpQuants(32, kMaxQ + 1, xval, qpL, weight);
+        let scale = makeQpQuants(32, kMaxQ + 1, xval, 0, qpL, 0, weight, 0);
         const effMax = f(scale * kMaxQ);
         if (effMax <= 0) {
           scales[ib] = 0;
@@ -872,15 +824,18 @@ function iq1BestNeighbour(
   const count = neighbours[listStart];
   let best = FLT_MAX;
   let index = -1;
+  // Per coordinate, the term of each of the 3 levels; a neighbour's d2 sums its 8 terms in order.
+  for (let i = 0; i < 8; i++) {
+    for (let l = 0; l < 3; l++) {
+      const diff = f(f(scale * xg[l]) - src[xAt + i]);
+      terms[3 * i + l] = f(f(w[wAt + i] * diff) * diff);
+    }
+  }
   for (let j = 1; j <= count; j++) {
     const entry = neighbours[listStart + j];
     const base = 8 * entry;
     let d2 = 0;
-    for (let i = 0; i < 8; i++) {
-      const q = xg[levels[base + i]];
-      const diff = f(f(scale * q) - src[xAt + i]);
-      d2 = f(d2 + f(f(w[wAt + i] * diff) * diff));
-    }
+    for (let i = 0; i < 8; i++) d2 = f(d2 + terms[3 * i + levels[base + i]]);
     if (d2 < best) {
       best = d2;
       index = entry;
@@ -915,6 +870,14 @@ const IQ1_S_BYTES = 50;
 const sumx = new Float32Array(33);
 const sumw = new Float32Array(33);
 const shifts = new Int8Array(16);
+const qxLowP = new Float64Array(33);
+const qxLowM = new Float64Array(33);
+const q2LowP = new Float64Array(33);
+const q2LowM = new Float64Array(33);
+const qxHighP = new Float64Array(33);
+const qxHighM = new Float64Array(33);
+const q2HighP = new Float64Array(33);
+const q2HighM = new Float64Array(33);
 
 function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ1_S, src, dst, nrows, nPerRow, IQ1_S_BYTES);
@@ -956,18 +919,30 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         let besti1 = -1;
         let besti2 = -1;
         let bestShift = 0;
+        // The terms of the three groups that depend on one split point only, hoisted; each sum
+        // below still adds the same three float terms in ggml's order.
         const sxN = sumx[bs];
         const swN = sumw[bs];
+        for (let i = 0; i <= bs; i++) {
+          const sx1 = f(sumx[i] - sumx[0]);
+          const sw1 = f(sumw[i] - sumw[0]);
+          const sx3 = f(sxN - sumx[i]);
+          const sw3 = f(swN - sumw[i]);
+          qxLowP[i] = f(sx1 * XP[0]);
+          qxLowM[i] = f(sx1 * XM[0]);
+          q2LowP[i] = f(f(sw1 * XP[0]) * XP[0]);
+          q2LowM[i] = f(f(sw1 * XM[0]) * XM[0]);
+          qxHighP[i] = f(sx3 * XP[2]);
+          qxHighM[i] = f(sx3 * XM[2]);
+          q2HighP[i] = f(f(sw3 * XP[2]) * XP[2]);
+          q2HighM[i] = f(f(sw3 * XM[2]) * XM[2]);
+        }
         for (let i1 = 0; i1 <= bs; i1++) {
-          const sx1 = f(sumx[i1] - sumx[0]);
-          const sw1 = f(sumw[i1] - sumw[0]);
           for (let i2 = i1; i2 <= bs; i2++) {
             const sx2 = f(sumx[i2] - sumx[i1]);
-            const sx3 = f(sxN - sumx[i2]);
             const sw2 = f(sumw[i2] - sumw[i1]);
-            const sw3 = f(swN - sumw[i2]);
-            let sumqx = f(f(f(sx1 * XP[0]) + f(sx2 * XP[1])) + f(sx3 * XP[2]));
-            let sumq2 = f(f(f(f(sw1 * XP[0]) * XP[0]) + f(f(sw2 * XP[1]) * XP[1])) + f(f(sw3 * XP[2]) * XP[2]));
+            let sumqx = f(f(qxLowP[i1] + f(sx2 * XP[1])) + qxHighP[i2]);
+            let sumq2 = f(f(q2LowP[i1] + f(f(sw2 * XP[1]) * XP[1])) + q2HighP[i2]);
             if (sumq2 > 0 && f(sumqx * sumqx) > f(bestScore * sumq2)) {
               scale = f(sumqx / sumq2);
               bestScore = f(scale * sumqx);
@@ -975,8 +950,8 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
               besti2 = i2;
               bestShift = 1;
             }
-            sumqx = f(f(f(sx1 * XM[0]) + f(sx2 * XM[1])) + f(sx3 * XM[2]));
-            sumq2 = f(f(f(f(sw1 * XM[0]) * XM[0]) + f(f(sw2 * XM[1]) * XM[1])) + f(f(sw3 * XM[2]) * XM[2]));
+            sumqx = f(f(qxLowM[i1] + f(sx2 * XM[1])) + qxHighM[i2]);
+            sumq2 = f(f(q2LowM[i1] + f(f(sw2 * XM[1]) * XM[1])) + q2HighM[i2]);
             if (sumq2 > 0 && f(sumqx * sumqx) > f(bestScore * sumq2)) {
               scale = f(sumqx / sumq2);
               bestScore = f(scale * sumqx);
