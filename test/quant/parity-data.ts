@@ -125,7 +125,7 @@ export function datasets(blockSize: number): Dataset[] {
   const unit = Math.max(blockSize, 256);
   const lengths = [unit, 3 * unit, Math.max(4096, unit)];
   lengths.forEach((n, k) => {
-    const nrows = n === 4096 ? 6 : 5;
+    const nrows = n === 4096 ? 16 : 5;
     out.push({ label: `gaussian ${nrows}×${n}`, src: gaussianRows(nrows, n, 100 + k), nrows, nPerRow: n, imatrix: plainImatrix(n, 200 + k) });
   });
 
