@@ -18,7 +18,7 @@ test('probing this machine: RAM, CPU and free disk at the output folder', async 
     assert.ok((p.disk?.freeBytes ?? 0) > 0);
     // A folder that does not exist yet: its nearest existing ancestor's file system.
     const later = await probeHardware({ outputDir: join(dir, 'not', 'yet') });
-    assert.ok(later.disk !== null && later.disk.freeBytes > 0, JSON.stringify(later.unknowns));
+    assert.ok((later.disk?.freeBytes ?? 0) > 0, JSON.stringify(later.unknowns));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
