@@ -15,12 +15,13 @@ const GROUP_MAX_EPS = fround(1e-15);
 const TENTH = fround(0.1);
 
 // Scratch, grown on demand (n is 8…32 for every current caller).
-let XS = new Float64Array(64); // the group's x values
-let WS = new Float64Array(64); // weights
-let WX = new Float64Array(64); // fround(w * x), reused by the sums that start with w*x
-let XM = new Float64Array(64); // fround(x − min) for the current min
-let LA = new Float64Array(64); // Laux: the candidate levels of the current step
-let QKX = new Float64Array(64 * 5); // makeQkxQuants' interleaved scratch (see there)
+let QX = new Float64Array(64 * 5); // makeQxQuants' interleaved scratch (see there)
+let QKX = new Float64Array(64 * 5);
+let QXL = new Float64Array(64 * 19); // makeQxQuants' levels: first pass and 18 steps, one row each
+const LIVE = new Int32Array(18); // rows of the steps whose levels changed
+const STEP_CHANGED = new Uint8Array(18);
+const QX_ISCALE = new Float64Array(18); // makeQxQuants' step iscales for the current max
+const SUMS = new Float64Array(40); // their (sumlx, suml2) pairs // makeQkxQuants' interleaved scratch (see there)
 
 const MAGIC = 12582912; // 1.5 · 2^23
 
@@ -33,15 +34,14 @@ function nearestIntF(v: number): number {
   return t >= 8388608 && t < 16777216 ? t - MAGIC : nearestInt(v) + 0.0;
 }
 
+let capacity = 64;
+
 function ensureScratch(n: number): void {
-  if (n <= XS.length) return;
-  const size = Math.max(n, XS.length * 2);
-  XS = new Float64Array(size);
-  WS = new Float64Array(size);
-  WX = new Float64Array(size);
-  XM = new Float64Array(size);
-  LA = new Float64Array(size);
-  QKX = new Float64Array(size * 5);
+  if (n <= capacity) return;
+  capacity = Math.max(n, capacity * 2);
+  QX = new Float64Array(capacity * 5);
+  QKX = new Float64Array(capacity * 5);
+  QXL = new Float64Array(capacity * 19);
 }
 
 /**
@@ -54,11 +54,13 @@ export function makeQxQuants(
   rmseType: number, qw: Float32Array | null, qwOff: number,
 ): number {
   ensureScratch(n);
+  // Interleaved scratch, element i at i·5: x, weight, fround(w·x).
+  const S = QX;
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {
     const v = x[xOff + i];
-    XS[i] = v;
+    S[5 * i] = v;
     const av = Math.abs(v);
     if (av > amax) { amax = av; max = v; }
   }
@@ -66,63 +68,110 @@ export function makeQxQuants(
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
     return 0;
   }
+  const lo = -nmax + 0.0; // clamp bounds as doubles, so level phis stay float64
+  const hi = nmax - 1 + 0.0;
   let iscale = fround(-nmax / max);
   if (rmseType === 0) {
     for (let i = 0; i < n; i++) {
-      let l = nearestInt(fround(iscale * XS[i]));
-      l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+      let l = nearestIntF(fround(iscale * S[5 * i]));
+      l = l < lo ? lo : l > hi ? hi : l;
       L[lOff + i] = nmax + l;
     }
     return fround(1 / iscale);
   }
   let returnEarly = false;
   if (rmseType < 0) { rmseType = -rmseType; returnEarly = true; }
-  for (let i = 0; i < n; i++) {
-    const v = XS[i];
+  for (let i = 0, b = 0; i < n; i++, b += 5) {
+    const v = S[b];
     const w = qw !== null ? qw[qwOff + i]
       : rmseType === 1 ? fround(v * v)
       : rmseType === 2 ? 1
       : rmseType === 3 ? Math.abs(v)
       : fround(Math.sqrt(Math.abs(v)));
-    WS[i] = w;
-    WX[i] = fround(w * v);
+    S[b + 1] = w;
+    S[b + 2] = fround(w * v);
   }
   let sumlx = 0;
   let suml2 = 0;
-  for (let i = 0; i < n; i++) {
-    let l = nearestInt(fround(iscale * XS[i]));
-    l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-    LA[i] = l;
+  for (let i = 0, b = 0; i < n; i++, b += 5) {
+    let l = nearestIntF(fround(iscale * S[b]));
+    l = l < lo ? lo : l > hi ? hi : l;
     L[lOff + i] = l + nmax;
-    sumlx = fround(sumlx + fround(WX[i] * l));
-    suml2 = fround(suml2 + fround(fround(WS[i] * l) * l));
+    sumlx = fround(sumlx + fround(S[b + 2] * l));
+    suml2 = fround(suml2 + fround(fround(S[b + 1] * l) * l));
   }
   let scale = suml2 !== 0 ? fround(sumlx / suml2) : 0;
   if (returnEarly) return suml2 > 0 ? fround(0.5 * fround(scale + fround(1 / iscale))) : fround(1 / iscale);
   let best = fround(scale * sumlx);
-  for (let is = -9; is <= 9; is++) {
-    if (is === 0) continue;
-    iscale = fround(-fround(nmax + fround(TENTH * is)) / max);
-    // A step whose levels equal the previous evaluation's has identical sums, so it cannot change
-    // L, scale or best (re-accepting writes back the same values): skip its arithmetic.
-    let changed = false;
-    for (let i = 0; i < n; i++) {
-      let l = nearestInt(fround(iscale * XS[i]));
-      l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-      if (l !== LA[i]) { LA[i] = l; changed = true; }
+  // The 18 steps (is = −9…9 without 0). A step's levels and sums do not depend on earlier
+  // decisions, so: (1) compute every step's levels (row k+1 of QXL; row 0 holds the first pass),
+  // (2) drop steps whose levels equal the previous step's (identical sums: re-evaluating them cannot
+  // change L, scale or best), (3) compute the sums of the remaining steps two at a time (four
+  // independent float sums per loop), (4) apply the decisions in step order, as the C loop does.
+  const lv = QXL;
+  const stride = capacity;
+  for (let i = 0; i < n; i++) lv[i] = L[lOff + i] - nmax;
+  // A level is monotonic in the step (iscale is, and fround, nearest_int and the clamp are
+  // monotonic), so an element whose first and last step levels agree has that level throughout.
+  const isc = QX_ISCALE;
+  for (let k = 0; k < 18; k++) isc[k] = fround(-fround(nmax + fround(TENTH * (k < 9 ? k - 9 : k - 8))) / max);
+  const iscaleFirst = isc[0];
+  const iscaleLast = isc[17];
+  for (let k = 0; k < 18; k++) STEP_CHANGED[k] = 0;
+  for (let i = 0, b = 0; i < n; i++, b += 5) {
+    const v = S[b];
+    let first = nearestIntF(fround(iscaleFirst * v));
+    first = first < lo ? lo : first > hi ? hi : first;
+    let last = nearestIntF(fround(iscaleLast * v));
+    last = last < lo ? lo : last > hi ? hi : last;
+    if (first !== lv[i]) STEP_CHANGED[0] = 1;
+    if (first === last) {
+      for (let k = 1; k <= 18; k++) lv[k * stride + i] = first;
+      continue;
     }
-    if (!changed) continue;
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const l = LA[i];
-      sumlx = fround(sumlx + fround(WX[i] * l));
-      suml2 = fround(suml2 + fround(fround(WS[i] * l) * l));
+    let prev = first;
+    lv[stride + i] = first;
+    for (let k = 1; k < 18; k++) {
+      let l = nearestIntF(fround(isc[k] * v));
+      l = l < lo ? lo : l > hi ? hi : l;
+      if (l !== prev) STEP_CHANGED[k] = 1;
+      lv[(k + 1) * stride + i] = l;
+      prev = l;
     }
-    if (suml2 > 0 && fround(sumlx * sumlx) > fround(best * suml2)) {
-      for (let i = 0; i < n; i++) L[lOff + i] = nmax + LA[i];
-      scale = fround(sumlx / suml2);
-      best = fround(scale * sumlx);
+  }
+  let nLive = 0;
+  for (let k = 0; k < 18; k++) if (STEP_CHANGED[k] !== 0) LIVE[nLive++] = k + 1;
+  for (let j = 0; j < nLive; j += 2) {
+    const rowA = LIVE[j] * stride;
+    const hasB = j + 1 < nLive;
+    const rowB = hasB ? LIVE[j + 1] * stride : rowA;
+    let sxA = 0;
+    let s2A = 0;
+    let sxB = 0;
+    let s2B = 0;
+    for (let i = 0, b = 0; i < n; i++, b += 5) {
+      const w = S[b + 1];
+      const wx = S[b + 2];
+      const a = lv[rowA + i];
+      const c = lv[rowB + i];
+      sxA = fround(sxA + fround(wx * a));
+      s2A = fround(s2A + fround(fround(w * a) * a));
+      sxB = fround(sxB + fround(wx * c));
+      s2B = fround(s2B + fround(fround(w * c) * c));
+    }
+    SUMS[2 * j] = sxA;
+    SUMS[2 * j + 1] = s2A;
+    SUMS[2 * j + 2] = sxB;
+    SUMS[2 * j + 3] = s2B;
+  }
+  for (let j = 0; j < nLive; j++) {
+    const sx = SUMS[2 * j];
+    const s2 = SUMS[2 * j + 1];
+    if (s2 > 0 && fround(sx * sx) > fround(best * s2)) {
+      const row = LIVE[j] * stride;
+      for (let i = 0; i < n; i++) L[lOff + i] = nmax + lv[row + i];
+      scale = fround(sx / s2);
+      best = fround(scale * sx);
     }
   }
   return scale;
