@@ -86,9 +86,16 @@ export class OllamaClient {
   /** An ollama-js instance whose requests also end when `signal` aborts. */
   private api(signal?: AbortSignal): Ollama {
     const base = this.fetchImpl;
-    const wrapped: typeof fetch = (input, init) => {
+    const wrapped: typeof fetch = async (input, init) => {
       const signals = [init?.signal, signal].filter((s): s is AbortSignal => s != null);
-      return base(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      const res = await base(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      // ollama-js console.logs while reading a non-JSON error body (gin's "404 page not found"),
+      // which would corrupt --json output: hand it the same text as a JSON error instead.
+      if (!res.ok && !(res.headers.get('content-type') ?? '').includes('application/json')) {
+        const text = (await res.text()).trim() || `HTTP ${res.status}`;
+        return new Response(JSON.stringify({ error: text }), { status: res.status, headers: { 'Content-Type': 'application/json' } });
+      }
+      return res;
     };
     return new Ollama({ host: this.host.url, fetch: wrapped });
   }

@@ -116,12 +116,17 @@ export async function startServer(
 
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    throwIfAborted(opts.signal);
+    if (opts.signal?.aborted) {
+      if (exitCode === null) child.kill();
+      throw new CancelledError();
+    }
     if (spawnError) throw new QuantfitError(`could not start ${binary}: ${(spawnError as Error).message}`, { file: binary });
     if (exitCode !== null) throw new QuantfitError(`'${binary} serve' exited with code ${exitCode} before answering (is another server using ${hostPort}?)`, { file: binary });
     const version = await serverVersion(host.url, { timeoutMs: 1000, signal: opts.signal });
     if (version !== null) return { version, pid: child.pid };
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
-  throw new QuantfitError(`started '${binary} serve' but nothing answered at ${host.url} within ${Math.round(timeoutMs / 1000)} s`, { file: binary });
+  // We started it and it never answered: do not leave it running behind the user's back.
+  if (exitCode === null) child.kill();
+  throw new QuantfitError(`started '${binary} serve' but nothing answered at ${host.url} within ${Math.round(timeoutMs / 100) / 10} s`, { file: binary });
 }

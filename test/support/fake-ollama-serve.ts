@@ -1,0 +1,16 @@
+// `ollama serve` stand-in for tests of starting a server: listens where OLLAMA_HOST says and runs the
+// fake server until SIGTERM. Run as: node --import tsx test/support/fake-ollama-serve.ts serve
+import { startFakeOllama } from './fake-ollama.ts';
+
+if (process.argv[2] !== 'serve') {
+  process.stderr.write('usage: fake-ollama-serve serve\n');
+  process.exit(2);
+}
+const hostPort = process.env.OLLAMA_HOST ?? '127.0.0.1:11434';
+const port = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+const fake = await startFakeOllama({ port });
+const stop = () => {
+  void fake.stop().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
