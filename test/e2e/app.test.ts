@@ -66,6 +66,8 @@ interface Env {
 }
 
 async function shot(page: Page, name: string): Promise<void> {
+  // From the top, so the sticky header is drawn where it belongs in the full-page image.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 }
 

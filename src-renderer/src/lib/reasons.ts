@@ -2,7 +2,7 @@
 // advisor's English sentences in core/advisor/recommend.ts).
 import type { Fit, ReasonItem } from '../../../src-main/contract.ts';
 import { bytes, integer } from './format.ts';
-import { t } from './i18n.svelte.ts';
+import { i18n, t } from './i18n.svelte.ts';
 import type { MessageKey } from './messages-en.ts';
 
 export function fitLabel(fit: Fit, gpuLayers?: number): string {
@@ -45,5 +45,6 @@ export function reasonText(r: ReasonItem): string {
 }
 
 export function reasonsText(items: readonly ReasonItem[]): string {
-  return items.map(reasonText).join(' ');
+  // Chinese sentences run on after their full stop; English ones are separated by a space.
+  return items.map(reasonText).join(i18n.locale === 'zh-CN' ? '' : ' ');
 }
