@@ -2,17 +2,12 @@
 // per quant type the exact file size and the memory to run it, where it fits, and the pick.
 
 import { parseCommandArgs, intOption } from '../args.ts';
-import { readGgufHeader } from '../../core/gguf/reader.ts';
-import { probeHardware } from '../../core/hardware/probe.ts';
-import { applyOverrides } from '../../core/hardware/override.ts';
 import type { HardwareProfile } from '../../core/hardware/types.ts';
-import { advise } from '../../core/advisor/recommend.ts';
-import { quantizerPlanner } from '../../core/advisor/planner.ts';
+import { recommendModel } from '../../core/advisor/service.ts';
 import { formatBytes, requireByteSize } from '../../core/advisor/sizes.ts';
 import type { RecommendReport } from '../../core/advisor/types.ts';
 import { DEFAULT_CTX } from '../../core/advisor/constants.ts';
 import { UsageError } from '../args.ts';
-import { dirname } from 'node:path';
 
 export const help = `Usage: quantfit recommend <model.gguf> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
 
@@ -55,17 +50,12 @@ export async function run(args: string[]): Promise<number> {
   const ramBytes = size(values.ram, 'ram');
   const vramBytes = size(values.vram, 'vram');
   if (ramBytes === 0) throw new UsageError('--ram must be more than 0');
-  const path = positionals[0]!;
-  const header = await readGgufHeader(path);
-  const hardware = applyOverrides(await probeHardware({ outputDir: dirname(path) }), {
+  const report = await recommendModel(positionals[0]!, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
     ...(vramBytes !== undefined ? { vramBytes } : {}),
     ...(values.unified === true ? { unified: true } : {}),
-  });
-  const report = advise(header, hardware, {
-    planner: quantizerPlanner,
-    hasImatrix: values.imatrix === true,
     ...(ctx !== undefined ? { ctx } : {}),
+    hasImatrix: values.imatrix === true,
   });
   if (values.json) {
     const { skipped: _skipped, ...json } = report;

@@ -1,0 +1,41 @@
+// One call for the CLI and the app: read a model's header, probe (or imagine) the machine, advise.
+
+import { dirname } from 'node:path';
+import { readGgufHeader } from '../gguf/reader.ts';
+import { probeHardware } from '../hardware/probe.ts';
+import { applyOverrides, type HardwareOverrides } from '../hardware/override.ts';
+import type { HardwareProfile } from '../hardware/types.ts';
+import { advise } from './recommend.ts';
+import { quantizerPlanner } from './planner.ts';
+import type { RecommendReport } from './types.ts';
+
+export interface RecommendModelOptions extends HardwareOverrides {
+  /** Context length in tokens (default: 4096, or the model's training context when shorter). */
+  readonly ctx?: number;
+  /** An importance matrix is at hand: IQ2/IQ1 types may be recommended. */
+  readonly hasImatrix?: boolean;
+  /** A profile probed earlier (the app caches one); otherwise this machine is probed. */
+  readonly hardware?: HardwareProfile;
+  /** Where output will go, for the free-disk figure (default: the model's folder). */
+  readonly outputDir?: string;
+}
+
+export interface RecommendModelResult extends RecommendReport {
+  /** ftypes the quantizer refused for this model, with its reason. */
+  readonly skipped: readonly { readonly type: string; readonly reason: string }[];
+}
+
+export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
+  const header = await readGgufHeader(path);
+  const probed = options.hardware ?? await probeHardware({ outputDir: options.outputDir ?? dirname(path) });
+  const hardware = applyOverrides(probed, {
+    ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
+    ...(options.vramBytes !== undefined ? { vramBytes: options.vramBytes } : {}),
+    ...(options.unified === true ? { unified: true } : {}),
+  });
+  return advise(header, hardware, {
+    planner: quantizerPlanner,
+    hasImatrix: options.hasImatrix === true,
+    ...(options.ctx !== undefined ? { ctx: options.ctx } : {}),
+  });
+}
