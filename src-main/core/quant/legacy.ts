@@ -343,8 +343,9 @@ function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
     dst[o + 1] = h >>> 8;
     for (let j = 0; j < QK; j++) {
       const v = fround(src[x + j] * id);
-      // roundf: half away from zero; |v| ≤ 127 so `| 0` truncates exactly.
-      dst[o + 2 + j] = (v >= 0 ? v + 0.5 : v - 0.5) | 0;
+      // roundf (half away from zero) without a sign branch: trunc(2v − trunc(v)); |v| ≤ 127, and
+      // for v = ±inf/NaN (id = inf) both this and ggml's cast store 0.
+      dst[o + 2 + j] = (2 * v - (v | 0)) | 0;
     }
   }
   return nb * 34;
@@ -382,7 +383,7 @@ export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: numbe
     let sum = 0;
     for (let j = 0; j < QK; j++) {
       const v = fround(src[x + j] * id);
-      const q = (v >= 0 ? v + 0.5 : v - 0.5) | 0;
+      const q = (2 * v - (v | 0)) | 0; // roundf, as in Q8_0
       dst[o + 4 + j] = q;
       sum += q;
     }
@@ -460,7 +461,7 @@ function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
       for (let b = 0; b < 4; b++) {
         const v = fround(src[x + 4 * k + b] * id);
         // (int)roundf(v): a subnormal d makes id = inf, and ggml's cast then gives INT_MIN (→ q = 0).
-        let q = cvtToInt32(v >= 0 ? Math.floor(v + 0.5) : -Math.floor(0.5 - v)) + 1;
+        let q = cvtToInt32(2 * v - Math.trunc(v)) + 1;
         if (q < 0) q = 0;
         if (q > 3) q = 3;
         byte |= q << (2 * b);

@@ -128,7 +128,10 @@ export function nearestInt(f: number): number {
   return (I32[0] & 0x7fffff) - 0x400000;
 }
 
-/** C roundf/lroundf: round half away from zero (JS Math.round is wrong for negative ties). */
+/**
+ * C roundf/lroundf: round half away from zero (JS Math.round is wrong for negative ties). For a float32
+ * value this equals trunc(2f − trunc(f)), a branch-free form the kernels inline.
+ */
 export function roundHalfAway(f: number): number {
   return f >= 0 ? Math.floor(f + 0.5) : -Math.floor(0.5 - f);
 }

@@ -34,10 +34,14 @@ function blockAmax(src: Float32Array, x: number): number {
   return amax;
 }
 
-/** lroundf(x·id) + 1: the trit 0, 1 or 2 (half away from zero; |x·id| ≤ 1 for finite input). */
+/**
+ * lroundf(x·id) + 1: the trit 0, 1 or 2. Half away from zero without a sign branch:
+ * trunc(2p − trunc(p)). For p = ±inf/NaN (a subnormal d makes id = inf) this gives 1, as does
+ * ggml's (int)(lroundf(p) + 1) with lroundf returning LONG_MIN.
+ */
 function trit(v: number, id: number): number {
   const p = fround(v * id);
-  return ((p >= 0 ? p + 0.5 : p - 0.5) | 0) + 1;
+  return ((2 * p - (p | 0)) | 0) + 1;
 }
 
 // ============================================================================================
