@@ -3,10 +3,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { QuantfitError } from '../../src-main/core/errors.ts';
+import type { JobEvent } from '../../src-main/core/progress.ts';
 import { OllamaClient } from '../../src-main/core/ollama/client.ts';
 import { resolveOllamaHost } from '../../src-main/core/ollama/host.ts';
 import { registerGguf } from '../../src-main/core/ollama/register.ts';
@@ -67,6 +68,35 @@ describe('probing and starting Ollama', { skip: process.platform === 'win32' ? '
       assert.equal(await new OllamaClient(host).version(), '0.33.0');
     } finally {
       if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    }
+  });
+
+  test('registerGguf with startServer starts an installed but stopped Ollama, then registers', async () => {
+    const port = await freePort();
+    const serve = resolve('test/support/fake-ollama-serve.ts');
+    const binDir = join(dir, 'bin');
+    await mkdir(binDir, { recursive: true });
+    const bin = join(binDir, 'ollama');
+    await writeFile(bin, `#!/bin/sh\nexec "${process.execPath}" --import tsx "${serve}" "$@"\n`);
+    await chmod(bin, 0o755);
+    const pidFile = join(dir, 'serve.pid');
+    const saved = { PATH: process.env.PATH, FAKE_OLLAMA_PIDFILE: process.env.FAKE_OLLAMA_PIDFILE };
+    process.env.PATH = `${binDir}:${process.env.PATH ?? ''}`;
+    process.env.FAKE_OLLAMA_PIDFILE = pidFile;
+    const path = join(dir, 'started.gguf');
+    await writeSyntheticGguf(path, tinyLlama({ seed: 8 }));
+    const events: JobEvent[] = [];
+    try {
+      await assert.rejects(registerGguf({ ggufPath: path, name: 'started', host: `127.0.0.1:${port}` }), new RegExp(`Ollama is not running at http://127\\.0\\.0\\.1:${port}: start it with '${bin} serve'`));
+      const r = await registerGguf({ ggufPath: path, name: 'started', host: `127.0.0.1:${port}`, startServer: true, verify: false }, { onEvent: (e) => events.push(e) });
+      assert.equal(r.model, 'started:latest');
+      assert.ok(events.some((e) => e.type === 'log' && e.message === `starting '${bin} serve' for http://127.0.0.1:${port}`));
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.FAKE_OLLAMA_PIDFILE === undefined) delete process.env.FAKE_OLLAMA_PIDFILE;
+      else process.env.FAKE_OLLAMA_PIDFILE = saved.FAKE_OLLAMA_PIDFILE;
+      const pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+      if (pid > 0) process.kill(pid, 'SIGTERM');
     }
   });
 

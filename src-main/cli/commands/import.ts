@@ -23,6 +23,7 @@ Options:
   --modelfile PATH   where to write the Modelfile (default: <file>.Modelfile next to the GGUF)
   --sha256 HEX       the file's sha256 if already known (skips hashing)
   --predicted-bytes N  the memory the advisor predicted, shown next to what Ollama reports
+  --start-ollama     if no server answers, start 'ollama serve' (when Ollama is installed)
   --force            replace an existing model of the same name
   --no-verify        skip the test prompt
   --json             NDJSON progress events on stdout, then one line:
@@ -42,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
       modelfile: { type: 'string' },
       'predicted-bytes': { type: 'string' },
       force: { type: 'boolean' },
+      'start-ollama': { type: 'boolean' },
       'no-verify': { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -75,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
         sha256: values.sha256?.toLowerCase(),
         modelfilePath: values.modelfile,
         force: values.force === true,
+        startServer: values['start-ollama'] === true,
         verify: values['no-verify'] !== true,
         predictedBytes: predicted !== undefined ? Number(predicted) : undefined,
       },

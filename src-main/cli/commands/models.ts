@@ -5,12 +5,13 @@ import { resolveOllamaHost } from '../../core/ollama/host.ts';
 import { requireServer } from '../../core/ollama/register.ts';
 import { parseCommandArgs } from '../args.ts';
 
-export const help = `Usage: quantfit models [--host URL] [--json]
+export const help = `Usage: quantfit models [--host URL] [--start-ollama] [--json]
 
 Lists the models in Ollama (name, size, family, quantization, modified) and marks the loaded ones.
 
 Options:
   --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
+  --start-ollama  if no server answers, start 'ollama serve' (when Ollama is installed)
   --json       {"models":[…],"running":[…]} on stdout
 `;
 
@@ -21,9 +22,14 @@ function size(bytes: number): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(args, { host: { type: 'string' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: 'no arguments' });
+  const { values } = parseCommandArgs(args, { host: { type: 'string' }, 'start-ollama': { type: 'boolean' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: 'no arguments' });
   const client = new OllamaClient(resolveOllamaHost({ explicit: values.host }));
-  await requireServer(client);
+  await requireServer(client, undefined, {
+    start: values['start-ollama'] === true,
+    onEvent: (e) => {
+      if (e.type === 'log') process.stderr.write(`${e.message}\n`);
+    },
+  });
   const [models, running] = await Promise.all([client.listModels(), client.runningModels()]);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ models, running })}\n`);

@@ -15,7 +15,7 @@ import { OllamaClient, networkErrorCode } from './client.ts';
 import { resolveOllamaHost } from './host.ts';
 import { modelfileFrom, modelfilePathFor, renderModelfile } from './modelfile.ts';
 import { displayName, requireModelName } from './names.ts';
-import { probeServer } from './server.ts';
+import { probeServer, startServer } from './server.ts';
 import { planTemplate } from './templates.ts';
 import type { RegisterOptions, RegisterResult, TemplateChoice, VerifyResult } from './types.ts';
 import { verifyModel } from './verify.ts';
@@ -30,14 +30,25 @@ export interface JobContext {
 /** What Ollama shows for a model that has no template layer. */
 const BARE_TEMPLATE = '{{ .Prompt }}';
 
-/** Checks the server answers; if not, says whether to start it or install it. */
-export async function requireServer(client: OllamaClient, signal?: AbortSignal): Promise<string> {
+/**
+ * Checks the server answers; if not, starts it when `start` is set and an `ollama` binary exists,
+ * otherwise says whether to start it or install it.
+ */
+export async function requireServer(
+  client: OllamaClient,
+  signal?: AbortSignal,
+  opts: { start?: boolean; onEvent?: (e: JobEvent) => void } = {},
+): Promise<string> {
   try {
     return await client.version({ signal });
   } catch (err) {
     if (err instanceof CancelledError || networkErrorCode((err as Error).cause ?? err) === null) throw err;
     const status = await probeServer(client.host, { signal, timeoutMs: 500 });
     if (status.state === 'running') return status.version;
+    if (status.state === 'stopped' && opts.start && client.host.loopback) {
+      opts.onEvent?.({ type: 'log', level: 'info', message: `starting '${status.binary} serve' for ${client.host.url}` });
+      return (await startServer(client.host, status.binary, { signal })).version;
+    }
     if (status.state === 'stopped') {
       throw new QuantfitError(`Ollama is not running at ${client.host.url}: start it with '${status.binary} serve' (or open the Ollama app) and try again`, {}, { cause: err });
     }
@@ -73,7 +84,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   throwIfAborted(signal);
 
   const client = ctx.client ?? new OllamaClient(resolveOllamaHost({ explicit: options.host }));
-  await requireServer(client, signal);
+  await requireServer(client, signal, { start: options.startServer, onEvent: emit });
 
   // Never replace someone's model by accident: Ollama matches names case-insensitively.
   const existing = await client.findModel(model, { signal });

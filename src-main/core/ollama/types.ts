@@ -142,6 +142,8 @@ export interface RegisterOptions {
   readonly modelfilePath?: string | null;
   /** Prompt for the smoke test. */
   readonly verifyPrompt?: string;
+  /** Start `ollama serve` if no server answers and the binary is installed (default false). */
+  readonly startServer?: boolean;
   /** The GGUF's metadata when the caller has it already (the quantizer's plan): skips re-reading the header. */
   readonly kv?: readonly GgufKv[];
 }
