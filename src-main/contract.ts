@@ -155,11 +155,13 @@ export interface QuantfitApi {
 /** The request/response methods (everything except the preload-local ones). */
 export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuCommand' | 'pathForDroppedFile'>;
 
-export const INVOKE_METHODS: readonly InvokeMethod[] = [
-  'appInfo', 'hardware', 'inspectModel', 'recommend', 'pickModelFile', 'pickFolder', 'startFit',
-  'cancelJob', 'listModels', 'showModel', 'deleteModel', 'runningModels', 'getSettings',
-  'setSettings', 'openPath', 'openExternal', 'copyText',
-];
+// A record, so the compiler insists every invoke method is listed exactly once.
+const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
+  appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickFolder: true,
+  startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
+  getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
+};
+export const INVOKE_METHODS = Object.keys(INVOKE_METHOD_SET) as readonly InvokeMethod[];
 
 /** One IPC channel per method; the name is derived so the two sides cannot drift. */
 export const ipcChannel = (method: InvokeMethod): string => `quantfit:${method}`;

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
 import { parseModelName } from '../core/ollama/names.ts';
+import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { SETTINGS_CHECKS } from './settings-schema.ts';
 
@@ -84,12 +85,12 @@ export function modelName(v: unknown, where: string): string {
   return s;
 }
 
-/** An ftype name like Q4_K_M; the job resolves it against the real table. */
+/** An upper-case llama-quantize type name from the real table (Q4_K_M, Q8_0 …). */
 const FTYPE_NAME = /^[A-Z][A-Z0-9_]{1,15}$/;
 
 function ftypeName(v: unknown, where: string): string {
   const s = boundedString(v, where, 16);
-  if (!FTYPE_NAME.test(s)) fail(where, `'${s}' is not a quant type name (e.g. Q4_K_M)`);
+  if (!FTYPE_NAME.test(s) || findFtype(s) === undefined) fail(where, `'${s}' is not a quant type name (e.g. Q4_K_M)`);
   return s;
 }
 

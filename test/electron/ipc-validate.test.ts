@@ -55,6 +55,8 @@ test('ipc: a complete fit request passes; every bad field is named', async () =>
   assert.equal(ok.modelPath, file);
   assert.equal(ok.contextLength, 4096);
   await rejects(validateArgs('startFit', [fit({ type: 'q4_k_m' })]), /quant type 'q4_k_m' is not a quant type name/);
+  await rejects(validateArgs('startFit', [fit({ type: 'Q9_K_X' })]), /quant type 'Q9_K_X' is not a quant type name/);
+  assert.equal((await validateArgs('startFit', [fit({ type: 'IQ2_XS' })]))[0].type, 'IQ2_XS');
   await rejects(validateArgs('startFit', [fit({ modelName: 'bad name' })]), /model name 'bad name' is not a valid Ollama model name/);
   await rejects(validateArgs('startFit', [fit({ modelName: '../../etc' })]), /not a valid Ollama model name/);
   await rejects(validateArgs('startFit', [fit({ outputDir: file })]), /output folder '.*' is not a folder/);

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ApiArgs, ApiResult, InvokeMethod, IpcReply, JobMessage } from '../../../src-main/contract.ts';
+import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-main/contract.ts';
 import { describeError } from '../../../src-main/core/errors.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
@@ -122,7 +122,7 @@ export function pageBridgeScript(): string {
     window.__quantfitDeliver = (m) => { for (const l of jobListeners) l(m); };
     window.__quantfitMenu = (c) => { for (const l of menuListeners) l(c); };
     window.__quantfitDropPaths = window.__quantfitDropPaths || {};
-    const methods = ${JSON.stringify(['appInfo', 'hardware', 'inspectModel', 'recommend', 'pickModelFile', 'pickFolder', 'startFit', 'cancelJob', 'listModels', 'showModel', 'deleteModel', 'runningModels', 'getSettings', 'setSettings', 'openPath', 'openExternal', 'copyText'])};
+    const methods = ${JSON.stringify(INVOKE_METHODS)};
     const api = {};
     for (const m of methods) api[m] = (...args) => invoke(m, ...args);
     api.onJobEvent = (cb) => { jobListeners.add(cb); return () => jobListeners.delete(cb); };
