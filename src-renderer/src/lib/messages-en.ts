@@ -108,7 +108,7 @@ export const en = {
   'common.or': ' or ',
   'reason.fits': '{type} needs {need} and fits {place} ({budget} usable).',
   'reason.fitsPartial': '{type} needs {need}; {layers} layers fit on the GPU ({budget} usable), the rest runs from RAM.',
-  'reason.stepUpSlower': '{type} would fit too ({place}) but runs slower on the CPU for little gain.',
+  'reason.stepUpSlower': '{type} would fit too but runs slower on the CPU for little gain.',
   'reason.stepUpNone': '{type} ({need}) does not fit.',
   'reason.stepUpOnly': '{type} ({need}) would only fit {place}.',
   'reason.stepDown': '{type} ({need}) is the smaller alternative, {place}.',
