@@ -69,7 +69,7 @@ function budgetFor(fit: Fit, budget: BudgetDetail): number {
 
 const GB = formatBytes;
 const PLACE: Readonly<Record<Fit, string>> = {
-  gpu: 'entirely on the GPU', partial: 'partly on the GPU', cpu: 'in system RAM (CPU)', none: 'nowhere',
+  gpu: 'entirely on the GPU', partial: 'partly on the GPU', cpu: 'in system RAM, on the CPU', none: 'nowhere',
 };
 
 function sentence(r: ReasonItem): string {
