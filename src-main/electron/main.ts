@@ -143,7 +143,12 @@ function serveRenderer(): void {
     const url = new URL(request.url);
     const file = resolve(root, `.${decodeURIComponent(url.pathname)}`);
     if (url.host !== 'quantfit' || (file !== root && !file.startsWith(root + sep))) return new Response('not found', { status: 404 });
-    const res = await net.fetch(pathToFileURL(file).toString());
+    let res: Response;
+    try {
+      res = await net.fetch(pathToFileURL(file).toString());
+    } catch {
+      return new Response('not found', { status: 404 });
+    }
     const headers = new Headers(res.headers);
     headers.set('Content-Security-Policy', csp);
     headers.set('X-Content-Type-Options', 'nosniff');
