@@ -122,7 +122,35 @@ test('hand-built blocks dequantize by the documented formulas', () => {
   assert.deepEqual([y64[0], y64[1], y64[2], y64[3], y64[4]], [-3, 0, 3, 6, -3]);
 });
 
-test('a row length that is not a multiple of the block size is refused', () => {
-  assert.throws(() => kernelFor(GgmlType.Q4_0)!.quantize!(new Float32Array(48), new Uint8Array(64), 1, 48), /multiple of 32/);
+test('bad shapes and short buffers are refused instead of silently dropping bytes', () => {
+  const q4 = kernelFor(GgmlType.Q4_0)!;
+  assert.throws(() => q4.quantize!(new Float32Array(48), new Uint8Array(64), 1, 48), /multiple of 32/);
   assert.throws(() => kernelFor(GgmlType.Q1_0)!.quantize!(new Float32Array(64), new Uint8Array(64), 1, 64), /multiple of 128/);
+  assert.throws(() => q4.quantize!(new Float32Array(64), new Uint8Array(35), 1, 64), /destination holds 35 bytes, need 36/);
+  assert.throws(() => q4.quantize!(new Float32Array(32), new Uint8Array(36), 1, 64), /source holds 32 values, need 64/);
+  assert.throws(() => q4.quantize!(new Float32Array(64), new Uint8Array(36), 1, 64, new Float32Array(32)), /imatrix has 32 values/);
+  assert.throws(() => q4.dequantize(new Uint8Array(18), new Float32Array(32), 48), /whole number of 32-blocks/);
+  assert.throws(() => q4.dequantize(new Uint8Array(18), new Float32Array(64), 64), /source holds 18 bytes, need 36/);
+  assert.throws(() => q4.dequantize(new Uint8Array(36), new Float32Array(32), 64), /destination holds 32 values/);
+});
+
+test('kernels work on views: offsets into larger buffers are respected', () => {
+  const big = new Float32Array(32 * 5);
+  for (let i = 0; i < big.length; i++) big[i] = Math.sin(i) * (i + 1);
+  const view = big.subarray(64, 128);
+  const alone = view.slice();
+  for (const type of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_1]) {
+    const k = kernelFor(type)!;
+    const size = type === GgmlType.Q4_0 ? 36 : type === GgmlType.Q8_0 ? 68 : 48;
+    const a = new Uint8Array(size + 7);
+    const b = new Uint8Array(size);
+    k.quantize!(view, a.subarray(7), 2, 32);
+    k.quantize!(alone, b, 2, 32);
+    assert.deepEqual(a.subarray(7), b, `type ${type}`);
+    const ya = new Float32Array(80);
+    k.dequantize(a.subarray(7), ya.subarray(16, 80), 64);
+    const yb = new Float32Array(64);
+    k.dequantize(b, yb, 64);
+    assert.deepEqual(ya.subarray(16, 80), yb);
+  }
 });

@@ -5,16 +5,11 @@
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import * as numeric from './numeric.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
 const { fp16FromF32Bits, bf16FromF32Bits, FP16_TO_FP32 } = numeric;
-
-function checkShape(name: string, src: Float32Array, nrows: number, nPerRow: number): number {
-  const n = nrows * nPerRow;
-  if (src.length < n) throw new Error(`${name}: source holds ${src.length} values, need ${n}`);
-  return n;
-}
 
 function bitsOf(src: Float32Array, n: number): Uint32Array {
   return new Uint32Array(src.buffer, src.byteOffset, n);
@@ -23,21 +18,22 @@ function bitsOf(src: Float32Array, n: number): Uint32Array {
 // ============================================================================================
 // F32: ggml_quantize_chunk memcpys the rows.
 
-function quantizeF32(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const n = checkShape('F32', src, nrows, nPerRow);
+function quantizeF32(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const n = checkQuantizeArgs('F32', 1, 4, src, dst, nrows, nPerRow, imatrix);
   dst.set(new Uint8Array(src.buffer, src.byteOffset, n * 4));
   return n * 4;
 }
 
 function dequantizeF32(src: Uint8Array, dst: Float32Array, n: number): void {
+  checkDequantizeArgs('F32', 1, 4, src, dst, n);
   new Uint8Array(dst.buffer, dst.byteOffset, n * 4).set(src.subarray(0, n * 4));
 }
 
 // ============================================================================================
 // F16 (IEEE binary16, little-endian).
 
-function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const n = checkShape('F16', src, nrows, nPerRow);
+function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const n = checkQuantizeArgs('F16', 1, 2, src, dst, nrows, nPerRow, imatrix);
   const u = bitsOf(src, n);
   if ((dst.byteOffset & 1) === 0) {
     // Aligned: write whole halves (every supported platform is little-endian).
@@ -54,6 +50,7 @@ function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow:
 }
 
 function dequantizeF16(src: Uint8Array, dst: Float32Array, n: number): void {
+  checkDequantizeArgs('F16', 1, 2, src, dst, n);
   // Copy through the fp16 table's bit patterns so NaNs keep ggml's payload.
   const out = new Uint32Array(dst.buffer, dst.byteOffset, n);
   const table = new Uint32Array(FP16_TO_FP32.buffer);
@@ -63,8 +60,8 @@ function dequantizeF16(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // BF16 (the upper half of a float32, little-endian).
 
-function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const n = checkShape('BF16', src, nrows, nPerRow);
+function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const n = checkQuantizeArgs('BF16', 1, 2, src, dst, nrows, nPerRow, imatrix);
   const u = bitsOf(src, n);
   if ((dst.byteOffset & 1) === 0) {
     const h = new Uint16Array(dst.buffer, dst.byteOffset, n);
@@ -80,6 +77,7 @@ function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeBF16(src: Uint8Array, dst: Float32Array, n: number): void {
+  checkDequantizeArgs('BF16', 1, 2, src, dst, n);
   const out = new Uint32Array(dst.buffer, dst.byteOffset, n);
   for (let i = 0; i < n; i++) out[i] = ((src[2 * i] << 16) | (src[2 * i + 1] << 24)) >>> 0;
 }

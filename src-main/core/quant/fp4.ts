@@ -9,6 +9,7 @@
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import * as numeric from './numeric.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
@@ -86,17 +87,11 @@ function bestIndexFp4(x: number): number {
   return best;
 }
 
-function checkShape(name: string, blockSize: number, src: Float32Array, nrows: number, nPerRow: number): number {
-  if (nPerRow % blockSize !== 0) throw new Error(`${name}: row length ${nPerRow} is not a multiple of ${blockSize}`);
-  if (src.length < nrows * nPerRow) throw new Error(`${name}: source holds ${src.length} values, need ${nrows * nPerRow}`);
-  return (nrows * nPerRow) / blockSize;
-}
-
 // ============================================================================================
 // MXFP4 (17 bytes per 32)
 
-function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const nb = checkShape('MXFP4', 32, src, nrows, nPerRow);
+function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('MXFP4', 32, 17, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * 32;
     const o = ib * 17;
@@ -119,7 +114,7 @@ function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
 }
 
 function dequantizeMXFP4(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / 32;
+  const nb = checkDequantizeArgs('MXFP4', 32, 17, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 17;
     const d = e8m0ToFp32Half(src[o]);
@@ -135,8 +130,8 @@ function dequantizeMXFP4(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // NVFP4 (36 bytes per 64)
 
-function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const nb = checkShape('NVFP4', 64, src, nrows, nPerRow);
+function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('NVFP4', 64, 36, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 36;
     for (let s = 0; s < 4; s++) {
@@ -158,7 +153,7 @@ function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
 }
 
 function dequantizeNVFP4(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / 64;
+  const nb = checkDequantizeArgs('NVFP4', 64, 36, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 36;
     for (let s = 0; s < 4; s++) {

@@ -7,6 +7,7 @@
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import * as numeric from './numeric.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
@@ -163,8 +164,7 @@ function quantizeRows(
   name: string, sbs: number, blockBytes: number,
   src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array,
 ): number {
-  if (nPerRow % sbs !== 0) throw new Error(`${name}: row length ${nPerRow} is not a multiple of ${sbs}`);
-  if (src.length < nrows * nPerRow) throw new Error(`${name}: source holds ${src.length} values, need ${nrows * nPerRow}`);
+  checkQuantizeArgs(name, sbs, blockBytes, src, dst, nrows, nPerRow, imatrix);
   const nblock = nPerRow / sbs;
   const qw = imatrix ?? null;
   let o = 0;
@@ -185,7 +185,7 @@ function quantizeIQ4_NL(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
 }
 
 function dequantizeIQ4_NL(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / 32;
+  const nb = checkDequantizeArgs('IQ4_NL', 32, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 18;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -207,7 +207,7 @@ function quantizeIQ4_XS(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
 }
 
 function dequantizeIQ4_XS(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / 256;
+  const nb = checkDequantizeArgs('IQ4_XS', 256, 136, src, dst, n);
   for (let i = 0; i < nb; i++) {
     const o = i * 136;
     const d = FP16_TO_FP32[getU16(src, o)];

@@ -11,6 +11,7 @@ import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import * as numeric from './numeric.ts';
 import * as scaleSearch from './scale-search.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
@@ -24,11 +25,6 @@ const QK = 32;
 const WEIGHT = new Float32Array(QK);
 const LU = new Uint8Array(QK);
 const MIN_OUT = new Float32Array(1);
-
-function checkShape(name: string, blockSize: number, src: Float32Array, nrows: number, nPerRow: number): void {
-  if (nPerRow % blockSize !== 0) throw new Error(`${name}: row length ${nPerRow} is not a multiple of ${blockSize}`);
-  if (src.length < nrows * nPerRow) throw new Error(`${name}: source holds ${src.length} values, need ${nrows * nPerRow}`);
-}
 
 /** σ² of ggml's legacy imatrix path: Σx² over the row (sequential, float32) / n_per_row. */
 function rowSigma2(x: Float32Array, off: number, n: number): number {
@@ -53,8 +49,7 @@ function blockWeights(x: Float32Array, xOff: number, qw: Float32Array, qwOff: nu
 // qs[j−16]; value (q − 8)·d.
 
 function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
-  checkShape('Q4_0', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+  const nb = checkQuantizeArgs('Q4_0', QK, 18, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
@@ -97,7 +92,7 @@ function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q4_0', QK, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 18;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -114,8 +109,7 @@ function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // Q4_1 {d: f16, m: f16, qs[16]}: value q·d + m.
 
 function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
-  checkShape('Q4_1', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+  const nb = checkQuantizeArgs('Q4_1', QK, 20, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
@@ -159,7 +153,7 @@ function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q4_1', QK, 20, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 20;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -178,8 +172,7 @@ function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
 // value (q − 16)·d.
 
 function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
-  checkShape('Q5_0', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+  const nb = checkQuantizeArgs('Q5_0', QK, 22, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
@@ -231,7 +224,7 @@ function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q5_0', QK, 22, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 22;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -251,8 +244,7 @@ function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // Q5_1 {d: f16, m: f16, qh: u32, qs[16]}: value q·d + m.
 
 function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
-  checkShape('Q5_1', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+  const nb = checkQuantizeArgs('Q5_1', QK, 24, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
@@ -305,7 +297,7 @@ function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q5_1', QK, 24, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 24;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -325,9 +317,8 @@ function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // Q8_0 {d: f16, qs: int8[32]}: d = amax/127, q = roundf(x/d); value q·d. The imatrix is ignored.
 
-function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  checkShape('Q8_0', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('Q8_0', QK, 34, src, dst, nrows, nPerRow, imatrix);
   let x = 0;
   let o = 0;
   for (let ib = 0; ib < nb; ib++, x += QK, o += 34) {
@@ -352,7 +343,7 @@ function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q8_0', QK, 34, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 34;
     const d = FP16_TO_FP32[src[o] | (src[o + 1] << 8)];
@@ -367,8 +358,7 @@ function dequantizeQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // dequantize (q·d); quantize_row_q8_1_ref is exported for callers that need the block format.
 
 export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  checkShape('Q8_1', QK, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK;
+  const nb = checkQuantizeArgs('Q8_1', QK, 36, src, dst, nrows, nPerRow);
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * QK;
     const o = ib * 36;
@@ -393,7 +383,7 @@ export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: numbe
 }
 
 function dequantizeQ8_1(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK;
+  const nb = checkDequantizeArgs('Q8_1', QK, 36, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 36;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -408,9 +398,8 @@ function dequantizeQ8_1(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const QK1 = 128;
 
-function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  checkShape('Q1_0', QK1, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK1;
+function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('Q1_0', QK1, 18, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * QK1;
     const o = ib * 18;
@@ -427,7 +416,7 @@ function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK1;
+  const nb = checkDequantizeArgs('Q1_0', QK1, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 18;
     const d = FP16_TO_FP32[getU16(src, o)];
@@ -442,9 +431,8 @@ function dequantizeQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const QK2 = 64;
 
-function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  checkShape('Q2_0', QK2, src, nrows, nPerRow);
-  const nb = (nrows * nPerRow) / QK2;
+function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('Q2_0', QK2, 18, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * QK2;
     const o = ib * 18;
@@ -473,7 +461,7 @@ function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
 }
 
 function dequantizeQ2_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK2;
+  const nb = checkDequantizeArgs('Q2_0', QK2, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 18;
     const d = FP16_TO_FP32[getU16(src, o)];

@@ -10,6 +10,7 @@
 import { registerKernel } from './registry.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import * as numeric from './numeric.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Hot loops use module-local bindings: under tsx (esbuild) an imported name is a getter call on
 // every use, which made these kernels 2-4x slower.
@@ -17,12 +18,6 @@ const fround = Math.fround;
 const { fp32ToFp16, FP16_TO_FP32, getU16, putU16 } = numeric;
 
 const QK_K = 256;
-
-function checkShape(name: string, src: Float32Array, nrows: number, nPerRow: number): number {
-  if (nPerRow % QK_K !== 0) throw new Error(`${name}: row length ${nPerRow} is not a multiple of ${QK_K}`);
-  if (src.length < nrows * nPerRow) throw new Error(`${name}: source holds ${src.length} values, need ${nrows * nPerRow}`);
-  return (nrows * nPerRow) / QK_K;
-}
 
 /** amax of one super-block, MAX(amax, fabsf(v)) order. */
 function blockAmax(src: Float32Array, x: number): number {
@@ -47,8 +42,8 @@ function trit(v: number, id: number): number {
 // ============================================================================================
 // TQ1_0 (54 bytes per 256)
 
-function quantizeTQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const nb = checkShape('TQ1_0', src, nrows, nPerRow);
+function quantizeTQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('TQ1_0', QK_K, 54, src, dst, nrows, nPerRow, imatrix);
   for (let i = 0; i < nb; i++) {
     const x = i * QK_K;
     const o = i * 54;
@@ -78,7 +73,7 @@ function quantizeTQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
 const POW3 = Uint8Array.of(1, 3, 9, 27, 81);
 
 function dequantizeTQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK_K;
+  const nb = checkDequantizeArgs('TQ1_0', QK_K, 54, src, dst, n);
   let y = 0;
   for (let i = 0; i < nb; i++) {
     const o = i * 54;
@@ -107,8 +102,8 @@ function dequantizeTQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // TQ2_0 (66 bytes per 256)
 
-function quantizeTQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
-  const nb = checkShape('TQ2_0', src, nrows, nPerRow);
+function quantizeTQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+  const nb = checkQuantizeArgs('TQ2_0', QK_K, 66, src, dst, nrows, nPerRow, imatrix);
   for (let i = 0; i < nb; i++) {
     const x = i * QK_K;
     const o = i * 66;
@@ -127,7 +122,7 @@ function quantizeTQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
 }
 
 function dequantizeTQ2_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const nb = n / QK_K;
+  const nb = checkDequantizeArgs('TQ2_0', QK_K, 66, src, dst, n);
   let y = 0;
   for (let i = 0; i < nb; i++) {
     const o = i * 66;
