@@ -170,14 +170,26 @@ function bestNeighbour(t: IqSearchTable, listStart: number, xval: Float32Array, 
       }
     }
   } else {
+    // 4 coordinates × 8 levels: terms are computed when first needed in this call (neighbours
+    // share most of their levels), marked by the call's stamp.
+    if (termStamp === 0x7fffffff) {
+      termStamp = 0;
+      termStamps.fill(0);
+    }
+    const stamp = ++termStamp;
     for (let j = 1; j <= count; j++) {
       const entry = neighbours[listStart + j];
-      const base = dim * entry;
+      const base = 4 * entry;
       let d2 = 0;
-      for (let i = 0; i < dim; i++) {
-        const q = 2 * levels[base + i] + 1;
-        const diff = f(f(scale * q) - xval[at + i]);
-        d2 = f(d2 + f(f(waux[at + i] * diff) * diff));
+      for (let i = 0; i < 4; i++) {
+        const l = levels[base + i];
+        const slot = 8 * i + l;
+        if (termStamps[slot] !== stamp) {
+          const diff = f(f(scale * (2 * l + 1)) - xval[at + i]);
+          terms[slot] = f(f(waux[at + i] * diff) * diff);
+          termStamps[slot] = stamp;
+        }
+        d2 = f(d2 + terms[slot]);
       }
       if (d2 < best) {
         best = d2;
@@ -251,7 +263,9 @@ const blockSigns = new Uint8Array(8);
 const onGrid = new Uint8Array(8);
 const onGridAux = new Uint8Array(8);
 const sums = new Float64Array(2);
-const terms = new Float64Array(24);
+const terms = new Float64Array(32);
+const termStamps = new Int32Array(32);
+let termStamp = 0;
 
 /**
  * The trial-scale search shared by IQ2_XS, IQ2_S, IQ3_XXS and IQ3_S: for id = (base + is·step)/max,
