@@ -68,3 +68,33 @@ test('hand-built FP4 blocks dequantize by the documented formulas', () => {
   assert.equal(y[24], 1);
   assert.equal(y[0], 0);
 });
+
+test('FP4 scales match llama.cpp for block maxima at every power-of-two and UE4M3 boundary', { skip: reason }, () => {
+  const oracle = loadOracle()!;
+  // One block per chosen maximum: the maximum first, then smaller values of both signs.
+  const maxima: number[] = [];
+  for (let k = -126; k <= 127; k++) {
+    const p = 2 ** k;
+    for (const f of [1, 1 - 2 ** -24, 1 - 2 ** -23, 1 - 3 * 2 ** -24, 1 + 2 ** -23, 1.5, 0.75]) maxima.push(Math.fround(p * f));
+  }
+  for (let u = 1; u < 0x7f; u++) {
+    const v = 2 * ue4m3ToFp32(u) * 6; // amax whose amax/6 lands on the code point
+    for (const f of [1, 1 - 2 ** -23, 1 + 2 ** -23, 1 + 2 ** -4, 1 + 2 ** -4 - 2 ** -23]) maxima.push(Math.fround(v * f));
+  }
+  for (const type of [{ id: GgmlType.MXFP4, bs: 32, bb: 17 }, { id: GgmlType.NVFP4, bs: 64, bb: 36 }]) {
+    const src = new Float32Array(maxima.length * type.bs);
+    maxima.forEach((m, b) => {
+      for (let j = 0; j < type.bs; j++) src[b * type.bs + j] = Math.fround(m * (j === 0 ? 1 : ((j * 37) % 29) / 29 - 0.5));
+      if (type.id === GgmlType.NVFP4) for (let s = 1; s < 4; s++) src[b * type.bs + 16 * s] = m; // every sub-block
+    });
+    const expected = oracle.quantizeChunk(type.id, src, maxima.length, type.bs);
+    const actual = new Uint8Array(expected.length);
+    kernelFor(type.id)!.quantize!(src, actual, maxima.length, type.bs);
+    for (let b = 0; b < maxima.length; b++) {
+      const got = Buffer.from(actual.subarray(b * type.bb, (b + 1) * type.bb)).toString('hex');
+      const want = Buffer.from(expected.subarray(b * type.bb, (b + 1) * type.bb)).toString('hex');
+      if (got !== want) assert.fail(`type ${type.id}, block max ${maxima[b]}: got ${got}, llama.cpp ${want}`);
+    }
+  }
+  console.log(`# FP4 scale boundaries: ${maxima.length} blocks per type identical`);
+});
