@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GgufValueType } from '../../src-main/core/gguf/types.ts';
@@ -252,6 +253,61 @@ describe('fake Ollama (v0.33)', () => {
     assert.equal(r.lines.at(-1)?.status, 'success');
     const dirs = await readdir(join(fake.modelsDir, 'manifests', 'registry.ollama.ai', 'library'));
     assert.deepEqual(dirs.filter((d) => d.toLowerCase() === 'case'), ['Case']);
+  });
+
+  test('create with quantize: accepted set, source-type rule, progress lines and the new file type', async () => {
+    const f16 = await ggufBytes(tinyLlama({ type: 'F16', seed: 12 }), 'f16.gguf');
+    const r = await createFrom(fake, 'quant', f16, { quantize: 'q4_k' });
+    const q = r.lines.filter((l) => l.status === 'quantizing F16 model to Q4_K_M');
+    assert.ok(q.length > 0);
+    for (const l of q) assert.deepEqual([l.digest, l.total], ['0000000000000000000', f16.length]);
+    const statuses = r.lines.map((l) => String(l.status));
+    assert.equal(statuses[statuses.indexOf('verifying conversion') + 1]?.startsWith('creating new layer sha256:'), true);
+    assert.ok(!statuses.includes('validating GGUF model'));
+    assert.equal(statuses.at(-1), 'success');
+    const tags = (await (await fetch(`${fake.url}/api/tags`)).json()) as { models: Array<{ name: string; details: { quantization_level: string } }> };
+    assert.equal(tags.models.find((m) => m.name === 'quant:latest')!.details.quantization_level, 'Q4_K_M');
+
+    const bad = await post(fake, '/api/create', { model: 'quant2', stream: false, quantize: 'q3_k_m', files: { 'm.gguf': `sha256:${sha(f16)}` } });
+    assert.deepEqual([bad.status, bad.json], [500, { error: 'unsupported quantization type Q3_K_M - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0' }]);
+    // An F32 file has general.file_type 0, which reads as "unknown": refused (Ollama's quirk).
+    const f32 = await ggufBytes(tinyLlama({ seed: 13 }), 'f32.gguf');
+    await upload(fake, f32);
+    const refused = await post(fake, '/api/create', { model: 'quant3', quantize: 'Q8_0', files: { 'm.gguf': `sha256:${sha(f32)}` } });
+    assert.deepEqual(refused.lines.at(-1), { error: 'quantization is only supported for F16, BF16 and F32 models' });
+  });
+
+  test('create: info, adapters, license and messages', async () => {
+    const bytes = await ggufBytes(tinyLlama({ seed: 14 }), 'extras.gguf');
+    await upload(fake, bytes);
+    const files = { 'm.gguf': `sha256:${sha(bytes)}` };
+    const info = await post(fake, '/api/create', { model: 'extras', files, info: { context_length: -1 } });
+    assert.deepEqual(info.lines.at(-1), { error: 'info field "context_length" must be a non-negative integer' });
+    const twoAdapters = await post(fake, '/api/create', { model: 'extras', files, adapters: { 'a.gguf': `sha256:${'1'.repeat(64)}`, 'b.gguf': `sha256:${'2'.repeat(64)}` } });
+    assert.deepEqual(twoAdapters.lines.at(-1), { error: 'only one adapter is currently supported' });
+    const ok = await post(fake, '/api/create', { model: 'extras', files, license: ['MIT', 'Apache-2.0'], messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(ok.lines.at(-1)?.status, 'success');
+    const m = (await fake.manifest('extras'))!;
+    assert.equal(m.layers.filter((l) => l.mediaType === 'application/vnd.ollama.image.license').length, 2);
+    assert.equal(m.layers.filter((l) => l.mediaType === 'application/vnd.ollama.image.messages').length, 1);
+  });
+
+  test('CORS and Host checks: a foreign Origin or Host gets a bare 403', async () => {
+    const evil = await fetch(`${fake.url}/api/version`, { headers: { Origin: 'http://evil.example' } });
+    assert.deepEqual([evil.status, await evil.text()], [403, '']);
+    const local = await fetch(`${fake.url}/api/version`, { headers: { Origin: 'http://localhost:5173' } });
+    assert.equal(local.status, 200);
+    const app = await fetch(`${fake.url}/api/version`, { headers: { Origin: 'app://quantfit' } });
+    assert.equal(app.status, 200);
+    const res = await new Promise<number>((resolveStatus, reject) => {
+      const req = http.request(`${fake.url}/api/version`, { headers: { Host: 'attacker.example' } }, (r) => {
+        r.resume();
+        resolveStatus(r.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res, 403);
   });
 
   test('show, delete and copy: errors and empty 200 bodies', async () => {

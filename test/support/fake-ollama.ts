@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -177,6 +177,14 @@ export class FakeOllama {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    // §0: a disallowed Origin, or (on a loopback listener) a Host that is not local, gets a bare 403.
+    if (!allowedOrigin(req.headers.origin) || !allowedHost(req.headers.host)) {
+      this.requests.push({ method, path });
+      req.resume();
+      res.writeHead(403, { 'Content-Length': '0' });
+      res.end();
+      return;
+    }
 
     const blob = /^\/api\/blobs\/([^/]+)$/.exec(path);
     if (blob) {
@@ -409,6 +417,8 @@ export class FakeOllama {
       }
     }
     if (body.draft_quantize && Object.keys(draftFiles).length === 0) return sendError(res, 400, '--draft-quantize requires a DRAFT model');
+    const adapters = (body.adapters ?? {}) as Record<string, string>;
+    if (Object.values(adapters).some((d) => d === '')) return sendError(res, 400, 'invalid digest format');
     const name = parseName(modelName);
     if (!name) return sendError(res, 400, 'invalid model name');
     const from = typeof body.from === 'string' && body.from !== '' ? body.from : null;
@@ -513,10 +523,42 @@ export class FakeOllama {
       if (typeof ctx === 'number') config.context_length = ctx;
       if (typeof emb === 'number') config.embedding_length = emb;
 
+      if (Object.keys((body.adapters ?? {}) as object).length > 1) throw new CreateFailure(400, 'only one adapter is currently supported');
+      const infoError = checkInfo(body.info);
+      if (infoError) throw new CreateFailure(400, infoError);
+
+      // §3.5: `quantize` (upper-cased; Q4_K is Q4_K_M), only from F16/BF16/F32 sources.
+      const quantizeRaw = (body.quantize ?? body.quantization ?? '') as string;
+      let target: { name: string; id: number } | null = null;
+      if (quantizeRaw !== '') {
+        const upper = quantizeRaw.toUpperCase();
+        const name = upper === 'Q4_K' ? 'Q4_K_M' : upper;
+        const id = QUANTIZE_TARGETS[name];
+        if (id === undefined) throw new CreateFailure(500, `unsupported quantization type ${upper} - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0`);
+        target = { name, id };
+      }
+
       for (const ml of modelLayers) {
         const size = (await stat(this.blobPathFor(ml.digest))).size;
         const embedded = ml.info.tensorNames.some((t) => /^(a|mm|mtp|s|v)\./.test(t));
-        if (this.profile === 'v0.33' && ml.mediaType === MEDIA.model && !embedded) {
+        const sourceType = fileTypeName(ml.info);
+        if (target && ml.mediaType === MEDIA.model && sourceType !== target.name) {
+          if (!['F16', 'BF16', 'F32'].includes(sourceType)) throw new CreateFailure(500, 'quantization is only supported for F16, BF16 and F32 models');
+          const steps = 4;
+          for (let i = 1; i <= steps; i++) {
+            out.line({ status: `quantizing ${sourceType} model to ${target.name}`, digest: '0000000000000000000', total: size, completed: Math.round((size * i) / steps) });
+          }
+          out.line({ status: 'verifying conversion' });
+          // The stand-in's "quantization": the same bytes with general.file_type patched.
+          const bytes = Buffer.from(await readFile(this.blobPathFor(ml.digest)));
+          const at = ml.info.kvOffsets.get('general.file_type')!;
+          if (ml.info.littleEndian) bytes.writeUInt32LE(target.id, at);
+          else bytes.writeUInt32BE(target.id, at);
+          const blob = await this.writeBlob(bytes);
+          layers.push({ mediaType: ml.mediaType, digest: blob.digest, size: blob.size, from: ml.key });
+          statuses.push(`${blob.existed ? 'using existing layer' : 'creating new layer'} ${blob.digest}`);
+          if (ml === main) config.file_type = target.name;
+        } else if (this.profile === 'v0.33' && ml.mediaType === MEDIA.model && !embedded) {
           // v0.30+: the model GGUF goes through `llama-quantize --allow-requantize … COPY`.
           const steps = 4;
           for (let i = 1; i <= steps; i++) {
@@ -568,6 +610,12 @@ export class FakeOllama {
       params = { ...base, ...(body.parameters as Record<string, unknown>) };
     }
     if (params) await setLayer(MEDIA.params, Buffer.from(JSON.stringify(params)));
+    if (Array.isArray(body.messages) && body.messages.length > 0) await setLayer(MEDIA.messages, Buffer.from(JSON.stringify(body.messages)));
+    const licenses = typeof body.license === 'string' ? [body.license] : Array.isArray(body.license) ? (body.license as string[]) : [];
+    for (const text of licenses) {
+      const blob = await this.writeBlob(Buffer.from(text));
+      if (!layers.some((l) => l.digest === blob.digest)) layers.push({ mediaType: MEDIA.license, digest: blob.digest, size: blob.size });
+    }
     // Status lines for the layers added after the model, in manifest order.
     for (const l of layers) {
       if (l.mediaType === MEDIA.model || l.mediaType === MEDIA.adapter || l.mediaType === MEDIA.projector) continue;
@@ -782,6 +830,12 @@ export class FakeOllama {
     if (!found) return sendError(res, 404, `model '${sent}' not found`);
     const modelLayer = found.manifest.layers.find((l) => l.mediaType === MEDIA.model);
     if (!modelLayer || !existsSync(this.blobPathFor(modelLayer.digest))) return sendError(res, 404, `model "${sent}" not found, try pulling it first`);
+    if (body.top_logprobs !== undefined && (typeof body.top_logprobs !== 'number' || body.top_logprobs < 0 || body.top_logprobs > 20)) {
+      return sendError(res, 400, 'top_logprobs must be between 0 and 20');
+    }
+    if (kind === 'generate' && body.raw === true && (body.template || body.system || body.context)) {
+      return sendError(res, 400, 'raw mode does not support template, system, or context');
+    }
     const stream = body.stream !== false;
     const key = found.path;
     const wasLoaded = this.loaded.has(key);
@@ -1061,7 +1115,46 @@ const MEDIA = {
   template: 'application/vnd.ollama.image.template',
   system: 'application/vnd.ollama.image.system',
   params: 'application/vnd.ollama.image.params',
+  messages: 'application/vnd.ollama.image.messages',
+  license: 'application/vnd.ollama.image.license',
 } as const;
+
+/** `quantize` values create accepts, with the general.file_type id they produce. */
+const QUANTIZE_TARGETS: Record<string, number> = { F32: 0, F16: 1, BF16: 32, Q8_0: 7, Q4_K_S: 14, Q4_K_M: 15 };
+
+/** Ollama's file type of a GGUF: general.file_type as a non-zero uint32, else "unknown". */
+function fileTypeName(info: DecodedGguf): string {
+  const ft = info.kv.get('general.file_type');
+  if (info.kvTypes.get('general.file_type') !== 4 || typeof ft !== 'number' || ft === 0) return 'unknown';
+  return FILE_TYPES[ft] ?? 'unknown';
+}
+
+/** Validation of create's `info` overrides (in-stream 400). */
+function checkInfo(info: unknown): string | null {
+  if (info === undefined || info === null) return null;
+  const o = info as Record<string, unknown>;
+  for (const key of ['context_length', 'embedding_length']) {
+    if (key in o && !(typeof o[key] === 'number' && Number.isInteger(o[key]) && (o[key] as number) >= 0)) return `info field "${key}" must be a non-negative integer`;
+  }
+  for (const key of ['model_family', 'base_name', 'quantization_level', 'parameter_size']) {
+    if (key in o && typeof o[key] !== 'string') return `info field "${key}" must be a string`;
+  }
+  return null;
+}
+
+const ALLOWED_ORIGIN = /^(https?:\/\/(localhost|127\.0\.0\.1|0\.0\.0\.0)(:\d+)?|app:\/\/.*|file:\/\/.*|tauri:\/\/.*|vscode-webview:\/\/.*|vscode-file:\/\/.*|chrome-extension:\/\/.*|moz-extension:\/\/.*|safari-web-extension:\/\/.*)$/;
+
+function allowedOrigin(origin: string | undefined): boolean {
+  return origin === undefined || ALLOWED_ORIGIN.test(origin);
+}
+
+function allowedHost(hostHeader: string | undefined): boolean {
+  if (!hostHeader) return true;
+  const host = hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host === hostname().toLowerCase() || /\.(localhost|local|internal)$/.test(host)) return true;
+  if (/^(127|10)\.\d+\.\d+\.\d+$/.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2\d|3[01])\./.test(host) || /^169\.254\./.test(host)) return true;
+  return host === '::1' || /^f[cd][0-9a-f]{2}:/.test(host) || /^fe80:/.test(host) || host === '0.0.0.0';
+}
 
 /** general.file_type ids → Ollama's quantization_level names. */
 const FILE_TYPES: Record<number, string> = {
@@ -1115,8 +1208,11 @@ const GGML_TYPE_NAMES: Record<number, string> = {
 
 interface DecodedGguf {
   version: number;
+  littleEndian: boolean;
   kv: Map<string, unknown>;
   kvTypes: Map<string, number>;
+  /** File offset of each scalar KV's value bytes (to patch general.file_type). */
+  kvOffsets: Map<string, number>;
   tensors: Array<{ name: string; shape: number[]; kind: number; offset: bigint }>;
   tensorNames: string[];
   parameterCount: number;
@@ -1193,9 +1289,11 @@ function decodeGguf(data: Buffer): DecodedGguf {
 
   const kv = new Map<string, unknown>();
   const kvTypes = new Map<string, number>();
+  const kvOffsets = new Map<string, number>();
   for (let i = 0n; i < nKv; i++) {
     const key = readString();
     const t = c.u32();
+    kvOffsets.set(key, c.pos);
     let value: unknown;
     if (t === 9) {
       const et = c.u32();
@@ -1252,7 +1350,7 @@ function decodeGguf(data: Buffer): DecodedGguf {
     const end = dataStart + t.offset + size;
     if (end > fileSize) throw new GoDecodeError(`tensor "${t.name}" offset+size (${end}) exceeds file size (${fileSize})`);
   }
-  return { version, kv, kvTypes, tensors, tensorNames: tensors.map((t) => t.name), parameterCount: Number(parameterCount) };
+  return { version, littleEndian: c.littleEndian, kv, kvTypes, kvOffsets, tensors, tensorNames: tensors.map((t) => t.name), parameterCount: Number(parameterCount) };
 }
 
 // ------------------------------------------------------------------------------------------------
