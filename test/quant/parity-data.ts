@@ -116,8 +116,8 @@ function plainImatrix(n: number, seed: number): Float32Array {
 }
 
 /**
- * Datasets for a type with this block size: Gaussian rows of three lengths (1, 3 and 4096/bs blocks,
- * at least 256 values), and adversarial rows where each `part`-sized piece (32, or the block when
+ * Datasets for a type with this block size: Gaussian rows of three lengths (1 and 3 blocks, at least
+ * 256 values, and 4096), and adversarial rows where each `part`-sized piece (32, or the block when
  * smaller) is one fill, plus rows where every whole block is one fill.
  */
 export function datasets(blockSize: number): Dataset[] {
@@ -125,7 +125,8 @@ export function datasets(blockSize: number): Dataset[] {
   const unit = Math.max(blockSize, 256);
   const lengths = [unit, 3 * unit, Math.max(4096, unit)];
   lengths.forEach((n, k) => {
-    const nrows = n === 4096 ? 16 : 5;
+    // Larger blocks get more rows, so every type sees at least ~1000 Gaussian blocks.
+    const nrows = n === 4096 ? 16 * Math.min(4, Math.max(1, blockSize / 32)) : 5;
     out.push({ label: `gaussian ${nrows}×${n}`, src: gaussianRows(nrows, n, 100 + k), nrows, nPerRow: n, imatrix: plainImatrix(n, 200 + k) });
   });
 
