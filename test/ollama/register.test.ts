@@ -169,7 +169,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     assert.ok(upload.length > 0);
     assert.equal(upload.at(-1)!.done, upload.at(-1)!.total);
     const createLogs = events.filter((e) => e.type === 'log' && e.stage === 'create').map((e) => (e as { message: string }).message);
-    assert.deepEqual(createLogs.slice(-2), ['writing manifest', 'success']);
+    assert.deepEqual(createLogs.slice(-3), ['writing manifest', 'success', `Ollama stored its own rewritten copy of the GGUF; the uploaded blob (${(await readFile(path)).length} bytes) stays on disk until Ollama restarts and prunes it`]);
     assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'create' && e.status === 'validating GGUF model'));
     const stages = events.filter((e) => e.type === 'stage').map((e) => `${(e as { stage: string }).stage}:${(e as { status: string }).status}`);
     assert.deepEqual(stages, ['modelfile:start', 'modelfile:done', 'upload:start', 'upload:done', 'create:start', 'create:done', 'verify:start', 'verify:done']);
@@ -298,6 +298,26 @@ describe('registerGguf against the fake server (v0.33)', () => {
       fake.vramFraction = 1;
     }
   });
+});
+
+test('registerGguf works the same against a pre-0.30 server (the uploaded blob is the model layer)', async () => {
+  const fake = await startFakeOllama({ profile: 'pre-0.30' });
+  try {
+    const spec = JINJA.chatml;
+    const path = await writeModel('old-server', { chatTemplate: spec.jinja, specials: spec.specials, eos: spec.eos, seed: 80 });
+    const { events, onEvent } = collect();
+    const r = await registerGguf({ ggufPath: path, name: 'old-server', host: fake.url }, { onEvent });
+    assert.equal(r.template.kind, 'own');
+    assert.ok(r.verify !== null && r.verify.tokensPerSecond !== null);
+    const logs = events.filter((e) => e.type === 'log' && e.stage === 'create').map((e) => (e as { message: string }).message);
+    assert.deepEqual(logs.slice(0, 2), ['parsing GGUF', `using existing layer sha256:${r.sha256}`]);
+    assert.deepEqual(logs.slice(-2), ['writing manifest', 'success']);
+    assert.ok(!logs.includes('validating GGUF model') && !logs.includes('verifying conversion'));
+    assert.ok(!logs.some((m) => /rewritten copy/.test(m)));
+    assert.equal((await fake.manifest('old-server'))!.layers[0]!.digest, `sha256:${r.sha256}`);
+  } finally {
+    await fake.stop();
+  }
 });
 
 describe('registerGguf faults: a clear error, nothing left behind, and the retry succeeds', () => {

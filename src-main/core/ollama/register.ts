@@ -170,6 +170,16 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
       choice = { kind: 'ollama', reason: `${plan.choice.reason}; Ollama recognised the template itself` };
       emit({ type: 'log', level: 'info', stage: 'create', message: 'Ollama recognised the chat template itself' });
     }
+    // Ollama ≥ 0.30 stores a rewritten copy of the GGUF; the upload then waits for pruning.
+    const stored = /^FROM .*sha256[-:]([0-9a-f]{64})\s*$/m.exec(shown.modelfile)?.[1];
+    if (uploaded && stored !== undefined && stored !== sha256) {
+      emit({
+        type: 'log',
+        level: 'info',
+        stage: 'create',
+        message: `Ollama stored its own rewritten copy of the GGUF; the uploaded blob (${fileSize} bytes) stays on disk until Ollama restarts and prunes it`,
+      });
+    }
     emit({ type: 'stage', stage: 'create', status: 'done', message: `${model} created` });
 
     if (modelfileTemp !== null && modelfilePath !== null) {
