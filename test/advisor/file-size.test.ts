@@ -86,3 +86,19 @@ test('quantfit recommend: table, nothing-fits exits 0 with fit none, bad sizes e
   const badCtx = cli(['--ctx', '0']);
   assert.equal(badCtx.status, 2);
 });
+
+test('an already-quantized input: only the types the quantizer would make are offered, and one is picked', async () => {
+  const q8 = await readGgufHeader(join(dir, 'Q8_0.gguf'));
+  const hw = profileFromRaw({ platform: 'linux', arch: 'x64', mem: { total: 8 * 1024 ** 3 }, cpu: null, gpus: [], disk: null }, 'fixture');
+  const report = advise(q8, hw, { planner: quantizerPlanner, hasImatrix: false });
+  assert.ok(report.skipped.some((s) => /already quantized/.test(s.reason)), 'requantizing is refused as llama-quantize does');
+  assert.ok(report.options.length > 0 && report.options.length < ESTIMATED_FTYPES.length);
+  assert.ok(report.recommended.type !== null, 'something that can be made and fits is recommended');
+  assert.ok(report.options.some((o) => o.type === report.recommended.type));
+});
+
+test('a model no type can be planned for is a clear error, not an empty recommendation', () => {
+  const hw = profileFromRaw({ platform: 'linux', arch: 'x64', mem: { total: 8 * 1024 ** 3 }, cpu: null, gpus: [], disk: null }, 'fixture');
+  const refuse = () => { throw new Error('unsupported tensor layout'); };
+  assert.throws(() => advise(header, hw, { planner: refuse, hasImatrix: false }), /no quant type can be made from this model: unsupported tensor layout/);
+});

@@ -8,6 +8,7 @@ import { ACCEPTABLE_FLOOR_TYPE, CPU_BEST_TYPE, LADDER, REQUIRES_IMATRIX } from '
 import { DEFAULT_CTX } from './constants.ts';
 import { formatBytes } from './sizes.ts';
 import type { GgufHeader } from '../gguf/types.ts';
+import { QuantfitError } from '../errors.ts';
 
 const TIER_ORDER: readonly Fit[] = ['gpu', 'partial', 'cpu'];
 const FIT_RANK: Readonly<Record<Fit, number>> = { gpu: 0, partial: 1, cpu: 2, none: 3 };
@@ -49,7 +50,9 @@ function choose(options: readonly Estimate[], hasImatrix: boolean): Choice {
     const pick = bestIn(tier);
     if (pick && ladderIndex(pick.type) <= floor) return { estimate: pick };
   }
-  const fitting = TIER_ORDER.map(bestIn).filter((o): o is Estimate => o !== undefined);
+  const capped = TIER_ORDER.map(bestIn).filter((o): o is Estimate => o !== undefined);
+  // Without a capped pick (e.g. only bigger types can be made from this input), any type that fits.
+  const fitting = capped.length > 0 ? capped : ladder.filter((o) => o.fit !== 'none');
   fitting.sort((a, b) => ladderIndex(a.type) - ladderIndex(b.type) || FIT_RANK[a.fit] - FIT_RANK[b.fit]);
   return { estimate: fitting[0] ?? null };
 }
@@ -175,6 +178,10 @@ export interface AdviseOptions extends RecommendOptions {
 /** The whole answer of `quantfit recommend`: plan every type, estimate, place and pick. */
 export function advise(header: GgufHeader, hardware: HardwareProfile, options: AdviseOptions): RecommendReport & { skipped: PlannedModel['skipped'] } {
   const model = planModel(header, options.planner, { hasImatrix: options.hasImatrix });
+  if (model.plans.length === 0) {
+    const first = model.skipped[0];
+    throw new QuantfitError(`no quant type can be made from this model${first ? `: ${first.reason}` : ''}`, { file: header.path });
+  }
   const ctx = options.ctx ?? Math.min(DEFAULT_CTX, model.params.contextLengthTrain ?? DEFAULT_CTX);
   const { options: estimates, recommended, budget } = recommendFrom(model, hardware, ctx, options);
   const { gpuEstimated: _omit, ...plainBudget } = budget;
