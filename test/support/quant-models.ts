@@ -95,6 +95,8 @@ export const MODEL_VARIANTS: ReadonlyArray<{ name: string; options: QuantModelOp
         { name: 'blk.5.column.weight', shape: [256, 1] },
         { name: 'v.patch_embd.weight', shape: [256, 4] },
         { name: 'rope_freqs.weight', shape: [256, 1, 1] },
+        { name: 'abcde', shape: [256, 4] },
+        { name: 'abcdef', shape: [256, 4] },
       ],
     },
   },

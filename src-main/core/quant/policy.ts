@@ -315,7 +315,9 @@ function nDims(shape: readonly number[]): number {
 function allowsQuantization(name: string, shape: readonly number[], opts: { onlyCopy: boolean; quantizeOutput: boolean }): boolean {
   if (opts.onlyCopy) return false;
   if (nDims(shape) < 2) return false;
-  if (!name.endsWith('weight')) return false;
+  // llama.cpp tests `rfind("weight") == size - 6`; for a 5-byte name both sides are npos, so such
+  // names count as weights too.
+  if (!name.endsWith('weight') && Buffer.byteLength(name) !== 5) return false;
   if (!opts.quantizeOutput && name === 'output.weight') return false;
   if (NEVER_QUANTIZED_FRAGMENTS.some((f) => name.includes(f))) return false;
   return !NEVER_QUANTIZED_NAMES.includes(name);
