@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, QuantfitError } from '../../src-main/core/errors.ts';
 import { GgufValueType, type GgufKv } from '../../src-main/core/gguf/types.ts';
@@ -282,6 +282,14 @@ describe('registerGguf against the fake server (v0.33)', () => {
       assert.equal(err.location.file, join(dir, 'missing.gguf'));
       return true;
     });
+    const notGguf = join(dir, 'notes.gguf');
+    await writeFile(notGguf, 'just some text, not a model\n');
+    await assert.rejects(registerGguf({ ggufPath: notGguf, name: 'x', host: fake.url }), (err: unknown) => {
+      assert.ok(err instanceof QuantfitError);
+      assert.equal(err.location.file, notGguf);
+      return true;
+    });
+    await rm(notGguf);
     assert.deepEqual(fake.requests, []);
   });
 
