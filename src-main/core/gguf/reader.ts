@@ -20,8 +20,6 @@ import {
 
 /** Bytes fetched per refill of the header window; a longer single field gets a window of its own size. */
 const WINDOW_BYTES = 1 << 20;
-/** The fixed part before the KVs: magic, version, tensor count, KV count. */
-const FIXED_HEADER_BYTES = 24;
 /** Fewest bytes one KV can take: key length + 1-byte key + value type + 1-byte value. */
 const MIN_KV_BYTES = 8 + 1 + 4 + 1;
 /** Fewest bytes one tensor info can take: name length + n_dims + type + offset (0 dims, empty name). */
