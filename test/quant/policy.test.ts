@@ -166,6 +166,9 @@ describe('planQuantization', () => {
     assert.ok(planQuantization(h, { ftype: 'IQ2_XXS', hasImatrix: true }));
     assert.throws(() => planQuantization(h, { ftype: 'Q4_K_M', tensorTypes: [{ pattern: '(', type: T.Q8_0 }] }), /invalid tensor type pattern/);
     const im = syntheticImatrix(h);
+    im.set('blk.4.ffn_up.weight', new Float32Array(256).fill(NaN));
+    assert.throws(() => planQuantization(h, { ftype: 'Q4_K_M', imatrix: im }), /non-finite/);
+    im.delete('blk.4.ffn_up.weight');
     im.set('blk.2.attn_k.weight', new Float32Array(5));
     assert.throws(() => planQuantization(h, { ftype: 'Q4_K_M', imatrix: im }), (e: unknown) => e instanceof QuantfitError && e.location.tensor === 'blk.2.attn_k.weight');
   });

@@ -609,6 +609,11 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
     }
   });
   const imatrix = options.imatrix;
+  for (const [name, values] of imatrix ?? []) {
+    for (const v of values) {
+      if (!Number.isFinite(v)) throw new QuantfitError(`the importance matrix contains a non-finite value (${v}) for ${name}`);
+    }
+  }
   const hasImatrix = (imatrix !== undefined && imatrix.size > 0) || options.hasImatrix === true;
 
   const hp = readHparams(header, overrideMap);
