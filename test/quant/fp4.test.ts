@@ -98,3 +98,38 @@ test('FP4 scales match llama.cpp for block maxima at every power-of-two and UE4M
   }
   console.log(`# FP4 scale boundaries: ${maxima.length} blocks per type identical`);
 });
+
+test('MXFP4 picks the same entries as llama.cpp at and one ulp around every midpoint', { skip: reason }, () => {
+  const oracle = loadOracle()!;
+  const blocks: number[][] = [];
+  for (const k of [-120, -40, -3, 0, 1, 7, 60, 110]) {
+    // A block maximum of 12·d = 1.5·2^(k+2) gives e = k + 127, i.e. the scale 2^(e−128) = d. The first
+    // k gives e = 7, below the kernel's table path, so both of its paths are covered.
+    const d = 2 ** (k - 1);
+    for (const mid of [0.5, 1.5, 2.5, 3.5, 5, 7, 10]) {
+      const values: number[] = [12 * d];
+      for (const sign of [1, -1]) {
+        const m = Math.fround(sign * mid * d);
+        const bits = new Float32Array([m]);
+        const u = new Int32Array(bits.buffer);
+        for (const delta of [-2, -1, 0, 1, 2]) {
+          const w = new Int32Array([u[0] + delta]);
+          values.push(new Float32Array(w.buffer)[0]);
+        }
+      }
+      while (values.length < 32) values.push(0);
+      blocks.push(values);
+    }
+  }
+  const src = Float32Array.from(blocks.flat());
+  const expected = oracle.quantizeChunk(GgmlType.MXFP4, src, blocks.length, 32);
+  const actual = new Uint8Array(expected.length);
+  kernelFor(GgmlType.MXFP4)!.quantize!(src, actual, blocks.length, 32);
+  for (let b = 0; b < blocks.length; b++) {
+    const got = Buffer.from(actual.subarray(b * 17, (b + 1) * 17)).toString('hex');
+    const want = Buffer.from(expected.subarray(b * 17, (b + 1) * 17)).toString('hex');
+    if (got !== want) assert.fail(`block ${b} (max ${blocks[b][0]}): got ${got}, llama.cpp ${want}`);
+  }
+  assert.equal(actual[0], 7, 'the first blocks have e = 7');
+  assert.equal(actual[17 * 7 * 3], 127, 'k = 0 gives e = 127');
+});

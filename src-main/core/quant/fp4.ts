@@ -87,6 +87,22 @@ function bestIndexFp4(x: number): number {
   return best;
 }
 
+// MXFP4 shortcut. With d a normal power of two the products kv·d are exact, and near every midpoint
+// between neighbouring candidates the float differences kv·d − x are exact too (x shares the
+// midpoint's binade, d is a multiple of x's ulp), so ggml's choice is the exact one: the nearest
+// value, ties to the smaller magnitude (the earlier index). With u = 2|x|/d (exact in double) and the
+// doubled midpoints 1, 3, 5, 7, 10, 14, 20, the magnitude index is the number of midpoints below u.
+const MIDPOINTS_BELOW = new Uint8Array(21);
+for (let k = 0; k < 21; k++) for (const m of [1, 3, 5, 7, 10, 14, 20]) if (k > m) MIDPOINTS_BELOW[k] = MIDPOINTS_BELOW[k] + 1;
+
+/** best_index_mxfp4(x, d) for d = 2^(e − 128) with 8 ≤ e ≤ 240 (finite x). */
+function mxfp4Index(x: number, twoOverD: number): number {
+  const k = Math.ceil(Math.abs(x) * twoOverD);
+  const c = k < 21 ? MIDPOINTS_BELOW[k] : 7;
+  // Negative x takes the negative entries 9..15 (+(cond) avoids a branch on the sign).
+  return c | ((+(x < 0) & +(c > 0)) << 3);
+}
+
 // ============================================================================================
 // MXFP4 (17 bytes per 32)
 
@@ -105,9 +121,17 @@ function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
     const e = amax > 0 ? (Math.floor(fround(Math.log2(amax))) + 125) & 0xff : 0;
     const d = e8m0ToFp32Half(e);
     dst[o] = e;
-    setScale(d);
-    for (let j = 0; j < 16; j++) {
-      dst[o + 1 + j] = bestIndexFp4(src[x + j]) | (bestIndexFp4(src[x + 16 + j]) << 4);
+    if (e >= 8 && e <= 240) {
+      const twoOverD = 2 / d; // a power of two: exact
+      for (let j = 0; j < 16; j++) {
+        dst[o + 1 + j] = mxfp4Index(src[x + j], twoOverD) | (mxfp4Index(src[x + 16 + j], twoOverD) << 4);
+      }
+    } else {
+      // Subnormal or huge scales (and ggml's wrapped exponent for subnormal maxima): the plain search.
+      setScale(d);
+      for (let j = 0; j < 16; j++) {
+        dst[o + 1 + j] = bestIndexFp4(src[x + j]) | (bestIndexFp4(src[x + 16 + j]) << 4);
+      }
     }
   }
   return nb * 17;
