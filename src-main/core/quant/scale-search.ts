@@ -15,13 +15,13 @@ const GROUP_MAX_EPS = fround(1e-15);
 const TENTH = fround(0.1);
 
 // Scratch, grown on demand (n is 8…32 for every current caller).
-let QX = new Float64Array(64 * 5); // makeQxQuants' interleaved scratch (see there)
-let QKX = new Float64Array(64 * 5);
-let QXL = new Float64Array(64 * 19); // makeQxQuants' levels: first pass and 18 steps, one row each
-const LIVE = new Int32Array(18); // rows of the steps whose levels changed
-const STEP_CHANGED = new Uint8Array(18);
-const QX_ISCALE = new Float64Array(18); // makeQxQuants' step iscales for the current max
-const SUMS = new Float64Array(40); // their (sumlx, suml2) pairs // makeQkxQuants' interleaved scratch (see there)
+let QX = new Float64Array(64 * 5); // makeQxQuants: interleaved x, weight, w·x
+let QXL = new Float64Array(64 * 19); // makeQxQuants: levels of the first pass and 18 steps, a row each
+const QX_ISCALE = new Float64Array(18); // makeQxQuants: the steps' iscales
+const STEP_CHANGED = new Uint8Array(18); // makeQxQuants: step k's levels differ from step k−1's
+const LIVE = new Int32Array(18); // makeQxQuants: rows of the changed steps
+const SUMS = new Float64Array(40); // makeQxQuants: their (sumlx, suml2) pairs
+let QKX = new Float64Array(64 * 5); // makeQkxQuants: interleaved x, weight, x − min, two level slots
 
 const MAGIC = 12582912; // 1.5 · 2^23
 
