@@ -145,9 +145,12 @@ function chunk(nPerRow: number, nrows: number, seed: number): Chunk {
     const kind = r < ROW_KINDS.length ? ROW_KINDS[r] : ROW_KINDS[r % 5];
     kind.fill(src.subarray(r * nPerRow, (r + 1) * nPerRow), rnd);
   }
-  // Positive importances over ~8 decades, some tiny.
+  // Importances over ~8 decades, some tiny and a few exactly zero (columns an imatrix never saw).
   const imatrix = new Float32Array(nPerRow);
-  for (let i = 0; i < nPerRow; i++) imatrix[i] = rnd() < 0.03 ? 1e-9 * rnd() + 1e-12 : Math.exp(gaussian(rnd) * 3);
+  for (let i = 0; i < nPerRow; i++) {
+    const u = rnd();
+    imatrix[i] = u < 0.01 ? 0 : u < 0.04 ? 1e-9 * rnd() + 1e-12 : Math.exp(gaussian(rnd) * 3);
+  }
   return { nPerRow, nrows, src, imatrix };
 }
 
