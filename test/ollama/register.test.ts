@@ -290,7 +290,18 @@ describe('registerGguf against the fake server (v0.33)', () => {
       return true;
     });
     await rm(notGguf);
+    await assert.rejects(registerGguf({ ggufPath: join(dir, 'l3.gguf'), name: 'x', host: fake.url, modelfilePath: join(dir, 'l3.gguf') }), /the Modelfile path is the GGUF itself/);
     assert.deepEqual(fake.requests, []);
+  });
+
+  test('a system prompt the Modelfile cannot hold still registers, with a warning', async () => {
+    const path = await writeModel('quotes', { seed: 90 });
+    const system = 'Two lines,\nthe second with """triple quotes"""';
+    const r = await registerGguf({ ggufPath: path, name: 'quotes', host: fake.url, system, verify: false });
+    assert.equal(r.modelfilePath, null);
+    assert.match(r.warnings.join('\n'), /cannot write the Modelfile .*quotes\.Modelfile .*contains '"""'/);
+    assert.equal((await clientFor(fake).showModel('quotes')).system, system);
+    assert.deepEqual(await strayFiles(), []);
   });
 
   test('partial offload is reported as a split with a warning', async () => {

@@ -80,6 +80,10 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
     if (err instanceof QuantfitError) throw err;
     throw new QuantfitError(`cannot read: ${(err as Error).message}`, { file }, { cause: err });
   }
+  // A precomputed digest is checked now, before anything is written or sent.
+  const knownSha256 = options.sha256 !== undefined ? blobDigest(options.sha256).slice('sha256:'.length) : undefined;
+  const modelfilePath = options.modelfilePath === null ? null : resolve(options.modelfilePath ?? modelfilePathFor(file));
+  if (modelfilePath === file) throw new QuantfitError('the Modelfile path is the GGUF itself', { file });
   const kv: readonly GgufKv[] = options.kv ?? (await readGgufHeader(file)).kv;
   throwIfAborted(signal);
 
@@ -107,22 +111,22 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   const parameters: Record<string, unknown> = {};
   if (plan.stop.length > 0) parameters.stop = [...plan.stop];
   if (options.numCtx !== undefined) parameters.num_ctx = options.numCtx;
-  const modelfilePath = options.modelfilePath === null ? null : resolve(options.modelfilePath ?? modelfilePathFor(file));
-  const modelfileText = renderModelfile({
-    from: modelfilePath !== null ? modelfileFrom(modelfilePath, file) : `./${basename(file)}`,
-    template: plan.template,
-    system: options.system ?? null,
-    stop: plan.stop,
-    numCtx: options.numCtx ?? null,
-  });
   let modelfileTemp: string | null = null;
   if (modelfilePath !== null) {
     const temp = join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      await writeFile(temp, modelfileText, { flag: 'wx' });
+      // The API request carries every value exactly; only the Modelfile has quoting limits.
+      const text = renderModelfile({
+        from: modelfileFrom(modelfilePath, file),
+        template: plan.template,
+        system: options.system ?? null,
+        stop: plan.stop,
+        numCtx: options.numCtx ?? null,
+      });
+      await writeFile(temp, text, { flag: 'wx' });
       modelfileTemp = temp;
     } catch (err) {
-      warn(`cannot write the Modelfile next to the GGUF (${(err as Error).message}); continuing without it`, 'modelfile');
+      warn(`cannot write the Modelfile ${modelfilePath} (${describeError(err)}); continuing without it`, 'modelfile');
     }
   }
   emit({ type: 'stage', stage: 'modelfile', status: 'done', message: describeChoice(plan.choice) });
@@ -132,7 +136,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   try {
     // Hash (unless the writer already did), then upload what the server lacks.
     emit({ type: 'stage', stage: 'upload', status: 'start' });
-    const sha256 = options.sha256 !== undefined ? blobDigest(options.sha256).slice('sha256:'.length) : await sha256File(file, { signal, onEvent: emit, stage: 'upload' });
+    const sha256 = knownSha256 ?? (await sha256File(file, { signal, onEvent: emit, stage: 'upload' }));
     const digest = blobDigest(sha256);
     if (await blobExists(client.host.url, sha256, signal)) {
       emit({ type: 'stage', stage: 'upload', status: 'skipped', message: `Ollama already has ${digest}` });
