@@ -33,7 +33,12 @@ describe('file parity with llama_model_quantize', { skip: reason }, () => {
       inputs.set(v.name, path);
     }
   });
-  after(() => removeTempDir(dir));
+  let identical = 0;
+  let refusedByBoth = 0;
+  after(async () => {
+    console.log(`# file parity: ${identical} byte-identical files, ${refusedByBoth} inputs refused by both`);
+    await removeTempDir(dir);
+  });
 
   let n = 0;
   /** Quantizes with both; returns whether both refused (then nothing to compare). */
@@ -51,6 +56,7 @@ describe('file parity with llama_model_quantize', { skip: reason }, () => {
     if (!r.ok) {
       assert.ok(ourError, `${tag}: llama.cpp refused (${r.log.trim().split('\n').pop()}) but we wrote a file`);
       assert.equal(existsSync(ours), false);
+      refusedByBoth++;
       return;
     }
     assert.equal(ourError, undefined, `${tag}: llama.cpp quantized, we failed: ${String(ourError)}`);
@@ -59,6 +65,7 @@ describe('file parity with llama_model_quantize', { skip: reason }, () => {
     assert.equal(b.length, a.length, `${tag}: size`);
     const at = a.findIndex((x, i) => x !== b[i]);
     assert.equal(at, -1, `${tag}: first differing byte at ${at}`);
+    identical++;
   };
 
   test('every issue ftype on every model variant: identical files', async () => {
