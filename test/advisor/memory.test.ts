@@ -84,12 +84,15 @@ test('context is padded to 256 as llama.cpp does', () => {
   assert.ok(kvCacheBytes(p, 1025) > kvCacheBytes(p, 1024));
 });
 
-test('compute buffer: the largest of attention scores, feed-forward and logits, × n_ubatch × 4 bytes', () => {
+test('compute buffer: the largest of attention, feed-forward and output phases, × n_ubatch × 4 bytes', () => {
   const p = modelParams(headerWith('llama', { block_count: 32, embedding_length: 4096, 'attention.head_count': 32, feed_forward_length: 11008, vocab_size: 32000 }));
-  // At 4096 the KQ scores (32 heads × 4096 cells) dominate.
-  assert.equal(computeBufferBytes(p, 4096), 4 * 512 * (32 * 4096 + 4 * 4096));
-  // At 256 the logits (n_vocab + n_embd) dominate; the batch is the padded context.
-  assert.equal(computeBufferBytes(p, 256), 4 * 256 * (32000 + 4096));
+  // At 4096 the KQ scores (32 heads × 4096 cells) dominate: + mask + 5 n_embd + K and V rows.
+  assert.equal(computeBufferBytes(p, 4096), 4 * 512 * (32 * 4096 + 4096 + 5 * 4096 + 8192));
+  // At 256 the feed-forward phase dominates; the batch is the padded context.
+  assert.equal(computeBufferBytes(p, 256), 4 * 256 * (3 * 11008 + 5 * 4096));
+  // A big vocabulary makes the logits the largest buffer.
+  const v = modelParams(headerWith('llama', { block_count: 32, embedding_length: 4096, 'attention.head_count': 32, 'attention.head_count_kv': 8, feed_forward_length: 14336, vocab_size: 128256 }));
+  assert.equal(computeBufferBytes(v, 2048), 4 * 512 * (128256 + 2 * 4096));
   assert.ok(computeBufferBytes(p, 32768) > computeBufferBytes(p, 4096));
 });
 

@@ -11,7 +11,8 @@ export function padContext(ctx: number): number {
 /**
  * Cells the cache of one layer holds: the (padded) context for dense layers; for sliding-window layers
  * llama.cpp's iSWA cache keeps the window plus one micro-batch, padded to 256, never more than the
- * context (llama-kv-cache-iswa.cpp).
+ * context (llama-kv-cache-iswa.cpp), as llama-server and llama-cli run it (swa_full off; the C API's
+ * own default keeps full-size SWA caches). Checked against llama.cpp in test/advisor/llama-parity.test.ts.
  */
 export function cacheCells(params: ModelParams, swa: boolean, ctx: number): number {
   const full = padContext(ctx);
@@ -33,24 +34,30 @@ export function kvCacheBytes(params: ModelParams, ctx: number): number {
 }
 
 /**
- * Compute buffer estimate. llama.cpp reserves one graph for a micro-batch of N_UBATCH tokens and
- * reuses memory between nodes, so the buffer is the largest set of f32 activations alive at once.
- * Three candidates, the largest wins (all × 4 bytes × n_ubatch):
- *   attention: n_head × kv_cells (the KQ score matrix; flash attention is assumed OFF — the worst
- *              case — and kv_cells is the largest cache of any layer) + 4 × n_embd (Q, K, V, residual)
- *   feed-forward: 2 × n_ff + n_embd (gate and up projections, residual)
- *   output: n_vocab + n_embd (logits for every token of the batch, final norm)
- * Not modelled: backend scratch (cuBLAS workspaces are in the GPU reserve), recurrent state.
+ * Compute buffer estimate. llama.cpp reserves one graph for a micro-batch of n_ubatch tokens (512, or
+ * the padded context when shorter) and reuses memory between nodes, so the buffer is the largest set of
+ * f32 activations alive at once. Three phases, the largest wins (all × 4 bytes × n_ubatch):
+ *   attention:    n_head × n_kv (KQ scores) + n_kv (mask) + 5 × n_embd + (n_embd_k_gqa + n_embd_v_gqa)
+ *   feed-forward: 3 × n_ff + 5 × n_embd
+ *   output:       n_vocab + 2 × n_embd (logits for every token of the batch)
+ * n_kv is the cache size of the layer (the window for SWA layers). Flash attention is assumed OFF (the
+ * KQ matrix is materialised): the worst case, which llama.cpp falls back to where FA is unsupported.
+ * Calibrated on the reference llama.cpp (CPU backend, no_alloc reservation) with LLaMA-7B, Llama-3-8B
+ * and 1B shapes at n_ctx 256…8192: exact to 0.01 MiB in the attention and output phases; the
+ * feed-forward phase is within 1% at 512 (7B; 7% under at 256). See test/advisor/llama-parity.test.ts.
+ * Not modelled: backend scratch (cuBLAS workspaces are in the GPU reserve), recurrent state, the small
+ * host output buffer.
  */
 export function computeBufferBytes(params: ModelParams, ctx: number): number {
   const tokens = Math.min(N_UBATCH, padContext(ctx));
+  const embd = params.embeddingLength;
   let attention = 0;
   for (const layer of params.layers) {
     const cells = cacheCells(params, layer.swa, ctx);
-    attention = Math.max(attention, layer.headCount * cells);
+    attention = Math.max(attention, layer.headCount * cells + cells + layer.kWidth + layer.vWidth);
   }
-  attention += 4 * params.embeddingLength;
-  const feedForward = 2 * params.feedForwardLength + params.embeddingLength;
-  const output = params.vocabSize + params.embeddingLength;
+  attention += 5 * embd;
+  const feedForward = 3 * params.feedForwardLength + 5 * embd;
+  const output = params.vocabSize + 2 * embd;
   return ACTIVATION_BYTES * tokens * Math.max(attention, feedForward, output);
 }

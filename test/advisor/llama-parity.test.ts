@@ -1,0 +1,64 @@
+// The advisor's KV cache and compute buffer against what the reference llama.cpp reserves for the same
+// model and context (no_alloc: metadata only, so full-size shapes cost nothing but a sparse file).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { GgufHeader } from '../../src-main/core/gguf/types.ts';
+import { modelParams } from '../../src-main/core/advisor/model-params.ts';
+import { computeBufferBytes, kvCacheBytes } from '../../src-main/core/advisor/memory.ts';
+import { makeTempDir, removeTempDir, tinyLlama, type SyntheticModel } from '../support/synthetic-gguf.ts';
+import { gemma2, llama7b, writeSparseGguf } from './support.ts';
+import { llamaContextMemory, llamaMemoryUnavailableReason } from '../support/llama-memory-oracle.ts';
+
+const MiB = 1024 * 1024;
+const skip = llamaMemoryUnavailableReason();
+if (skip) console.log(`# skipping llama.cpp memory parity: ${skip}`);
+
+let dir = '';
+const models: { name: string; path: string; header: GgufHeader; computeTolerance: number }[] = [];
+
+before(async () => {
+  if (skip) return;
+  dir = await makeTempDir('llama-parity');
+  // The compute formula is calibrated on llama graphs; Gemma-2 adds activations it does not model
+  // (logit softcapping, post-norms), up to ~12 MiB more: a looser bound there.
+  const specs: [string, SyntheticModel, number][] = [
+    ['LLaMA-7B', llama7b(), 0.02],
+    ['Llama-3-8B (GQA, 128K vocab)', tinyLlama({ nEmbd: 4096, nLayer: 32, nHead: 32, nHeadKv: 8, nFf: 14336, nVocab: 128256, nCtx: 8192, type: 'F16' }), 0.02],
+    ['Gemma-2-2B (SWA)', gemma2(), 0.15],
+  ];
+  for (const [name, spec, computeTolerance] of specs) {
+    const path = join(dir, `${name.replace(/\W+/g, '-')}.gguf`);
+    models.push({ name, path, header: await writeSparseGguf(path, spec), computeTolerance });
+  }
+});
+
+after(async () => {
+  if (dir) await removeTempDir(dir);
+});
+
+test('KV cache bytes equal llama.cpp\'s own (GQA, sliding window, context padding)', { skip }, () => {
+  for (const m of models) {
+    const params = modelParams(m.header);
+    for (const ctx of [512, 1000, 4096, 8192]) {
+      const real = llamaContextMemory(m.path, ctx);
+      // llama.cpp logs MiB with two decimals. SWA layers: window + n_ubatch cells, as llama-server.
+      assert.equal((kvCacheBytes(params, ctx) / MiB).toFixed(2), real.kvMiB.toFixed(2), `${m.name} at ${ctx}: ${JSON.stringify(real)}`);
+    }
+  }
+});
+
+test('compute buffer matches llama.cpp\'s reservation (flash attention off) from 1K context up', { skip }, () => {
+  for (const m of models) {
+    const params = modelParams(m.header);
+    for (const ctx of [1024, 4096, 8192]) {
+      const real = llamaContextMemory(m.path, ctx).computeMiB;
+      const ours = computeBufferBytes(params, ctx) / MiB;
+      assert.ok(Math.abs(ours - real) / real < m.computeTolerance, `${m.name} at ${ctx}: ours ${ours.toFixed(2)} MiB, llama.cpp ${real} MiB`);
+    }
+    // Flash attention only makes it smaller: the estimate is an upper bound.
+    const fa = llamaContextMemory(m.path, 8192, { flashAttn: true }).computeMiB;
+    assert.ok(computeBufferBytes(params, 8192) / MiB >= fa, `${m.name}: FA ${fa} MiB`);
+  }
+});
