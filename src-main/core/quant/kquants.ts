@@ -11,6 +11,7 @@ import type { QuantKernel } from './types.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import { fround as f32, nearestInt as nearestIntImport, fp32ToFp16 as fp32ToFp16Import, FP16_TO_FP32 as FP16_TABLE } from './numeric.ts';
 import { makeQxQuants, makeQkx2Quants, makeQkx3Quants, makeQpQuants } from './scale-search.ts';
+import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
 
 // Local bindings: hot loops then call plain functions, whatever module format the loader produces.
 const fround = f32;
@@ -29,14 +30,6 @@ const SW = new Float32Array(16);
 const LS = new Uint8Array(16);
 const LM = new Uint8Array(16);
 const LQ3 = new Int8Array(16); // make_q3_quants' signed levels
-
-function checkShape(type: string, src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, blockBytes: number, imatrix?: Float32Array): void {
-  if (nPerRow % QK_K !== 0) throw new Error(`${type}: row length ${nPerRow} is not a multiple of ${QK_K}`);
-  if (src.length < nrows * nPerRow) throw new Error(`${type}: source holds ${src.length} values, need ${nrows * nPerRow}`);
-  const bytes = (nrows * nPerRow / QK_K) * blockBytes;
-  if (dst.length < bytes) throw new Error(`${type}: destination holds ${dst.length} bytes, need ${bytes}`);
-  if (imatrix !== undefined && imatrix.length < nPerRow) throw new Error(`${type}: imatrix has ${imatrix.length} values, need ${nPerRow}`);
-}
 
 function writeF16(dst: Uint8Array, o: number, h: number): void {
   dst[o] = h & 0xff;
@@ -619,76 +612,68 @@ function perRow(
   for (let r = 0; r < nrows; r++) fn(r * nPerRow, r * nb * blockBytes, nb);
 }
 
-function checkDequant(type: string, src: Uint8Array, dst: Float32Array, n: number, blockBytes: number): number {
-  if (n % QK_K !== 0) throw new Error(`${type}: ${n} values is not a multiple of ${QK_K}`);
-  const nb = n / QK_K;
-  if (src.length < nb * blockBytes) throw new Error(`${type}: source holds ${src.length} bytes, need ${nb * blockBytes}`);
-  if (dst.length < n) throw new Error(`${type}: destination holds ${dst.length} values, need ${n}`);
-  return nb;
-}
-
 export const q2KKernel: QuantKernel = {
   type: GgmlType.Q2_K,
   quantize(src, dst, nrows, nPerRow, imatrix) {
-    checkShape('Q2_K', src, dst, nrows, nPerRow, Q2K_BYTES, imatrix);
-    if (imatrix === undefined) quantizeQ2KRef(src, dst, nrows * nPerRow / QK_K);
-    else perRow(nrows, nPerRow, Q2K_BYTES, (rx, rd, nb) => quantizeQ2KImatrix(src, dst, nb, rx, rd, imatrix));
-    return nrows * nPerRow / QK_K * Q2K_BYTES;
+    const nb = checkQuantizeArgs('Q2_K', QK_K, Q2K_BYTES, src, dst, nrows, nPerRow, imatrix);
+    if (imatrix === undefined) quantizeQ2KRef(src, dst, nb);
+    else perRow(nrows, nPerRow, Q2K_BYTES, (rx, rd, rowBlocks) => quantizeQ2KImatrix(src, dst, rowBlocks, rx, rd, imatrix));
+    return nb * Q2K_BYTES;
   },
   dequantize(src, dst, n) {
-    dequantizeQ2K(src, dst, checkDequant('Q2_K', src, dst, n, Q2K_BYTES));
+    dequantizeQ2K(src, dst, checkDequantizeArgs('Q2_K', QK_K, Q2K_BYTES, src, dst, n));
   },
 };
 
 export const q3KKernel: QuantKernel = {
   type: GgmlType.Q3_K,
   quantize(src, dst, nrows, nPerRow, imatrix) {
-    checkShape('Q3_K', src, dst, nrows, nPerRow, Q3K_BYTES, imatrix);
-    if (imatrix === undefined) quantizeQ3KRef(src, dst, nrows * nPerRow / QK_K);
-    else perRow(nrows, nPerRow, Q3K_BYTES, (rx, rd, nb) => quantizeQ3KImatrix(src, dst, nb, rx, rd, imatrix));
-    return nrows * nPerRow / QK_K * Q3K_BYTES;
+    const nb = checkQuantizeArgs('Q3_K', QK_K, Q3K_BYTES, src, dst, nrows, nPerRow, imatrix);
+    if (imatrix === undefined) quantizeQ3KRef(src, dst, nb);
+    else perRow(nrows, nPerRow, Q3K_BYTES, (rx, rd, rowBlocks) => quantizeQ3KImatrix(src, dst, rowBlocks, rx, rd, imatrix));
+    return nb * Q3K_BYTES;
   },
   dequantize(src, dst, n) {
-    dequantizeQ3K(src, dst, checkDequant('Q3_K', src, dst, n, Q3K_BYTES));
+    dequantizeQ3K(src, dst, checkDequantizeArgs('Q3_K', QK_K, Q3K_BYTES, src, dst, n));
   },
 };
 
 export const q4KKernel: QuantKernel = {
   type: GgmlType.Q4_K,
   quantize(src, dst, nrows, nPerRow, imatrix) {
-    checkShape('Q4_K', src, dst, nrows, nPerRow, Q4K_BYTES, imatrix);
-    if (imatrix === undefined) quantizeK4Ref(src, dst, nrows * nPerRow / QK_K, false);
-    else perRow(nrows, nPerRow, Q4K_BYTES, (rx, rd, nb) => quantizeK4Imatrix(src, dst, nb, rx, rd, imatrix, false));
-    return nrows * nPerRow / QK_K * Q4K_BYTES;
+    const nb = checkQuantizeArgs('Q4_K', QK_K, Q4K_BYTES, src, dst, nrows, nPerRow, imatrix);
+    if (imatrix === undefined) quantizeK4Ref(src, dst, nb, false);
+    else perRow(nrows, nPerRow, Q4K_BYTES, (rx, rd, rowBlocks) => quantizeK4Imatrix(src, dst, rowBlocks, rx, rd, imatrix, false));
+    return nb * Q4K_BYTES;
   },
   dequantize(src, dst, n) {
-    dequantizeK4(src, dst, checkDequant('Q4_K', src, dst, n, Q4K_BYTES), false);
+    dequantizeK4(src, dst, checkDequantizeArgs('Q4_K', QK_K, Q4K_BYTES, src, dst, n), false);
   },
 };
 
 export const q5KKernel: QuantKernel = {
   type: GgmlType.Q5_K,
   quantize(src, dst, nrows, nPerRow, imatrix) {
-    checkShape('Q5_K', src, dst, nrows, nPerRow, Q5K_BYTES, imatrix);
-    if (imatrix === undefined) quantizeK4Ref(src, dst, nrows * nPerRow / QK_K, true);
-    else perRow(nrows, nPerRow, Q5K_BYTES, (rx, rd, nb) => quantizeK4Imatrix(src, dst, nb, rx, rd, imatrix, true));
-    return nrows * nPerRow / QK_K * Q5K_BYTES;
+    const nb = checkQuantizeArgs('Q5_K', QK_K, Q5K_BYTES, src, dst, nrows, nPerRow, imatrix);
+    if (imatrix === undefined) quantizeK4Ref(src, dst, nb, true);
+    else perRow(nrows, nPerRow, Q5K_BYTES, (rx, rd, rowBlocks) => quantizeK4Imatrix(src, dst, rowBlocks, rx, rd, imatrix, true));
+    return nb * Q5K_BYTES;
   },
   dequantize(src, dst, n) {
-    dequantizeK4(src, dst, checkDequant('Q5_K', src, dst, n, Q5K_BYTES), true);
+    dequantizeK4(src, dst, checkDequantizeArgs('Q5_K', QK_K, Q5K_BYTES, src, dst, n), true);
   },
 };
 
 export const q6KKernel: QuantKernel = {
   type: GgmlType.Q6_K,
   quantize(src, dst, nrows, nPerRow, imatrix) {
-    checkShape('Q6_K', src, dst, nrows, nPerRow, Q6K_BYTES, imatrix);
+    const nb = checkQuantizeArgs('Q6_K', QK_K, Q6K_BYTES, src, dst, nrows, nPerRow, imatrix);
     // Without an imatrix the ref path runs over all rows as one stream; per-row gives the same bytes.
-    perRow(nrows, nPerRow, Q6K_BYTES, (rx, rd, nb) => quantizeQ6K(src, dst, nb, rx, rd, imatrix ?? null));
-    return nrows * nPerRow / QK_K * Q6K_BYTES;
+    perRow(nrows, nPerRow, Q6K_BYTES, (rx, rd, rowBlocks) => quantizeQ6K(src, dst, rowBlocks, rx, rd, imatrix ?? null));
+    return nb * Q6K_BYTES;
   },
   dequantize(src, dst, n) {
-    dequantizeQ6K(src, dst, checkDequant('Q6_K', src, dst, n, Q6K_BYTES));
+    dequantizeQ6K(src, dst, checkDequantizeArgs('Q6_K', QK_K, Q6K_BYTES, src, dst, n));
   },
 };
 
