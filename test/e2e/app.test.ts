@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { createCoreServices } from '../../src-main/electron/services.ts';
-import { DEFAULT_SETTINGS } from '../../src-main/contract.ts';
+import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-main/contract.ts';
 import { en, type MessageKey } from '../../src-renderer/src/lib/messages-en.ts';
 import { zhCN } from '../../src-renderer/src/lib/messages-zh-CN.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
@@ -219,6 +219,16 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
     await page.getByTestId('nav-settings').click();
     await page.getByRole('heading', { name: T('settings.title') }).waitFor();
     await shot(page, `7-settings-${lang}`);
+    const threads = page.getByRole('spinbutton', { name: T('settings.threads') });
+    await threads.fill('4');
+    await threads.press('Enter');
+    await threads.blur();
+    await page.getByText(T('settings.saved')).waitFor();
+    const saved = (await bridge.invoke('getSettings', [])) as { ok: true; value: { threads: number } };
+    assert.equal(saved.value.threads, 4);
+    await page.getByRole('button', { name: T('settings.docs') }).click();
+    for (let i = 0; i < 20 && bridge.records.external.length === 0; i++) await page.waitForTimeout(50);
+    assert.deepEqual(bridge.records.external, [EXTERNAL_LINKS.docs]);
 
     if (lang === 'en') {
       // The switcher: Chinese now, saved in the settings file; dark theme by override.
