@@ -23,11 +23,12 @@ test('sizes: binary units in every spelling, decimals, plain bytes; junk is unde
   assert.equal(formatBytes(900), '900 B');
 });
 
-test('reserves: 20% of RAM for the OS within [1, 4] GiB; 6% of VRAM, at least 512 MiB', () => {
+test('reserves: 20% of RAM for the OS within [1, 4] GiB; 6% of VRAM, at least 768 MiB', () => {
   assert.equal(ramOsReserve(2 * GiB), 1 * GiB);
   assert.equal(ramOsReserve(16 * GiB), Math.round(3.2 * GiB));
   assert.equal(ramOsReserve(128 * GiB), 4 * GiB);
-  assert.equal(discreteGpuReserve(8 * GiB), 512 * MiB);
+  assert.equal(discreteGpuReserve(8 * GiB), 768 * MiB);
+  assert.equal(discreteGpuReserve(12 * GiB), 768 * MiB);
   assert.equal(discreteGpuReserve(24 * GiB), Math.round(24 * GiB * 0.06));
 });
 

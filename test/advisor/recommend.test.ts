@@ -99,19 +99,21 @@ test('24 GB NVIDIA: near-lossless Q8_0, every layer on the GPU', () => {
   assert.match(r.reason, /Q8_0 needs 9\.0 GiB and fits entirely on the GPU/);
 });
 
-test('8 GB NVIDIA: Q6_K all on the GPU; Q8_0 only partly, or with a shorter context', () => {
+test('8 GB NVIDIA: Q5_K_M all on the GPU; Q6_K only partly, or with a shorter context', () => {
   const hw = machine('nvidia-8gb');
   const { recommended: r, options } = recommendFrom(model, hw, 4096, { hasImatrix: false });
-  assert.equal(r.type, 'Q6_K');
+  assert.equal(r.type, 'Q5_K_M');
+  assert.equal(LADDER_GROUP[r.type!], 'balanced');
   assert.equal(r.fit, 'gpu');
   assert.equal(r.gpuLayers, 32);
-  assert.ok(option(options, 'Q6_K').totalBytes <= memoryBudget(hw).gpuBytes);
+  assert.ok(option(options, 'Q5_K_M').totalBytes <= memoryBudget(hw).gpuBytes);
   const up = reason(r.reasons, 'step_up');
-  assert.deepEqual([up?.type, up?.fit], ['Q8_0', 'partial']);
-  assert.ok(option(options, 'Q8_0').gpuLayers > 0 && option(options, 'Q8_0').gpuLayers < 32);
+  assert.deepEqual([up?.type, up?.fit], ['Q6_K', 'partial']);
+  assert.ok(option(options, 'Q6_K').gpuLayers > 0 && option(options, 'Q6_K').gpuLayers < 32);
+  assert.equal(reason(r.reasons, 'step_down')?.type, 'Q4_K_M');
   const shorter = reason(r.reasons, 'shorter_context');
-  assert.deepEqual([shorter?.type, shorter?.fit], ['Q8_0', 'gpu']);
-  assert.ok(shorter!.ctx! < 4096);
+  assert.deepEqual([shorter?.ctx, shorter?.type, shorter?.fit], [2048, 'Q6_K', 'gpu']);
+  assert.match(r.reason, /^Q5_K_M needs 6\.8 GiB and fits entirely on the GPU \(7\.3 GiB usable\)\./);
 });
 
 test('8 GB NVIDIA at 16K context: the KV cache no longer fits the GPU, so partial offload', () => {

@@ -32,7 +32,7 @@ export const RUNTIME_RAM_OVERHEAD_BYTES = 256 * MiB;
  * Dedicated GPU memory kept back for the driver context (CUDA/ROCm context, BLAS workspaces) and the
  * display: a fraction of VRAM, at least `minBytes`.
  */
-export const DISCRETE_GPU_RESERVE = { fraction: 0.06, minBytes: 512 * MiB } as const;
+export const DISCRETE_GPU_RESERVE = { fraction: 0.06, minBytes: 768 * MiB } as const;
 
 /** Kept back from a unified GPU's working set (Metal/Vulkan runtime objects). */
 export const UNIFIED_GPU_RESERVE_BYTES = 256 * MiB;
