@@ -277,6 +277,26 @@ describe('fake Ollama (v0.33)', () => {
     assert.deepEqual(refused.lines.at(-1), { error: 'quantization is only supported for F16, BF16 and F32 models' });
   });
 
+  test('create: stream:false answers with the last object; `from` copies a local model or tries to pull', async () => {
+    const bytes = await ggufBytes(tinyLlama({ seed: 15 }), 'base15.gguf');
+    await upload(fake, bytes);
+    const quiet = await post(fake, '/api/create', { model: 'quiet', stream: false, files: { 'm.gguf': `sha256:${sha(bytes)}` } });
+    assert.deepEqual([quiet.status, quiet.json], [200, { status: 'success' }]);
+
+    // `from` wins over `files` (a bogus files map is ignored).
+    const derived = await post(fake, '/api/create', { model: 'derived', from: 'quiet', files: { 'x.gguf': 'sha256:bogus' }, system: 'Derived.' });
+    const statuses = derived.lines.map((l) => String(l.status));
+    assert.ok(statuses.every((st) => !st.startsWith('parsing GGUF')));
+    assert.deepEqual(statuses.slice(-2), ['writing manifest', 'success']);
+    const a = (await fake.manifest('quiet'))!;
+    const b = (await fake.manifest('derived'))!;
+    assert.equal(b.layers[0]!.digest, a.layers[0]!.digest);
+    assert.ok(b.layers.some((l) => l.mediaType === 'application/vnd.ollama.image.system'));
+
+    const pulled = await post(fake, '/api/create', { model: 'x', from: 'no-such-model' });
+    assert.deepEqual(pulled.lines, [{ status: 'pulling manifest' }, { error: 'pull model manifest: file does not exist' }]);
+  });
+
   test('create: info, adapters, license and messages', async () => {
     const bytes = await ggufBytes(tinyLlama({ seed: 14 }), 'extras.gguf');
     await upload(fake, bytes);
