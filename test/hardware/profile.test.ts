@@ -144,3 +144,16 @@ test('overrides: --ram recomputes an estimated Apple working set; --vram replace
   assert.ok(!filled.unknowns.some((u) => u.startsWith('RAM') || u.startsWith('GPUs')), filled.unknowns.join('; '));
   assert.equal(applyOverrides(mac, {}), mac);
 });
+
+test('the hardware table says what each GPU is used for and lists the unknowns', async () => {
+  const { hardwareTable } = await import('../../src-main/cli/commands/hardware.ts');
+  const mac = hardwareTable(profileFromRaw(fixture('apple-m2-16gb')));
+  assert.match(mac, /^GPU 0\s+Apple M2: shares RAM, may use 10\.7 GiB \(estimate\) \(METAL\)$/m);
+  assert.match(mac, /^CPU\s+Apple M2 \(8 cores, 8 threads\) NEON FMA F16C$/m);
+  const pc = hardwareTable(profileFromRaw(fixture('nvidia-8gb')));
+  assert.match(pc, /^GPU 0\s+Intel\(R\) Iris\(R\) Xe Graphics: .*\(not used for inference\)$/m);
+  assert.match(pc, /^GPU 1\s+NVIDIA GeForce RTX 3070 Laptop GPU: 8\.0 GiB VRAM, 7\.8 GiB free \(CUDA\)$/m);
+  const none = hardwareTable(profileFromRaw(fixture('no-answers')));
+  assert.match(none, /^RAM\s+unknown total, unknown available$/m);
+  assert.match(none, /^Unknown\s+RAM total$/m);
+});
