@@ -1,0 +1,201 @@
+// Loader of build/wasm/quant.wasm: the hot quantization kernels compiled from AssemblyScript
+// (./assembly, built by `npm run build:wasm`, which `npm install` runs). They write the same bytes
+// as the TypeScript kernels (the readable reference, and the fallback when the module is missing
+// or QUANTFIT_NO_WASM=1), several times faster: native binary32 arithmetic and SIMD across
+// independent sub-blocks. The module is compiled synchronously once per isolate (each worker
+// thread has its own instance and memory); buffers live above the module's static data and the
+// memory grows on demand, bounded by quantizing at most ROWS_BYTES of source rows per call.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../../gguf/ggml-types.ts';
+import { checkQuantizeArgs } from '../block-args.ts';
+import { referenceKernelFor } from '../registry.ts';
+import type { QuantKernel } from '../types.ts';
+
+type QuantizeExport = (src: number, dst: number, nrows: number, nPerRow: number, imatrix: number) => void;
+
+interface QuantExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  f16ToF32(src: number, dst: number, n: number): void;
+  readonly [name: string]: unknown;
+}
+
+/** A WebAssembly kernel: a QuantKernel that can also take F16 rows (converted inside the module). */
+export interface WasmKernel extends QuantKernel {
+  readonly quantize: NonNullable<QuantKernel['quantize']>;
+  /** As quantize, from little-endian F16 source bytes (nrows × nPerRow values). */
+  quantizeF16(src: Uint8Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number;
+}
+
+/** Types with a WebAssembly kernel, and the export that quantizes them. */
+const EXPORTS: ReadonlyArray<readonly [type: number, exportName: string]> = [
+  [GgmlType.Q4_K, 'quantizeQ4K'], [GgmlType.Q5_K, 'quantizeQ5K'], [GgmlType.Q6_K, 'quantizeQ6K'],
+  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'],
+  [GgmlType.IQ4_XS, 'quantizeIQ4XS'], [GgmlType.IQ4_NL, 'quantizeIQ4NL'],
+];
+
+/** Source bytes (as float32) quantized per call; larger inputs go through in slices of rows. */
+const ROWS_BYTES = 8 << 20;
+const PAGE = 65536;
+
+/** Env var that forces the TypeScript kernels (tests, debugging). */
+export const NO_WASM_ENV = 'QUANTFIT_NO_WASM';
+/** Env var with an explicit path to quant.wasm; worker threads inherit it (see setWasmPath). */
+export const WASM_PATH_ENV = 'QUANTFIT_WASM_PATH';
+
+/** Where the build script writes the module, relative to this file (repo root/build/wasm). */
+export function defaultWasmPath(): string {
+  return fileURLToPath(new URL('../../../../build/wasm/quant.wasm', import.meta.url));
+}
+
+/**
+ * Use the module at `path` (packaged apps keep it elsewhere), or the default location when
+ * undefined. Also sets QUANTFIT_WASM_PATH so that worker threads started later load the same file.
+ */
+export function setWasmPath(path: string | undefined): void {
+  if (path === undefined) delete process.env[WASM_PATH_ENV];
+  else process.env[WASM_PATH_ENV] = path;
+  state = undefined;
+}
+
+export function wasmPath(): string {
+  return process.env[WASM_PATH_ENV] || defaultWasmPath();
+}
+
+interface LoadState {
+  readonly path: string;
+  readonly kernels: ReadonlyMap<number, WasmKernel>;
+  readonly reason?: string;
+}
+
+let state: LoadState | undefined;
+const moduleCache = new Map<string, WebAssembly.Module>();
+
+function load(): LoadState {
+  const path = wasmPath();
+  if (state && state.path === path) return state;
+  if (process.env[NO_WASM_ENV] === '1') {
+    state = { path, kernels: new Map(), reason: `${NO_WASM_ENV}=1` };
+    return state;
+  }
+  if (!existsSync(path)) {
+    state = { path, kernels: new Map(), reason: `${path} is missing (run npm run build:wasm)` };
+    return state;
+  }
+  try {
+    let mod = moduleCache.get(path);
+    if (!mod) {
+      mod = new WebAssembly.Module(readFileSync(path));
+      moduleCache.set(path, mod);
+    }
+    const exports = new WebAssembly.Instance(mod, {}).exports as unknown as QuantExports;
+    const arena = new Arena(exports);
+    const kernels = new Map<number, WasmKernel>();
+    for (const [type, name] of EXPORTS) {
+      const fn = exports[name];
+      if (typeof fn !== 'function') throw new Error(`export ${name} is missing`);
+      kernels.set(type, makeKernel(type, fn as QuantizeExport, arena));
+    }
+    state = { path, kernels };
+  } catch (err) {
+    state = { path, kernels: new Map(), reason: `${path} did not load: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return state;
+}
+
+/** The WebAssembly kernels by type (empty when the module is unavailable; see wasmUnavailableReason). */
+export function wasmKernels(): ReadonlyMap<number, WasmKernel> {
+  return load().kernels;
+}
+
+export function wasmKernel(type: number): WasmKernel | undefined {
+  return load().kernels.get(type);
+}
+
+/** Why the WebAssembly kernels are not in use, or undefined when they are. */
+export function wasmUnavailableReason(): string | undefined {
+  return load().reason;
+}
+
+/** The module's linear memory above its static data: [source | imatrix | destination]. */
+class Arena {
+  private readonly base: number;
+  constructor(readonly exports: QuantExports) {
+    this.base = exports.heapBase();
+  }
+
+  /** Byte offsets of the three regions, growing the memory to hold them. */
+  reserve(srcBytes: number, imatrixBytes: number, dstBytes: number): { src: number; imatrix: number; dst: number } {
+    const align = (n: number) => (n + 15) & ~15;
+    const src = this.base;
+    const imatrix = src + align(srcBytes);
+    const dst = imatrix + align(imatrixBytes);
+    const end = dst + align(dstBytes);
+    const memory = this.exports.memory;
+    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+    return { src, imatrix, dst };
+  }
+
+  get bytes(): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer);
+  }
+}
+
+const NO_VALUES = new Float32Array(0);
+
+function makeKernel(type: number, fn: QuantizeExport, arena: Arena): WasmKernel {
+  const info = ggmlTypeInfo(type)!;
+  const name = ggmlTypeName(type);
+  // The rows of one call: converts or copies them into the arena, quantizes, copies the bytes out.
+  const run = (
+    fill: (mem: Uint8Array, at: number, firstRow: number, rows: number) => void,
+    dst: Uint8Array, nrows: number, nPerRow: number, imatrix: Float32Array | undefined, f16: boolean,
+  ): number => {
+    const rowOut = (nPerRow / info.blockSize) * info.typeSize;
+    const rowsPerCall = Math.max(1, Math.floor(ROWS_BYTES / (nPerRow * 4)));
+    for (let r = 0; r < nrows; r += rowsPerCall) {
+      const rows = Math.min(rowsPerCall, nrows - r);
+      const n = rows * nPerRow;
+      // F16 rows land after the float32 area and are converted into it.
+      const at = arena.reserve(n * 4 + (f16 ? n * 2 : 0), imatrix ? nPerRow * 4 : 0, rows * rowOut);
+      let mem = arena.bytes;
+      if (f16) {
+        fill(mem, at.src + n * 4, r, rows);
+        arena.exports.f16ToF32(at.src + n * 4, at.src, n);
+      } else {
+        fill(mem, at.src, r, rows);
+      }
+      if (imatrix) new Float32Array(mem.buffer, at.imatrix, nPerRow).set(imatrix.subarray(0, nPerRow));
+      fn(at.src, at.dst, rows, nPerRow, imatrix ? at.imatrix : 0);
+      mem = arena.bytes;
+      dst.set(mem.subarray(at.dst, at.dst + rows * rowOut), r * rowOut);
+    }
+    return nrows * rowOut;
+  };
+  return {
+    type,
+    quantize(src, dst, nrows, nPerRow, imatrix) {
+      checkQuantizeArgs(name, info.blockSize, info.typeSize, src, dst, nrows, nPerRow, imatrix);
+      const fill = (mem: Uint8Array, at: number, firstRow: number, rows: number) =>
+        new Float32Array(mem.buffer, at, rows * nPerRow).set(src.subarray(firstRow * nPerRow, (firstRow + rows) * nPerRow));
+      return run(fill, dst, nrows, nPerRow, imatrix, false);
+    },
+    quantizeF16(src, dst, nrows, nPerRow, imatrix) {
+      // The shape, destination and imatrix checks, with an empty float source standing for the F16 rows.
+      checkQuantizeArgs(name, info.blockSize, info.typeSize, NO_VALUES, dst, 0, nPerRow, imatrix);
+      const n = nrows * nPerRow;
+      if (!Number.isInteger(nrows) || nrows < 0) throw new RangeError(`${name}: bad shape ${nrows} rows × ${nPerRow}`);
+      if (src.length < n * 2) throw new RangeError(`${name}: F16 source holds ${src.length} bytes, need ${n * 2}`);
+      const need = (n / info.blockSize) * info.typeSize;
+      if (dst.length < need) throw new RangeError(`${name}: destination holds ${dst.length} bytes, need ${need}`);
+      const fill = (mem: Uint8Array, at: number, firstRow: number, rows: number) =>
+        mem.set(src.subarray(firstRow * nPerRow * 2, (firstRow + rows) * nPerRow * 2), at);
+      return run(fill, dst, nrows, nPerRow, imatrix, true);
+    },
+    dequantize(src, dst, n) {
+      referenceKernelFor(type)!.dequantize(src, dst, n);
+    },
+  };
+}
