@@ -158,10 +158,12 @@ test('16 GB Apple M2: Q8_0 in the GPU working set, which is flagged as an estima
   const { recommended: r } = recommendFrom(model, hw, 4096, { hasImatrix: false });
   assert.deepEqual([r.type, r.fit, r.gpuLayers], ['Q8_0', 'gpu', 32]);
   assert.ok(reason(r.reasons, 'gpu_memory_estimated'));
-  // 8 GB Mac: the working set is ~5.3 GiB. At 4K Q4_K_M only fits partly on the GPU; at 2K all of it.
+  // 8 GB Mac: the working set is ~5.3 GiB. At 4K a 3-bit type, mostly on the GPU; at 2K Q4_K_M, all of it.
   const mac8 = applyOverrides(hw, { ramBytes: 8 * GiB });
   const small = recommendFrom(model, mac8, 4096, { hasImatrix: false }).recommended;
-  assert.deepEqual([small.type, small.fit], ['Q4_K_M', 'partial']);
+  assert.deepEqual([small.type, small.fit], ['Q3_K_M', 'partial']);
+  assert.ok(small.gpuLayers > 24);
+  assert.equal(reason(small.reasons, 'needs_imatrix'), undefined, 'Q3_K_S already fits on the GPU without one');
   const shorter = reason(small.reasons, 'shorter_context');
   assert.deepEqual([shorter?.ctx, shorter?.type, shorter?.fit], [2048, 'Q4_K_M', 'gpu']);
   assert.deepEqual(

@@ -73,15 +73,17 @@ export interface Placement {
 /**
  * Where a model of `totalBytes` goes. All on the GPU when it fits there; otherwise the last layers
  * (llama.cpp offloads from the output end) go to the GPU, each with its KV cache, alongside the compute
- * buffer, as long as they fit, and the rest must fit in RAM; otherwise all in RAM; otherwise nowhere.
+ * buffer, as long as they fit, and the rest plus a CPU compute buffer must fit in RAM; otherwise all in
+ * RAM; otherwise nowhere.
  * On unified memory the GPU part is RAM too, so the whole must fit the RAM budget.
  */
 export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, kvBytes: number, computeBytes: number): Placement {
   const total = plan.fileBytes + kvBytes + computeBytes;
-  const ramOk = (gpuPart: number) => (budget.unified ? total <= budget.cpuBytes : total - gpuPart <= budget.cpuBytes);
-  if (budget.gpuBytes > 0 && total <= budget.gpuBytes && ramOk(total)) {
+  if (budget.gpuBytes > 0 && total <= budget.gpuBytes && (!budget.unified || total <= budget.cpuBytes)) {
     return { fit: 'gpu', gpuLayers: params.layerCount, gpuBytes: total };
   }
+  // Split between devices, the CPU runs its layers with a compute buffer of its own.
+  const ramOk = (gpuPart: number) => (budget.unified ? total + computeBytes : total - gpuPart + computeBytes) <= budget.cpuBytes;
   if (budget.gpuBytes > 0) {
     let used = computeBytes;
     let layers = 0;

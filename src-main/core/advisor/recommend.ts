@@ -149,7 +149,9 @@ export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ct
   // Types left out for want of an importance matrix that would have done better.
   if (!options.hasImatrix) {
     const imatrixOnly = candidates(estimates, true).filter((o) => REQUIRES_IMATRIX.has(o.type) && o.fit !== 'none');
-    const helpful = imatrixOnly.find((o) => pick === null || FIT_RANK[o.fit] < FIT_RANK[pick.fit]);
+    // Only worth saying when no type the user can make already reaches that placement.
+    const reachable = (fit: Fit) => ladder.some((o) => o.fit !== 'none' && FIT_RANK[o.fit] <= FIT_RANK[fit]);
+    const helpful = imatrixOnly.find((o) => (pick === null || FIT_RANK[o.fit] < FIT_RANK[pick.fit]) && !reachable(o.fit));
     if (helpful) {
       const instead = ladder.filter((o) => (o.type === 'Q2_K' || o.type === 'Q3_K_S') && o.fit !== 'none').map((o) => o.type);
       reasons.push({ code: 'needs_imatrix', type: helpful.type, fit: helpful.fit, types: instead });
