@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type * as KoffiNs from 'koffi';
 import { loadOracle, oracleUnavailableReason, type Oracle } from '../support/oracle.ts';
 import { GgmlType, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
-import { kernelFor } from '../../src-main/core/quant/kernels.ts';
+// The TypeScript (reference) kernels; test/quant/wasm.test.ts checks the WebAssembly ones.
+import { referenceKernelFor as kernelFor } from '../../src-main/core/quant/kernels.ts';
 import { FP16_TO_FP32, bf16ToFp32 } from '../../src-main/core/quant/numeric.ts';
 
 const reason = oracleUnavailableReason();

@@ -78,31 +78,37 @@ function load(): LoadState {
   if (state && state.path === path) return state;
   if (process.env[NO_WASM_ENV] === '1') {
     state = { path, kernels: new Map(), reason: `${NO_WASM_ENV}=1` };
-    return state;
-  }
-  if (!existsSync(path)) {
+  } else if (!existsSync(path)) {
     state = { path, kernels: new Map(), reason: `${path} is missing (run npm run build:wasm)` };
-    return state;
-  }
-  try {
-    let mod = moduleCache.get(path);
-    if (!mod) {
-      mod = new WebAssembly.Module(readFileSync(path));
-      moduleCache.set(path, mod);
+  } else {
+    try {
+      state = { path, kernels: instantiateWasmKernels(path) };
+    } catch (err) {
+      state = { path, kernels: new Map(), reason: `${path} did not load: ${err instanceof Error ? err.message : String(err)}` };
     }
-    const exports = new WebAssembly.Instance(mod, {}).exports as unknown as QuantExports;
-    const arena = new Arena(exports);
-    const kernels = new Map<number, WasmKernel>();
-    for (const [type, name] of EXPORTS) {
-      const fn = exports[name];
-      if (typeof fn !== 'function') throw new Error(`export ${name} is missing`);
-      kernels.set(type, makeKernel(type, fn as QuantizeExport, arena));
-    }
-    state = { path, kernels };
-  } catch (err) {
-    state = { path, kernels: new Map(), reason: `${path} did not load: ${err instanceof Error ? err.message : String(err)}` };
   }
   return state;
+}
+
+/**
+ * A fresh instance of the module at `path` and its kernels, whatever QUANTFIT_NO_WASM says (tests
+ * and benchmarks compare these with the reference kernels). Throws when the module cannot be used.
+ */
+export function instantiateWasmKernels(path: string = wasmPath()): ReadonlyMap<number, WasmKernel> {
+  let mod = moduleCache.get(path);
+  if (!mod) {
+    mod = new WebAssembly.Module(readFileSync(path));
+    moduleCache.set(path, mod);
+  }
+  const exports = new WebAssembly.Instance(mod, {}).exports as unknown as QuantExports;
+  const arena = new Arena(exports);
+  const kernels = new Map<number, WasmKernel>();
+  for (const [type, name] of EXPORTS) {
+    const fn = exports[name];
+    if (typeof fn !== 'function') throw new Error(`export ${name} is missing`);
+    kernels.set(type, makeKernel(type, fn as QuantizeExport, arena));
+  }
+  return kernels;
 }
 
 /** The WebAssembly kernels by type (empty when the module is unavailable; see wasmUnavailableReason). */
