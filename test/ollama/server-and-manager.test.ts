@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { QuantfitError } from '../../src-main/core/errors.ts';
+import { CancelledError, QuantfitError } from '../../src-main/core/errors.ts';
+import { blobDigest, blobExists, sha256File, uploadBlob } from '../../src-main/core/ollama/blobs.ts';
+import { createHash } from 'node:crypto';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { OllamaClient } from '../../src-main/core/ollama/client.ts';
 import { resolveOllamaHost } from '../../src-main/core/ollama/host.ts';
@@ -175,5 +177,41 @@ describe('model manager', () => {
     const c = new OllamaClient(resolveOllamaHost({ explicit: gone.url }));
     await gone.stop();
     await assert.rejects(c.listModels(), /cannot reach Ollama at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is it running\?/);
+  });
+});
+
+describe('blob helpers', () => {
+  test('hash, HEAD, upload (201, then 200 without a second read), cancel leaves no partial blob', async () => {
+    const fake = await startFakeOllama();
+    try {
+      const path = join(dir, 'blob.bin');
+      await writeFile(path, Buffer.alloc(3 << 20, 7));
+      const hex = await sha256File(path);
+      assert.equal(hex, createHash('sha256').update(await readFile(path)).digest('hex'));
+      assert.equal(await blobExists(fake.url, hex), false);
+
+      // Cancelled part-way: the server drops its temp file, nothing is stored.
+      const ac = new AbortController();
+      await assert.rejects(
+        uploadBlob(fake.url, path, hex, { signal: ac.signal, onEvent: (e) => { if (e.type === 'progress' && e.done > 0) ac.abort(); } }),
+        CancelledError,
+      );
+      for (let i = 0; i < 50 && (await fake.blobNames()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await fake.blobNames(), []);
+
+      const events: JobEvent[] = [];
+      const first = await uploadBlob(fake.url, path, hex, { onEvent: (e) => events.push(e) });
+      assert.deepEqual(first, { status: 201, bytesSent: 3 << 20 });
+      const last = events.at(-1) as Extract<JobEvent, { type: 'progress' }>;
+      assert.deepEqual([last.stage, last.unit, last.done, last.total, last.etaSeconds], ['upload', 'bytes', 3 << 20, 3 << 20, 0]);
+      assert.equal(await blobExists(fake.url, hex), true);
+      const second = await uploadBlob(fake.url, path, hex);
+      assert.equal(second.status, 200);
+      assert.deepEqual(await fake.blobNames(), [`sha256-${hex}`]);
+      assert.throws(() => blobDigest('ABC'), /not a sha256 hex digest/);
+      assert.equal(blobDigest('A'.repeat(64)), `sha256:${'a'.repeat(64)}`);
+    } finally {
+      await fake.stop();
+    }
   });
 });

@@ -10,9 +10,9 @@ export const help = `Usage: quantfit models [--host URL] [--start-ollama] [--jso
 Lists the models in Ollama (name, size, family, quantization, modified) and marks the loaded ones.
 
 Options:
-  --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
-  --start-ollama  if no server answers, start 'ollama serve' (when Ollama is installed)
-  --json       {"models":[…],"running":[…]} on stdout
+  --host URL       Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
+  --start-ollama   if no server answers, start 'ollama serve' (when Ollama is installed)
+  --json           {"models":[…],"running":[…]} on stdout
 `;
 
 function size(bytes: number): string {
