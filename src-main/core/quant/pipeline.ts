@@ -17,11 +17,11 @@ import { acquirePool, QuantJobFailed, releasePool, type WorkerPool } from './wor
 import { validateRowData } from './validate.ts';
 
 export interface QuantizeRunOptions {
-  /** Worker threads (default: available parallelism). The output does not depend on it. */
+  /** Worker threads (default: available parallelism, at most 24). The output does not depend on it. */
   threads?: number;
   signal?: AbortSignal;
   onEvent?: (e: JobEvent) => void;
-  /** float32 bytes of rows per worker job (default 4 MiB); smaller values only cost speed. */
+  /** float32 bytes of rows per worker job (default: 4 MiB, less with many threads); only speed depends on it. */
   jobBytes?: number;
 }
 
@@ -35,12 +35,17 @@ export interface QuantizeResult {
   readonly plan: QuantPlan;
 }
 
-/** float32 bytes of source rows per quantize job (the worker holds source, floats and output). */
-const JOB_F32_BYTES = 4 << 20;
+// Memory: each worker costs ~11 MB, each job in flight about 2.5× its float32 size (source, floats,
+// output). Job size shrinks as threads grow so that all jobs in flight stay within IN_FLIGHT_BUDGET;
+// with MAX_THREADS workers the process stays well under 512 MB whatever the tensor sizes.
+const MAX_THREADS = 16;
+const IN_FLIGHT_BUDGET = 48 << 20;
+const MAX_JOB_F32_BYTES = 4 << 20;
+const MIN_JOB_F32_BYTES = 256 << 10;
 /** Bytes per read when a tensor is copied unchanged. */
 const COPY_SLAB_BYTES = 8 << 20;
 /** Upper bound on source bytes read but not yet written. */
-const MAX_IN_FLIGHT_BYTES = 96 << 20;
+const MAX_IN_FLIGHT_BYTES = 24 << 20;
 /** Progress events at most this often. */
 const EVENT_INTERVAL_MS = 200;
 
@@ -85,7 +90,9 @@ export async function quantizeFile(input: string, output: string, options: Quant
       const why = canConvert(t.sourceType, t.targetType);
       if (why) throw new QuantfitError(`cannot quantize: ${why}`, { file: input, tensor: t.name });
     }
-    const threads = Math.max(1, Math.min(run.threads ?? availableParallelism(), 256));
+    const threads = Math.max(1, Math.min(run.threads ?? availableParallelism(), MAX_THREADS));
+    const maxTasks = threads * 2 + 2;
+    const jobBytes = run.jobBytes ?? Math.max(MIN_JOB_F32_BYTES, Math.min(MAX_JOB_F32_BYTES, Math.floor(IN_FLIGHT_BUDGET / (2.5 * maxTasks))));
     onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: `${plan.ftype.name}: ${plan.tensors.length} tensors, ${plan.fileBytes} bytes` });
 
     writer = await GgufWriter.create(output, {
@@ -94,7 +101,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
       alignment: plan.alignment,
       signal,
     });
-    if (plan.tensors.some((t) => t.quantize)) pool = acquirePool(threads);
+    if (plan.tensors.some((t) => t.quantize)) pool = await acquirePool(threads);
     if (signal?.aborted) onAbort();
 
     const total = plan.inputDataBytes;
@@ -117,7 +124,6 @@ export async function quantizeFile(input: string, output: string, options: Quant
 
     const pending: Task[] = [];
     let inFlight = 0;
-    const maxTasks = threads * 2 + 2;
     const drainOne = async () => {
       const task = pending.shift()!;
       const bytes = await task.result;
@@ -137,7 +143,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     for (let i = 0; i < plan.tensors.length; i++) {
       throwIfAborted(signal);
       const t = plan.tensors[i]!;
-      for (const task of tensorTasks(reader, t, i, options, pool, run.jobBytes ?? JOB_F32_BYTES)) await push(task);
+      for (const task of tensorTasks(reader, t, i, options, pool, jobBytes)) await push(task);
     }
     while (pending.length > 0) await drainOne();
     throwIfAborted(signal);

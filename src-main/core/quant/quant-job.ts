@@ -7,6 +7,7 @@ import { GgmlType, ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
 import { FP16_TO_FP32, fp32ToFp16, fp32ToBf16 } from './numeric.ts';
 import { kernelFor } from './kernels.ts';
 import { validateRowData } from './validate.ts';
+import type { QuantKernel } from './types.ts';
 
 const T = GgmlType;
 
@@ -80,6 +81,14 @@ function fromFloat32(type: number, f: Float32Array, dst: Uint8Array): boolean {
   return false;
 }
 
+interface F16Kernel extends QuantKernel {
+  quantizeF16(src: Uint8Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number;
+}
+
+function hasF16Path(k: QuantKernel): k is F16Kernel {
+  return typeof (k as Partial<F16Kernel>).quantizeF16 === 'function';
+}
+
 /** Quantizes one job; throws QuantJobError on bad data or a missing kernel. */
 export function runQuantJob(job: QuantJob): Uint8Array {
   // The loader checks what it reads: NaN/Inf values (or scales) are refused before anything else.
@@ -87,13 +96,17 @@ export function runQuantJob(job: QuantJob): Uint8Array {
   if (bad !== undefined) {
     throw new QuantJobError(`the tensor has invalid data: ${bad} of rows from ${job.firstRow} (llama.cpp refuses NaN/Inf too)`);
   }
-  const f32 = toFloat32(job);
   const dst = new Uint8Array(rowBytes(job.dstType, job.nPerRow) * job.nrows);
   const kernel = kernelFor(job.dstType);
-  if (kernel?.quantize) {
+  if (job.srcType === T.F16 && kernel && hasF16Path(kernel)) {
+    // WebAssembly kernels convert F16 rows themselves (same floats, no JS conversion pass).
+    const written = kernel.quantizeF16(job.src, dst, job.nrows, job.nPerRow, job.imatrix);
+    if (written !== dst.length) throw new QuantJobError(`${ggmlTypeName(job.dstType)} kernel wrote ${written} bytes, expected ${dst.length}`);
+  } else if (kernel?.quantize) {
+    const f32 = toFloat32(job);
     const written = kernel.quantize(f32, dst, job.nrows, job.nPerRow, job.imatrix);
     if (written !== dst.length) throw new QuantJobError(`${ggmlTypeName(job.dstType)} kernel wrote ${written} bytes, expected ${dst.length}`);
-  } else if (!fromFloat32(job.dstType, f32, dst)) {
+  } else if (!fromFloat32(job.dstType, toFloat32(job), dst)) {
     throw new QuantJobError(`no quantization kernel for ${ggmlTypeName(job.dstType)}`);
   }
   // llama.cpp validates what it wrote too: a scale, or an F16 value, that overflowed fp16 fails here.

@@ -1,14 +1,72 @@
 // A small pool of quantization worker threads: jobs go to whichever worker is idle, results come
 // back through promises. Worker creation is one replaceable function, because how a worker finds
-// its code differs between a tsx run (CLI, tests) and a bundled Electron build.
+// its code differs between a tsx run (CLI, tests) and a bundled Electron build
+// (setQuantWorkerFactory).
 
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { QuantJob, QuantJobResult } from './quant-job.ts';
 
-export type QuantWorkerFactory = () => Worker;
+export type QuantWorkerFactory = () => Worker | Promise<Worker>;
 
-/** Default: the .mjs shim beside this file, which registers tsx and loads quant-worker.ts. */
-let workerFactory: QuantWorkerFactory = () => new Worker(new URL('./quant-worker.mjs', import.meta.url));
+interface EsbuildPluginBuild {
+  onLoad(options: { filter: RegExp }, callback: (args: { path: string }) => Promise<{ contents: string; loader: string }>): void;
+}
+interface EsbuildLike {
+  build(options: Record<string, unknown>): Promise<{ outputFiles: Array<{ text: string }> }>;
+}
+
+/** A small young generation: workers allocate little on the JS heap, and garbage there is RSS. */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
+let bundledSource: Promise<string | null> | undefined;
+
+/**
+ * The worker's code as one plain-JavaScript bundle, made once per process with the esbuild that tsx
+ * brings. A worker that loads tsx itself costs ~26 MB and ~0.4 s more, per worker; with many
+ * threads that alone would break the memory bound. Each module keeps its own `import.meta.url` (the
+ * kernels find their .wasm file through it). Null when esbuild cannot be loaded.
+ */
+function bundledWorkerSource(): Promise<string | null> {
+  bundledSource ??= (async () => {
+    try {
+      const req = createRequire(import.meta.url);
+      let esbuild: EsbuildLike;
+      try {
+        esbuild = req('esbuild') as EsbuildLike;
+      } catch {
+        esbuild = createRequire(req.resolve('tsx/package.json'))('esbuild') as EsbuildLike;
+      }
+      const keepImportMetaUrl = {
+        name: 'keep-import-meta-url',
+        setup(build: EsbuildPluginBuild) {
+          build.onLoad({ filter: /\.ts$/ }, async (args) => ({
+            contents: (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+            loader: 'ts',
+          }));
+        },
+      };
+      const out = await esbuild.build({
+        entryPoints: [fileURLToPath(new URL('./quant-worker.ts', import.meta.url))],
+        bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'silent',
+        plugins: [keepImportMetaUrl],
+      });
+      return out.outputFiles[0]?.text ?? null;
+    } catch {
+      return null;
+    }
+  })();
+  return bundledSource;
+}
+
+/** Default: the bundled worker code; else the .mjs shim beside this file (registers tsx, loads the .ts). */
+let workerFactory: QuantWorkerFactory = async () => {
+  const source = await bundledWorkerSource();
+  if (source !== null) return new Worker(source, { eval: true, resourceLimits: WORKER_LIMITS });
+  return new Worker(new URL('./quant-worker.mjs', import.meta.url), { resourceLimits: WORKER_LIMITS });
+};
 
 /** For builds that bundle the worker elsewhere (the Electron utility process). */
 export function setQuantWorkerFactory(factory: QuantWorkerFactory): void {
@@ -36,20 +94,33 @@ export class WorkerPool {
   private deadReason: Error | undefined;
   private readonly workers: Worker[] = [];
 
-  constructor(size: number) {
+  private constructor(size: number) {
     this.size = size;
-    for (let i = 0; i < size; i++) {
-      const w = workerFactory();
-      // Idle workers must not keep the process alive; busy ones must (see dispatch/onResult).
-      w.unref();
-      w.on('message', (r: QuantJobResult) => this.onResult(w, r));
-      w.on('error', (err) => this.fail(err instanceof Error ? err : new Error(String(err))));
-      w.on('exit', (code) => {
-        if (!this.deadReason) this.fail(new Error(`quantization worker exited unexpectedly (code ${code})`));
-      });
-      this.workers.push(w);
-      this.idle.push(w);
+  }
+
+  /** Starts `size` workers. */
+  static async create(size: number): Promise<WorkerPool> {
+    const pool = new WorkerPool(size);
+    try {
+      for (let i = 0; i < size; i++) pool.add(await workerFactory());
+    } catch (err) {
+      await pool.terminate();
+      throw err;
     }
+    return pool;
+  }
+
+  private add(w: Worker): void {
+    // Idle workers must not keep the process alive; busy ones must (see dispatch/onResult).
+    w.unref();
+    w.on('message', (r: QuantJobResult) => this.onResult(w, r));
+    w.on('error', (err) => this.fail(err instanceof Error ? err : new Error(String(err))));
+    w.on('exit', (code) => {
+      if (!this.deadReason) this.fail(new Error(`quantization worker exited unexpectedly (code ${code})`));
+    });
+    this.workers.push(w);
+    this.idle.push(w);
+    this.dispatch();
   }
 
   /** Runs one job; the job's source buffer is transferred (unusable afterwards). */
@@ -111,13 +182,13 @@ const IDLE_MS = 60_000;
 let shared: { pool: WorkerPool; users: number; timer?: NodeJS.Timeout } | undefined;
 
 /** A pool of `threads` workers: the kept one when it fits and is free, else a new one. */
-export function acquirePool(threads: number): WorkerPool {
+export async function acquirePool(threads: number): Promise<WorkerPool> {
   if (shared && !shared.pool.dead && shared.pool.size === threads && shared.users === 0) {
     clearTimeout(shared.timer);
     shared.users++;
     return shared.pool;
   }
-  const pool = new WorkerPool(threads);
+  const pool = await WorkerPool.create(threads);
   if (!shared || shared.users === 0) {
     if (shared) void shared.pool.terminate();
     clearTimeout(shared?.timer);
