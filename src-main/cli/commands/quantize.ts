@@ -2,8 +2,8 @@
 
 import { stat } from 'node:fs/promises';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { ProgressPrinter } from '../progress.ts';
 import { QuantfitError } from '../../core/errors.ts';
-import type { JobEvent } from '../../core/progress.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
@@ -17,7 +17,7 @@ TYPE is a llama-quantize type name (case-insensitive) or its numeric id:
   ${typeList}
 
 Options:
-  --threads N                 worker threads (default: all cores); the output does not depend on it
+  --threads N                 worker threads (default: all cores, at most 16); the output does not depend on it
   --pure                      no k-quant mixture: every quantizable tensor gets TYPE's default type
   --output-tensor-type T      ggml type for output.weight (e.g. q8_0)
   --token-embedding-type T    ggml type for token_embd.weight
@@ -112,59 +112,5 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-const MB = 1024 * 1024;
-
-function formatEta(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '--';
-  const t = Math.round(s);
-  return t >= 3600 ? `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m` : t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
-}
-
-/** A redrawn bar on a terminal; occasional plain lines otherwise (logs, pipes, CI). */
-class ProgressPrinter {
-  private readonly tty: boolean;
-  private drawn = false;
-  private lastLine = -Infinity;
-
-  constructor(private readonly out: NodeJS.WriteStream) {
-    this.tty = out.isTTY === true;
-  }
-
-  onEvent(e: JobEvent): void {
-    if (e.type === 'log') {
-      this.clear();
-      this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
-      return;
-    }
-    if (e.type !== 'progress') return;
-    const pct = e.total > 0 ? (100 * e.done) / e.total : 100;
-    const rate = `${(e.rate / MB).toFixed(1)} MB/s`;
-    const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : '';
-    if (this.tty) {
-      const width = 24;
-      const fill = Math.round((pct / 100) * width);
-      const line = `[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct.toFixed(0).padStart(3)}% ${rate} ETA ${formatEta(e.etaSeconds)} ${where}`;
-      const cols = this.out.columns ?? 100;
-      this.out.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
-      this.drawn = true;
-      return;
-    }
-    const now = performance.now();
-    if (now - this.lastLine < 2000 && e.done < e.total) return;
-    this.lastLine = now;
-    this.out.write(`quantize: ${pct.toFixed(1)}% (${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB) ${rate} ETA ${formatEta(e.etaSeconds)} ${where}\n`);
-  }
-
-  private clear(): void {
-    if (this.drawn) this.out.write('\r\x1b[K');
-    this.drawn = false;
-  }
-
-  end(): void {
-    if (this.drawn) this.out.write('\n');
-    this.drawn = false;
   }
 }
