@@ -1,8 +1,144 @@
-// `quantfit fit`: placeholder until its issue lands.
-import { QuantfitError } from '../../core/errors.ts';
+// `quantfit fit <model.gguf>`: inspect, advise, quantize, write the Modelfile, upload, create and
+// verify in one go — the core's runFitJob, with progress on stderr and a summary (or NDJSON) on stdout.
 
-export const help = 'quantfit fit: not available yet\n';
+import { CancelledError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/advisor/sizes.ts';
+import { runFitJob, type FitResult } from '../../core/jobs/fit.ts';
+import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
+import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { jsonEvents, withInterrupt } from '../ollama-output.ts';
+import { ProgressPrinter } from '../progress.ts';
 
-export async function run(_args: string[]): Promise<number> {
-  throw new QuantfitError('the fit command is not available yet');
+export const help = `Usage: quantfit fit <model.gguf> [options]
+
+Quantizes a GGUF model to the type that fits this machine (or the one you give), registers it with
+the local Ollama (Modelfile, upload, create) and runs a short test prompt, as one job.
+
+Options:
+  --type TYPE|auto    llama-quantize type (${FTYPES.filter((f) => !f.aliasOf).map((f) => f.name).slice(0, 6).join(', ')}, …) or auto (default):
+                      the advisor picks the best type that fits and says why
+  --name NAME         Ollama model name, model[:tag] (default: <file-stem>:<type>, lower case)
+  --ctx N             context length for the memory prediction and PARAMETER num_ctx
+                      (default 4096, or the model's training context when shorter)
+  --host URL          Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
+  --out DIR           folder for <file-stem>.<TYPE>.gguf and its Modelfile (default: next to the model)
+  --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF)
+  --threads N         quantizer threads (default: all cores); the output does not depend on it
+  --system TEXT       system prompt
+  --no-verify         skip the test prompt
+  --force             replace an existing output file and an existing model of the same name
+  --allow-requantize  quantize an input that is already quantized (lower quality)
+  --start-ollama      if no server answers, start 'ollama serve' (when Ollama is installed)
+  --json              NDJSON progress events on stdout, then one line:
+                      {"model","file","sha256","verify":{"tokensPerSecond","loadMs","sizeBytes","sizeVramBytes"}}
+
+If the model is already of the type asked for, it is registered as it is. If an Ollama step fails
+after quantizing, the quantized file is kept (it is complete) and the error says how to import it.
+Progress goes to stderr.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      type: { type: 'string' },
+      name: { type: 'string' },
+      ctx: { type: 'string' },
+      host: { type: 'string' },
+      out: { type: 'string' },
+      imatrix: { type: 'string' },
+      threads: { type: 'string' },
+      system: { type: 'string' },
+      'no-verify': { type: 'boolean' },
+      force: { type: 'boolean' },
+      'allow-requantize': { type: 'boolean' },
+      'start-ollama': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'quantfit fit <model.gguf>' },
+  );
+  const type = values.type ?? 'auto';
+  if (type.toLowerCase() !== 'auto' && !findFtype(type)) {
+    throw new UsageError(`unknown quantization type '${type}' (auto, or one of ${FTYPES.map((f) => f.name).join(', ')}, or a numeric id)`);
+  }
+  if (values.name !== undefined && values.name.trim() === '') throw new UsageError('--name must not be empty');
+  const contextLength = intOption(values.ctx, 'ctx', 1, 16 * 1024 * 1024);
+  const threads = intOption(values.threads, 'threads', 1, 256);
+  const json = values.json === true;
+  const progress = new ProgressPrinter(process.stderr, { stages: true });
+
+  let result: FitResult;
+  try {
+    result = await withInterrupt((signal) =>
+      runFitJob(
+        {
+          modelPath: positionals[0]!,
+          type,
+          contextLength: contextLength ?? null,
+          outputDir: values.out ?? null,
+          modelName: values.name ?? null,
+          imatrixPath: values.imatrix ?? null,
+          ...(threads !== undefined ? { threads } : {}),
+          host: values.host ?? null,
+          system: values.system ?? null,
+          verify: values['no-verify'] !== true,
+          force: values.force === true,
+          allowRequantize: values['allow-requantize'] === true,
+          startOllama: values['start-ollama'] === true,
+        },
+        { signal, onEvent: json ? jsonEvents : (e) => progress.onEvent(e) },
+      ),
+    );
+  } catch (err) {
+    progress.end();
+    if (err instanceof CancelledError) {
+      // The dispatcher would print a bare "cancelled"; this one says what was kept.
+      process.stderr.write(`quantfit: error: ${err.message}\n`);
+      return 130;
+    }
+    throw err;
+  }
+  progress.end();
+
+  const v = result.verify;
+  if (json) {
+    const line = {
+      model: result.model,
+      file: result.outputPath,
+      sha256: result.sha256,
+      verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
+      verifyError: result.verifyError,
+      type: result.type,
+      quantized: result.quantized,
+      bytes: result.fileBytes,
+      ctx: result.ctx,
+      predictedBytes: result.predictedBytes,
+      recommendation: result.recommendation ? { type: result.recommendation.type, fit: result.recommendation.fit, reason: result.recommendation.reason } : null,
+      modelfile: result.modelfilePath,
+      uploaded: result.uploaded,
+      seconds: Math.round(result.elapsedMs) / 1000,
+      warnings: result.warnings,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  } else {
+    const out = process.stdout;
+    const how = result.quantized ? `quantized to ${result.type}` : `already ${result.type}, registered as it is`;
+    out.write(`${result.model}: ${how} in ${(result.elapsedMs / 1000).toFixed(1)} s\n`);
+    out.write(`file      ${result.outputPath} (${formatBytes(result.fileBytes)})\n`);
+    out.write(`sha256    ${result.sha256}\n`);
+    if (result.modelfilePath) out.write(`Modelfile ${result.modelfilePath}\n`);
+    if (v) {
+      out.write(`speed     ${v.tokensPerSecond !== null ? `${v.tokensPerSecond.toFixed(1)} tokens/s` : 'unknown'}, load ${Math.round(v.loadMs)} ms\n`);
+      const measured = v.sizeBytes !== null ? `${formatBytes(v.sizeBytes)} (${formatBytes(v.sizeVramBytes ?? 0)} on the GPU)` : 'not reported';
+      const predicted = result.predictedBytes !== null ? `${formatBytes(result.predictedBytes)}${result.ctx !== null ? ` at ${result.ctx} tokens` : ''}` : 'not predicted';
+      const diff = v.predictionErrorPercent !== null ? ` (${v.predictionErrorPercent >= 0 ? '+' : ''}${v.predictionErrorPercent.toFixed(1)}%)` : '';
+      out.write(`memory    measured ${measured}, predicted ${predicted}${diff}\n`);
+    }
+    out.write(`run it:   ollama run ${result.model}\n`);
+  }
+  if (result.verifyError !== null) {
+    process.stderr.write(`quantfit: error: ${result.model} was created, but the test run failed: ${result.verifyError}\n`);
+    return 1;
+  }
+  return 0;
 }
