@@ -26,7 +26,7 @@ const TYPES = [
 const path = wasmPath();
 const present = existsSync(path);
 const mustExist = process.platform === 'linux' && process.arch === 'x64';
-const missing = present ? undefined : `${path} is missing: run \`npm run build:wasm\` (npm install runs it)`;
+const missing = present ? '' : `${path} is missing: run \`npm run build:wasm\` (npm install runs it)`;
 if (missing) console.log(`# ${mustExist ? 'FAILING' : 'skipping'} WebAssembly kernel tests: ${missing}`);
 const skipMissing = missing && !mustExist ? { skip: missing } : {};
 const oracleReason = oracleUnavailableReason();
