@@ -17,20 +17,27 @@ function eta(s: number | null): string {
 export class HumanProgress {
   private redrawing = false;
   private lastDraw = 0;
+  /** Without a terminal: the last tenth printed per status, so logs get a line per 10%. */
+  private lastTenth = new Map<string, number>();
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   onEvent(e: JobEvent): void {
     if (e.type === 'progress') {
       const now = performance.now();
-      if (now - this.lastDraw < 100 && e.done < e.total) return;
+      if (this.out.isTTY && now - this.lastDraw < 100 && e.done < e.total) return;
       this.lastDraw = now;
       const pct = e.total > 0 ? ((e.done / e.total) * 100).toFixed(1) : '0.0';
       const line = `${e.status ?? e.stage} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
       if (this.out.isTTY) {
         this.out.write(`\r\x1b[K${line}`);
         this.redrawing = true;
-      } else if (e.done === e.total) {
-        this.out.write(`${line}\n`);
+      } else {
+        const key = e.status ?? e.stage;
+        const tenth = e.total > 0 ? Math.floor((e.done / e.total) * 10) : 10;
+        if (tenth > (this.lastTenth.get(key) ?? -1)) {
+          this.lastTenth.set(key, tenth);
+          this.out.write(`${line}\n`);
+        }
       }
       return;
     }
