@@ -224,7 +224,10 @@ describe('registerGguf against the fake server (v0.33)', () => {
     assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && e.stage === 'modelfile'));
     const create = fake.requests.find((r) => r.path === '/api/create')!.body as Record<string, unknown>;
     assert.equal('template' in create, false);
-    assert.equal(parseModelfile(await readFile(result.modelfilePath!, 'utf8')).template, null);
+    assert.deepEqual(create.parameters, {});
+    assert.deepEqual(result.stop, []);
+    const mf = parseModelfile(await readFile(result.modelfilePath!, 'utf8'));
+    assert.deepEqual([mf.template, mf.parameters], [null, []]);
   });
 
   test('an unknown template that Ollama recognises itself is reported as Ollama\'s choice', async (t) => {
@@ -236,9 +239,16 @@ describe('registerGguf against the fake server (v0.33)', () => {
     const index = JSON.parse(await readFile(join(process.cwd(), '..', 'shared', 'ollama-templates', 'index.json'), 'utf8')) as Array<{ name: string; template: string }>;
     const zephyr = index.find((e) => e.name === 'zephyr')!.template;
     const path = await writeModel('zephyr', { chatTemplate: zephyr, seed: 31 });
-    const result = await registerGguf({ ggufPath: path, name: 'zephyr-like', host: fake.url, verify: false });
+    const result = await registerGguf({ ggufPath: path, name: 'zephyr-like', host: fake.url, verify: false, numCtx: 4096 });
     assert.equal(result.template.kind, 'ollama');
-    assert.match((await clientFor(fake).showModel('zephyr-like')).template, /<\|assistant\|>[\s\S]*<\/s>|<\/s>[\s\S]*<\|assistant\|>/);
+    const shown = await clientFor(fake).showModel('zephyr-like');
+    assert.match(shown.template, /<\|assistant\|>[\s\S]*<\/s>|<\/s>[\s\S]*<\|assistant\|>/);
+    // Ollama's own stop list survives (we sent none), and the Modelfile carries what Ollama chose.
+    const zephyrStops = (JSON.parse(await readFile(join(process.cwd(), '..', 'shared', 'ollama-templates', 'zephyr.json'), 'utf8')) as { stop: string[] }).stop;
+    assert.deepEqual(result.stop, zephyrStops);
+    const mf = parseModelfile(await readFile(result.modelfilePath!, 'utf8'));
+    assert.equal(mf.template, shown.template);
+    assert.deepEqual(mf.parameters, [...zephyrStops.map((x) => ['stop', x]), ['num_ctx', '4096']]);
   });
 
   test('an existing name is refused without force (case-insensitive), replaced with it', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { QuantfitError } from '../../src-main/core/errors.ts';
 import { GgufValueType, type GgufKv } from '../../src-main/core/gguf/types.ts';
 import { placementOf } from '../../src-main/core/ollama/client.ts';
+import { parseShownStops } from '../../src-main/core/ollama/register.ts';
 import { isLoopbackHost, parseHostValue, resolveOllamaHost } from '../../src-main/core/ollama/host.ts';
 import { modelfileFrom, modelfilePathFor, quoteModelfileValue, renderModelfile } from '../../src-main/core/ollama/modelfile.ts';
 import { displayName, parseModelName, sameModel } from '../../src-main/core/ollama/names.ts';
@@ -165,4 +166,10 @@ test('placement follows ollama ps: all GPU, all CPU, or a split', () => {
   assert.deepEqual(placementOf(100, 100), { placement: 'gpu', gpuPercent: 100 });
   assert.deepEqual(placementOf(100, 0), { placement: 'cpu', gpuPercent: 0 });
   assert.deepEqual(placementOf(100, 37), { placement: 'split', gpuPercent: 37 });
+});
+
+test('stop strings are read back from /api/show parameters (Go-quoted values)', () => {
+  const text = ['num_ctx                        2048', 'stop                           "<|im_start|>"', 'stop                           "say \\"end\\""', 'temperature                    0.1'].join('\n');
+  assert.deepEqual(parseShownStops(text), ['<|im_start|>', 'say "end"']);
+  assert.deepEqual(parseShownStops(''), []);
 });

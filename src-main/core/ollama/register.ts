@@ -109,26 +109,28 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   const plan = planTemplate(kv, options.template);
   for (const w of plan.warnings) warn(w, 'modelfile');
   const parameters: Record<string, unknown> = {};
-  if (plan.stop.length > 0) parameters.stop = [...plan.stop];
+  // Without a template of ours, sending `stop` would replace the stop list Ollama adds when it
+  // recognises the template itself (request parameters win); the runner ends at EOS regardless.
+  const sendStop = plan.choice.kind !== 'none' ? plan.stop : [];
+  if (sendStop.length > 0) parameters.stop = [...sendStop];
   if (options.numCtx !== undefined) parameters.num_ctx = options.numCtx;
   let modelfileTemp: string | null = null;
-  if (modelfilePath !== null) {
-    const temp = join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);
+  /** Writes the Modelfile's temp file (again, once Ollama has said which template it picked). */
+  const writeModelfileTemp = async (template: string | null, stop: readonly string[]): Promise<void> => {
+    if (modelfilePath === null) return;
+    const temp = modelfileTemp ?? join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       // The API request carries every value exactly; only the Modelfile has quoting limits.
-      const text = renderModelfile({
-        from: modelfileFrom(modelfilePath, file),
-        template: plan.template,
-        system: options.system ?? null,
-        stop: plan.stop,
-        numCtx: options.numCtx ?? null,
-      });
-      await writeFile(temp, text, { flag: 'wx' });
+      const text = renderModelfile({ from: modelfileFrom(modelfilePath, file), template, system: options.system ?? null, stop, numCtx: options.numCtx ?? null });
+      await writeFile(temp, text, { flag: modelfileTemp === null ? 'wx' : 'w' });
       modelfileTemp = temp;
     } catch (err) {
+      if (modelfileTemp !== null) await rm(modelfileTemp, { force: true });
+      modelfileTemp = null;
       warn(`cannot write the Modelfile ${modelfilePath} (${describeError(err)}); continuing without it`, 'modelfile');
     }
-  }
+  };
+  await writeModelfileTemp(plan.template, sendStop);
   emit({ type: 'stage', stage: 'modelfile', status: 'done', message: describeChoice(plan.choice) });
 
   let uploaded = false;
@@ -167,12 +169,17 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
 
     // Confirm Ollama stored the template we meant.
     let choice: TemplateChoice = plan.choice;
+    let stop: readonly string[] = sendStop;
     const shown = await client.showModel(model, { signal });
     if (plan.template !== null && shown.template !== plan.template) {
       warn(`Ollama reports a different template for ${model} than the one sent; check 'ollama show ${model} --template'`, 'create');
     } else if (plan.template === null && shown.template !== '' && shown.template !== BARE_TEMPLATE) {
+      // Ollama matched the Jinja template to one of its own: keep its template and stops, and write
+      // them into the Modelfile so `ollama create -f` gives the same model on any Ollama version.
       choice = { kind: 'ollama', reason: `${plan.choice.reason}; Ollama recognised the template itself` };
+      stop = parseShownStops(shown.parameters);
       emit({ type: 'log', level: 'info', stage: 'create', message: 'Ollama recognised the chat template itself' });
+      if (modelfileTemp !== null) await writeModelfileTemp(shown.template, stop);
     }
     // Ollama ≥ 0.30 stores a rewritten copy of the GGUF; the upload then waits for pruning.
     const stored = /^FROM .*sha256[-:]([0-9a-f]{64})\s*$/m.exec(shown.modelfile)?.[1];
@@ -212,7 +219,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
       uploaded,
       modelfilePath: renamed ? modelfilePath : null,
       template: choice,
-      stop: plan.stop,
+      stop,
       verify,
       verifyError,
       warnings,
@@ -220,6 +227,22 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   } finally {
     if (modelfileTemp !== null && !renamed) await rm(modelfileTemp, { force: true });
   }
+}
+
+/** The `stop` values of /api/show's `parameters` text (one `name value` line each, Go-quoted strings). */
+export function parseShownStops(parameters: string): string[] {
+  const out: string[] = [];
+  for (const line of parameters.split('\n')) {
+    const m = /^stop\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const raw = m[1]!.trim();
+    try {
+      out.push(raw.startsWith('"') ? (JSON.parse(raw) as string) : raw);
+    } catch {
+      out.push(raw.replace(/^"|"$/g, ''));
+    }
+  }
+  return out;
 }
 
 export function describeChoice(choice: TemplateChoice): string {

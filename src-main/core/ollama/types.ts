@@ -160,7 +160,7 @@ export interface RegisterResult {
   /** Path of the Modelfile written, or null when not written. */
   readonly modelfilePath: string | null;
   readonly template: TemplateChoice;
-  /** Stop strings sent as `PARAMETER stop`. */
+  /** The model's stop strings: those sent, or Ollama's own when it picked the template itself. */
   readonly stop: readonly string[];
   /** Null when verification was skipped or failed (then `verifyError` says why). */
   readonly verify: VerifyResult | null;
