@@ -9,7 +9,7 @@ import {
   truncToInt, cvtToInt32, wrapInt8, wrapUint8, findNonFinite, f32Bits, f32FromBits, bestIndexInt8,
   getU16, putU16, getU32, putU32,
 } from '../../src-main/core/quant/numeric.ts';
-import { mulberry32 } from './parity-data.ts';
+import { mulberry32 } from '../support/random.ts';
 
 /** ggml_compute_fp32_to_fp16 transcribed with float32 steps (Maratyszcza's scaling trick). */
 function fp16Reference(f: number): number {

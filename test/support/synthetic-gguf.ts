@@ -20,21 +20,13 @@ import { GgufWriter, type GgufWriteResult } from '../../src-main/core/gguf/write
 import { GgufValueType, type GgufKv, type GgufValue } from '../../src-main/core/gguf/types.ts';
 import { GgmlType, ggmlTypeByName, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
 import { ggufTensorByteSize } from '../../src-main/core/gguf/encode.ts';
+import { mulberry32 } from './random.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Small utilities
 
-/** Deterministic PRNG (mulberry32): returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32): returns floats in [0, 1). Re-exported from ./random.ts. */
+export { mulberry32 };
 
 /** IEEE half bits of a float (round to nearest even), enough for test data. */
 export function f32ToF16Bits(value: number): number {
