@@ -4,14 +4,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oracleUnavailableReason, loadOracle } from '../support/oracle.ts';
+import { assertSameBlocks, assertSameFloats, oracleSkip, requireOracle } from '../support/kernel-parity.ts';
+import { mulberry32 } from '../support/random.ts';
 import { ggmlTraits } from '../support/ggml-traits.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { kernelFor } from '../../src-main/core/quant/registry.ts';
-import { checkQuantizeParity, assertSameBlocks, assertSameFloats, datasets, mulberry32, type ParityType } from './parity-data.ts';
+import { checkQuantizeParity, datasets, type ParityType } from './parity-data.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping float parity tests: ${reason}`);
+const reason = oracleSkip('float parity tests');
 
 const TYPES: ParityType[] = [
   { name: 'F32', id: GgmlType.F32, usesImatrix: false },
@@ -35,7 +35,7 @@ function bitPatternSweep(): Float32Array {
 
 for (const type of TYPES) {
   test(`${type.name} quantize equals ggml_quantize_chunk (imatrix ignored)`, { skip: reason }, () => {
-    const oracle = loadOracle()!;
+    const oracle = requireOracle();
     let values = checkQuantizeParity(oracle, type, false) + checkQuantizeParity(oracle, type, true);
     // The sweep includes NaNs: the kernels work on bit patterns, so payloads must match too.
     const sweep = bitPatternSweep();
@@ -48,7 +48,7 @@ for (const type of TYPES) {
 }
 
 test('F16 and BF16 dequantize equal ggml\'s to_float for every 16-bit pattern; F32 is a copy', { skip: reason }, () => {
-  const traits = ggmlTraits(loadOracle()!);
+  const traits = ggmlTraits(requireOracle());
   const all = new Uint8Array(65536 * 2);
   for (let h = 0; h < 65536; h++) { all[2 * h] = h & 0xff; all[2 * h + 1] = h >>> 8; }
   for (const type of [GgmlType.F16, GgmlType.BF16]) {

@@ -3,31 +3,20 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oracleUnavailableReason, loadOracle } from '../support/oracle.ts';
+import { assertSameBlocks, oracleSkip, requireOracle } from '../support/kernel-parity.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { kernelFor } from '../../src-main/core/quant/registry.ts';
 import { e8m0ToFp32Half, ue4m3ToFp32, fp32ToUe4m3 } from '../../src-main/core/quant/fp4.ts';
-import { checkQuantizeParity, checkDequantizeParity, hex, type ParityType } from './parity-data.ts';
+import { hex, parityTests, type ParityType } from './parity-data.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping FP4 parity tests: ${reason}`);
+const reason = oracleSkip('FP4 parity tests');
 
 const TYPES: ParityType[] = [
   { name: 'MXFP4', id: GgmlType.MXFP4, usesImatrix: false },
   { name: 'NVFP4', id: GgmlType.NVFP4, usesImatrix: false },
 ];
 
-for (const type of TYPES) {
-  test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, false)} blocks identical (no imatrix)`);
-  });
-  test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix (ignored)`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, true)} blocks identical (imatrix)`);
-  });
-  test(`${type.name} dequantize equals ggml's to_float`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkDequantizeParity(loadOracle()!, type)} dequantized values identical`);
-  });
-}
+parityTests(TYPES, reason);
 
 test('E8M0 and UE4M3 scale conversions', () => {
   assert.equal(e8m0ToFp32Half(128), 1);
@@ -70,7 +59,7 @@ test('hand-built FP4 blocks dequantize by the documented formulas', () => {
 });
 
 test('FP4 scales match llama.cpp for block maxima at every power-of-two and UE4M3 boundary', { skip: reason }, () => {
-  const oracle = loadOracle()!;
+  const oracle = requireOracle();
   // One block per chosen maximum: the maximum first, then smaller values of both signs.
   const maxima: number[] = [];
   for (let k = -126; k <= 127; k++) {
@@ -90,17 +79,13 @@ test('FP4 scales match llama.cpp for block maxima at every power-of-two and UE4M
     const expected = oracle.quantizeChunk(type.id, src, maxima.length, type.bs);
     const actual = new Uint8Array(expected.length);
     kernelFor(type.id)!.quantize!(src, actual, maxima.length, type.bs);
-    for (let b = 0; b < maxima.length; b++) {
-      const got = Buffer.from(actual.subarray(b * type.bb, (b + 1) * type.bb)).toString('hex');
-      const want = Buffer.from(expected.subarray(b * type.bb, (b + 1) * type.bb)).toString('hex');
-      if (got !== want) assert.fail(`type ${type.id}, block max ${maxima[b]}: got ${got}, llama.cpp ${want}`);
-    }
+    assertSameBlocks(actual, expected, type.bb, `type ${type.id}`, (b) => `block max ${maxima[b]}`);
   }
   console.log(`# FP4 scale boundaries: ${maxima.length} blocks per type identical`);
 });
 
 test('MXFP4 picks the same entries as llama.cpp at and one ulp around every midpoint', { skip: reason }, () => {
-  const oracle = loadOracle()!;
+  const oracle = requireOracle();
   const blocks: number[][] = [];
   for (const k of [-120, -40, -3, 0, 1, 7, 60, 110]) {
     // A block maximum of 12·d = 1.5·2^(k+2) gives e = k + 127, i.e. the scale 2^(e−128) = d. The first
@@ -125,11 +110,7 @@ test('MXFP4 picks the same entries as llama.cpp at and one ulp around every midp
   const expected = oracle.quantizeChunk(GgmlType.MXFP4, src, blocks.length, 32);
   const actual = new Uint8Array(expected.length);
   kernelFor(GgmlType.MXFP4)!.quantize!(src, actual, blocks.length, 32);
-  for (let b = 0; b < blocks.length; b++) {
-    const got = Buffer.from(actual.subarray(b * 17, (b + 1) * 17)).toString('hex');
-    const want = Buffer.from(expected.subarray(b * 17, (b + 1) * 17)).toString('hex');
-    if (got !== want) assert.fail(`block ${b} (max ${blocks[b][0]}): got ${got}, llama.cpp ${want}`);
-  }
+  assertSameBlocks(actual, expected, 17, 'MXFP4 midpoints', (b) => `max ${blocks[b][0]}`);
   assert.equal(actual[0], 7, 'the first blocks have e = 7');
   assert.equal(actual[17 * 7 * 3], 127, 'k = 0 gives e = 127');
 });

@@ -4,32 +4,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oracleUnavailableReason, loadOracle } from '../support/oracle.ts';
+import { oracleSkip } from '../support/kernel-parity.ts';
+import { mulberry32 } from '../support/random.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { kernelFor } from '../../src-main/core/quant/registry.ts';
 import { KVALUES_IQ4NL, iq4Index } from '../../src-main/core/quant/iq4.ts';
 import { bestIndexInt8, f32FromBits, f32Bits } from '../../src-main/core/quant/numeric.ts';
-import { checkQuantizeParity, checkDequantizeParity, hex, mulberry32, type ParityType } from './parity-data.ts';
+import { hex, parityTests, type ParityType } from './parity-data.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping IQ4 parity tests: ${reason}`);
+const reason = oracleSkip('IQ4 parity tests');
 
 const TYPES: ParityType[] = [
   { name: 'IQ4_NL', id: GgmlType.IQ4_NL, usesImatrix: true },
   { name: 'IQ4_XS', id: GgmlType.IQ4_XS, usesImatrix: true },
 ];
 
-for (const type of TYPES) {
-  test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, false)} blocks identical (no imatrix)`);
-  });
-  test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, true)} blocks identical (imatrix)`);
-  });
-  test(`${type.name} dequantize equals ggml's to_float`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkDequantizeParity(loadOracle()!, type)} dequantized values identical`);
-  });
-}
+parityTests(TYPES, reason);
 
 test('the IQ4 index table equals best_index_int8 around every midpoint and at random', () => {
   const check = (x: number) => {

@@ -5,18 +5,20 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as KoffiNs from 'koffi';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadOracle, oracleUnavailableReason, type Oracle } from '../support/oracle.ts';
+import {
+  assertQuantizeMatches, assertSameFloats, kernelToFloat, oracleSkip, oracleToFloat, requireOracle,
+} from '../support/kernel-parity.ts';
+import { gaussian, mulberry32 } from '../support/random.ts';
 import { GgmlType, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
-import { kernelFor } from '../../src-main/core/quant/kernels.ts';
+// The TypeScript (reference) kernels, whatever the registry would accelerate.
+import { referenceKernelFor as kernelFor } from '../../src-main/core/quant/kernels.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
 import { KSIGNS_IQ2XS, gridCodes, gridSize, gridValues, searchTable, type IqGridName } from '../../src-main/core/quant/iq-grids.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping grid IQ parity tests: ${reason}`);
+const reason = oracleSkip('grid IQ parity tests');
 
 const IQ_TYPES = [
   { name: 'IQ2_XXS', id: GgmlType.IQ2_XXS, plain: false },
@@ -30,22 +32,6 @@ const IQ_TYPES = [
 
 // ---------------------------------------------------------------------------------------------
 // Seeded data
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rnd: () => number): number {
-  const u = rnd() || 1e-12;
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
-}
 
 /** Row generators; `r` is the row number, so every chunk holds every kind. */
 const ROW_KINDS: ReadonlyArray<{ label: string; fill: (row: Float32Array, rnd: () => number) => void }> = [
@@ -172,31 +158,16 @@ for (const type of IQ_TYPES) {
   for (const withImatrix of type.plain ? [true, false] : [true]) {
     const path = withImatrix ? 'imatrix' : 'no imatrix';
     test(`${type.name} (${path}) quantizes to ggml_quantize_chunk's bytes`, { skip: reason }, () => {
-      const oracle = loadOracle()!;
+      const oracle = requireOracle();
       const kernel = kernelFor(type.id)!;
-      const blockBytes = ggmlTypeInfo(type.id)!.typeSize;
       let blocks = 0;
       for (const c of chunks()) {
         const imatrix = withImatrix ? c.imatrix : undefined;
         const expected = oracle.quantizeChunk(type.id, c.src, c.nrows, c.nPerRow, imatrix);
-        const actual = new Uint8Array(expected.length).fill(0xa5);
-        const written = kernel.quantize!(c.src, actual, c.nrows, c.nPerRow, imatrix);
-        assert.equal(written, expected.length);
-        const nblocks = expected.length / blockBytes;
-        for (let b = 0; b < nblocks; b++) {
-          const at = b * blockBytes;
-          for (let k = 0; k < blockBytes; k++) {
-            if (actual[at + k] !== expected[at + k]) {
-              const row = Math.floor(b / (c.nPerRow / 256));
-              const hex = (q: Uint8Array) => Buffer.from(q.subarray(at, at + blockBytes)).toString('hex');
-              assert.fail(
-                `${type.name} ${path}: first differing block ${b} (row ${row} of ${c.nPerRow}, '${rowKindOf(row)}', byte ${k})\n` +
-                  `  ggml: ${hex(expected)}\n  ours: ${hex(actual)}`,
-              );
-            }
-          }
-        }
-        blocks += nblocks;
+        blocks += assertQuantizeMatches(kernel, { ...c, imatrix }, expected, `${type.name} ${path}`, (b) => {
+          const row = Math.floor(b / (c.nPerRow / 256));
+          return `row ${row} of ${c.nPerRow}, '${rowKindOf(row)}'`;
+        });
       }
       console.log(`# ${type.name} ${path}: ${blocks}/${blocks} blocks byte-identical`);
       assert.ok(blocks >= 2000);
@@ -235,33 +206,6 @@ test('quantize reads its inputs without modifying them', () => {
 // ---------------------------------------------------------------------------------------------
 // Dequantization against the library's to_float
 
-interface ToFloat { (type: number, q: Uint8Array, n: number): Float32Array }
-
-let boundToFloat: ToFloat | undefined;
-
-interface KoffiLib { func(name: string, result: unknown, args: unknown[]): (...args: unknown[]) => unknown }
-
-/** Binds once per process (koffi type names are global). */
-function bindToFloat(oracle: Oracle): ToFloat {
-  if (boundToFloat) return boundToFloat;
-  const koffi = oracle.koffi as typeof KoffiNs;
-  const base = oracle.ggmlBase as KoffiLib;
-  const Traits = koffi.struct({
-    type_name: 'const char *', blck_size: 'int64_t', blck_size_interleave: 'int64_t', type_size: 'size_t',
-    is_quantized: 'bool', to_float: 'void *', from_float_ref: 'void *',
-  });
-  const getTraits = base.func('ggml_get_type_traits', koffi.pointer(Traits), ['int']);
-  const proto = koffi.proto('void iq_grid_to_float_t(const uint8_t *x, _Out_ float *y, int64_t k)');
-  boundToFloat = (type, q, n) => {
-    const traits = koffi.decode(getTraits(type), Traits) as { type_name: string; to_float: unknown };
-    assert.equal(traits.type_name, ggmlTypeInfo(type)!.name);
-    const y = new Float32Array(n);
-    koffi.call(traits.to_float, proto, q, y, n);
-    return y;
-  };
-  return boundToFloat;
-}
-
 /**
  * Random block bytes whose fp16 scale is finite (NaN payloads need not survive JS arithmetic).
  * Enough blocks that every grid index occurs with near certainty.
@@ -283,18 +227,9 @@ function randomBlocks(type: number, nblocks: number, seed: number): Uint8Array {
   return q;
 }
 
-function assertSameFloats(label: string, expected: Float32Array, actual: Float32Array): void {
-  const eb = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  const ab = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  for (let i = 0; i < eb.length; i++) {
-    if (eb[i] !== ab[i]) assert.fail(`${label}: value ${i} (block ${Math.floor(i / 256)}) is ${actual[i]}, to_float gives ${expected[i]}`);
-  }
-}
-
 for (const type of IQ_TYPES) {
   test(`${type.name} dequantize equals the library's to_float bit for bit`, { skip: reason }, () => {
-    const oracle = loadOracle()!;
-    const toFloat = bindToFloat(oracle);
+    const oracle = requireOracle();
     const kernel = kernelFor(type.id)!;
     // Random blocks (every index, sign and scale pattern) and real quantizer output.
     const random = randomBlocks(type.id, 1024, 1000 + type.id);
@@ -302,10 +237,7 @@ for (const type of IQ_TYPES) {
     const quantized = oracle.quantizeChunk(type.id, c.src, c.nrows, c.nPerRow, c.imatrix);
     for (const [label, q] of [['random blocks', random], ['quantized rows', quantized]] as const) {
       const n = (q.length / ggmlTypeInfo(type.id)!.typeSize) * 256;
-      const expected = toFloat(type.id, q, n);
-      const actual = new Float32Array(n).fill(Number.NaN);
-      kernel.dequantize(q, actual, n);
-      assertSameFloats(`${type.name} ${label}`, expected, actual);
+      assertSameFloats(kernelToFloat(kernel, q, n), oracleToFloat(oracle, type.id, q, n), `${type.name} ${label}`, 256);
     }
   });
 }

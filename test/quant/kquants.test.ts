@@ -4,15 +4,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as KoffiNs from 'koffi';
-import { loadOracle, oracleUnavailableReason, type Oracle } from '../support/oracle.ts';
+import type { Oracle } from '../support/oracle.ts';
+import {
+  assertQuantizeMatches, assertSameFloats, bf16GridValue, f16GridValue, fillConstant, fillGaussian, fillNegativeZero, fillZero,
+  gaussianRows, kernelToFloat, oracleSkip, oracleToFloat, requireOracle, type Fill,
+} from '../support/kernel-parity.ts';
+import { gaussian, mulberry32 } from '../support/random.ts';
 import { GgmlType, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
 // The TypeScript (reference) kernels; test/quant/wasm.test.ts checks the WebAssembly ones.
 import { referenceKernelFor as kernelFor } from '../../src-main/core/quant/kernels.ts';
-import { FP16_TO_FP32, bf16ToFp32 } from '../../src-main/core/quant/numeric.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping K-quant parity tests: ${reason}`);
+const reason = oracleSkip('K-quant parity tests');
 
 const K_TYPES = [
   { name: 'Q2_K', id: GgmlType.Q2_K },
@@ -25,61 +27,12 @@ const K_TYPES = [
 // ---------------------------------------------------------------------------------------------
 // Seeded data
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rnd: () => number): number {
-  const u = rnd() || 1e-12;
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
-}
-
-/** Weight-like rows: N(0, σ) with σ varying per row and every ~97th value an outlier. */
-function gaussianRows(nrows: number, n: number, seed: number): Float32Array {
-  const rnd = mulberry32(seed);
-  const out = new Float32Array(nrows * n);
-  const sigmas = [0.02, 0.005, 0.1, 1, 30];
-  for (let r = 0; r < nrows; r++) {
-    const sigma = sigmas[r % sigmas.length];
-    for (let i = 0; i < n; i++) {
-      let v = gaussian(rnd) * sigma;
-      if (rnd() < 1 / 97) v *= 6 + 14 * rnd();
-      out[r * n + i] = v;
-    }
-  }
-  return out;
-}
-
-/** A finite value on the fp16 grid (random bit pattern, exponent below 31). */
-function f16GridValue(rnd: () => number): number {
-  for (;;) {
-    const h = Math.floor(rnd() * 65536);
-    if (((h >>> 10) & 0x1f) !== 31) return FP16_TO_FP32[h];
-  }
-}
-
-/** A bf16-grid value of modest magnitude (exponent within ±20 of 1). */
-function bf16GridValue(rnd: () => number): number {
-  const sign = rnd() < 0.5 ? 0x8000 : 0;
-  const exp = 127 - 20 + Math.floor(rnd() * 40);
-  return bf16ToFp32(sign | (exp << 7) | Math.floor(rnd() * 128));
-}
-
-type SubKind = (rnd: () => number, out: Float32Array, o: number, len: number) => void;
-
 // Each kind fills `len` values at `o`; blocks mix them per 16-value sub-block or whole-block.
-const KINDS: SubKind[] = [
-  (_r, out, o, len) => out.fill(0, o, o + len),
-  (_r, out, o, len) => out.fill(-0, o, o + len),
-  (r, out, o, len) => out.fill(gaussian(r), o, o + len), // constant
-  (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = gaussian(r) * 1e-30; },
+const KINDS: Fill[] = [
+  fillZero,
+  fillNegativeZero,
+  fillConstant,
+  fillGaussian(1e-30),
   (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = (r() < 0.5 ? -6e4 : 6e4) * (0.5 + 0.5 * r()); },
   (r, out, o, len) => { const a = 0.01 + r(); for (let i = 0; i < len; i++) out[o + i] = i % 2 === 0 ? a : -a * r(); },
   (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = f16GridValue(r) * (r() < 0.7 ? 1e-3 : 1); },
@@ -136,10 +89,6 @@ function datasets(): Dataset[] {
 let cachedData: Dataset[] | undefined;
 const data = (): Dataset[] => (cachedData ??= datasets());
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 // llama.cpp's bytes per (type, dataset, imatrix?), reused by the dequantization tests.
 const oracleBytes = new Map<string, Uint8Array>();
 
@@ -153,40 +102,23 @@ function oracleChunk(oracle: Oracle, type: number, ds: Dataset, withImatrix: boo
   return bytes;
 }
 
-/** Quantizes with our kernel into a garbage-filled buffer and byte-compares with llama.cpp. */
+/** Quantizes with our kernel and byte-compares with llama.cpp, naming the row and input of a difference. */
 function compareChunk(oracle: Oracle, type: { name: string; id: number }, ds: Dataset, withImatrix: boolean): number {
   const kernel = kernelFor(type.id);
   assert.ok(kernel?.quantize, `${type.name} kernel registered`);
-  const imatrix = withImatrix ? ds.imatrix : undefined;
   const expected = oracleChunk(oracle, type.id, ds, withImatrix);
-  const actual = new Uint8Array(expected.length).fill(0xa5); // every byte must be written
-  const srcCopy = ds.src.slice();
-  const written = kernel.quantize(ds.src, actual, ds.nrows, ds.nPerRow, imatrix);
-  assert.equal(written, expected.length, `${type.name} ${ds.label}: bytes written`);
-  assert.equal(Buffer.compare(Buffer.from(ds.src.buffer), Buffer.from(srcCopy.buffer)), 0, 'input left unmodified');
-  const blockBytes = ggmlTypeInfo(type.id)!.typeSize;
-  const nBlocks = expected.length / blockBytes;
-  if (Buffer.compare(Buffer.from(expected), Buffer.from(actual)) !== 0) {
-    for (let b = 0; b < nBlocks; b++) {
-      const e = expected.subarray(b * blockBytes, (b + 1) * blockBytes);
-      const a = actual.subarray(b * blockBytes, (b + 1) * blockBytes);
-      if (Buffer.compare(Buffer.from(e), Buffer.from(a)) !== 0) {
-        const perRow = ds.nPerRow / 256;
-        assert.fail(
-          `${type.name} ${withImatrix ? 'imatrix' : 'no imatrix'} ${ds.label}: first differing block ${b} ` +
-          `(row ${Math.floor(b / perRow)}, block ${b % perRow} in row)\n  ours:      ${hex(a)}\n  llama.cpp: ${hex(e)}\n` +
-          `  input: ${Array.from(ds.src.subarray(b * 256, b * 256 + 256)).join(',')}`,
-        );
-      }
-    }
-  }
-  return nBlocks;
+  const perRow = ds.nPerRow / 256;
+  return assertQuantizeMatches(
+    kernel, { ...ds, imatrix: withImatrix ? ds.imatrix : undefined }, expected,
+    `${type.name} ${withImatrix ? 'imatrix' : 'no imatrix'} ${ds.label}`,
+    (b) => `row ${Math.floor(b / perRow)}, block ${b % perRow} in row\n  input: ${Array.from(ds.src.subarray(b * 256, b * 256 + 256)).join(',')}`,
+  );
 }
 
 for (const type of K_TYPES) {
   for (const withImatrix of [false, true]) {
     test(`${type.name} ${withImatrix ? 'with' : 'without'} imatrix is byte-identical to ggml_quantize_chunk`, { skip: reason }, () => {
-      const oracle = loadOracle()!;
+      const oracle = requireOracle();
       let blocks = 0;
       for (const ds of data()) blocks += compareChunk(oracle, type, ds, withImatrix);
       console.log(`# ${type.name} ${withImatrix ? 'imatrix' : 'ref'}: ${blocks} blocks identical`);
@@ -198,51 +130,16 @@ for (const type of K_TYPES) {
 // ---------------------------------------------------------------------------------------------
 // Dequantization against the library's to_float
 
-interface ToFloat { (type: number, q: Uint8Array, n: number): Float32Array }
-
-let boundToFloat: ToFloat | undefined;
-
-/** Binds once per process (koffi type names are global). */
-function bindToFloat(oracle: Oracle): ToFloat {
-  if (boundToFloat) return boundToFloat;
-  const koffi = oracle.koffi as typeof KoffiNs;
-  const base = oracle.ggmlBase as KoffiNs.LibraryHandle;
-  const Traits = koffi.struct({
-    type_name: 'const char *', blck_size: 'int64_t', blck_size_interleave: 'int64_t', type_size: 'size_t',
-    is_quantized: 'bool', to_float: 'void *', from_float_ref: 'void *',
-  });
-  const getTraits = base.func('ggml_get_type_traits', koffi.pointer(Traits), ['int']);
-  const proto = koffi.proto('void kq_to_float_t(const uint8_t *x, _Out_ float *y, int64_t k)');
-  boundToFloat = (type, q, n) => {
-    const traits = koffi.decode(getTraits(type), Traits) as { type_name: string; to_float: unknown };
-    assert.equal(traits.type_name, ggmlTypeInfo(type)!.name);
-    const y = new Float32Array(n);
-    koffi.call(traits.to_float, proto, q, y, n);
-    return y;
-  };
-  return boundToFloat;
-}
-
 for (const type of K_TYPES) {
   test(`${type.name} dequantize equals the library's to_float bit for bit`, { skip: reason }, () => {
-    const oracle = loadOracle()!;
-    const toFloat = bindToFloat(oracle);
+    const oracle = requireOracle();
     const kernel = kernelFor(type.id)!;
     let values = 0;
     for (const ds of data().filter((d) => d.nPerRow === 256 || d.label === 'gaussian 512')) {
       for (const withImatrix of [false, true]) {
         const q = oracleChunk(oracle, type.id, ds, withImatrix);
         const n = ds.src.length;
-        const expected = toFloat(type.id, q, n);
-        const actual = new Float32Array(n).fill(Number.NaN);
-        kernel.dequantize(q, actual, n);
-        const eb = new Uint32Array(expected.buffer);
-        const ab = new Uint32Array(actual.buffer);
-        for (let i = 0; i < n; i++) {
-          if (eb[i] !== ab[i]) {
-            assert.fail(`${type.name} ${ds.label}: value ${i} (block ${Math.floor(i / 256)}) is ${actual[i]}, to_float gives ${expected[i]}`);
-          }
-        }
+        assertSameFloats(kernelToFloat(kernel, q, n), oracleToFloat(oracle, type.id, q, n), `${type.name} ${ds.label}`, 256);
         values += n;
       }
     }

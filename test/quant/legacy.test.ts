@@ -4,16 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadOracle, oracleUnavailableReason } from '../support/oracle.ts';
+import { assertSameBlocks, oracleSkip, requireOracle } from '../support/kernel-parity.ts';
 import { ggmlTraits } from '../support/ggml-traits.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { kernelFor } from '../../src-main/core/quant/registry.ts';
 import { quantizeQ8_1Ref } from '../../src-main/core/quant/legacy.ts';
 import { FP16_TO_FP32 } from '../../src-main/core/quant/numeric.ts';
-import { checkQuantizeParity, checkDequantizeParity, datasets, assertSameBlocks, hex, type ParityType } from './parity-data.ts';
+import { datasets, hex, parityTests, type ParityType } from './parity-data.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping legacy parity tests: ${reason}`);
+const reason = oracleSkip('legacy parity tests');
 
 const TYPES: ParityType[] = [
   { name: 'Q4_0', id: GgmlType.Q4_0, usesImatrix: true },
@@ -25,23 +24,10 @@ const TYPES: ParityType[] = [
   { name: 'Q2_0', id: GgmlType.Q2_0, usesImatrix: false },
 ];
 
-for (const type of TYPES) {
-  test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip: reason }, () => {
-    const blocks = checkQuantizeParity(loadOracle()!, type, false);
-    console.log(`# ${type.name}: ${blocks} blocks identical (no imatrix)`);
-  });
-  test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix${type.usesImatrix ? '' : ' (ignored)'}`, { skip: reason }, () => {
-    const blocks = checkQuantizeParity(loadOracle()!, type, true);
-    console.log(`# ${type.name}: ${blocks} blocks identical (imatrix)`);
-  });
-  test(`${type.name} dequantize equals ggml's to_float`, { skip: reason }, () => {
-    const values = checkDequantizeParity(loadOracle()!, type);
-    console.log(`# ${type.name}: ${values} dequantized values identical`);
-  });
-}
+parityTests(TYPES, reason);
 
 test('Q8_1 quantize_row_q8_1_ref port equals the library and dequantizes to q·d', { skip: reason }, () => {
-  const traits = ggmlTraits(loadOracle()!);
+  const traits = ggmlTraits(requireOracle());
   let blocks = 0;
   for (const ds of datasets(32)) {
     const bytes = (ds.src.length / 32) * 36;

@@ -1,12 +1,12 @@
 // Seeded test rows for the kernel parity tests (float, legacy, IQ4, ternary, FP4): weight-like
 // Gaussian rows with outliers, and rows of adversarial blocks (zeros, −0, constants, tiny, subnormal
-// and huge values, exact rounding ties, fp16/bf16-grid values, spikes). Plus the byte comparison that
-// names the first differing block.
+// and huge values, exact rounding ties, fp16/bf16-grid values, spikes). Plus the parity checks every
+// family test runs against llama.cpp (comparisons from test/support/kernel-parity.ts).
 
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FP16_TO_FP32, bf16ToFp32 } from '../../src-main/core/quant/numeric.ts';
 // The families are imported directly (not through kernels.ts) so these tests depend only on them.
-import { kernelFor } from '../../src-main/core/quant/registry.ts';
+import { referenceKernelFor } from '../../src-main/core/quant/registry.ts';
 import '../../src-main/core/quant/float.ts';
 import '../../src-main/core/quant/legacy.ts';
 import '../../src-main/core/quant/iq4.ts';
@@ -14,23 +14,14 @@ import '../../src-main/core/quant/ternary.ts';
 import '../../src-main/core/quant/fp4.ts';
 import { ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
 import type { Oracle } from '../support/oracle.ts';
-import { ggmlTraits } from '../support/ggml-traits.ts';
+import { gaussian, mulberry32, randInt } from '../support/random.ts';
+import {
+  assertQuantizeMatches, assertSameBlocks, assertSameFloats, bf16GridValue, f16GridValue, fillConstant, fillGaussian,
+  fillNegativeZero, fillZero, gaussianRows, kernelToFloat, oracleToFloat, requireOracle, type Fill,
+} from '../support/kernel-parity.ts';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(rnd: () => number): number {
-  const u = rnd() || 1e-12;
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd());
-}
+// Re-exported for the test files that take them from here.
+export { assertSameBlocks, assertSameFloats, gaussian, mulberry32 };
 
 export interface Dataset {
   readonly label: string;
@@ -41,10 +32,6 @@ export interface Dataset {
   readonly imatrix: Float32Array;
 }
 
-type Fill = (rnd: () => number, out: Float32Array, o: number, len: number) => void;
-
-const randInt = (rnd: () => number, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
-
 /** Half-integers in [−|a|, |a|) plus one element equal to `a`: exact ties once the scale is found. */
 const ties = (a: number): Fill => (rnd, out, o, len) => {
   const m = Math.abs(a);
@@ -54,31 +41,20 @@ const ties = (a: number): Fill => (rnd, out, o, len) => {
 
 /** Named block contents; every fill writes exactly `len` values at `o`. */
 export const FILLS: ReadonlyArray<readonly [string, Fill]> = [
-  ['zero', (_r, out, o, len) => out.fill(0, o, o + len)],
-  ['negative zero', (_r, out, o, len) => out.fill(-0, o, o + len)],
-  ['constant', (r, out, o, len) => out.fill(gaussian(r), o, o + len)],
+  ['zero', fillZero],
+  ['negative zero', fillNegativeZero],
+  ['constant', fillConstant],
   ['constant negative', (r, out, o, len) => out.fill(-Math.abs(gaussian(r)) - 0.1, o, o + len)],
-  ['tiny 1e-30', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = 1e-30 * gaussian(r); }],
-  ['subnormal', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = 1e-40 * gaussian(r); }],
+  ['tiny 1e-30', fillGaussian(1e-30)],
+  ['subnormal', fillGaussian(1e-40)],
   ['large ±6e4', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = (r() * 2 - 1) * 6e4; }],
   ['mixed signs', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = (i & 1 ? -1 : 1) * (0.5 + r()); }],
   ['ties 127', ties(127)], ['ties -127', ties(-127)], ['ties -8', ties(-8)], ['ties 8', ties(8)],
   ['ties -16', ties(-16)], ['ties 16', ties(16)], ['ties 1', ties(1)], ['ties 12', ties(12)], ['ties 6', ties(6)],
   ['quarter steps', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = randInt(r, -40, 40) / 4; }],
   ['powers of two', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = (r() < 0.5 ? -1 : 1) * 2 ** randInt(r, -8, 8); }],
-  ['fp16 grid', (r, out, o, len) => {
-    for (let i = 0; i < len; i++) {
-      let h: number;
-      do h = Math.floor(r() * 65536); while (((h >>> 10) & 0x1f) === 31);
-      out[o + i] = FP16_TO_FP32[h];
-    }
-  }],
-  ['bf16 grid', (r, out, o, len) => {
-    for (let i = 0; i < len; i++) {
-      const sign = r() < 0.5 ? 0x8000 : 0;
-      out[o + i] = bf16ToFp32(sign | ((127 - 20 + Math.floor(r() * 40)) << 7) | Math.floor(r() * 128));
-    }
-  }],
+  ['fp16 grid', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = f16GridValue(r); }],
+  ['bf16 grid', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = bf16GridValue(r); }],
   ['spike', (r, out, o, len) => { out.fill(0, o, o + len); out[o + randInt(r, 0, len - 1)] = gaussian(r) * 100; }],
   ['gaussian + outlier', (r, out, o, len) => {
     for (let i = 0; i < len; i++) out[o + i] = gaussian(r) * 0.02;
@@ -86,22 +62,6 @@ export const FILLS: ReadonlyArray<readonly [string, Fill]> = [
   }],
   ['uniform [0,1)', (r, out, o, len) => { for (let i = 0; i < len; i++) out[o + i] = r(); }],
 ];
-
-/** Weight-like rows: N(0, σ) with σ varying per row and about every 97th value an outlier. */
-function gaussianRows(nrows: number, n: number, seed: number): Float32Array {
-  const rnd = mulberry32(seed);
-  const out = new Float32Array(nrows * n);
-  const sigmas = [0.02, 0.005, 0.1, 1, 30];
-  for (let r = 0; r < nrows; r++) {
-    const sigma = sigmas[r % sigmas.length];
-    for (let i = 0; i < n; i++) {
-      let v = gaussian(rnd) * sigma;
-      if (rnd() < 1 / 97) v *= 6 + 14 * rnd();
-      out[r * n + i] = v;
-    }
-  }
-  return out;
-}
 
 /** Importance per column: log-uniform over 1e-3..1e3 with every 17th column zero. */
 function wideImatrix(n: number, seed: number): Float32Array {
@@ -152,29 +112,6 @@ export function datasets(blockSize: number): Dataset[] {
   return out;
 }
 
-/** Byte-compare; on a difference, fail naming the dataset, the block and both blocks' bytes. */
-export function assertSameBlocks(actual: Uint8Array, expected: Uint8Array, blockBytes: number, what: string): number {
-  assert.equal(actual.length, expected.length, `${what}: ${actual.length} bytes, expected ${expected.length}`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      const b = Math.floor(i / blockBytes);
-      const hex = (a: Uint8Array) => Buffer.from(a.subarray(b * blockBytes, (b + 1) * blockBytes)).toString('hex');
-      assert.fail(`${what}: first difference in block ${b} (byte ${i - b * blockBytes})\n  got      ${hex(actual)}\n  llama.cpp ${hex(expected)}`);
-    }
-  }
-  return expected.length / blockBytes;
-}
-
-/** Compare float outputs bit for bit (NaN-safe, −0-aware), naming the first differing element. */
-export function assertSameFloats(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let i = 0; i < e.length; i++) {
-    if (a[i] !== e[i]) assert.fail(`${what}: element ${i} is ${actual[i]} (0x${a[i].toString(16)}), expected ${expected[i]} (0x${e[i].toString(16)})`);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The parity checks every family test runs
 
@@ -186,23 +123,18 @@ export interface ParityType {
 }
 
 /**
- * Quantize every dataset with the kernel and with ggml_quantize_chunk, with or without the imatrix,
- * and byte-compare; returns the number of blocks compared. Also checks the input is left unmodified.
+ * Quantize every dataset with the reference kernel and with ggml_quantize_chunk, with or without the
+ * imatrix, and byte-compare; returns the number of blocks compared. Also checks the input is left
+ * unmodified.
  */
 export function checkQuantizeParity(oracle: Oracle, type: ParityType, withImatrix: boolean): number {
-  const info = ggmlTypeInfo(type.id)!;
-  const quantize = kernelFor(type.id)?.quantize;
-  assert.ok(quantize, `${type.name} has a registered quantize kernel`);
+  const kernel = referenceKernelFor(type.id);
+  assert.ok(kernel?.quantize, `${type.name} has a registered quantize kernel`);
   let blocks = 0;
-  for (const ds of datasets(info.blockSize)) {
+  for (const ds of datasets(ggmlTypeInfo(type.id)!.blockSize)) {
     const imatrix = withImatrix ? ds.imatrix : undefined;
     const expected = oracle.quantizeChunk(type.id, ds.src, ds.nrows, ds.nPerRow, imatrix);
-    const before = ds.src.slice();
-    const actual = new Uint8Array(expected.length).fill(0xa5); // unwritten bytes show up
-    const written: number = quantize(ds.src, actual, ds.nrows, ds.nPerRow, imatrix);
-    assert.equal(written, expected.length, `${type.name} ${ds.label}: bytes written`);
-    assert.deepEqual(ds.src, before, `${type.name} ${ds.label}: input modified`);
-    blocks += assertSameBlocks(actual, expected, info.typeSize, `${type.name} ${ds.label}${withImatrix ? ' (imatrix)' : ''}`);
+    blocks += assertQuantizeMatches(kernel, { ...ds, imatrix }, expected, `${type.name} ${ds.label}${withImatrix ? ' (imatrix)' : ''}`);
   }
   return blocks;
 }
@@ -212,25 +144,38 @@ export function checkQuantizeParity(oracle: Oracle, type: ParityType, withImatri
  * output for the same rows (both paths, every dataset). Returns the number of values compared.
  */
 export function checkDequantizeParity(oracle: Oracle, type: ParityType): number {
-  const traits = ggmlTraits(oracle);
-  const kernel = kernelFor(type.id)!;
-  assert.equal(traits.typeName(type.id), ggmlTypeInfo(type.id)!.name);
+  const kernel = referenceKernelFor(type.id)!;
   let values = 0;
   for (const ds of datasets(ggmlTypeInfo(type.id)!.blockSize)) {
     for (const imatrix of type.usesImatrix ? [undefined, ds.imatrix] : [undefined]) {
       const n = ds.src.length;
       const ref = oracle.quantizeChunk(type.id, ds.src, ds.nrows, ds.nPerRow, imatrix);
-      const expected = traits.toFloat(type.id, ref, n);
-      assert.ok(expected, `${type.name} has a to_float in the reference`);
+      const expected = oracleToFloat(oracle, type.id, ref, n);
       const ours = new Uint8Array(ref.length);
       kernel.quantize!(ds.src, ours, ds.nrows, ds.nPerRow, imatrix);
-      const actual = new Float32Array(n).fill(Number.NaN);
-      kernel.dequantize(ours, actual, n);
-      assertSameFloats(actual, expected, `${type.name} ${ds.label}${imatrix ? ' (imatrix)' : ''} dequantize`);
+      assertSameFloats(kernelToFloat(kernel, ours, n), expected, `${type.name} ${ds.label}${imatrix ? ' (imatrix)' : ''} dequantize`);
       values += n;
     }
   }
   return values;
+}
+
+/**
+ * The three parity tests of each type: quantize without and with the imatrix, and dequantize,
+ * each skipped with `skip` (see oracleSkip).
+ */
+export function parityTests(types: readonly ParityType[], skip: string | undefined): void {
+  for (const type of types) {
+    test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip }, () => {
+      console.log(`# ${type.name}: ${checkQuantizeParity(requireOracle(), type, false)} blocks identical (no imatrix)`);
+    });
+    test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix${type.usesImatrix ? '' : ' (ignored)'}`, { skip }, () => {
+      console.log(`# ${type.name}: ${checkQuantizeParity(requireOracle(), type, true)} blocks identical (imatrix)`);
+    });
+    test(`${type.name} dequantize equals ggml's to_float`, { skip }, () => {
+      console.log(`# ${type.name}: ${checkDequantizeParity(requireOracle(), type)} dequantized values identical`);
+    });
+  }
 }
 
 /** Bytes from a hex string with spaces allowed. */

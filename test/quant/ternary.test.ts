@@ -3,30 +3,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { oracleUnavailableReason, loadOracle } from '../support/oracle.ts';
+import { oracleSkip } from '../support/kernel-parity.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { kernelFor } from '../../src-main/core/quant/registry.ts';
-import { checkQuantizeParity, checkDequantizeParity, hex, type ParityType } from './parity-data.ts';
+import { hex, parityTests, type ParityType } from './parity-data.ts';
 
-const reason = oracleUnavailableReason();
-if (reason) console.log(`# skipping ternary parity tests: ${reason}`);
+const reason = oracleSkip('ternary parity tests');
 
 const TYPES: ParityType[] = [
   { name: 'TQ1_0', id: GgmlType.TQ1_0, usesImatrix: false },
   { name: 'TQ2_0', id: GgmlType.TQ2_0, usesImatrix: false },
 ];
 
-for (const type of TYPES) {
-  test(`${type.name} quantize equals ggml_quantize_chunk without an imatrix`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, false)} blocks identical (no imatrix)`);
-  });
-  test(`${type.name} quantize equals ggml_quantize_chunk with an imatrix (ignored)`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkQuantizeParity(loadOracle()!, type, true)} blocks identical (imatrix)`);
-  });
-  test(`${type.name} dequantize equals ggml's to_float`, { skip: reason }, () => {
-    console.log(`# ${type.name}: ${checkDequantizeParity(loadOracle()!, type)} dequantized values identical`);
-  });
-}
+parityTests(TYPES, reason);
 
 test('all-zero blocks give the bytes llama.cpp writes', () => {
   const zeros = new Float32Array(256);
