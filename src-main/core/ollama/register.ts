@@ -56,6 +56,14 @@ export async function requireServer(
   }
 }
 
+/**
+ * Imports `options.ggufPath` into Ollama as `options.name`. Events: 'modelfile' (template choice),
+ * 'upload' (hashing + byte progress, or skipped), 'create' (the server's status lines), 'verify'.
+ * Throws QuantfitError (bad input, name taken without `force`, server unreachable or refusing) or
+ * CancelledError; on any failure no Modelfile or temp file is left, and the message says when an
+ * uploaded blob is left for Ollama to prune. A failed smoke test does not throw: see `verifyError`.
+ * The fit job passes `sha256` and `kv` from the writer so the file is read only by the upload.
+ */
 export async function registerGguf(options: RegisterOptions, ctx: JobContext = {}): Promise<RegisterResult> {
   const { signal } = ctx;
   const emit = (e: JobEvent) => ctx.onEvent?.(e);
