@@ -303,6 +303,11 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   };
   const info = (s: Stage, message: string) => emit({ type: 'log', level: 'info', stage: s, message });
 
+  // The stage running when the signal fired (the abort may only be noticed in the next stage).
+  let abortedIn: Stage | null = null;
+  const onAbort = () => { abortedIn ??= stage; };
+  signal?.addEventListener('abort', onAbort, { once: true });
+
   let client: OllamaClient | null = null;
   try {
     // ---- inspect
@@ -507,14 +512,18 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     const cancelled = err instanceof CancelledError || signal?.aborted === true;
     let removedModel: string | null = null;
     let removeError: string | null = null;
-    if (cancelled && modelCreated && !modelExisted && client && modelName) {
-      // Cancelled while verifying: take back the model this run made (and its Modelfile).
+    if (cancelled && !modelExisted && client && modelName && (modelCreated || (stage as Stage) === 'create')) {
+      // Cancelled while creating or verifying: take back a model this run made (and its Modelfile).
+      // During create the server may finish the model after the request was dropped, so look first.
       try {
-        await client.deleteModel(modelName);
-        removedModel = modelName;
-        if (modelfilePath) await rm(modelfilePath, { force: true });
+        const found = modelCreated ? modelName : (await client.findModel(modelName))?.name;
+        if (found) {
+          await client.deleteModel(found);
+          removedModel = found;
+        }
+        if (modelCreated && modelfilePath) await rm(modelfilePath, { force: true });
       } catch (e) {
-        removeError = describeError(e);
+        if (modelCreated) removeError = describeError(e);
       }
     }
     const outcome: FitOutcome = {
@@ -526,10 +535,12 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
       model: modelCreated && removedModel === null ? modelName : null,
       removedModel,
     };
-    const cause = cancelled ? `cancelled during ${stage}` : describeError(err);
+    const cause = cancelled ? `cancelled during ${abortedIn ?? stage}` : describeError(err);
     const message = `${cause}${describeOutcome(outcome, quantizing, cause, removeError)}`;
     if (cancelled) throw new FitCancelledError(message, outcome);
     throw new FitError(message, outcome, { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -539,7 +550,7 @@ function describeOutcome(o: FitOutcome, quantizing: boolean, cause: string, remo
   if (quantizing) parts.push('the partial output was removed and nothing was sent to Ollama');
   else if (o.keptOutput === null && !o.blobOnServer && o.model === null && o.removedModel === null) parts.push('nothing was written');
   if (o.keptOutput) {
-    const later = o.model === null && o.removedModel === null && o.modelName !== null
+    const later = o.model === null && o.modelName !== null
       ? `: register it later with 'quantfit import ${o.keptOutput} --name ${o.modelName}'`
       : '';
     parts.push(`the quantized file ${o.keptOutput} is complete and kept${later}`);
