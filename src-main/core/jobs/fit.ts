@@ -272,6 +272,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   const started = performance.now();
   const { signal } = ctx;
   const input = resolve(request.modelPath);
+  const outDir = request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input));
   const register = request.register !== false;
   const force = request.force === true;
   const warnings: string[] = [];
@@ -354,7 +355,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
         ...(request.ramBytes !== undefined ? { ramBytes: request.ramBytes } : {}),
         ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
         ...(request.unified === true ? { unified: true } : {}),
-        outputDir: request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input)),
+        outputDir: outDir,
       });
       throwIfAborted(signal);
       recommendation = report.recommended;
@@ -391,10 +392,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     }
 
     const typeName = plan ? ftype.name : (source.name ?? ftype.name);
-    const outputPath = plan
-      ? resolve(request.outputPath ?? join(request.outputDir ?? dirname(input), defaultOutputName(input, ftype.name)))
-      : input;
-    const outDir = request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input));
+    const outputPath = plan ? resolve(request.outputPath ?? join(outDir, defaultOutputName(input, ftype.name))) : input;
     const fileBytes = plan ? plan.fileBytes : header.fileSize;
     const predictedBytes = request.predictedBytes != null && request.predictedBytes > 0
       ? request.predictedBytes
