@@ -57,12 +57,20 @@ export function q8_0(x: usize, y: usize, nb: i32): void {
 /** quantize_row_q4_0_ref for nb blocks. */
 export function q4_0Ref(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
-    let amax: f32 = 0;
+    // max = the first value of largest magnitude (ggml keeps the first on ties), 0 for an all-zero block
+    let m = f32x4.max(f32x4.max(f32x4.abs(v128.load(x)), f32x4.abs(v128.load(x, 16))), f32x4.max(f32x4.abs(v128.load(x, 32)), f32x4.abs(v128.load(x, 48))));
+    m = f32x4.max(m, f32x4.max(f32x4.max(f32x4.abs(v128.load(x, 64)), f32x4.abs(v128.load(x, 80))), f32x4.max(f32x4.abs(v128.load(x, 96)), f32x4.abs(v128.load(x, 112)))));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     let max: f32 = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = load<f32>(x + (<usize>j << 2));
-      const a = Mathf.abs(v);
-      if (amax < a) { amax = a; max = v; }
+    if (amax > 0) {
+      const va = f32x4.splat(amax);
+      for (let j = 0; j < 32; j += 4) {
+        const hits = i32x4.bitmask(f32x4.eq(f32x4.abs(v128.load(x + (<usize>j << 2))), va));
+        if (hits != 0) {
+          max = load<f32>(x + (<usize>(j + ctz(hits)) << 2));
+          break;
+        }
+      }
     }
     const d: f32 = max / <f32>-8;
     const id: f32 = d != 0 ? <f32>1 / d : 0;
@@ -71,15 +79,12 @@ export function q4_0Ref(x: usize, y: usize, nb: i32): void {
       // x·id is within ±8 here, so x·id + 8.5 truncates like the C cast
       const vid = f32x4.splat(id);
       const half = f32x4.splat(8.5);
-      for (let j = 0; j < 16; j += 4) {
-        const q0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(v128.load(x + (<usize>j << 2)), vid), half)), i32x4.splat(15));
-        const q1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(v128.load(x + (<usize>(j + 16) << 2)), vid), half)), i32x4.splat(15));
-        const q = v128.or(q0, i32x4.shl(q1, 4));
-        store<u8>(y + 2 + j, <u8>i32x4.extract_lane(q, 0));
-        store<u8>(y + 3 + j, <u8>i32x4.extract_lane(q, 1));
-        store<u8>(y + 4 + j, <u8>i32x4.extract_lane(q, 2));
-        store<u8>(y + 5 + j, <u8>i32x4.extract_lane(q, 3));
-      }
+      const top = i32x4.splat(15);
+      const q0 = nibbles(x, vid, half, top);
+      const q1 = nibbles(x + 16, vid, half, top);
+      const q2 = nibbles(x + 32, vid, half, top);
+      const q3 = nibbles(x + 48, vid, half, top);
+      v128.store(y + 2, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q0, q1), i16x8.narrow_i32x4_u(q2, q3)));
     } else {
       for (let j = 0; j < 16; j++) {
         let q0 = <i32><i8>cvtToInt32(load<f32>(x + (<usize>j << 2)) * id + <f32>8.5);
@@ -92,6 +97,14 @@ export function q4_0Ref(x: usize, y: usize, nb: i32): void {
     x += 128;
     y += 18;
   }
+}
+
+/** Four packed bytes: element j (at p) in the low nibble, element j + 16 in the high one. */
+// @ts-ignore: decorator
+@inline function nibbles(p: usize, vid: v128, half: v128, top: v128): v128 {
+  const lo = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(v128.load(p), vid), half)), top);
+  const hi = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(v128.load(p, 64), vid), half)), top);
+  return v128.or(lo, i32x4.shl(hi, 4));
 }
 
 /** quantize_row_q4_0_impl with quant weights: one row of nb blocks, four blocks at a time. */
