@@ -52,7 +52,41 @@ const EVENT_INTERVAL_MS = 200;
 interface Task {
   tensorIndex: number;
   bytesIn: number;
+  /** The output bytes of this task (a view into a pooled buffer, given back once written). */
   result: Promise<Uint8Array>;
+}
+
+/**
+ * Reused ArrayBuffers for reads and job outputs. Buffers handed to workers come back with the
+ * results, so steady-state work allocates nothing: garbage ArrayBuffers are collected lazily and,
+ * with many threads, would otherwise pile up to hundreds of MB.
+ */
+class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  private freeBytes = 0;
+  constructor(private readonly maxFreeBytes: number) {}
+
+  /** A view of exactly n bytes over the smallest free buffer that fits, or a new one. */
+  take(n: number): Uint8Array {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const len = this.free[i]!.byteLength;
+      if (len >= n && (best < 0 || len < this.free[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) {
+      const buf = this.free.splice(best, 1)[0]!;
+      this.freeBytes -= buf.byteLength;
+      return new Uint8Array(buf, 0, n);
+    }
+    return new Uint8Array(new ArrayBuffer(n));
+  }
+
+  give(view: Uint8Array): void {
+    const buf = view.buffer as ArrayBuffer;
+    if (buf.byteLength === 0 || this.freeBytes + buf.byteLength > this.maxFreeBytes) return;
+    this.free.push(buf);
+    this.freeBytes += buf.byteLength;
+  }
 }
 
 /** Refuses to write over the input: compares real paths (symlinks, `..`, hard-link-free aliases). */
@@ -124,11 +158,13 @@ export async function quantizeFile(input: string, output: string, options: Quant
 
     const pending: Task[] = [];
     let inFlight = 0;
+    const buffers = new BufferPool(IN_FLIGHT_BUDGET);
     const drainOne = async () => {
       const task = pending.shift()!;
       const bytes = await task.result;
       throwIfAborted(signal);
       await writer!.writeTensorData(bytes);
+      buffers.give(bytes);
       inFlight -= task.bytesIn;
       done += task.bytesIn;
       emit(task.tensorIndex, false);
@@ -143,7 +179,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     for (let i = 0; i < plan.tensors.length; i++) {
       throwIfAborted(signal);
       const t = plan.tensors[i]!;
-      for (const task of tensorTasks(reader, t, i, options, pool, jobBytes)) await push(task);
+      for (const task of tensorTasks(reader, t, i, options, pool, jobBytes, buffers)) await push(task);
     }
     while (pending.length > 0) await drainOne();
     throwIfAborted(signal);
@@ -168,7 +204,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
 }
 
 /** The work for one tensor, as tasks whose results are its output bytes in order. */
-function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined, jobBytes: number): Generator<Task> {
+function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined, jobBytes: number, buffers: BufferPool): Generator<Task> {
   const src = t.source;
   const nPerRow = t.shape[0]!;
   const nrows = src.byteSize === 0 ? 0 : Math.round(src.byteSize / rowBytes(src.type, nPerRow));
@@ -180,7 +216,7 @@ function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, optio
       const rows = Math.min(rowsPerSlab, nrows - r);
       const start = r * srcRowBytes;
       const length = rows * srcRowBytes;
-      const result = reader.read(src, start, length).then((bytes) => {
+      const result = reader.read(src, start, length, buffers.take(length)).then((bytes) => {
         const bad = validateRowData(src.type, bytes);
         if (bad !== undefined) {
           throw new QuantfitError(`the tensor has invalid data: ${bad} of rows from ${r} (llama.cpp refuses NaN/Inf too)`, { file: reader.header.path, tensor: t.name });
@@ -202,8 +238,15 @@ function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, optio
     const firstRow = r;
     const length = rows * srcRowBytes;
     const slice = imatrix?.slice(expert * nPerRow, (expert + 1) * nPerRow);
-    const result = reader.read(src, firstRow * srcRowBytes, length).then((bytes) =>
-      pool!.run({ id: id++, tensor: t.name, srcType: src.type, dstType: t.targetType, nPerRow, nrows: rows, firstRow, src: bytes, imatrix: slice }));
+    const dstBytes = rowBytes(t.targetType, nPerRow) * rows;
+    const result = reader.read(src, firstRow * srcRowBytes, length, buffers.take(length)).then(async (bytes) => {
+      const done = await pool!.run({
+        id: id++, tensor: t.name, srcType: src.type, dstType: t.targetType, nPerRow, nrows: rows, firstRow,
+        src: bytes, dst: buffers.take(dstBytes), imatrix: slice,
+      });
+      buffers.give(done.src);
+      return done.dst;
+    });
     yield { tensorIndex: index, bytesIn: length, result };
     r += rows;
   }

@@ -20,15 +20,18 @@ export interface QuantJob {
   readonly nrows: number;
   /** Index of the job's first row within the tensor (for messages). */
   readonly firstRow: number;
-  /** The source rows; its ArrayBuffer is transferred to the worker. */
+  /** The source rows (a view; its whole ArrayBuffer is transferred to the worker and back). */
   readonly src: Uint8Array;
+  /** Where the output goes: exactly rowBytes(dstType, nPerRow) × nrows bytes (transferred too). */
+  readonly dst: Uint8Array;
   /** Per-column importance for these rows (one expert's slice), or undefined. */
   readonly imatrix?: Float32Array;
 }
 
+/** Both buffers come back, so the caller can reuse them instead of making garbage per job. */
 export type QuantJobResult =
-  | { readonly id: number; readonly ok: true; readonly dst: Uint8Array }
-  | { readonly id: number; readonly ok: false; readonly message: string; readonly tensor: string };
+  | { readonly id: number; readonly ok: true; readonly src: Uint8Array; readonly dst: Uint8Array }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly tensor: string; readonly src: Uint8Array; readonly dst: Uint8Array };
 
 /** Thrown by runQuantJob with a message meant for the user; the caller adds file and tensor. */
 export class QuantJobError extends Error {
@@ -38,15 +41,20 @@ export class QuantJobError extends Error {
   }
 }
 
+let scratch = new Float32Array(0);
+
 /** Source rows as float32 (F16/BF16 converted exactly, quantized types dequantized as ggml's to_float). */
 function toFloat32(job: QuantJob): Float32Array {
   const n = job.nPerRow * job.nrows;
   const { src } = job;
+  if (job.srcType === T.F32 && src.byteOffset % 4 === 0) return new Float32Array(src.buffer, src.byteOffset, n);
+  // One scratch buffer per thread, grown as needed: no garbage per job.
+  if (scratch.length < n) scratch = new Float32Array(n);
+  const out = scratch.subarray(0, n);
   if (job.srcType === T.F32) {
-    if (src.byteOffset % 4 === 0) return new Float32Array(src.buffer, src.byteOffset, n);
-    return new Float32Array(src.slice().buffer, 0, n);
+    out.set(new Float32Array(src.slice().buffer, 0, n));
+    return out;
   }
-  const out = new Float32Array(n);
   if (job.srcType === T.F16 || job.srcType === T.BF16) {
     const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
     if (job.srcType === T.F16) {
@@ -89,14 +97,17 @@ function hasF16Path(k: QuantKernel): k is F16Kernel {
   return typeof (k as Partial<F16Kernel>).quantizeF16 === 'function';
 }
 
-/** Quantizes one job; throws QuantJobError on bad data or a missing kernel. */
+/** Quantizes one job into job.dst (returned); throws QuantJobError on bad data or a missing kernel. */
 export function runQuantJob(job: QuantJob): Uint8Array {
   // The loader checks what it reads: NaN/Inf values (or scales) are refused before anything else.
   const bad = validateRowData(job.srcType, job.src);
   if (bad !== undefined) {
     throw new QuantJobError(`the tensor has invalid data: ${bad} of rows from ${job.firstRow} (llama.cpp refuses NaN/Inf too)`);
   }
-  const dst = new Uint8Array(rowBytes(job.dstType, job.nPerRow) * job.nrows);
+  const { dst } = job;
+  if (dst.length !== rowBytes(job.dstType, job.nPerRow) * job.nrows) {
+    throw new QuantJobError(`output buffer holds ${dst.length} bytes, ${rowBytes(job.dstType, job.nPerRow) * job.nrows} needed`);
+  }
   const kernel = kernelFor(job.dstType);
   if (job.srcType === T.F16 && kernel && hasF16Path(kernel)) {
     // WebAssembly kernels convert F16 rows themselves (same floats, no JS conversion pass).

@@ -1,5 +1,5 @@
-// Worker-thread side of the quantization pool: receives QuantJobs, answers with the quantized bytes
-// (their ArrayBuffer transferred back, not copied).
+// Worker-thread side of the quantization pool: receives QuantJobs, quantizes into the job's output
+// buffer and sends both buffers back (transferred, not copied) for reuse.
 
 import { parentPort } from 'node:worker_threads';
 import { runQuantJob, type QuantJob, type QuantJobResult } from './quant-job.ts';
@@ -10,9 +10,10 @@ if (!port) throw new Error('quant-worker.ts must run in a worker thread');
 port.on('message', (job: QuantJob) => {
   let result: QuantJobResult;
   try {
-    result = { id: job.id, ok: true, dst: runQuantJob(job) };
+    runQuantJob(job);
+    result = { id: job.id, ok: true, src: job.src, dst: job.dst };
   } catch (err) {
-    result = { id: job.id, ok: false, message: err instanceof Error ? err.message : String(err), tensor: job.tensor };
+    result = { id: job.id, ok: false, message: err instanceof Error ? err.message : String(err), tensor: job.tensor, src: job.src, dst: job.dst };
   }
-  port.postMessage(result, result.ok ? [result.dst.buffer as ArrayBuffer] : []);
+  port.postMessage(result, [job.src.buffer as ArrayBuffer, job.dst.buffer as ArrayBuffer]);
 });

@@ -75,7 +75,7 @@ export function setQuantWorkerFactory(factory: QuantWorkerFactory): void {
 
 interface Pending {
   job: QuantJob;
-  resolve: (dst: Uint8Array) => void;
+  resolve: (r: { src: Uint8Array; dst: Uint8Array }) => void;
   reject: (err: Error) => void;
 }
 
@@ -123,8 +123,11 @@ export class WorkerPool {
     this.dispatch();
   }
 
-  /** Runs one job; the job's source buffer is transferred (unusable afterwards). */
-  run(job: QuantJob): Promise<Uint8Array> {
+  /**
+   * Runs one job. Its src and dst buffers (distinct ArrayBuffers) are transferred to the worker and
+   * come back as the result's views (the caller's own views are unusable meanwhile).
+   */
+  run(job: QuantJob): Promise<{ src: Uint8Array; dst: Uint8Array }> {
     if (this.deadReason) return Promise.reject(this.deadReason);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
@@ -144,10 +147,7 @@ export class WorkerPool {
       const p = this.queue.shift()!;
       this.busy.set(w, p);
       w.ref();
-      const src = p.job.src;
-      // Transfer only a buffer the job owns completely; a view into a larger buffer is copied.
-      const transferable = src.byteOffset === 0 && src.byteLength === src.buffer.byteLength;
-      w.postMessage(p.job, transferable ? [src.buffer as ArrayBuffer] : []);
+      w.postMessage(p.job, [p.job.src.buffer as ArrayBuffer, p.job.dst.buffer as ArrayBuffer]);
     }
   }
 
@@ -157,7 +157,7 @@ export class WorkerPool {
     this.busy.delete(w);
     w.unref();
     this.idle.push(w);
-    if (r.ok) p.resolve(r.dst);
+    if (r.ok) p.resolve({ src: r.src, dst: r.dst });
     else p.reject(new QuantJobFailed(r.message, r.tensor));
     this.dispatch();
   }
