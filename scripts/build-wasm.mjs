@@ -29,10 +29,9 @@ const { error, stderr } = await asc.main([
   '--enable', 'simd',
   '--initialMemory', '2',
 ]);
-const warnings = stderr.toString().trim();
-if (warnings) console.error(warnings);
+const diagnostics = stderr.toString().trim();
+if (diagnostics) console.error(diagnostics);
 if (error) {
-  console.error(stderr.toString());
   console.error(`build-wasm: ${error.message}`);
   process.exit(1);
 }

@@ -17,6 +17,7 @@ import { datasets, assertSameBlocks, mulberry32, gaussian } from './parity-data.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const TYPES = [
+  { name: 'Q2_K', id: GgmlType.Q2_K }, { name: 'Q3_K', id: GgmlType.Q3_K },
   { name: 'Q4_K', id: GgmlType.Q4_K }, { name: 'Q5_K', id: GgmlType.Q5_K }, { name: 'Q6_K', id: GgmlType.Q6_K },
   { name: 'Q8_0', id: GgmlType.Q8_0 }, { name: 'Q4_0', id: GgmlType.Q4_0 },
   { name: 'IQ4_XS', id: GgmlType.IQ4_XS }, { name: 'IQ4_NL', id: GgmlType.IQ4_NL },
@@ -170,7 +171,7 @@ test('the registry prefers the WebAssembly kernels, and QUANTFIT_NO_WASM=1 force
     assert.notEqual(kernelFor(GgmlType.Q4_K), referenceKernelFor(GgmlType.Q4_K));
   }
   // Types without a WebAssembly kernel keep the reference one.
-  assert.equal(kernelFor(GgmlType.Q2_K), referenceKernelFor(GgmlType.Q2_K));
+  assert.equal(kernelFor(GgmlType.IQ2_XS), referenceKernelFor(GgmlType.IQ2_XS));
   const probe = `import { kernelFor, referenceKernelFor } from './src-main/core/quant/kernels.ts';
     console.log(kernelFor(${GgmlType.Q4_K}) === referenceKernelFor(${GgmlType.Q4_K}) ? 'reference' : 'wasm');`;
   const run = (noWasm: string | undefined) => {

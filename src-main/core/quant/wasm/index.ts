@@ -31,6 +31,7 @@ export interface WasmKernel extends QuantKernel {
 
 /** Types with a WebAssembly kernel, and the export that quantizes them. */
 const EXPORTS: ReadonlyArray<readonly [type: number, exportName: string]> = [
+  [GgmlType.Q2_K, 'quantizeQ2K'], [GgmlType.Q3_K, 'quantizeQ3K'],
   [GgmlType.Q4_K, 'quantizeQ4K'], [GgmlType.Q5_K, 'quantizeQ5K'], [GgmlType.Q6_K, 'quantizeQ6K'],
   [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'],
   [GgmlType.IQ4_XS, 'quantizeIQ4XS'], [GgmlType.IQ4_NL, 'quantizeIQ4NL'],

@@ -3,7 +3,7 @@
 // the memory above heapBase() and checks shapes before calling.
 
 import { QK_K, f16RowToF32 } from './common';
-import { k4Ref, k4Imatrix, q6k } from './kquants';
+import { q2kRef, q2kImatrix, q3kRef, q3kImatrix, k4Ref, k4Imatrix, q6k } from './kquants';
 import { q8_0, q4_0Ref, q4_0Imatrix } from './legacy';
 import { iq4xs, iq4nl } from './iq4';
 
@@ -14,6 +14,14 @@ export function heapBase(): usize {
 
 export function f16ToF32(src: usize, dst: usize, n: i32): void {
   f16RowToF32(src, dst, n);
+}
+
+export function quantizeQ2K(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize): void {
+  kRows(src, dst, nrows, nPerRow, qw, 84, 2);
+}
+
+export function quantizeQ3K(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize): void {
+  kRows(src, dst, nrows, nPerRow, qw, 110, 3);
 }
 
 export function quantizeQ4K(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize): void {
@@ -52,7 +60,7 @@ export function quantizeQ4_0(src: usize, dst: usize, nrows: i32, nPerRow: i32, q
   for (let r = 0; r < nrows; r++) q4_0Imatrix(src + (<usize>r * <usize>nPerRow << 2), dst + <usize>r * rowBytes, nPerRow, qw);
 }
 
-/** Rows of 256-value super-blocks; `kind` picks the family (4, 5, 6 = Q4_K…Q6_K, 0 = IQ4_XS). */
+/** Rows of 256-value super-blocks; `kind` picks the family (2…6 = Q2_K…Q6_K, 0 = IQ4_XS). */
 function kRows(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, blockBytes: i32, kind: i32): void {
   const nb = nPerRow / QK_K;
   const rowBytes = <usize>(nb * blockBytes);
@@ -61,6 +69,8 @@ function kRows(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, bloc
     const y = dst + <usize>r * rowBytes;
     if (kind == 6) q6k(x, y, nb, qw);
     else if (kind == 0) iq4xs(x, y, nb, qw);
+    else if (kind == 2) { if (qw == 0) q2kRef(x, y, nb); else q2kImatrix(x, y, nb, qw); }
+    else if (kind == 3) { if (qw == 0) q3kRef(x, y, nb); else q3kImatrix(x, y, nb, qw); }
     else if (qw == 0) k4Ref(x, y, nb, kind == 5);
     else k4Imatrix(x, y, nb, qw, kind == 5);
   }

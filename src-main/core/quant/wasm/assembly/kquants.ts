@@ -4,7 +4,7 @@
 // gives the same bytes as going row by row, so both paths are driven per row here.
 
 import { QK_K, GROUP_MAX_EPS, nearestInt, nearestIntV, clampV, storeF16, loadF16, gather4, scatter4Bytes, sumSquares } from './common';
-import { XT, WT, LV, RES, qkxSearch4, qxSearch4, makeQpQuants } from './search';
+import { XT, WT, LV, RES, qkxSearch4, qxSearch4, q3Search4, makeQpQuants } from './search';
 
 const L: usize = memory.data(QK_K, 16); // levels of one super-block
 const SCALES: usize = memory.data(16 * 4, 16);
@@ -12,6 +12,215 @@ const MINS: usize = memory.data(16 * 4, 16);
 const SW: usize = memory.data(16 * 4, 16);
 const LS: usize = memory.data(16, 16);
 const LM: usize = memory.data(16, 16);
+const ZERO_ROW: usize = memory.data(16 * 4, 16); // padding lanes of a one-group search
+
+// ============================================================================ Q2_K / Q3_K
+
+/** Packs 2-bit levels L[0..255] into the 64 bytes at q, as Q2_K and Q3_K store them. */
+function pack2Bit(q: usize): void {
+  for (let j = 0; j < QK_K; j += 128) {
+    const o = q + (j >> 2);
+    for (let l = 0; l < 32; l++) {
+      store<u8>(o + l, load<u8>(L + j + l) | (load<u8>(L + j + l + 32) << 2) | (load<u8>(L + j + l + 64) << 4) | (load<u8>(L + j + l + 96) << 6));
+    }
+  }
+}
+
+/** Requantize 16 values at x with levels clamp(nearest_int((x + dm)/d), lo, hi) + off into L + o. */
+function requant16(x: usize, o: usize, d: f32, dm: f32, lo: i32, hi: i32, off: i32): void {
+  const vd = f32x4.splat(d);
+  const vm = f32x4.splat(dm);
+  const a = clampV(nearestIntV(f32x4.div(f32x4.add(v128.load(x), vm), vd)), lo, hi);
+  const b = clampV(nearestIntV(f32x4.div(f32x4.add(v128.load(x, 16), vm), vd)), lo, hi);
+  const c = clampV(nearestIntV(f32x4.div(f32x4.add(v128.load(x, 32), vm), vd)), lo, hi);
+  const e = clampV(nearestIntV(f32x4.div(f32x4.add(v128.load(x, 48), vm), vd)), lo, hi);
+  const k = i16x8.splat(<i16>off);
+  v128.store(L + o, i8x16.narrow_i16x8_u(i16x8.add(i16x8.narrow_i32x4_s(a, b), k), i16x8.add(i16x8.narrow_i32x4_s(c, e), k)));
+}
+
+/** Q2_K tail: requantize with the stored d/dmin and pack. */
+function q2kFinish(x: usize, y: usize): void {
+  const d = loadF16(y + 80);
+  const dmin = loadF16(y + 82);
+  for (let j = 0; j < 16; j++) {
+    const sc = <u32>load<u8>(y + j);
+    const dl: f32 = d * <f32>(sc & 0xf);
+    if (dl == 0) continue;
+    // x + dm with dm = dmin·(sc >> 4): ggml adds the scaled min (it is stored negated)
+    requant16(x + (<usize>(16 * j) << 2), <usize>(16 * j), dl, dmin * <f32>(sc >> 4), 0, 3, 0);
+  }
+  pack2Bit(y + 16);
+}
+
+/** quantize_row_q2_K_ref for nb super-blocks. */
+export function q2kRef(x: usize, y: usize, nb: i32): void {
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 16; g += 4) {
+      const b = x + (<usize>(16 * g) << 2);
+      gather4(XT, b, b + 64, b + 128, b + 192, 16);
+      for (let l = 0; l < 16; l++) v128.store(WT + (<usize>l << 4), f32x4.abs(v128.load(XT + (<usize>l << 4))));
+      qkxSearch4(16, 3, <f32>-0.5, <f32>0.1, 15, false, true);
+      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+      v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
+      scatterLevels(g, 16);
+    }
+    let maxScale: f32 = 0;
+    let maxMin: f32 = 0;
+    for (let j = 0; j < 16; j++) {
+      const scale = load<f32>(SCALES + (<usize>j << 2));
+      if (scale > maxScale) maxScale = scale;
+      const min = load<f32>(MINS + (<usize>j << 2));
+      if (min > maxMin) maxMin = min;
+    }
+    if (maxScale > 0) {
+      const iscale: f32 = <f32>15 / maxScale;
+      for (let j = 0; j < 16; j++) store<u8>(y + j, <u8>nearestInt(iscale * load<f32>(SCALES + (<usize>j << 2))));
+      storeF16(y + 80, maxScale / <f32>15);
+    } else {
+      memory.fill(y, 0, 16);
+      store<u16>(y + 80, 0);
+    }
+    if (maxMin > 0) {
+      const iscale: f32 = <f32>15 / maxMin;
+      for (let j = 0; j < 16; j++) store<u8>(y + j, load<u8>(y + j) | <u8>(nearestInt(iscale * load<f32>(MINS + (<usize>j << 2))) << 4));
+      storeF16(y + 82, maxMin / <f32>15);
+    } else {
+      store<u16>(y + 82, 0);
+    }
+    q2kFinish(x, y);
+    x += <usize>QK_K << 2;
+    y += 84;
+  }
+}
+
+/** quantize_row_q2_K_impl with quant weights (one row of nb super-blocks). */
+export function q2kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+  for (let i = 0; i < nb; i++) {
+    const vs2 = f32x4.splat(sumSquares(x, QK_K) / <f32>QK_K);
+    for (let g = 0; g < 16; g += 4) {
+      const b = x + (<usize>(16 * g) << 2);
+      const q = qw + (<usize>(QK_K * i + 16 * g) << 2);
+      gather4(XT, b, b + 64, b + 128, b + 192, 16);
+      gather4(WT, q, q + 64, q + 128, q + 192, 16);
+      let sumw = f32x4.splat(0);
+      for (let l = 0; l < 16; l++) {
+        const v = v128.load(XT + (<usize>l << 4));
+        const w = f32x4.mul(v128.load(WT + (<usize>l << 4)), f32x4.sqrt(f32x4.add(vs2, f32x4.mul(v, v))));
+        v128.store(WT + (<usize>l << 4), w);
+        sumw = f32x4.add(sumw, w);
+      }
+      v128.store(SW + (<usize>g << 2), sumw);
+      qkxSearch4(16, 3, <f32>-0.9, <f32>0.05, 36, true);
+      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+      v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
+      scatterLevels(g, 16);
+    }
+    storeF16(y + 80, makeQpQuants(16, 15, SCALES, LS, SW));
+    storeF16(y + 82, makeQpQuants(16, 15, MINS, LM, SW));
+    for (let j = 0; j < 16; j++) store<u8>(y + j, load<u8>(LS + j) | (load<u8>(LM + j) << 4));
+    q2kFinish(x, y);
+    x += <usize>QK_K << 2;
+    y += 84;
+  }
+}
+
+/** Packs the 6-bit value l of sub-block j into the 12 Q3_K scale bytes at s (zeroed first). */
+function packQ3Scale(s: usize, j: i32, l: u32): void {
+  if (j < 8) store<u8>(s + j, <u8>(l & 0xf));
+  else store<u8>(s + j - 8, load<u8>(s + j - 8) | <u8>((l & 0xf) << 4));
+  store<u8>(s + 8 + (j & 3), load<u8>(s + 8 + (j & 3)) | <u8>((l >> 4) << (2 * (j >> 2))));
+}
+
+/** Q3_K tail: requantize with the stored d, split the high bit into hmask, pack. */
+function q3kFinish(x: usize, y: usize): void {
+  const s = y + 96;
+  const dAll = loadF16(y + 108);
+  for (let j = 0; j < 16; j++) {
+    const lo = j < 8 ? <i32>load<u8>(s + j) & 0xf : <i32>load<u8>(s + j - 8) >> 4;
+    const sc = (lo | (((<i32>load<u8>(s + 8 + (j & 3)) >> (2 * (j >> 2))) & 3) << 4)) - 32;
+    const d: f32 = dAll * <f32>sc;
+    if (d == 0) continue;
+    requant16(x + (<usize>(16 * j) << 2), <usize>(16 * j), d, 0, -4, 3, 4);
+  }
+  memory.fill(y, 0, 32);
+  for (let j = 0; j < QK_K; j++) {
+    const l = load<u8>(L + j);
+    if (l > 3) {
+      store<u8>(y + (j & 31), load<u8>(y + (j & 31)) | <u8>(<i32>1 << (j >> 5)));
+      store<u8>(L + j, l - 4);
+    }
+  }
+  pack2Bit(y + 32);
+}
+
+/** quantize_row_q3_K_ref for nb super-blocks. */
+export function q3kRef(x: usize, y: usize, nb: i32): void {
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 16; g += 4) {
+      const b = x + (<usize>(16 * g) << 2);
+      gather4(XT, b, b + 64, b + 128, b + 192, 16);
+      q3Search4(16, 4);
+      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+      scatterLevels(g, 16);
+    }
+    let maxScale: f32 = 0;
+    let amax: f32 = 0;
+    for (let j = 0; j < 16; j++) {
+      const scale = load<f32>(SCALES + (<usize>j << 2));
+      const a = Mathf.abs(scale);
+      if (a > amax) { amax = a; maxScale = scale; }
+    }
+    memory.fill(y + 96, 0, 12);
+    if (maxScale != 0) {
+      const iscale: f32 = <f32>-32 / maxScale;
+      for (let j = 0; j < 16; j++) {
+        let l = <i32><i8>nearestInt(iscale * load<f32>(SCALES + (<usize>j << 2))); // int8_t l = nearest_int(…)
+        l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+        packQ3Scale(y + 96, j, <u32>l);
+      }
+      storeF16(y + 108, <f32>1 / iscale);
+    } else {
+      store<u16>(y + 108, 0);
+    }
+    q3kFinish(x, y);
+    x += <usize>QK_K << 2;
+    y += 110;
+  }
+}
+
+/** quantize_row_q3_K_impl with quant weights (one row of nb super-blocks). */
+export function q3kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+  for (let i = 0; i < nb; i++) {
+    const vs2 = f32x4.splat(<f32>2 * sumSquares(x, QK_K) / <f32>QK_K);
+    for (let g = 0; g < 16; g += 4) {
+      const b = x + (<usize>(16 * g) << 2);
+      const q = qw + (<usize>(QK_K * i + 16 * g) << 2);
+      gather4(XT, b, b + 64, b + 128, b + 192, 16);
+      gather4(WT, q, q + 64, q + 128, q + 192, 16);
+      let sumw = f32x4.splat(0);
+      for (let l = 0; l < 16; l++) {
+        const v = v128.load(XT + (<usize>l << 4));
+        const w = f32x4.mul(v128.load(WT + (<usize>l << 4)), f32x4.sqrt(f32x4.add(vs2, f32x4.mul(v, v))));
+        v128.store(WT + (<usize>l << 4), w);
+        sumw = f32x4.add(sumw, w);
+      }
+      v128.store(SW + (<usize>g << 2), sumw);
+      qxSearch4(16, 4, true);
+      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+      scatterLevels(g, 16);
+    }
+    // The 16 sub-block scales: one make_qx_quants(16, 32, scales, Ls, 1, sw), in lane 0.
+    gather4(XT, SCALES, ZERO_ROW, ZERO_ROW, ZERO_ROW, 16);
+    gather4(WT, SW, ZERO_ROW, ZERO_ROW, ZERO_ROW, 16);
+    qxSearch4(16, 32, true);
+    memory.fill(y + 96, 0, 12);
+    for (let j = 0; j < 16; j++) packQ3Scale(y + 96, j, <u32>i32x4.extract_lane(v128.load(LV + (<usize>j << 4)), 0));
+    storeF16(y + 108, f32x4.extract_lane(v128.load(RES), 0));
+    q3kFinish(x, y);
+    x += <usize>QK_K << 2;
+    y += 110;
+  }
+}
 
 // ============================================================================ Q4_K / Q5_K
 

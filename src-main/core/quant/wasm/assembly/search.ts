@@ -22,10 +22,11 @@ export const RES: usize = memory.data(32, 16);
 }
 
 /**
- * make_qkx2_quants (qkx3 = false) / make_qkx3_quants with weights (qkx3 = true), use_mad = false,
- * on four groups of n values. Levels to LV, scale to RES[0..3], −min to RES[4..7].
+ * make_qkx2_quants (qkx3 = false) / make_qkx3_quants with weights (qkx3 = true) on four groups of
+ * n values; the error is Σ w·|diff| when useMad, else Σ w·diff². Levels to LV, scale to RES[0..3],
+ * −min to RES[4..7].
  */
-export function qkxSearch4(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32, qkx3: bool): void {
+export function qkxSearch4(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32, qkx3: bool, useMad: bool = false): void {
   const zero = f32x4.splat(0);
   let x = v128.load(XT);
   let w = v128.load(WT);
@@ -54,7 +55,7 @@ export function qkxSearch4(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32
     const l = clampV(nearestIntV(f32x4.mul(iscale, f32x4.sub(x, vmin))), 0, nmax);
     v128.store(row(LV, i), l);
     let diff = f32x4.sub(f32x4.add(f32x4.mul(scale, f32x4.convert_i32x4_s(l)), vmin), x);
-    diff = f32x4.mul(diff, diff);
+    diff = useMad ? f32x4.abs(diff) : f32x4.mul(diff, diff);
     bestErr = f32x4.add(bestErr, f32x4.mul(w, diff));
   }
   for (let is = 0; is <= nstep; is++) {
@@ -88,7 +89,7 @@ export function qkxSearch4(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32
       w = v128.load(row(WT, i));
       const lf = f32x4.convert_i32x4_s(v128.load(row(LA, i)));
       let diff = f32x4.sub(f32x4.add(f32x4.mul(thisScale, lf), thisMin), x);
-      diff = f32x4.mul(diff, diff);
+      diff = useMad ? f32x4.abs(diff) : f32x4.mul(diff, diff);
       err = f32x4.add(err, f32x4.mul(w, diff));
     }
     const accept = v128.and(dpos, f32x4.lt(err, bestErr));
@@ -246,4 +247,66 @@ export function makeQpQuants(n: i32, nmax: i32, x: usize, L: usize, qw: usize): 
     if (nChanged == 0) break;
   }
   return suml2 > 0 ? sumlx / suml2 : 0;
+}
+
+/**
+ * make_q3_quants(n, nmax, x, L, do_rmse = true) on four groups (weights x²): the first pass, then up
+ * to five rounds of one-level-at-a-time refinement. A group whose round changed nothing would change
+ * nothing in later rounds either, so rounds continue while any group changes. Levels l + nmax to
+ * LV (0 for an all-zero group), scale to RES[0..3].
+ */
+export function q3Search4(n: i32, nmax: i32): void {
+  const zero = f32x4.splat(0);
+  let amax = zero;
+  let max = zero;
+  for (let i = 0; i < n; i++) {
+    const x = v128.load(row(XT, i));
+    const ax = f32x4.abs(x);
+    const gt = f32x4.gt(ax, amax);
+    amax = v128.bitselect(ax, amax, gt);
+    max = v128.bitselect(x, max, gt);
+  }
+  const allZero = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  const iscale = f32x4.div(f32x4.splat(<f32>-nmax), max);
+  let sumlx = zero;
+  let suml2 = zero;
+  for (let i = 0; i < n; i++) {
+    const x = v128.load(row(XT, i));
+    const l = clampV(nearestIntV(f32x4.mul(iscale, x)), -nmax, nmax - 1);
+    v128.store(row(LV, i), l);
+    const w = f32x4.mul(x, x);
+    v128.store(row(WT, i), w);
+    const lf = f32x4.convert_i32x4_s(l);
+    sumlx = f32x4.add(sumlx, f32x4.mul(f32x4.mul(w, x), lf));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(w, lf), lf));
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let changed = i32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      const x = v128.load(row(XT, i));
+      const w = v128.load(row(WT, i));
+      const li = v128.load(row(LV, i));
+      const lif = f32x4.convert_i32x4_s(li);
+      const wx = f32x4.mul(w, x);
+      let slx = f32x4.sub(sumlx, f32x4.mul(wx, lif));
+      let sl2 = f32x4.sub(suml2, f32x4.mul(f32x4.mul(w, lif), lif));
+      const newL = clampV(nearestIntV(f32x4.div(f32x4.mul(x, sl2), slx)), -nmax, nmax - 1);
+      const nf = f32x4.convert_i32x4_s(newL);
+      const cand = v128.and(f32x4.gt(slx, zero), v128.not(i32x4.eq(newL, li)));
+      if (!v128.any_true(cand)) continue;
+      slx = f32x4.add(slx, f32x4.mul(wx, nf));
+      sl2 = f32x4.add(sl2, f32x4.mul(f32x4.mul(w, nf), nf));
+      const better = f32x4.gt(f32x4.mul(f32x4.mul(slx, slx), suml2), f32x4.mul(f32x4.mul(sumlx, sumlx), sl2));
+      const take = v128.and(cand, v128.and(f32x4.gt(sl2, zero), better));
+      v128.store(row(LV, i), v128.bitselect(newL, li, take));
+      sumlx = v128.bitselect(slx, sumlx, take);
+      suml2 = v128.bitselect(sl2, suml2, take);
+      changed = v128.or(changed, take);
+    }
+    if (!v128.any_true(changed)) break;
+  }
+  const nonZero = v128.not(allZero);
+  const off = i32x4.splat(nmax);
+  for (let i = 0; i < n; i++) v128.store(row(LV, i), v128.and(i32x4.add(v128.load(row(LV, i)), off), nonZero));
+  v128.store(RES, v128.and(v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.gt(suml2, zero)), nonZero));
 }
