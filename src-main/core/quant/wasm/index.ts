@@ -18,7 +18,7 @@ type QuantizeExport = (src: number, dst: number, nrows: number, nPerRow: number,
 interface QuantExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
-  f16ToF32(src: number, dst: number, n: number): void;
+  quantizeFromF16(which: number, src: number, dst: number, nrows: number, nPerRow: number, imatrix: number, rowBytes: number, scratch: number): void;
   readonly [name: string]: unknown;
 }
 
@@ -29,12 +29,15 @@ export interface WasmKernel extends QuantKernel {
   quantizeF16(src: Uint8Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number;
 }
 
-/** Types with a WebAssembly kernel, and the export that quantizes them. */
+/**
+ * Types with a WebAssembly kernel and the export that quantizes them, in the order of the module's
+ * QUANTIZERS table (assembly/index.ts): quantizeFromF16 takes the position in it.
+ */
 const EXPORTS: ReadonlyArray<readonly [type: number, exportName: string]> = [
   [GgmlType.Q2_K, 'quantizeQ2K'], [GgmlType.Q3_K, 'quantizeQ3K'],
   [GgmlType.Q4_K, 'quantizeQ4K'], [GgmlType.Q5_K, 'quantizeQ5K'], [GgmlType.Q6_K, 'quantizeQ6K'],
-  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'],
   [GgmlType.IQ4_XS, 'quantizeIQ4XS'], [GgmlType.IQ4_NL, 'quantizeIQ4NL'],
+  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'],
 ];
 
 /** Source bytes (as float32) quantized per call; larger inputs go through in slices of rows. */
@@ -101,13 +104,15 @@ export function instantiateWasmKernels(path: string = wasmPath()): ReadonlyMap<n
     mod = new WebAssembly.Module(readFileSync(path));
     moduleCache.set(path, mod);
   }
-  const exports = new WebAssembly.Instance(mod, {}).exports as unknown as QuantExports;
+  // The kernels never abort; should a build ever import env.abort, it throws instead of trapping silently.
+  const env = { abort: () => { throw new Error('quant.wasm aborted'); } };
+  const exports = new WebAssembly.Instance(mod, { env }).exports as unknown as QuantExports;
   const arena = new Arena(exports);
   const kernels = new Map<number, WasmKernel>();
-  for (const [type, name] of EXPORTS) {
+  for (const [index, [type, name]] of EXPORTS.entries()) {
     const fn = exports[name];
     if (typeof fn !== 'function') throw new Error(`export ${name} is missing`);
-    kernels.set(type, makeKernel(type, fn as QuantizeExport, arena));
+    kernels.set(type, makeKernel(type, fn as QuantizeExport, index, arena));
   }
   return kernels;
 }
@@ -126,23 +131,24 @@ export function wasmUnavailableReason(): string | undefined {
   return load().reason;
 }
 
-/** The module's linear memory above its static data: [source | imatrix | destination]. */
+/** The module's linear memory above its static data, handed out as consecutive 16-byte-aligned regions. */
 class Arena {
   private readonly base: number;
   constructor(readonly exports: QuantExports) {
     this.base = exports.heapBase();
   }
 
-  /** Byte offsets of the three regions, growing the memory to hold them. */
-  reserve(srcBytes: number, imatrixBytes: number, dstBytes: number): { src: number; imatrix: number; dst: number } {
-    const align = (n: number) => (n + 15) & ~15;
-    const src = this.base;
-    const imatrix = src + align(srcBytes);
-    const dst = imatrix + align(imatrixBytes);
-    const end = dst + align(dstBytes);
+  /** Byte offsets of regions of the given sizes, growing the memory to hold them. */
+  reserve(...sizes: number[]): number[] {
+    const offsets: number[] = [];
+    let at = this.base;
+    for (const size of sizes) {
+      offsets.push(at);
+      at += (size + 15) & ~15;
+    }
     const memory = this.exports.memory;
-    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
-    return { src, imatrix, dst };
+    if (at > memory.buffer.byteLength) memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
+    return offsets;
   }
 
   get bytes(): Uint8Array {
@@ -152,54 +158,50 @@ class Arena {
 
 const NO_VALUES = new Float32Array(0);
 
-function makeKernel(type: number, fn: QuantizeExport, arena: Arena): WasmKernel {
+function makeKernel(type: number, fn: QuantizeExport, index: number, arena: Arena): WasmKernel {
   const info = ggmlTypeInfo(type)!;
   const name = ggmlTypeName(type);
-  // The rows of one call: converts or copies them into the arena, quantizes, copies the bytes out.
-  const run = (
-    fill: (mem: Uint8Array, at: number, firstRow: number, rows: number) => void,
-    dst: Uint8Array, nrows: number, nPerRow: number, imatrix: Float32Array | undefined, f16: boolean,
-  ): number => {
-    const rowOut = (nPerRow / info.blockSize) * info.typeSize;
-    const rowsPerCall = Math.max(1, Math.floor(ROWS_BYTES / (nPerRow * 4)));
-    for (let r = 0; r < nrows; r += rowsPerCall) {
-      const rows = Math.min(rowsPerCall, nrows - r);
-      const n = rows * nPerRow;
-      // F16 rows land after the float32 area and are converted into it.
-      const at = arena.reserve(n * 4 + (f16 ? n * 2 : 0), imatrix ? nPerRow * 4 : 0, rows * rowOut);
-      let mem = arena.bytes;
-      if (f16) {
-        fill(mem, at.src + n * 4, r, rows);
-        arena.exports.f16ToF32(at.src + n * 4, at.src, n);
-      } else {
-        fill(mem, at.src, r, rows);
-      }
-      if (imatrix) new Float32Array(mem.buffer, at.imatrix, nPerRow).set(imatrix.subarray(0, nPerRow));
-      fn(at.src, at.dst, rows, nPerRow, imatrix ? at.imatrix : 0);
-      mem = arena.bytes;
-      dst.set(mem.subarray(at.dst, at.dst + rows * rowOut), r * rowOut);
-    }
-    return nrows * rowOut;
+  const rowOut = (nPerRow: number) => (nPerRow / info.blockSize) * info.typeSize;
+  // Calls take at most ROWS_BYTES of float32 rows (F16: half that in, one row of floats as scratch).
+  const rowsPerCall = (nPerRow: number) => Math.max(1, Math.floor(ROWS_BYTES / (nPerRow * 4)));
+  const imatrixInto = (mem: Uint8Array, at: number, imatrix: Float32Array | undefined, nPerRow: number): number => {
+    if (!imatrix) return 0;
+    new Float32Array(mem.buffer, at, nPerRow).set(imatrix.subarray(0, nPerRow));
+    return at;
   };
   return {
     type,
     quantize(src, dst, nrows, nPerRow, imatrix) {
       checkQuantizeArgs(name, info.blockSize, info.typeSize, src, dst, nrows, nPerRow, imatrix);
-      const fill = (mem: Uint8Array, at: number, firstRow: number, rows: number) =>
-        new Float32Array(mem.buffer, at, rows * nPerRow).set(src.subarray(firstRow * nPerRow, (firstRow + rows) * nPerRow));
-      return run(fill, dst, nrows, nPerRow, imatrix, false);
+      const out = rowOut(nPerRow);
+      const step = rowsPerCall(nPerRow);
+      for (let r = 0; r < nrows; r += step) {
+        const rows = Math.min(step, nrows - r);
+        const [at, im, to] = arena.reserve(rows * nPerRow * 4, imatrix ? nPerRow * 4 : 0, rows * out) as [number, number, number];
+        const mem = arena.bytes;
+        new Float32Array(mem.buffer, at, rows * nPerRow).set(src.subarray(r * nPerRow, (r + rows) * nPerRow));
+        fn(at, to, rows, nPerRow, imatrixInto(mem, im, imatrix, nPerRow));
+        dst.set(arena.bytes.subarray(to, to + rows * out), r * out);
+      }
+      return nrows * out;
     },
     quantizeF16(src, dst, nrows, nPerRow, imatrix) {
       // The shape, destination and imatrix checks, with an empty float source standing for the F16 rows.
       checkQuantizeArgs(name, info.blockSize, info.typeSize, NO_VALUES, dst, 0, nPerRow, imatrix);
-      const n = nrows * nPerRow;
       if (!Number.isInteger(nrows) || nrows < 0) throw new RangeError(`${name}: bad shape ${nrows} rows × ${nPerRow}`);
-      if (src.length < n * 2) throw new RangeError(`${name}: F16 source holds ${src.length} bytes, need ${n * 2}`);
-      const need = (n / info.blockSize) * info.typeSize;
-      if (dst.length < need) throw new RangeError(`${name}: destination holds ${dst.length} bytes, need ${need}`);
-      const fill = (mem: Uint8Array, at: number, firstRow: number, rows: number) =>
-        mem.set(src.subarray(firstRow * nPerRow * 2, (firstRow + rows) * nPerRow * 2), at);
-      return run(fill, dst, nrows, nPerRow, imatrix, true);
+      if (src.length < nrows * nPerRow * 2) throw new RangeError(`${name}: F16 source holds ${src.length} bytes, need ${nrows * nPerRow * 2}`);
+      const out = rowOut(nPerRow);
+      if (dst.length < nrows * out) throw new RangeError(`${name}: destination holds ${dst.length} bytes, need ${nrows * out}`);
+      const step = rowsPerCall(nPerRow);
+      for (let r = 0; r < nrows; r += step) {
+        const rows = Math.min(step, nrows - r);
+        const [at, im, to, scratch] = arena.reserve(rows * nPerRow * 2, imatrix ? nPerRow * 4 : 0, rows * out, nPerRow * 4) as [number, number, number, number];
+        const mem = arena.bytes;
+        mem.set(src.subarray(r * nPerRow * 2, (r + rows) * nPerRow * 2), at);
+        arena.exports.quantizeFromF16(index, at, to, rows, nPerRow, imatrixInto(mem, im, imatrix, nPerRow), out, scratch);
+        dst.set(arena.bytes.subarray(to, to + rows * out), r * out);
+      }
+      return nrows * out;
     },
     dequantize(src, dst, n) {
       referenceKernelFor(type)!.dequantize(src, dst, n);

@@ -12,10 +12,6 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~<usize>15;
 }
 
-export function f16ToF32(src: usize, dst: usize, n: i32): void {
-  f16RowToF32(src, dst, n);
-}
-
 export function quantizeQ2K(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize): void {
   kRows(src, dst, nrows, nPerRow, qw, 84, 2);
 }
@@ -73,5 +69,25 @@ function kRows(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, bloc
     else if (kind == 3) { if (qw == 0) q3kRef(x, y, nb); else q3kImatrix(x, y, nb, qw); }
     else if (qw == 0) k4Ref(x, y, nb, kind == 5);
     else k4Imatrix(x, y, nb, qw, kind == 5);
+  }
+}
+
+/** A quantize entry point as exported above. */
+type Quantize = (src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize) => void;
+
+const QUANTIZERS: StaticArray<Quantize> = [
+  quantizeQ2K, quantizeQ3K, quantizeQ4K, quantizeQ5K, quantizeQ6K, quantizeIQ4XS, quantizeIQ4NL, quantizeQ8_0, quantizeQ4_0,
+];
+
+/**
+ * F16 rows into quantizer `which` (index in QUANTIZERS): each row is converted into `scratch`
+ * (nPerRow floats) and quantized from there while it is still in cache. Rows are independent in every
+ * quantizer, so row by row gives the bytes of the whole chunk at once.
+ */
+export function quantizeFromF16(which: i32, src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, rowBytes: i32, scratch: usize): void {
+  const fn = unchecked(QUANTIZERS[which]); // the loader passes a valid index
+  for (let r = 0; r < nrows; r++) {
+    f16RowToF32(src + (<usize>r * <usize>nPerRow << 1), scratch, nPerRow);
+    fn(scratch, dst + <usize>r * <usize>rowBytes, 1, nPerRow, qw);
   }
 }
