@@ -5,6 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { QuantJob, QuantJobResult } from './quant-job.ts';
@@ -61,8 +62,14 @@ function bundledWorkerSource(): Promise<string | null> {
   return bundledSource;
 }
 
-/** Default: the bundled worker code; else the .mjs shim beside this file (registers tsx, loads the .ts). */
+/**
+ * Default, in order: a built `quant-worker.js` beside the running module (a bundled app emits the
+ * worker entry there); the worker bundled now with esbuild (tsx runs: CLI, tests); the .mjs shim
+ * beside this file (registers tsx, loads the .ts).
+ */
 let workerFactory: QuantWorkerFactory = async () => {
+  const built = new URL('./quant-worker.js', import.meta.url);
+  if (built.protocol === 'file:' && existsSync(built)) return new Worker(built, { resourceLimits: WORKER_LIMITS });
   const source = await bundledWorkerSource();
   if (source !== null) return new Worker(source, { eval: true, resourceLimits: WORKER_LIMITS });
   return new Worker(new URL('./quant-worker.mjs', import.meta.url), { resourceLimits: WORKER_LIMITS });
