@@ -40,3 +40,26 @@ test('F16 and F32 rows: the first NaN/Inf is found at every position, aligned or
     }
   }
 });
+
+test('quantized blocks: a NaN/Inf fp16 scale is found in the block it is in, for one- and two-scale types', () => {
+  const cases = [
+    { type: GgmlType.Q8_0, size: 34, scales: [0] }, { type: GgmlType.Q4_1, size: 20, scales: [0, 2] },
+    { type: GgmlType.Q2_K, size: 84, scales: [80, 82] }, { type: GgmlType.Q6_K, size: 210, scales: [208] },
+    { type: GgmlType.IQ4_XS, size: 136, scales: [0] },
+  ];
+  for (const { type, size, scales } of cases) {
+    const nb = 5;
+    const clean = new Uint8Array(nb * size).fill(0x7b); // every fp16 0x7b7b: finite, large
+    assert.equal(validateRowData(type, clean), undefined);
+    for (let block = 0; block < nb; block++) {
+      for (const at of scales) {
+        for (const bad of [0x7c00, 0xfc00, 0x7e01]) {
+          const data = clean.slice();
+          data[block * size + at] = bad & 0xff;
+          data[block * size + at + 1] = bad >> 8;
+          assert.equal(validateRowData(type, data), `non-finite scale in block ${block}`, `type ${type} block ${block} offset ${at}`);
+        }
+      }
+    }
+  }
+});
