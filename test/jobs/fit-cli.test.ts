@@ -98,8 +98,10 @@ test('quantfit fit <synthetic tiny llama> --type Q8_0 --name tiny:q8 --json', as
   const out = await makeTempDir('fit-cli-tiny');
   try {
     fake.requests.length = 0;
-    const r = await quantfit([tiny, '--type', 'Q8_0', '--name', 'tiny:q8', '--host', fake.url, '--out', out, '--json', '--threads', '2', '--ctx', '128']);
+    const r = await quantfit([tiny, '--type', 'Q8_0', '--name', 'tiny:q8', '--host', fake.url, '--out', out, '--json', '--threads', '2', '--ctx', '128', '--system', 'Be brief.']);
     await checkRegistered(r, 'tiny:q8', join(out, 'tiny.Q8_0.gguf'));
+    const create = fake.requests.find((q) => q.path === '/api/create')!.body as { system?: string; parameters?: { num_ctx?: number } };
+    assert.deepEqual([create.system, create.parameters?.num_ctx], ['Be brief.', 128]);
     const { final } = ndjson(r.stdout);
     assert.equal(final.ctx, 128);
     assert.equal((final.verify as { predictedBytes: number }).predictedBytes, final.predictedBytes);

@@ -185,6 +185,8 @@ test('refusals before any work: existing output, the input as output, a taken na
     await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputPath: input, register: false }), /the output would overwrite the input/);
     await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: join(out, 'missing'), register: false }), /the output folder does not exist/);
 
+    // The app's `force` is about the model only; replaceOutput says what to do with the file.
+    await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, force: true, replaceOutput: false, register: false }), /the output file exists/);
     const first = await runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, host: fake.url, force: true, verify: false, modelName: 'Taken' });
     assert.equal(first.model, 'Taken:latest', 'a given name keeps its case');
     assert.notEqual(await readFile(existing, 'utf8'), 'not mine', '--force replaced the file');

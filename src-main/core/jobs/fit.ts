@@ -63,6 +63,8 @@ export interface FitRequest {
   register?: boolean;
   /** Replace an existing output file and an existing Ollama model of the same name. */
   force?: boolean;
+  /** Replace an existing output file (default: `force`); for callers whose `force` means the model only. */
+  replaceOutput?: boolean;
   /** Re-quantize an input that is already quantized (dequantize, quantize again: lower quality). */
   allowRequantize?: boolean;
   /** Importance matrix (llama-imatrix .dat or GGUF form). */
@@ -275,6 +277,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   const outDir = request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input));
   const register = request.register !== false;
   const force = request.force === true;
+  const replaceOutput = request.replaceOutput ?? force;
   const warnings: string[] = [];
 
   // What has happened so far, kept up to date from the events, for the failure message.
@@ -412,11 +415,11 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     }
 
     if (plan) {
-      // The output: never the input, never an existing file without force, and room for it.
+      // The output: never the input, never an existing file unless told to replace it, and room for it.
       await assertNotSameFile(input, outputPath).catch((err: unknown) => {
         throw new QuantfitError(`the output would overwrite the input; choose another output folder or name (${describeError(err)})`, { file: outputPath });
       });
-      if (!force && (await exists(outputPath))) {
+      if (!replaceOutput && (await exists(outputPath))) {
         throw new QuantfitError(
           `the output file exists; pass --force to replace it${register ? `, or register it as it is with: quantfit import ${outputPath} --name ${modelName}` : ''}`,
           { file: outputPath },
