@@ -25,6 +25,7 @@ const QK = 32;
 const WEIGHT = new Float32Array(QK);
 const LU = new Uint8Array(QK);
 const MIN_OUT = new Float32Array(1);
+const MIN_MAX = new Float64Array(2);
 
 /** σ² of ggml's legacy imatrix path: Σx² over the row (sequential, float32) / n_per_row. */
 function rowSigma2(x: Float32Array, off: number, n: number): number {
@@ -44,6 +45,85 @@ function blockWeights(x: Float32Array, xOff: number, qw: Float32Array, qwOff: nu
   }
 }
 
+/** The value of largest magnitude in x[off..off+n) (the first of equal magnitudes), with its sign. */
+function signedAbsMax(x: Float32Array, off: number, n: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let j = 0; j < n; j++) {
+    const v = x[off + j];
+    const a = Math.abs(v);
+    if (amax < a) { amax = a; max = v; }
+  }
+  return max;
+}
+
+/** Largest |x| over x[off..off+n) (0 for an all-NaN block, as ggml's comparisons give). */
+function absMax(x: Float32Array, off: number, n: number): number {
+  let amax = 0;
+  for (let j = 0; j < n; j++) {
+    const a = Math.abs(x[off + j]);
+    if (a > amax) amax = a;
+  }
+  return amax;
+}
+
+/** MIN_MAX[0] = min, MIN_MAX[1] = max over x[off..off+n), from ±FLT_MAX as ggml starts them. */
+function minMax(x: Float32Array, off: number, n: number): void {
+  let min = 3.4028234663852886e38;
+  let max = -3.4028234663852886e38;
+  for (let j = 0; j < n; j++) {
+    const v = x[off + j];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  MIN_MAX[0] = min;
+  MIN_MAX[1] = max;
+}
+
+/**
+ * The imatrix path of Q4_0, Q4_1, Q5_0 and Q5_1 (quantize_row_qX_impl, one shape in ggml): per row
+ * σ², per block the weights, then make_qx_quants over 2^(bits−1) levels each side (no min: Q4_0,
+ * Q5_0) or make_qkx3_quants over 2^bits levels (with a min: Q4_1, Q5_1). Low nibbles go to qs,
+ * element j and j+16 sharing a byte; with 5 bits the fifth bits go to qh (bit j for element j).
+ */
+function quantizeWeighted(
+  src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix: Float32Array, bits: 4 | 5, withMin: boolean,
+): number {
+  const scalesBytes = withMin ? 4 : 2;
+  const qsAt = scalesBytes + (bits === 5 ? 4 : 0);
+  const blockBytes = qsAt + 16;
+  const bpr = nPerRow / QK;
+  for (let row = 0; row < nrows; row++) {
+    const rowOff = row * nPerRow;
+    const sigma2 = rowSigma2(src, rowOff, nPerRow);
+    for (let b = 0; b < bpr; b++) {
+      const x = rowOff + b * QK;
+      blockWeights(src, x, imatrix, b * QK, sigma2);
+      const o = (row * bpr + b) * blockBytes;
+      if (withMin) {
+        const d = makeQkx3Quants(QK, (1 << bits) - 1, src, x, WEIGHT, 0, LU, 0, MIN_OUT, 0, fround(-0.9), fround(0.05), 36, false);
+        putU16(dst, o, fp32ToFp16(d));
+        putU16(dst, o + 2, fp32ToFp16(-MIN_OUT[0]));
+      } else {
+        putU16(dst, o, fp32ToFp16(makeQxQuants(QK, 1 << (bits - 1), src, x, LU, 0, 1, WEIGHT, 0)));
+      }
+      if (bits === 5) {
+        let qh = 0;
+        for (let j = 0; j < 16; j++) {
+          const q0 = LU[j];
+          const q1 = LU[j + 16];
+          dst[o + qsAt + j] = (q0 & 15) | ((q1 & 15) << 4);
+          qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
+        }
+        putU32(dst, o + scalesBytes, qh);
+      } else {
+        for (let j = 0; j < 16; j++) dst[o + qsAt + j] = LU[j] | (LU[j + 16] << 4);
+      }
+    }
+  }
+  return nrows * bpr * blockBytes;
+}
+
 // ============================================================================================
 // Q4_0 {d: f16, qs[16]}: element j < 16 in the low nibble of qs[j], j ≥ 16 in the high nibble of
 // qs[j−16]; value (q − 8)·d.
@@ -53,14 +133,7 @@ function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
-      let amax = 0;
-      let max = 0;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        const a = Math.abs(v);
-        if (amax < a) { amax = a; max = v; }
-      }
-      const d = fround(max / -8);
+      const d = fround(signedAbsMax(src, x, QK) / -8);
       const id = d !== 0 ? fround(1 / d) : 0;
       const o = ib * 18;
       putU16(dst, o, fp32ToFp16(d));
@@ -75,20 +148,7 @@ function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
     }
     return nb * 18;
   }
-  const bpr = nPerRow / QK;
-  for (let row = 0; row < nrows; row++) {
-    const rowOff = row * nPerRow;
-    const sigma2 = rowSigma2(src, rowOff, nPerRow);
-    for (let b = 0; b < bpr; b++) {
-      const x = rowOff + b * QK;
-      blockWeights(src, x, imatrix, b * QK, sigma2);
-      const d = makeQxQuants(QK, 8, src, x, LU, 0, 1, WEIGHT, 0);
-      const o = (row * bpr + b) * 18;
-      putU16(dst, o, fp32ToFp16(d));
-      for (let j = 0; j < 16; j++) dst[o + 2 + j] = LU[j] | (LU[j + 16] << 4);
-    }
-  }
-  return nrows * bpr * 18;
+  return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 4, false);
 }
 
 function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
@@ -113,13 +173,9 @@ function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
-      let min = 3.4028234663852886e38;
-      let max = -3.4028234663852886e38;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
+      minMax(src, x, QK);
+      const min = MIN_MAX[0];
+      const max = MIN_MAX[1];
       const d = fround(fround(max - min) / 15);
       const id = d !== 0 ? fround(1 / d) : 0;
       const o = ib * 20;
@@ -135,21 +191,7 @@ function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
     }
     return nb * 20;
   }
-  const bpr = nPerRow / QK;
-  for (let row = 0; row < nrows; row++) {
-    const rowOff = row * nPerRow;
-    const sigma2 = rowSigma2(src, rowOff, nPerRow);
-    for (let b = 0; b < bpr; b++) {
-      const x = rowOff + b * QK;
-      blockWeights(src, x, imatrix, b * QK, sigma2);
-      const d = makeQkx3Quants(QK, 15, src, x, WEIGHT, 0, LU, 0, MIN_OUT, 0, fround(-0.9), fround(0.05), 36, false);
-      const o = (row * bpr + b) * 20;
-      putU16(dst, o, fp32ToFp16(d));
-      putU16(dst, o + 2, fp32ToFp16(-MIN_OUT[0]));
-      for (let j = 0; j < 16; j++) dst[o + 4 + j] = LU[j] | (LU[j + 16] << 4);
-    }
-  }
-  return nrows * bpr * 20;
+  return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 4, true);
 }
 
 function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
@@ -176,14 +218,7 @@ function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
-      let amax = 0;
-      let max = 0;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        const a = Math.abs(v);
-        if (amax < a) { amax = a; max = v; }
-      }
-      const d = fround(max / -16);
+      const d = fround(signedAbsMax(src, x, QK) / -16);
       const id = d !== 0 ? fround(1 / d) : 0;
       const o = ib * 22;
       putU16(dst, o, fp32ToFp16(d));
@@ -200,27 +235,7 @@ function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
     }
     return nb * 22;
   }
-  const bpr = nPerRow / QK;
-  for (let row = 0; row < nrows; row++) {
-    const rowOff = row * nPerRow;
-    const sigma2 = rowSigma2(src, rowOff, nPerRow);
-    for (let b = 0; b < bpr; b++) {
-      const x = rowOff + b * QK;
-      blockWeights(src, x, imatrix, b * QK, sigma2);
-      const d = makeQxQuants(QK, 16, src, x, LU, 0, 1, WEIGHT, 0);
-      const o = (row * bpr + b) * 22;
-      putU16(dst, o, fp32ToFp16(d));
-      let qh = 0;
-      for (let j = 0; j < 16; j++) {
-        const q0 = LU[j];
-        const q1 = LU[j + 16];
-        dst[o + 6 + j] = (q0 & 15) | ((q1 & 15) << 4);
-        qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
-      }
-      putU32(dst, o + 2, qh);
-    }
-  }
-  return nrows * bpr * 22;
+  return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 5, false);
 }
 
 function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
@@ -248,13 +263,9 @@ function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   if (!imatrix) {
     for (let ib = 0; ib < nb; ib++) {
       const x = ib * QK;
-      let min = 3.4028234663852886e38;
-      let max = -3.4028234663852886e38;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
+      minMax(src, x, QK);
+      const min = MIN_MAX[0];
+      const max = MIN_MAX[1];
       const d = fround(fround(max - min) / 31);
       const id = d !== 0 ? fround(1 / d) : 0;
       const o = ib * 24;
@@ -272,28 +283,7 @@ function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
     }
     return nb * 24;
   }
-  const bpr = nPerRow / QK;
-  for (let row = 0; row < nrows; row++) {
-    const rowOff = row * nPerRow;
-    const sigma2 = rowSigma2(src, rowOff, nPerRow);
-    for (let b = 0; b < bpr; b++) {
-      const x = rowOff + b * QK;
-      blockWeights(src, x, imatrix, b * QK, sigma2);
-      const d = makeQkx3Quants(QK, 31, src, x, WEIGHT, 0, LU, 0, MIN_OUT, 0, fround(-0.9), fround(0.05), 36, false);
-      const o = (row * bpr + b) * 24;
-      putU16(dst, o, fp32ToFp16(d));
-      putU16(dst, o + 2, fp32ToFp16(-MIN_OUT[0]));
-      let qh = 0;
-      for (let j = 0; j < 16; j++) {
-        const q0 = LU[j];
-        const q1 = LU[j + 16];
-        dst[o + 8 + j] = (q0 & 15) | ((q1 & 15) << 4);
-        qh |= (((q0 & 16) >> 4) << j) | (((q1 & 16) >> 4) << (j + 16));
-      }
-      putU32(dst, o + 4, qh);
-    }
-  }
-  return nrows * bpr * 24;
+  return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 5, true);
 }
 
 function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
@@ -322,11 +312,7 @@ function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   let x = 0;
   let o = 0;
   for (let ib = 0; ib < nb; ib++, x += QK, o += 34) {
-    let amax = 0;
-    for (let j = 0; j < QK; j++) {
-      const a = Math.abs(src[x + j]);
-      if (a > amax) amax = a;
-    }
+    const amax = absMax(src, x, QK);
     const d = fround(amax / 127);
     const id = d !== 0 ? fround(1 / d) : 0;
     const h = fp32ToFp16(d);
@@ -362,11 +348,7 @@ export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: numbe
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * QK;
     const o = ib * 36;
-    let amax = 0;
-    for (let j = 0; j < QK; j++) {
-      const a = Math.abs(src[x + j]);
-      if (a > amax) amax = a;
-    }
+    const amax = absMax(src, x, QK);
     const d = fround(amax / 127);
     const id = d !== 0 ? fround(1 / d) : 0;
     putU16(dst, o, fp32ToFp16(d));
@@ -437,11 +419,7 @@ function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   for (let ib = 0; ib < nb; ib++) {
     const x = ib * QK2;
     const o = ib * 18;
-    let amax = 0;
-    for (let j = 0; j < QK2; j++) {
-      const a = Math.abs(src[x + j]);
-      if (a > amax) amax = a;
-    }
+    const amax = absMax(src, x, QK2);
     const d = amax;
     const id = d > 0 ? fround(1 / d) : 0;
     putU16(dst, o, fp32ToFp16(d));
