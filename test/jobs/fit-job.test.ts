@@ -14,7 +14,9 @@ import { kvNumber, kvString } from '../../src-main/core/gguf/metadata.ts';
 import { profileFromRaw } from '../../src-main/core/hardware/profile.ts';
 import type { RawHardware } from '../../src-main/core/hardware/raw.ts';
 import { FitError, defaultModelName, defaultOutputName, runFitJob } from '../../src-main/core/jobs/fit.ts';
+import { loadImatrix } from '../../src-main/core/imatrix/index.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
+import { loadQuantizeOracle, quantizeOracleUnavailableReason } from '../support/llama-quantize-oracle.ts';
 import { writeLegacyImatrix } from '../support/imatrix-files.ts';
 import { parseModelfile } from '../support/go-template.ts';
 import { makeTempDir, removeTempDir, tinyLlama } from '../support/synthetic-gguf.ts';
@@ -217,6 +219,44 @@ test('an importance matrix is used and recorded as llama-quantize records it', a
     assert.equal(kvString(h, 'quantize.imatrix.dataset'), 'wiki.train.raw');
     assert.equal(kvNumber(h, 'quantize.imatrix.entries_count'), entries.length);
     assert.equal(kvNumber(h, 'quantize.imatrix.chunks_count'), 7);
+  } finally {
+    await removeTempDir(out);
+  }
+});
+
+test('with an importance matrix the file is byte-identical to llama-quantize --imatrix (library call with the tool\'s metadata)', async (t) => {
+  const reason = quantizeOracleUnavailableReason();
+  if (reason) {
+    console.log(`# skipping imatrix file parity: ${reason}`);
+    t.skip(reason);
+    return;
+  }
+  const out = await makeTempDir('fit-job-imatrix-parity');
+  try {
+    const model = tinyLlama({ seed: 4, nVocab: 128 });
+    const entries = model.tensors
+      .filter((t) => t.shape.length === 2 && t.name !== 'token_embd.weight')
+      .map((t, i) => ({ name: t.name, values: Float32Array.from({ length: t.shape[0]! }, (_, j) => 1 + ((i * 7 + j) % 5)), counts: [3] }));
+    const imatrixPath = join(out, 'tiny.imatrix');
+    await writeLegacyImatrix(imatrixPath, entries, { chunkCount: 5, dataset: 'calibration.txt' });
+    const ours = await runFitJob({ modelPath: input, type: 'Q4_K_M', outputDir: out, imatrixPath, register: false });
+    // What tools/quantize/quantize.cpp passes to llama_model_quantize for --imatrix.
+    const theirs = join(out, 'theirs.gguf');
+    const r = loadQuantizeOracle()!.quantize(input, theirs, {
+      ftype: 15,
+      imatrix: new Map((await loadImatrix(imatrixPath)).entries),
+      kvOverrides: [
+        { key: 'quantize.imatrix.file', type: 'str', value: imatrixPath },
+        { key: 'quantize.imatrix.dataset', type: 'str', value: 'calibration.txt' },
+        { key: 'quantize.imatrix.entries_count', type: 'int', value: BigInt(entries.length) },
+        { key: 'quantize.imatrix.chunks_count', type: 'int', value: 5n },
+      ],
+    });
+    assert.ok(r.ok, r.log);
+    assert.equal(ours.sha256, await sha(theirs));
+    // And the matrix mattered: without it the bytes differ.
+    const plain = await runFitJob({ modelPath: input, type: 'Q4_K_M', outputPath: join(out, 'plain.gguf'), register: false });
+    assert.notEqual(plain.sha256, ours.sha256);
   } finally {
     await removeTempDir(out);
   }
