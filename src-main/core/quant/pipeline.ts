@@ -89,7 +89,7 @@ class BufferPool {
   }
 }
 
-/** Refuses to write over the input: compares real paths (symlinks, `..`, hard-link-free aliases). */
+/** Refuses to write over the input: compares real paths (symlinks and `..` resolved). */
 export async function assertNotSameFile(input: string, output: string): Promise<void> {
   const realIn = await realpath(input);
   let realOut: string;
