@@ -225,7 +225,7 @@ test('Ctrl-C during create: exit 130, says what was kept, leaves no temp file; t
     }
     assert.equal(r.status, 130, r.stderr);
     const kept = join(out, 'interrupted.Q8_0.gguf');
-    assert.match(r.stderr, new RegExp(`^quantfit: error: cancelled during create; the quantized file ${kept.replace(/[.]/g, '\\.')} is complete and kept: register it later with 'quantfit import .* --name interrupted:q8_0'; uploaded blob sha256:[0-9a-f]{64} but no model uses it`, 'm'));
+    assert.match(r.stderr, new RegExp(`^quantfit: error: cancelled during create; the quantized file ${kept.replace(/[.]/g, '\\.')} is complete and kept: register it later with: quantfit import ${kept.replace(/[.]/g, '\\.')} --name interrupted:q8_0; uploaded blob sha256:[0-9a-f]{64} but no model uses it`, 'm'));
     assert.deepEqual(await listDir(out), ['interrupted.Q8_0.gguf']);
     assert.deepEqual(await partialBlobs(fake), []);
     await new Promise((res) => setTimeout(res, 400)); // the dropped create finishes server-side

@@ -78,7 +78,7 @@ test('Ollama gone by the time the model is quantized: the finished file is kept 
       await assert.rejects(runFitJob(request(out, { modelName: 'gone' }), { onEvent }), (err: unknown) => {
         assert.ok(err instanceof FitError);
         assert.match(err.message, new RegExp(`^(Ollama is not running at ${fake.url}|nothing answers at ${fake.url})`));
-        assert.ok(err.message.endsWith(`; the quantized file ${kept} is complete and kept: register it later with 'quantfit import ${kept} --name gone:latest'`), err.message);
+        assert.ok(err.message.endsWith(`; the quantized file ${kept} is complete and kept: register it later with: quantfit import ${kept} --name gone:latest`), err.message);
         assert.equal(err.outcome.keptOutput, kept);
         return true;
       });
@@ -100,7 +100,7 @@ test('the server dies in the middle of the upload', async () => {
       await assert.rejects(runFitJob(request(out, { modelName: 'dies' })), (err: unknown) => {
         assert.ok(err instanceof FitError);
         assert.match(err.message, /^\/.*faulty\.Q8_0\.gguf: upload to Ollama at .* broke off after \d+ of \d+ bytes .*no model was created; Ollama deletes blobs that no model uses when it restarts/);
-        assert.match(err.message, /the quantized file .*faulty\.Q8_0\.gguf is complete and kept: register it later with 'quantfit import .* --name dies:latest'$/);
+        assert.match(err.message, /the quantized file .*faulty\.Q8_0\.gguf is complete and kept: register it later with: quantfit import \S+ --name dies:latest$/);
         assert.equal(err.outcome.stage, 'upload');
         assert.equal(err.outcome.blobOnServer, false);
         return true;
@@ -283,7 +283,7 @@ describe('cancellation at each stage', () => {
         const files = await listDir(out);
         if (c.keptAfter) {
           assert.deepEqual(files, ['faulty.Q8_0.gguf'], 'only the finished GGUF: no temp file, no Modelfile');
-          assert.match(message, new RegExp(`the quantized file .*faulty\\.Q8_0\\.gguf is complete and kept: register it later with 'quantfit import .* --name ${name}:latest'`));
+          assert.match(message, new RegExp(`the quantized file .*faulty\\.Q8_0\\.gguf is complete and kept: register it later with: quantfit import \\S+ --name ${name}:latest`));
         } else {
           assert.deepEqual(files, []);
           assert.match(message, c.stage === 'quantize' ? /the partial output was removed and nothing was sent to Ollama$/ : /nothing was written$/);

@@ -178,7 +178,7 @@ test('refusals before any work: existing output, the input as output, a taken na
     fake.requests.length = 0;
     await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, host: fake.url }), (err: unknown) => {
       assert.ok(err instanceof QuantfitError);
-      assert.match(err.message, /the output file exists; pass --force to replace it, or register it as it is with: quantfit import .*Tiny Llama\.Q4_0\.gguf --name tiny-llama:q4_0; nothing was written/);
+      assert.match(err.message, /the output file exists; pass --force to replace it, or register it as it is with: quantfit import ".*Tiny Llama\.Q4_0\.gguf" --name tiny-llama:q4_0; nothing was written/);
       return true;
     });
     assert.equal(await readFile(existing, 'utf8'), 'not mine');

@@ -421,7 +421,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
       });
       if (!replaceOutput && (await exists(outputPath))) {
         throw new QuantfitError(
-          `the output file exists; pass --force to replace it${register ? `, or register it as it is with: quantfit import ${outputPath} --name ${modelName}` : ''}`,
+          `the output file exists; pass --force to replace it${register ? `, or register it as it is with: ${importCommand(outputPath, modelName!)}` : ''}`,
           { file: outputPath },
         );
       }
@@ -545,6 +545,12 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   }
 }
 
+/** The command that registers a kept file, with the path quoted when a shell would split it. */
+function importCommand(path: string, name: string): string {
+  const arg = /^[\w@%+=:,./\\-]+$/.test(path) ? path : `"${path}"`;
+  return `quantfit import ${arg} --name ${name}`;
+}
+
 /** "; the quantized file … is kept; …" — what the job leaves behind, for the end of an error message. */
 function describeOutcome(o: FitOutcome, quantizing: boolean, cause: string, removeError: string | null): string {
   const parts: string[] = [];
@@ -552,7 +558,7 @@ function describeOutcome(o: FitOutcome, quantizing: boolean, cause: string, remo
   else if (o.keptOutput === null && !o.blobOnServer && o.model === null && o.removedModel === null) parts.push('nothing was written');
   if (o.keptOutput) {
     const later = o.model === null && o.modelName !== null
-      ? `: register it later with 'quantfit import ${o.keptOutput} --name ${o.modelName}'`
+      ? `: register it later with: ${importCommand(o.keptOutput, o.modelName)}`
       : '';
     parts.push(`the quantized file ${o.keptOutput} is complete and kept${later}`);
   }
