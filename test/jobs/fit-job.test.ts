@@ -61,7 +61,9 @@ test('Q8_0: one stream of stages, the requests Ollama 0.33 accepts, the writer\'
       'modelfile:start', 'modelfile:done', 'upload:start', 'upload:done', 'create:start', 'create:done', 'verify:start', 'verify:done',
     ]);
     assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'quantize'));
-    assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'upload'));
+    assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'upload' && e.status === 'uploading'));
+    // The writer's sha256 is used: the output is not read again to hash it.
+    assert.ok(!events.some((e) => e.type === 'progress' && e.status === 'hashing'));
     const file = join(out, 'Tiny Llama.Q8_0.gguf');
     assert.equal(r.outputPath, file);
     assert.equal(r.model, 'tiny-llama:q8_0');
@@ -125,6 +127,8 @@ test('the input already of the type is registered as it is (quantize skipped), F
     assert.equal(r.outputPath, input);
     assert.equal(r.sha256, await sha(input));
     assert.equal(r.model, 'tiny-llama:f32');
+    // The input was never written by us, so it is hashed once for the upload.
+    assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'upload' && e.status === 'hashing'));
     const skipped = events.find((e) => e.type === 'stage' && e.stage === 'quantize');
     assert.deepEqual(skipped, { type: 'stage', stage: 'quantize', status: 'skipped', message: 'the input is already F32: registering it as it is' });
     // The Modelfile goes to the output folder; nothing else is written.
