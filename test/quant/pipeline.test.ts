@@ -144,6 +144,17 @@ describe('quantizeFile', () => {
     }
   });
 
+  test('general.alignment other than 32 is honoured in the output (llama.cpp pads with 32 regardless)', async () => {
+    const input = join(dir, 'a64.gguf');
+    await writeSyntheticGguf(input, { ...quantModel({ nLayer: 8 }), alignment: 64 });
+    const r = await quantizeFile(input, join(dir, 'a64-q4km.gguf'), { ftype: 'Q4_K_M' }, { threads: 2 });
+    const h = await readGgufHeader(r.out);
+    assert.equal(h.alignment, 64);
+    assert.equal(h.dataOffset % 64, 0);
+    for (const t of h.tensors) assert.equal(t.offset % 64, 0, t.name);
+    assert.equal(r.bytes, r.plan.fileBytes);
+  });
+
   test('never writes over its input, even through a symlink', async () => {
     const link = join(dir, 'link.gguf');
     symlinkSync(dense, link);
