@@ -21,7 +21,10 @@ const TYPES = [
   { name: 'Q4_K', id: GgmlType.Q4_K }, { name: 'Q5_K', id: GgmlType.Q5_K }, { name: 'Q6_K', id: GgmlType.Q6_K },
   { name: 'Q8_0', id: GgmlType.Q8_0 }, { name: 'Q4_0', id: GgmlType.Q4_0 },
   { name: 'IQ4_XS', id: GgmlType.IQ4_XS }, { name: 'IQ4_NL', id: GgmlType.IQ4_NL },
+  { name: 'IQ2_XS', id: GgmlType.IQ2_XS },
 ] as const;
+/** Types that cannot be quantized without an importance matrix (ggml_quantize_requires_imatrix). */
+const needsImatrix = (id: number): boolean => ggmlTypeInfo(id)!.requiresImatrix;
 
 // The module is built by `npm install` (prepare script); on linux-x64 (CI) its absence is a failure.
 const path = wasmPath();
@@ -52,6 +55,11 @@ for (const t of TYPES) {
     test(`${t.name} WebAssembly quantize matches llama.cpp${withImatrix ? ' (imatrix)' : ''}`, oracleReason ? { skip: oracleReason } : skipMissing, () => {
       const oracle = loadOracle()!;
       const kernel = kernels().get(t.id)!;
+      if (!withImatrix && needsImatrix(t.id)) {
+        // Refused as the reference kernel refuses it.
+        assert.throws(() => kernel.quantize(new Float32Array(256), new Uint8Array(info.typeSize), 1, 256), /importance matrix/);
+        return;
+      }
       let blocks = 0;
       for (const ds of datasets(info.blockSize)) {
         const imatrix = withImatrix ? ds.imatrix : undefined;
@@ -92,13 +100,13 @@ for (const t of TYPES) {
     const kernel = kernels().get(t.id)!;
     const reference = referenceKernelFor(t.id)!;
     const info = ggmlTypeInfo(t.id)!;
-    // The slow TypeScript searches get fewer rows; every type sees thousands of blocks.
-    const nrows = info.blockSize === 256 ? 48 : 200;
+    // The slow TypeScript searches get fewer rows; every type sees hundreds of blocks or more.
+    const nrows = needsImatrix(t.id) ? 12 : info.blockSize === 256 ? 48 : 200;
     for (const [seed, nPerRow] of [[11, 512], [12, 1536], [13, 256]] as const) {
       const src = randomRows(nrows, nPerRow, seed);
       const rnd = mulberry32(seed + 100);
       const imatrix = Float32Array.from({ length: nPerRow }, () => (rnd() < 0.05 ? 0 : Math.exp(2 * gaussian(rnd))));
-      for (const im of [undefined, imatrix]) {
+      for (const im of needsImatrix(t.id) ? [imatrix] : [undefined, imatrix]) {
         const bytes = (nrows * nPerRow / info.blockSize) * info.typeSize;
         const expected = new Uint8Array(bytes);
         const actual = new Uint8Array(bytes);
@@ -120,14 +128,16 @@ test('quantizeF16 converts F16 rows exactly, as quantize does from their float32
   f16.set([0x0001, 0x8001, 0x03ff, 0x8000, 0x0000, 0x7bff, 0xfbff, 0x0400, 0x3c00], 37);
   const f32 = Float32Array.from(f16, (h) => FP16_TO_FP32[h]!);
   const bytes = new Uint8Array(f16.buffer);
+  const imatrix = Float32Array.from({ length: nPerRow }, (_, i) => 0.5 + (i % 7));
   for (const t of TYPES) {
     const info = ggmlTypeInfo(t.id)!;
     const kernel = kernels().get(t.id)!;
     const size = (nrows * nPerRow / info.blockSize) * info.typeSize;
     const a = new Uint8Array(size);
     const b = new Uint8Array(size);
-    assert.equal(kernel.quantizeF16(bytes, a, nrows, nPerRow), size);
-    kernel.quantize(f32, b, nrows, nPerRow);
+    const im = needsImatrix(t.id) ? imatrix : undefined;
+    assert.equal(kernel.quantizeF16(bytes, a, nrows, nPerRow, im), size);
+    kernel.quantize(f32, b, nrows, nPerRow, im);
     assertSameBlocks(a, b, info.typeSize, `${t.name} from F16`);
   }
 });
@@ -171,7 +181,7 @@ test('the registry prefers the WebAssembly kernels, and QUANTFIT_NO_WASM=1 force
     assert.notEqual(kernelFor(GgmlType.Q4_K), referenceKernelFor(GgmlType.Q4_K));
   }
   // Types without a WebAssembly kernel keep the reference one.
-  assert.equal(kernelFor(GgmlType.IQ2_XS), referenceKernelFor(GgmlType.IQ2_XS));
+  assert.equal(kernelFor(GgmlType.IQ3_S), referenceKernelFor(GgmlType.IQ3_S));
   const probe = `import { kernelFor, referenceKernelFor } from './src-main/core/quant/kernels.ts';
     console.log(kernelFor(${GgmlType.Q4_K}) === referenceKernelFor(${GgmlType.Q4_K}) ? 'reference' : 'wasm');`;
   const run = (noWasm: string | undefined) => {

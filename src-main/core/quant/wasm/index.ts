@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../../gguf/ggml-types.ts';
 import { checkQuantizeArgs } from '../block-args.ts';
 import { referenceKernelFor } from '../registry.ts';
+import { searchTable } from '../iq-grids.ts';
 import type { QuantKernel } from '../types.ts';
 
 type QuantizeExport = (src: number, dst: number, nrows: number, nPerRow: number, imatrix: number) => void;
@@ -19,6 +20,7 @@ interface QuantExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
   quantizeFromF16(which: number, src: number, dst: number, nrows: number, nPerRow: number, imatrix: number, rowBytes: number, scratch: number): void;
+  setIq2xsTables(levels: number, map: number, neighbours: number): void;
   readonly [name: string]: unknown;
 }
 
@@ -37,8 +39,11 @@ const EXPORTS: ReadonlyArray<readonly [type: number, exportName: string]> = [
   [GgmlType.Q2_K, 'quantizeQ2K'], [GgmlType.Q3_K, 'quantizeQ3K'],
   [GgmlType.Q4_K, 'quantizeQ4K'], [GgmlType.Q5_K, 'quantizeQ5K'], [GgmlType.Q6_K, 'quantizeQ6K'],
   [GgmlType.IQ4_XS, 'quantizeIQ4XS'], [GgmlType.IQ4_NL, 'quantizeIQ4NL'],
-  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'],
+  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'], [GgmlType.IQ2_XS, 'quantizeIQ2XS'],
 ];
+
+/** Types whose quantizer needs an importance matrix: without one the reference kernel reports it. */
+const NEEDS_IMATRIX: ReadonlySet<number> = new Set<number>([GgmlType.IQ2_XS]);
 
 /** Source bytes (as float32) quantized per call; larger inputs go through in slices of rows. */
 const ROWS_BYTES = 8 << 20;
@@ -133,9 +138,27 @@ export function wasmUnavailableReason(): string | undefined {
 
 /** The module's linear memory above its static data, handed out as consecutive 16-byte-aligned regions. */
 class Arena {
-  private readonly base: number;
+  private base: number;
+  private iq2xsReady = false;
   constructor(readonly exports: QuantExports) {
     this.base = exports.heapBase();
+  }
+
+  /** Copies `bytes` to a permanent place (below every later region) and returns its offset. */
+  pin(bytes: Uint8Array): number {
+    const [at] = this.reserve(bytes.length);
+    this.bytes.set(bytes, at);
+    this.base = at! + ((bytes.length + 15) & ~15);
+    return at!;
+  }
+
+  /** IQ2_XS's grid search tables, built (as ggml's init builds them) and copied in on first use. */
+  prepareIq2xs(): void {
+    if (this.iq2xsReady) return;
+    const t = searchTable('iq2xs');
+    const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    this.exports.setIq2xsTables(this.pin(asBytes(t.levels)), this.pin(asBytes(t.map)), this.pin(asBytes(t.neighbours)));
+    this.iq2xsReady = true;
   }
 
   /** Byte offsets of regions of the given sizes, growing the memory to hold them. */
@@ -169,10 +192,13 @@ function makeKernel(type: number, fn: QuantizeExport, index: number, arena: Aren
     new Float32Array(mem.buffer, at, nPerRow).set(imatrix.subarray(0, nPerRow));
     return at;
   };
+  const prepare = type === GgmlType.IQ2_XS ? () => arena.prepareIq2xs() : () => undefined;
   return {
     type,
     quantize(src, dst, nrows, nPerRow, imatrix) {
+      if (!imatrix && NEEDS_IMATRIX.has(type)) return referenceKernelFor(type)!.quantize!(src, dst, nrows, nPerRow);
       checkQuantizeArgs(name, info.blockSize, info.typeSize, src, dst, nrows, nPerRow, imatrix);
+      prepare();
       const out = rowOut(nPerRow);
       const step = rowsPerCall(nPerRow);
       for (let r = 0; r < nrows; r += step) {
@@ -186,6 +212,8 @@ function makeKernel(type: number, fn: QuantizeExport, index: number, arena: Aren
       return nrows * out;
     },
     quantizeF16(src, dst, nrows, nPerRow, imatrix) {
+      if (!imatrix && NEEDS_IMATRIX.has(type)) return referenceKernelFor(type)!.quantize!(NO_VALUES, dst, nrows, nPerRow);
+      prepare();
       // The shape, destination and imatrix checks, with an empty float source standing for the F16 rows.
       checkQuantizeArgs(name, info.blockSize, info.typeSize, NO_VALUES, dst, 0, nPerRow, imatrix);
       if (!Number.isInteger(nrows) || nrows < 0) throw new RangeError(`${name}: bad shape ${nrows} rows × ${nPerRow}`);

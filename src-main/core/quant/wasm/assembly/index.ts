@@ -6,6 +6,9 @@ import { QK_K, f16RowToF32 } from './common';
 import { q2kRef, q2kImatrix, q3kRef, q3kImatrix, k4Ref, k4Imatrix, q6k } from './kquants';
 import { q8_0, q4_0Ref, q4_0Imatrix } from './legacy';
 import { iq4xs, iq4nl } from './iq4';
+import { iq2xs } from './iq2';
+
+export { setIq2xsTables } from './iq2';
 
 /** First byte free for the caller's buffers (16-byte aligned). */
 export function heapBase(): usize {
@@ -56,6 +59,12 @@ export function quantizeQ4_0(src: usize, dst: usize, nrows: i32, nPerRow: i32, q
   for (let r = 0; r < nrows; r++) q4_0Imatrix(src + (<usize>r * <usize>nPerRow << 2), dst + <usize>r * rowBytes, nPerRow, qw);
 }
 
+/** IQ2_XS needs quant weights (the caller checks) and the tables from setIq2xsTables. */
+export function quantizeIQ2XS(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize): void {
+  const nb = nPerRow / QK_K;
+  for (let r = 0; r < nrows; r++) iq2xs(src + (<usize>r * <usize>nPerRow << 2), dst + <usize>r * <usize>(nb * 74), nb, qw);
+}
+
 /** Rows of 256-value super-blocks; `kind` picks the family (2…6 = Q2_K…Q6_K, 0 = IQ4_XS). */
 function kRows(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, blockBytes: i32, kind: i32): void {
   const nb = nPerRow / QK_K;
@@ -76,7 +85,7 @@ function kRows(src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize, bloc
 type Quantize = (src: usize, dst: usize, nrows: i32, nPerRow: i32, qw: usize) => void;
 
 const QUANTIZERS: StaticArray<Quantize> = [
-  quantizeQ2K, quantizeQ3K, quantizeQ4K, quantizeQ5K, quantizeQ6K, quantizeIQ4XS, quantizeIQ4NL, quantizeQ8_0, quantizeQ4_0,
+  quantizeQ2K, quantizeQ3K, quantizeQ4K, quantizeQ5K, quantizeQ6K, quantizeIQ4XS, quantizeIQ4NL, quantizeQ8_0, quantizeQ4_0, quantizeIQ2XS,
 ];
 
 /**
