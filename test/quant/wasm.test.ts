@@ -5,7 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadOracle, oracleUnavailableReason } from '../support/oracle.ts';
@@ -47,6 +48,13 @@ test('the WebAssembly module is built and loads', skipMissing, () => {
   assert.ok(present, missing);
   const k = kernels();
   for (const t of TYPES) assert.ok(k.get(t.id), `${t.name} has a WebAssembly kernel`);
+});
+
+test('the WebAssembly module is newer than its AssemblyScript sources', skipMissing, () => {
+  const dir = join(root, 'src-main/core/quant/wasm/assembly');
+  const built = statSync(path).mtimeMs;
+  const stale = readdirSync(dir).filter((f) => f.endsWith('.ts') && statSync(join(dir, f)).mtimeMs > built);
+  assert.deepEqual(stale, [], `${path} is older than ${stale.join(', ')}: run \`npm run build:wasm\``);
 });
 
 for (const t of TYPES) {
