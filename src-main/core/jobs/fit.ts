@@ -17,7 +17,7 @@
 // is not (the old one is gone by then).
 
 import { rm, stat, statfs } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
 import { modelParams } from '../advisor/model-params.ts';
 import { recommendModel } from '../advisor/service.ts';
@@ -31,16 +31,20 @@ import { readGgufHeader } from '../gguf/reader.ts';
 import type { GgufHeader, GgufKv } from '../gguf/types.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
 import { loadImatrix, type Imatrix } from '../imatrix/index.ts';
+import { defaultModelName, defaultOutputName, fileStem } from './default-names.ts';
 import { ORPHAN_BLOB_NOTE, sha256File } from '../ollama/blobs.ts';
 import { OllamaClient } from '../ollama/client.ts';
 import { resolveOllamaHost } from '../ollama/host.ts';
-import { displayName, parseModelName, requireModelName } from '../ollama/names.ts';
+import { displayName, requireModelName } from '../ollama/names.ts';
 import { registerGguf, requireServer } from '../ollama/register.ts';
 import type { VerifyResult } from '../ollama/types.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { LLAMA_FTYPE_GUESSED, ftypeById, parseFtype, type Ftype } from '../quant/ftypes.ts';
 import { assertNotSameFile, quantizeFile } from '../quant/pipeline.ts';
 import { planQuantization, type KvOverride, type QuantPlan, type QuantizeOptions } from '../quant/policy.ts';
+
+// The default names live in a Node-free module the app's renderer shares; callers import them from here too.
+export { defaultModelName, defaultOutputName } from './default-names.ts';
 
 /**
  * What to fit. Plain data (it crosses the Electron IPC). Every field of the app's FitRequest
@@ -161,30 +165,6 @@ export class FitCancelledError extends CancelledError {
     super(message);
     this.name = 'FitCancelledError';
   }
-}
-
-/** The default output name: `<input-stem>.<TYPE>.gguf`. */
-export function defaultOutputName(inputPath: string, type: string): string {
-  return `${stem(inputPath)}.${type}.gguf`;
-}
-
-function stem(path: string): string {
-  const base = basename(path);
-  const ext = extname(base);
-  return ext.toLowerCase() === '.gguf' ? base.slice(0, -ext.length) : base;
-}
-
-/**
- * A valid Ollama name from the file name and type: `stories260K.gguf` + Q8_0 → `stories260k:q8_0`.
- * Lower case, characters outside Ollama's set become '-', at most 80 characters per part.
- */
-export function defaultModelName(inputPath: string, type: string): string {
-  const clean = (s: string) =>
-    s.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9_]+/, '').replace(/[-.]+$/, '').slice(0, 80).replace(/[-.]+$/, '');
-  const model = clean(stem(inputPath)) || 'model';
-  const tag = clean(type) || 'latest';
-  const name = `${model}:${tag}`;
-  return parseModelName(name) ? name : `model:${tag}`;
 }
 
 /** The input's llama ftype: general.file_type when present, else guessed from the weights' types. */
@@ -472,7 +452,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     }
 
     // ---- modelfile, upload, create, verify
-    modelfilePath = join(outDir, `${stem(outputPath)}.Modelfile`);
+    modelfilePath = join(outDir, `${fileStem(outputPath)}.Modelfile`);
     const reg = await registerGguf(
       {
         ggufPath: outputPath,
