@@ -4,7 +4,8 @@
 
 import type { HardwareProfile } from './core/hardware/types.ts';
 import type { RecommendReport } from './core/advisor/types.ts';
-import type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './core/ollama/types.ts';
+import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './core/ollama/types.ts';
+import type { FitRequest, FitResult } from './core/jobs/fit.ts';
 import type { JobEvent } from './core/progress.ts';
 
 export type { HardwareProfile, GpuInfo } from './core/hardware/types.ts';
@@ -69,8 +70,6 @@ export interface ModelFileInfo {
   parameterCount: number;
   /** Trained context length (`<arch>.context_length`). */
   contextLength: number | null;
-  /** A suggested Ollama model name derived from the file name. */
-  suggestedName: string;
 }
 
 export interface RecommendOptions {
@@ -78,42 +77,19 @@ export interface RecommendOptions {
   imatrixPath?: string | null;
 }
 
-/** One "fit this model" request from the renderer. */
-export interface FitRequest {
-  modelPath: string;
-  /** llama-quantize ftype name, e.g. `Q4_K_M`. */
-  type: string;
-  /** Context length the advisor planned with (`PARAMETER num_ctx`). */
-  contextLength: number;
-  /** Folder for the quantized file; null = the settings' folder or next to the model. */
-  outputDir: string | null;
-  /** Ollama model name, `model[:tag]`. */
-  modelName: string;
-  /** Upload, create and verify in Ollama after quantizing. */
-  register: boolean;
-  /** Replace an Ollama model of the same name. */
-  force: boolean;
-  imatrixPath: string | null;
-  /** The advisor's predicted memory, shown next to what Ollama reports. */
-  predictedBytes: number | null;
-}
+/**
+ * One "fit this model" request and what a finished fit hands back: the core fit job's own types
+ * (one definition for the CLI and the app). The renderer sends exactly the fields in
+ * FIT_REQUEST_FIELDS; main adds the output path, Ollama host and threads from the settings.
+ */
+export type { FitRequest, FitResult } from './core/jobs/fit.ts';
+
+/** The fields of FitRequest the renderer sends (all of them, every time); ipc-validate checks each. */
+export const FIT_REQUEST_FIELDS = [
+  'modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes',
+] as const satisfies readonly (keyof FitRequest)[];
 
 export type JobKind = 'quantize' | 'fit';
-
-/** What a finished fit job hands back. */
-export interface FitResult {
-  /** The quantized GGUF. */
-  outputPath: string;
-  fileBytes: number;
-  sha256: string;
-  type: string;
-  elapsedMs: number;
-  /** The Ollama model created, or null when not registered. */
-  model: string | null;
-  modelfilePath: string | null;
-  verify: VerifyResult | null;
-  warnings: string[];
-}
 
 /** Messages pushed from main to the renderer on `IPC_EVENT_CHANNEL`. */
 export type JobMessage =
@@ -131,6 +107,8 @@ export interface QuantfitApi {
   pickModelFile(): Promise<string | null>;
   /** Native folder dialog; null when cancelled. */
   pickFolder(): Promise<string | null>;
+  /** Native open dialog for an importance matrix (llama-imatrix .dat or .gguf); null when cancelled. */
+  pickImatrixFile(): Promise<string | null>;
   /** The real path of a file dropped on the window (sync; preload only). */
   pathForDroppedFile(file: File): string;
   startFit(request: FitRequest): Promise<string>;
@@ -157,7 +135,7 @@ export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuComm
 
 // A record, so the compiler insists every invoke method is listed exactly once.
 const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
-  appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickFolder: true,
+  appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickFolder: true, pickImatrixFile: true,
   startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
 };

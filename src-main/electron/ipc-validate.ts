@@ -3,7 +3,7 @@
 // exist and be the right kind (file or folder). Anything else is refused with a clear message.
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
+import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
 import { parseModelName } from '../core/ollama/names.ts';
 import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
@@ -115,17 +115,16 @@ async function recommendOptions(v: unknown): Promise<RecommendOptions> {
   return out;
 }
 
-const FIT_KEYS = ['modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes'] as const;
-
 async function fitRequest(v: unknown): Promise<FitRequest> {
   const o = plainObject(v, 'fit request');
-  onlyKeys(o, FIT_KEYS, 'fit request');
-  for (const k of FIT_KEYS) if (!(k in o)) fail('fit request', `is missing '${k}'`);
+  onlyKeys(o, FIT_REQUEST_FIELDS, 'fit request');
+  for (const k of FIT_REQUEST_FIELDS) if (!(k in o)) fail('fit request', `is missing '${k}'`);
   const predicted = o.predictedBytes;
   if (predicted !== null && (typeof predicted !== 'number' || !Number.isSafeInteger(predicted) || predicted < 0)) {
     fail('predicted memory', 'must be a whole number of bytes or null');
   }
-  return {
+  // Required<Pick<…>>: the compiler insists every field the renderer sends is checked here.
+  const out: Required<Pick<FitRequest, (typeof FIT_REQUEST_FIELDS)[number]>> = {
     modelPath: await existingFile(o.modelPath, 'model file'),
     type: ftypeName(o.type, 'quant type'),
     contextLength: integerInRange(o.contextLength, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
@@ -136,6 +135,7 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
     imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, 'importance matrix'),
     predictedBytes: predicted as number | null,
   };
+  return out;
 }
 
 async function settingsPatch(v: unknown): Promise<Partial<Settings>> {
@@ -175,6 +175,7 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   },
   pickModelFile: { arity: 0, check: none },
   pickFolder: { arity: 0, check: none },
+  pickImatrixFile: { arity: 0, check: none },
   startFit: { arity: 1, check: async ([r]) => [await fitRequest(r)] },
   cancelJob: { arity: 1, check: ([id]) => [jobId(id, 'job id')] },
   listModels: { arity: 0, check: none },

@@ -117,7 +117,9 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
       } catch (err) {
         throttle.flush();
         const cancelled = err instanceof CancelledError || controller.signal.aborted;
-        port.postMessage({ type: 'error', jobId, message: cancelled ? 'cancelled' : describeError(err), cancelled });
+        // A cancelled fit says what it kept (a finished quantized file, an uploaded blob).
+        const message = cancelled ? (err instanceof CancelledError ? err.message : 'cancelled') : describeError(err);
+        port.postMessage({ type: 'error', jobId, message, cancelled });
       } finally {
         running.delete(jobId);
       }

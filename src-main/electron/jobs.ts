@@ -1,75 +1,30 @@
-// The job registry: which core work runs for each job kind. The host dispatches to it, so a new
-// kind (or the core's own fit job) plugs in here without touching the protocol.
-import { readFile } from 'node:fs/promises';
-import type { FitResult } from '../contract.ts';
-import { QuantfitError, throwIfAborted } from '../core/errors.ts';
-import { parseLegacyImatrix } from '../core/imatrix/legacy.ts';
-import { normaliseImatrix } from '../core/imatrix/normalise.ts';
-import { registerGguf } from '../core/ollama/register.ts';
-import { quantizeFile } from '../core/quant/pipeline.ts';
-import type { JobContext, JobInput, JobRegistry } from './job-protocol.ts';
+// The job registry: which core work runs for each job kind. Both kinds are the core's fit job
+// (inspect → advise → quantize → Modelfile → upload → create → verify); 'quantize' stops after
+// quantizing. The host dispatches here, so the protocol does not know what a job does.
+import type { JobKind } from '../contract.ts';
+import { runFitJob } from '../core/jobs/fit.ts';
+import type { JobRegistry, JobRunner } from './job-protocol.ts';
 
-async function loadImatrix(path: string): Promise<ReadonlyMap<string, Float32Array>> {
-  if (path.toLowerCase().endsWith('.gguf')) {
-    throw new QuantfitError('GGUF importance matrices are not supported by the app yet; use a legacy .dat file', { file: path });
-  }
-  return normaliseImatrix(parseLegacyImatrix(new Uint8Array(await readFile(path)), path), path).entries;
-}
-
-async function quantizeJob(input: JobInput, ctx: JobContext): Promise<FitResult> {
-  const started = performance.now();
-  const { request } = input;
-  const imatrix = request.imatrixPath ? await loadImatrix(request.imatrixPath) : undefined;
-  const r = await quantizeFile(
-    request.modelPath,
-    input.outputPath,
-    { ftype: request.type, ...(imatrix ? { imatrix } : {}) },
-    { ...(input.threads > 0 ? { threads: input.threads } : {}), signal: ctx.signal, onEvent: ctx.onEvent },
-  );
-  ctx.onEvent({ type: 'stage', stage: 'quantize', status: 'done' });
-  return {
-    outputPath: r.out,
-    fileBytes: r.bytes,
-    sha256: r.sha256,
-    type: r.plan.ftype.name,
-    elapsedMs: Math.round(performance.now() - started),
-    model: null,
-    modelfilePath: null,
-    verify: null,
-    warnings: [],
-  };
-}
-
-/** Quantize, then upload, create and verify in Ollama. The finished GGUF stays if Ollama fails. */
-async function fitJob(input: JobInput, ctx: JobContext): Promise<FitResult> {
-  const started = performance.now();
-  const q = await quantizeJob(input, ctx);
-  throwIfAborted(ctx.signal);
-  const { request } = input;
-  const reg = await registerGguf(
-    {
-      ggufPath: q.outputPath,
-      name: request.modelName,
-      host: input.ollamaHost,
-      sha256: q.sha256,
-      numCtx: request.contextLength,
-      force: request.force,
-      verify: true,
-      ...(request.predictedBytes !== null ? { predictedBytes: request.predictedBytes } : {}),
-    },
-    { signal: ctx.signal, onEvent: ctx.onEvent },
-  );
-  return {
-    ...q,
-    elapsedMs: Math.round(performance.now() - started),
-    model: reg.model,
-    modelfilePath: reg.modelfilePath,
-    verify: reg.verify,
-    warnings: [...reg.warnings],
-  };
+function fitRunner(kind: JobKind): JobRunner {
+  return (input, ctx) =>
+    runFitJob(
+      {
+        ...input.request,
+        // Main resolved these from the settings; the renderer cannot choose them.
+        outputPath: input.outputPath,
+        host: input.ollamaHost,
+        threads: input.threads,
+        register: kind === 'fit',
+        // The app's "force" checkbox is about the Ollama model only. The output file has the app's own
+        // name for this model and type, so a re-run (after a cancel, or to register again) rewrites
+        // it; it is replaced by rename only once the new one is complete.
+        replaceOutput: true,
+      },
+      { signal: ctx.signal, onEvent: ctx.onEvent },
+    );
 }
 
 export const JOB_REGISTRY: JobRegistry = {
-  quantize: quantizeJob,
-  fit: fitJob,
+  quantize: fitRunner('quantize'),
+  fit: fitRunner('fit'),
 };

@@ -89,6 +89,13 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       });
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
+    pickImatrixFile: async () => {
+      const r = await dialog.showOpenDialog(mainWindow!, {
+        properties: ['openFile'],
+        filters: [{ name: 'Importance matrix', extensions: ['dat', 'gguf'] }, { name: 'All files', extensions: ['*'] }],
+      });
+      return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
+    },
     pickFolder: async () => {
       const r = await dialog.showOpenDialog(mainWindow!, { properties: ['openDirectory', 'createDirectory'] });
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;

@@ -26,6 +26,7 @@ const api: QuantfitApi = {
   recommend: (path, ctx, opts) => invoke('recommend', path, ctx, opts),
   pickModelFile: () => invoke('pickModelFile'),
   pickFolder: () => invoke('pickFolder'),
+  pickImatrixFile: () => invoke('pickImatrixFile'),
   pathForDroppedFile: (file) => webUtils.getPathForFile(file),
   startFit: (request) => invoke('startFit', request),
   cancelJob: (jobId) => invoke('cancelJob', jobId),

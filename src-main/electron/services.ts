@@ -1,6 +1,7 @@
 // The core services behind the IPC methods that need no window: hardware, GGUF inspection,
 // recommendation, the Ollama library. No electron import — main.ts and the e2e bridge both use it.
-import { basename, dirname, extname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
 import { quantizerPlanner } from '../core/advisor/planner.ts';
@@ -8,6 +9,8 @@ import { advise } from '../core/advisor/recommend.ts';
 import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf/metadata.ts';
 import { ggmlTypeName } from '../core/gguf/ggml-types.ts';
 import { readGgufHeader } from '../core/gguf/reader.ts';
+import { loadImatrix } from '../core/imatrix/index.ts';
+import { defaultOutputName } from '../core/jobs/default-names.ts';
 import { probeHardware } from '../core/hardware/probe.ts';
 import type { HardwareProfile } from '../core/hardware/types.ts';
 import { OllamaClient } from '../core/ollama/client.ts';
@@ -26,21 +29,6 @@ export interface CoreServices {
   showModel(name: string): Promise<OllamaModelDetails>;
   deleteModel(name: string): Promise<void>;
   runningModels(): Promise<RunningModel[]>;
-}
-
-/** An Ollama-safe model name from a file or model name: lower case, [a-z0-9._-], at most 60 chars. */
-export function suggestModelName(source: string): string {
-  const s = source
-    .toLowerCase()
-    .replace(/\.gguf$/, '')
-    // Drop a trailing precision/quant suffix such as "-f16" or ".Q8_0": the new type is appended later.
-    .replace(/[-._](f32|f16|bf16|q\d[a-z0-9_]*|iq\d[a-z0-9_]*)$/i, '')
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+/, '')
-    .replace(/[-._]+$/, '')
-    .slice(0, 60)
-    .replace(/[-._]+$/, '');
-  return s.length > 0 ? s : 'model';
 }
 
 /** Without general.file_type (llama2.c conversions), the type holding most of the bytes. */
@@ -69,26 +57,42 @@ export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
     tensorCount: h.tensors.length,
     parameterCount,
     contextLength: ctx ?? null,
-    suggestedName: suggestModelName(name ?? basename(path)),
   };
 }
 
 /** Which host job a request needs: quantize only, or the whole fit into Ollama. */
 export function jobKindFor(request: FitRequest): JobKind {
-  return request.register ? 'fit' : 'quantize';
+  return request.register === false ? 'quantize' : 'fit';
 }
 
 /**
  * Resolve a validated request into the job's input: the output file goes to the request's folder,
- * else the settings' folder, else beside the model, named `<model>-<TYPE>.gguf`.
+ * else the settings' folder, else beside the model, with the CLI's name `<model>.<TYPE>.gguf`.
  */
 export function resolveJobInput(request: FitRequest, settings: Settings): JobInput {
   const type = parseFtype(request.type).name;
   const dir = request.outputDir ?? settings.outputDir ?? dirname(request.modelPath);
-  const stem = basename(request.modelPath, extname(request.modelPath)).replace(/[-._](f32|f16|bf16)$/i, '');
-  let outputPath = join(dir, `${stem}-${type}.gguf`);
-  if (outputPath === request.modelPath) outputPath = join(dir, `${stem}-${type}.requantized.gguf`);
-  return { request: { ...request, type }, outputPath, ollamaHost: settings.ollamaHost, threads: settings.threads };
+  return {
+    request: { ...request, type },
+    outputPath: join(dir, defaultOutputName(request.modelPath, type)),
+    ollamaHost: settings.ollamaHost,
+    threads: settings.threads,
+  };
+}
+
+/** Reads an importance matrix once per file version, so a bad file is refused before the fit starts. */
+function imatrixChecker(): (path: string) => Promise<void> {
+  let last: { key: string; loaded: Promise<void> } | null = null;
+  return async (path) => {
+    const st = await stat(path);
+    const key = `${path}\0${st.size}\0${st.mtimeMs}`;
+    if (last?.key !== key) {
+      const loaded = loadImatrix(path).then(() => undefined);
+      last = { key, loaded };
+      loaded.catch(() => (last = null));
+    }
+    return last.loaded;
+  };
 }
 
 export function createCoreServices(getSettings: () => Settings): CoreServices {
@@ -106,6 +110,7 @@ export function createCoreServices(getSettings: () => Settings): CoreServices {
     const dir = getSettings().outputDir;
     return probeHardware(dir ? { outputDir: dir } : {});
   };
+  const checkImatrix = imatrixChecker();
   const client = (): OllamaClient => new OllamaClient(resolveOllamaHost({ explicit: getSettings().ollamaHost }));
   return {
     hardware: () => {
@@ -114,7 +119,7 @@ export function createCoreServices(getSettings: () => Settings): CoreServices {
     },
     inspectModel: inspectModelFile,
     recommend: async (path, ctx, opts) => {
-      const [header, hardware] = await Promise.all([readGgufHeader(path), hardwareCached()]);
+      const [header, hardware] = await Promise.all([readGgufHeader(path), hardwareCached(), opts.imatrixPath ? checkImatrix(opts.imatrixPath) : null]);
       const { skipped: _skipped, ...report } = advise(header, hardware, { planner: quantizerPlanner, hasImatrix: Boolean(opts.imatrixPath), ctx });
       return report;
     },

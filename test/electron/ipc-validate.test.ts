@@ -70,6 +70,19 @@ test('ipc: a complete fit request passes; every bad field is named', async () =>
   assert.equal((await validateArgs('startFit', [fit({ outputDir: null })]))[0].outputDir, null);
 });
 
+test('ipc: the importance matrix of a fit is an existing file or null; the core fields main decides are refused', async () => {
+  assert.equal((await validateArgs('startFit', [fit({ imatrixPath: file })]))[0].imatrixPath, file);
+  await rejects(validateArgs('startFit', [fit({ imatrixPath: join(dir, 'missing.dat') })]), /importance matrix '.*missing\.dat' does not exist/);
+  await rejects(validateArgs('startFit', [fit({ imatrixPath: 'rel.dat' })]), /importance matrix must be an absolute path/);
+  await rejects(validateArgs('startFit', [fit({ imatrixPath: dir })]), /importance matrix '.*' is not a file/);
+  // FitRequest is the core's type; only the fields the renderer may choose cross the bridge.
+  for (const field of ['outputPath', 'host', 'threads', 'replaceOutput', 'startOllama', 'allowRequantize', 'system']) {
+    await rejects(validateArgs('startFit', [{ ...fit(), [field]: 'x' }]), new RegExp(`unknown field '${field}'`));
+  }
+  assert.deepEqual(await validateArgs('pickImatrixFile', []), []);
+  await rejects(validateArgs('pickImatrixFile', ['/etc/passwd']), /takes 0 arguments \(got 1\)/);
+});
+
 test('ipc: job ids and model names', async () => {
   assert.deepEqual(await validateArgs('cancelJob', ['job-abc123']), ['job-abc123']);
   await rejects(validateArgs('cancelJob', ['123']), /job id is not a job id/);

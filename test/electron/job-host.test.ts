@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FitRequest, JobMessage } from '../../src-main/contract.ts';
+import type { FitRequest, FitResult, JobMessage } from '../../src-main/contract.ts';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
@@ -35,7 +35,11 @@ function fakePort() {
   return { port, replies, send, until };
 }
 
-const result = { outputPath: '/tmp/out.gguf', fileBytes: 1, sha256: 'ab', type: 'Q4_K_M', elapsedMs: 1, model: null, modelfilePath: null, verify: null, warnings: [] };
+const result: FitResult = {
+  outputPath: '/tmp/out.gguf', fileBytes: 1, sha256: 'ab', type: 'Q4_K_M', elapsedMs: 1, model: null, modelfilePath: null, verify: null,
+  warnings: [], inputPath: '/m.gguf', quantized: true, sourceType: 'F32', ctx: 4096, predictedBytes: null, recommendation: null,
+  tensorTypes: { Q4_K: 1 }, uploaded: false, verifyError: null,
+};
 
 test('host: start streams the runner events and ends with done', async () => {
   const seen: JobInput[] = [];
@@ -77,6 +81,22 @@ test('host: cancel aborts the runner and reports cancelled', async () => {
   await until(() => replies.length > 0);
   assert.equal(sawAbort, true);
   assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', message: 'cancelled', cancelled: true }]);
+});
+
+test('host: a cancelled runner that says what it kept passes that on', async () => {
+  const registry: JobRegistry = {
+    quantize: async () => assert.fail('wrong kind'),
+    fit: (_i, { signal }) =>
+      new Promise((_res, rej) => {
+        signal.addEventListener('abort', () => rej(new CancelledError('cancelled during upload; the quantized file /o.gguf is complete and kept')));
+      }),
+  };
+  const { port, replies, send, until } = fakePort();
+  serveJobs(port, registry);
+  send({ type: 'start', jobId: 'job-4', kind: 'fit', input: input() });
+  send({ type: 'cancel', jobId: 'job-4' });
+  await until(() => replies.length > 0);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-4', message: 'cancelled during upload; the quantized file /o.gguf is complete and kept', cancelled: true }]);
 });
 
 test('host: a failing runner reports its described error; a duplicate id and bad messages are refused', async () => {

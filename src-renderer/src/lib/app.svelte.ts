@@ -1,7 +1,7 @@
 // Application state: what the screens show and the actions that change it.
 import {
   DEFAULT_SETTINGS, LIMITS,
-  type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
+  type Estimate, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
   type Settings, type Stage,
 } from '../../../src-main/contract.ts';
 import { api, messageOf } from './api.ts';
@@ -24,6 +24,8 @@ export interface JobView {
   result: FitResult | null;
   error: string | null;
   cancelled: boolean;
+  /** What the cancelled job says it kept (a finished quantized file, an uploaded blob), if anything. */
+  cancelNote: string | null;
   cancelling: boolean;
   predictedBytes: number | null;
 }
@@ -45,6 +47,9 @@ export const app = $state({
   reportLoading: false,
   reportError: null as string | null,
   selectedType: null as string | null,
+  /** An importance matrix the user picked: the advisor then offers the types that need one, and the fit uses it. */
+  imatrixPath: null as string | null,
+  imatrixError: null as string | null,
   job: null as JobView | null,
   /** The fit form, kept across screens (going back after a cancel keeps what was typed). */
   form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false },
@@ -109,6 +114,8 @@ export async function openModel(path: string): Promise<void> {
     app.model = model;
     app.report = null;
     app.selectedType = null;
+    app.imatrixPath = null;
+    app.imatrixError = null;
     app.ctx = defaultContext(model.contextLength);
     app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false };
     app.screen = 'model';
@@ -137,16 +144,43 @@ export async function refreshReport(): Promise<void> {
   app.reportLoading = true;
   app.reportError = null;
   try {
-    const report = await api().recommend(app.model.path, app.ctx, {});
+    const report = await api().recommend(app.model.path, app.ctx, { imatrixPath: app.imatrixPath });
     if (seq !== reportSeq) return;
-    const keep = app.selectedType && report.options.some((o) => o.type === app.selectedType) && app.selectedType !== app.report?.recommended.type;
+    const kept = report.options.find((o) => o.type === app.selectedType);
+    const keep = kept !== undefined && selectable(kept) && app.selectedType !== app.report?.recommended.type;
     app.report = report;
-    if (!keep) app.selectedType = report.recommended.type ?? report.options.find((o) => o.fit !== 'none')?.type ?? null;
+    if (!keep) app.selectedType = report.recommended.type ?? report.options.find((o) => o.fit !== 'none' && selectable(o))?.type ?? null;
   } catch (err) {
     if (seq === reportSeq) app.reportError = messageOf(err);
   } finally {
     if (seq === reportSeq) app.reportLoading = false;
   }
+}
+
+/** A type that needs an importance matrix can be chosen only once one is set. */
+export function selectable(option: Estimate): boolean {
+  return !option.requiresImatrix || app.imatrixPath !== null;
+}
+
+/** Use (or, with null, stop using) an importance matrix; a file that does not load is refused here. */
+export async function setImatrix(path: string | null): Promise<void> {
+  const previous = app.imatrixPath;
+  app.imatrixPath = path;
+  app.imatrixError = null;
+  await refreshReport();
+  if (path !== null && app.reportError !== null) {
+    app.imatrixError = app.reportError;
+    app.imatrixPath = previous;
+    await refreshReport();
+  }
+}
+
+export async function pickImatrix(): Promise<void> {
+  const path = await api().pickImatrixFile().catch((err: unknown) => {
+    app.imatrixError = messageOf(err);
+    return null;
+  });
+  if (path) await setImatrix(path);
 }
 
 export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean }): Promise<void> {
@@ -162,6 +196,7 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
     result: null,
     error: null,
     cancelled: false,
+    cancelNote: null,
     cancelling: false,
     predictedBytes: option?.totalBytes ?? null,
   };
@@ -176,7 +211,7 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
       modelName: opts.modelName,
       register: opts.register,
       force: opts.force,
-      imatrixPath: null,
+      imatrixPath: app.imatrixPath,
       predictedBytes: option?.totalBytes ?? null,
     });
     if (app.job) app.job.id = id;
@@ -215,8 +250,10 @@ export function applyJobMessage(m: JobMessage): void {
     for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'done';
   } else if (m.kind === 'error') {
     job.cancelling = false;
-    if (m.cancelled) job.cancelled = true;
-    else job.error = m.message;
+    if (m.cancelled) {
+      job.cancelled = true;
+      job.cancelNote = m.message === 'cancelled' ? null : m.message;
+    } else job.error = m.message;
   } else {
     const e = m.event;
     if (e.type === 'stage') job.stages[e.stage] = e.status === 'start' ? 'active' : e.status;

@@ -40,6 +40,8 @@ export interface Bridge {
   onMessage(listener: (m: JobMessage) => void): void;
   /** What the next pickModelFile returns. */
   nextPick: string | null;
+  /** What the next pickImatrixFile returns. */
+  nextImatrixPick: string | null;
   records: BridgeRecords;
   jobs: JobManager;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
 
   const bridge: Bridge = {
     nextPick: null,
+    nextImatrixPick: null,
     records,
     jobs,
     onMessage: (l) => listeners.push(l),
@@ -81,6 +84,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     recommend: (p, ctx, o) => core.recommend(p, ctx, o),
     pickModelFile: async () => bridge.nextPick,
     pickFolder: async () => opts.outputDir,
+    pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
     cancelJob: async (id) => {
       jobs.cancel(id);
