@@ -162,7 +162,7 @@ describe('planQuantization', () => {
     assert.throws(() => planQuantization(quantized, { ftype: 'Q4_K_M' }), (e: unknown) => e instanceof QuantfitError && e.location.tensor === 'blk.3.attn_q.weight' && /allow-requantize/.test(e.message));
     assert.equal(planQuantization(quantized, { ftype: 'Q4_K_M', allowRequantize: true }).tensors.find((t) => t.name === 'blk.3.attn_q.weight')!.quantize, true);
     assert.equal(planQuantization(quantized, { ftype: 'Q8_0' }).tensors.find((t) => t.name === 'blk.3.attn_q.weight')!.quantize, false, 'same type: copied');
-    assert.throws(() => planQuantization(h, { ftype: 'IQ2_XXS' }), /requires an importance matrix/);
+    assert.throws(() => planQuantization(h, { ftype: 'IQ2_XXS' }), /needs an importance matrix/);
     assert.ok(planQuantization(h, { ftype: 'IQ2_XXS', hasImatrix: true }));
     assert.throws(() => planQuantization(h, { ftype: 'Q4_K_M', tensorTypes: [{ pattern: '(', type: T.Q8_0 }] }), /invalid tensor type pattern/);
     const im = syntheticImatrix(h);

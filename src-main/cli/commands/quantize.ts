@@ -7,6 +7,7 @@ import { QuantfitError } from '../../core/errors.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
+import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
 
@@ -25,6 +26,10 @@ Options:
   --leave-output-tensor       keep output.weight as it is
   --allow-requantize          allow quantizing tensors that are already quantized (lower quality)
   --override-kv KEY=TYPE:VAL  set a metadata key in the output; TYPE is int, float, bool or str (repeatable)
+  --imatrix FILE              importance matrix from llama-imatrix (.dat or GGUF form); needed for
+                              IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ3_XXS and Q2_K_S
+  --include-weights NAME      use the importance matrix only for tensors whose name contains NAME (repeatable)
+  --exclude-weights NAME      do not use it for tensors whose name contains NAME (repeatable)
   --force                     overwrite an existing output file (never the input)
   --json                      print a JSON summary on stdout: {out, bytes, sha256, seconds, tensorTypes}
 
@@ -43,6 +48,9 @@ export async function run(args: string[]): Promise<number> {
       'leave-output-tensor': { type: 'boolean' },
       'allow-requantize': { type: 'boolean' },
       'override-kv': { type: 'string', multiple: true },
+      imatrix: { type: 'string' },
+      'include-weights': { type: 'string', multiple: true },
+      'exclude-weights': { type: 'string', multiple: true },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -68,6 +76,15 @@ export async function run(args: string[]): Promise<number> {
   };
   const tensorTypes: TensorTypeOverride[] = (values['tensor-type'] ?? []).map((s) => asUsage(() => parseTensorTypeOption(s), 'tensor-type'));
   const overrideKv: KvOverride[] = (values['override-kv'] ?? []).map((s) => asUsage(() => parseKvOverride(s), 'override-kv'));
+  const include = values['include-weights'] ?? [];
+  const exclude = values['exclude-weights'] ?? [];
+  if (include.length > 0 && exclude.length > 0) throw new UsageError('--include-weights and --exclude-weights cannot be used together');
+  if ((include.length > 0 || exclude.length > 0) && values.imatrix === undefined) {
+    throw new UsageError('--include-weights and --exclude-weights need --imatrix');
+  }
+  // llama-quantize records the matrix after the user's overrides: file, dataset, entry and chunk counts.
+  const imatrix = values.imatrix === undefined ? undefined : await loadImatrix(values.imatrix, { include, exclude });
+  if (imatrix) overrideKv.push(...imatrixKvOverrides(imatrix));
   const options: QuantizeOptions = {
     ftype,
     pure: values.pure === true,
@@ -77,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
     leaveOutputTensor: values['leave-output-tensor'] === true,
     allowRequantize: values['allow-requantize'] === true,
     overrideKv,
+    ...(imatrix ? { imatrix: imatrix.entries } : {}),
   };
 
   await assertNotSameFile(input, output);

@@ -11,6 +11,7 @@ import type { Imatrix } from './types.ts';
 
 export type { Imatrix, RawImatrix } from './types.ts';
 export { filterImatrix } from './normalise.ts';
+export { imatrixKvOverrides } from './kv.ts';
 
 /** Largest legacy file we read whole; real ones are a few MB even for 70B models. */
 const MAX_LEGACY_BYTES = 1 << 30;

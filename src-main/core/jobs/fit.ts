@@ -30,7 +30,7 @@ import { architecture, kvNumber } from '../gguf/metadata.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
 import type { GgufHeader, GgufKv } from '../gguf/types.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
-import { loadImatrix, type Imatrix } from '../imatrix/index.ts';
+import { loadImatrix, imatrixKvOverrides, type Imatrix } from '../imatrix/index.ts';
 import { defaultModelName, defaultOutputName, fileStem } from './default-names.ts';
 import { ORPHAN_BLOB_NOTE, sha256File } from '../ollama/blobs.ts';
 import { OllamaClient } from '../ollama/client.ts';
@@ -193,23 +193,6 @@ function parseFtypeIdByName(name: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The metadata llama-quantize records about an importance matrix (tools/quantize/quantize.cpp). */
-export function imatrixKvOverrides(imatrix: Imatrix): KvOverride[] {
-  // llama-quantize copies strings into a 128-byte field: at most 127 bytes survive.
-  const clip = (s: string) => {
-    const b = Buffer.from(s, 'utf8');
-    if (b.length <= 127) return s;
-    let n = 127;
-    while (n > 0 && (b[n]! & 0xc0) === 0x80) n--; // stay on a character boundary
-    return b.subarray(0, n).toString('utf8');
-  };
-  const out: KvOverride[] = [{ key: 'quantize.imatrix.file', type: 'str', value: clip(imatrix.file) }];
-  if (imatrix.datasets.length > 0) out.push({ key: 'quantize.imatrix.dataset', type: 'str', value: clip(imatrix.datasets[0]!) });
-  out.push({ key: 'quantize.imatrix.entries_count', type: 'int', value: BigInt(imatrix.entries.size) });
-  if (imatrix.chunkCount > 0) out.push({ key: 'quantize.imatrix.chunks_count', type: 'int', value: BigInt(imatrix.chunkCount) });
-  return out;
 }
 
 /** Memory to run `fileBytes` of this model at ctx, as the advisor counts it; null when the metadata does not allow it. */

@@ -684,7 +684,12 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
     // Checked before any data is written, as llama.cpp does: first "needs an imatrix at all", then
     // (for tensors actually converted) "has an entry for this tensor".
     if (needsImatrix && !hasImatrix) {
-      throw new QuantfitError(`this quantization requires an importance matrix (tensor would be ${ggmlTypeName(targetType)})`, { tensor: t.name });
+      throw new QuantfitError(
+        `${ftype.name} needs an importance matrix (this tensor would be ${ggmlTypeName(targetType)}): ` +
+          'make one with llama.cpp\'s llama-imatrix (llama-imatrix -m model.gguf -f calibration.txt -o imatrix.gguf) ' +
+          'or download one published with the model, then pass --imatrix FILE',
+        { file: header.path, tensor: t.name },
+      );
     }
     if (needsImatrix && convert && imatrix !== undefined && imatrixName === undefined) {
       throw new QuantfitError(`missing importance matrix for this tensor in a very low-bit quantization (${ggmlTypeName(targetType)})`, { tensor: t.name });
