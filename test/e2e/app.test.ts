@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { createCoreServices } from '../../src-main/electron/services.ts';
 import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-main/contract.ts';
+import { kvString } from '../../src-main/core/gguf/metadata.ts';
+import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
+import { writeGgufImatrix } from '../support/imatrix-files.ts';
 import { en, type MessageKey } from '../../src-renderer/src/lib/messages-en.ts';
 import { zhCN } from '../../src-renderer/src/lib/messages-zh-CN.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
@@ -63,6 +66,17 @@ interface Env {
   base: string;
   fake: FakeOllama;
   work: string;
+  /** An importance matrix (llama-imatrix's GGUF form) for the fixture's weights. */
+  imatrix: string;
+}
+
+/** A GGUF-form importance matrix covering every 2-D weight of the fixture but the token embedding. */
+async function writeFixtureImatrix(path: string): Promise<void> {
+  const header = await readGgufHeader(FIXTURE);
+  const entries = header.tensors
+    .filter((t) => t.shape.length === 2 && t.name !== 'token_embd.weight')
+    .map((t) => ({ name: t.name, values: new Float32Array(t.shape[0]!).fill(4), counts: [2] }));
+  await writeGgufImatrix(path, entries, { datasets: ['tinystories.txt'] });
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -149,19 +163,52 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
     const last = bridge.records.calls.filter((c) => c.method === 'recommend').at(-1)!;
     assert.equal(last.args[1], ctx0 / 2);
     await page.getByTestId('options-table').waitFor();
+
+    // The default model name is the CLI's: the FILE's stem and the type (general.name here is 'llama').
+    const nameInput = page.getByTestId('model-name');
+    assert.equal(await nameInput.inputValue(), `stories260k:${recType.toLowerCase()}`);
+
+    // Types that need an importance matrix cannot be chosen without one.
+    const needsImatrix = report.options.filter((o) => o.requiresImatrix).map((o) => o.type);
+    assert.ok(needsImatrix.length > 0);
+    for (const type of needsImatrix) assert.equal(await page.locator(`#qt-${type}`).isDisabled(), true, type);
+    let imatrixPath: string | null = null;
+    if (lang === 'en') {
+      // A file that is no importance matrix is refused where it was picked; the recommendation stays.
+      const junk = join(env.work, 'notes.dat');
+      await writeFile(junk, 'not an importance matrix');
+      bridge.nextImatrixPick = junk;
+      await page.getByTestId('imatrix').getByRole('button', { name: T('imatrix.choose') }).click();
+      await page.getByTestId('imatrix').getByRole('alert').waitFor();
+      assert.equal(await page.getByTestId('imatrix-file').innerText(), T('imatrix.none'));
+      await page.getByTestId('options-table').waitFor();
+      // A real one (GGUF form): the advisor is asked with it and those types become selectable.
+      bridge.nextImatrixPick = env.imatrix;
+      await page.getByTestId('imatrix').getByRole('button', { name: T('imatrix.choose') }).click();
+      await page.getByTestId('imatrix-file').getByText('stories260K.imatrix.gguf').waitFor();
+      for (let i = 0; i < 50 && bridge.records.calls.at(-1)?.method !== 'recommend'; i++) await page.waitForTimeout(100);
+      assert.deepEqual(bridge.records.calls.filter((c) => c.method === 'recommend').at(-1)!.args[2], { imatrixPath: env.imatrix });
+      await page.getByTestId('imatrix').getByRole('alert').waitFor({ state: 'detached' });
+      for (const type of needsImatrix) await page.locator(`#qt-${type}:not([disabled])`).waitFor();
+      await page.locator(`#qt-${recType}`).check();
+      imatrixPath = env.imatrix;
+    }
     await shot(page, `2-recommend-${lang}`);
 
-    const nameInput = page.getByTestId('model-name');
-    const modelName = `stories-${lang === 'en' ? 'en' : 'zh'}:${recType.toLowerCase()}`;
+    // English keeps the default name; Chinese types its own.
+    const modelName = lang === 'en' ? `stories260k:${recType.toLowerCase()}` : `stories-zh:${recType.toLowerCase()}`;
     await nameInput.fill(modelName);
 
     if (lang === 'zh-CN') {
       // Cancel a fit midway: slow Ollama down, cancel during the upload/create, nothing partial is left.
       env.fake.faults.delayMs = 400;
       await page.getByTestId('fit-button').click();
-      await page.getByTestId('stage-quantize').and(page.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
+      // Cancelled while Ollama creates the model: the blob is uploaded by then (the retry skips it).
+      await page.getByTestId('stage-create').and(page.locator('[data-status="active"]')).waitFor({ timeout: 60_000 });
       await page.getByRole('button', { name: T('progress.cancel') }).click();
       await page.getByText(T('progress.cancelled')).waitFor({ timeout: 30_000 });
+      // The job says what it kept: the finished quantized file and the uploaded blob.
+      assert.match(await page.getByTestId('cancel-note').innerText(), /^cancelled during create; the quantized file .*stories260K\.\w+\.gguf is complete and kept/);
       env.fake.faults.delayMs = 0;
       const left = await readdir(outDir);
       assert.deepEqual(left.filter((f) => !f.endsWith('.gguf') && !f.endsWith('Modelfile')), [], `partial files left: ${left.join(', ')}`);
@@ -195,7 +242,14 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
     await result.getByRole('button', { name: T('result.openFolder') }).click();
     for (let i = 0; i < 20 && bridge.records.opened.length === 0; i++) await page.waitForTimeout(50);
     const opened = bridge.records.opened.at(-1)!;
-    assert.ok(opened.startsWith(outDir) && opened.endsWith(`-${recType}.gguf`), opened);
+    // Named as `quantfit fit` names it.
+    assert.equal(opened, join(outDir, `stories260K.${recType}.gguf`));
+    assert.equal(await result.getByTestId('result-file').innerText(), opened);
+    assert.match(await result.getByTestId('tensor-types').innerText(), new RegExp(`\\b${recType.split('_')[0]}`));
+    const fitCall = bridge.records.calls.filter((c) => c.method === 'startFit').at(-1)!;
+    assert.equal((fitCall.args[0] as { imatrixPath: string | null }).imatrixPath, imatrixPath);
+    // The importance matrix reached the quantizer: the output records it as llama-quantize does.
+    assert.equal(kvString(await readGgufHeader(opened), 'quantize.imatrix.file'), imatrixPath ?? undefined);
     await shot(page, `4-result-${lang}`);
 
     // Library: the new model, what is running, details, delete with confirmation.
@@ -255,7 +309,9 @@ test('e2e: the app in Chromium over the real core and a fake Ollama', { skip: sk
   await buildRenderer(built);
   const server = await serve(built);
   const fake = await startFakeOllama();
-  const env: Env = { base: server.url, fake, work };
+  const imatrix = join(work, 'stories260K.imatrix.gguf');
+  await writeFixtureImatrix(imatrix);
+  const env: Env = { base: server.url, fake, work, imatrix };
   try {
     await t.test('English: pick → recommend → fit → progress → result → library', () => fitFlow(env, 'en'));
     await t.test('中文: drop → recommend → cancel → fit → result → library', () => fitFlow(env, 'zh-CN'));
