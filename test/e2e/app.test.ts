@@ -207,6 +207,8 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
       await page.getByTestId('stage-create').and(page.locator('[data-status="active"]')).waitFor({ timeout: 60_000 });
       await page.getByRole('button', { name: T('progress.cancel') }).click();
       await page.getByText(T('progress.cancelled')).waitFor({ timeout: 30_000 });
+      assert.equal(await page.getByTestId('stage-create').getAttribute('data-status'), 'stopped');
+      assert.equal(await page.getByTestId('stage-verify').getAttribute('data-status'), 'pending');
       // The job says what it kept: the finished quantized file and the uploaded blob.
       assert.match(await page.getByTestId('cancel-note').innerText(), /^cancelled during create; the quantized file .*stories260K\.\w+\.gguf is complete and kept/);
       env.fake.faults.delayMs = 0;

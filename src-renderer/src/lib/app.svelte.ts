@@ -8,7 +8,8 @@ import { api, messageOf } from './api.ts';
 import { applyLanguage } from './i18n.svelte.ts';
 
 export type Screen = 'home' | 'model' | 'progress' | 'library' | 'settings';
-export type StageStatus = 'pending' | 'active' | 'done' | 'skipped';
+/** 'stopped': the stage that was running when the job failed or was cancelled. */
+export type StageStatus = 'pending' | 'active' | 'done' | 'skipped' | 'stopped';
 type Progress = Extract<JobEvent, { type: 'progress' }>;
 
 /** The stages a fit shows, in order; a quantize-only job shows the first one. */
@@ -250,6 +251,7 @@ export function applyJobMessage(m: JobMessage): void {
     for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'done';
   } else if (m.kind === 'error') {
     job.cancelling = false;
+    for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'stopped';
     if (m.cancelled) {
       job.cancelled = true;
       job.cancelNote = m.message === 'cancelled' ? null : m.message;

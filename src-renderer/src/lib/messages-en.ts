@@ -137,6 +137,7 @@ export const en = {
   'progress.active': 'working',
   'progress.done': 'done',
   'progress.skipped': 'skipped',
+  'progress.stopped': 'stopped',
   'progress.bytes': '{done} of {total}',
   'progress.rate': '{rate}/s',
   'progress.eta': '{eta} left',

@@ -139,6 +139,7 @@ export const zhCN: Messages = {
   'progress.active': '进行中',
   'progress.done': '已完成',
   'progress.skipped': '已跳过',
+  'progress.stopped': '已中止',
   'progress.bytes': '{done} / {total}',
   'progress.rate': '{rate}/秒',
   'progress.eta': '剩余 {eta}',
