@@ -8,7 +8,7 @@
 
 import { registerKernel } from './registry.ts';
 import type { QuantKernel } from './types.ts';
-import { GgmlType } from '../gguf/ggml-types.ts';
+import { GgmlType, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { fround as f32, nearestInt as nearestIntImport, fp32ToFp16 as fp32ToFp16Import, FP16_TO_FP32 as FP16_TABLE } from './numeric.ts';
 import { makeQxQuants, makeQkx2Quants, makeQkx3Quants, makeQpQuants } from './scale-search.ts';
 import { checkQuantizeArgs, checkDequantizeArgs } from './block-args.ts';
@@ -603,79 +603,54 @@ function dequantizeQ6K(src: Uint8Array, y: Float32Array, nb: number): void {
 
 // ============================================================================ registration
 
-/** Row-by-row driver of the imatrix paths (the ref paths treat all rows as one stream). */
-function perRow(
-  nrows: number, nPerRow: number, blockBytes: number,
-  fn: (rowX: number, rowDst: number, nb: number) => void,
-): void {
-  const nb = nPerRow / QK_K;
-  for (let r = 0; r < nrows; r++) fn(r * nPerRow, r * nb * blockBytes, nb);
+/**
+ * A K-quant kernel from its paths: `ref` quantizes nb blocks as one stream (quantize_row_qX_K_ref,
+ * no imatrix), `weighted` one row of nb blocks at x[rowX], dst[rowDst] (quantize_row_qX_K_impl; the
+ * imatrix is per column, so every row reads it from 0), `dequantize` nb blocks.
+ */
+function kQuantKernel(
+  type: number, blockBytes: number,
+  ref: (x: Float32Array, dst: Uint8Array, nb: number) => void,
+  weighted: (x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array) => void,
+  dequantize: (src: Uint8Array, y: Float32Array, nb: number) => void,
+): QuantKernel {
+  const name = ggmlTypeName(type);
+  return {
+    type,
+    quantize(src, dst, nrows, nPerRow, imatrix) {
+      const nb = checkQuantizeArgs(name, QK_K, blockBytes, src, dst, nrows, nPerRow, imatrix);
+      if (imatrix === undefined) {
+        ref(src, dst, nb);
+      } else {
+        const rowBlocks = nPerRow / QK_K;
+        for (let r = 0; r < nrows; r++) weighted(src, dst, rowBlocks, r * nPerRow, r * rowBlocks * blockBytes, imatrix);
+      }
+      return nb * blockBytes;
+    },
+    dequantize(src, dst, n) {
+      dequantize(src, dst, checkDequantizeArgs(name, QK_K, blockBytes, src, dst, n));
+    },
+  };
 }
 
-export const q2KKernel: QuantKernel = {
-  type: GgmlType.Q2_K,
-  quantize(src, dst, nrows, nPerRow, imatrix) {
-    const nb = checkQuantizeArgs('Q2_K', QK_K, Q2K_BYTES, src, dst, nrows, nPerRow, imatrix);
-    if (imatrix === undefined) quantizeQ2KRef(src, dst, nb);
-    else perRow(nrows, nPerRow, Q2K_BYTES, (rx, rd, rowBlocks) => quantizeQ2KImatrix(src, dst, rowBlocks, rx, rd, imatrix));
-    return nb * Q2K_BYTES;
-  },
-  dequantize(src, dst, n) {
-    dequantizeQ2K(src, dst, checkDequantizeArgs('Q2_K', QK_K, Q2K_BYTES, src, dst, n));
-  },
-};
-
-export const q3KKernel: QuantKernel = {
-  type: GgmlType.Q3_K,
-  quantize(src, dst, nrows, nPerRow, imatrix) {
-    const nb = checkQuantizeArgs('Q3_K', QK_K, Q3K_BYTES, src, dst, nrows, nPerRow, imatrix);
-    if (imatrix === undefined) quantizeQ3KRef(src, dst, nb);
-    else perRow(nrows, nPerRow, Q3K_BYTES, (rx, rd, rowBlocks) => quantizeQ3KImatrix(src, dst, rowBlocks, rx, rd, imatrix));
-    return nb * Q3K_BYTES;
-  },
-  dequantize(src, dst, n) {
-    dequantizeQ3K(src, dst, checkDequantizeArgs('Q3_K', QK_K, Q3K_BYTES, src, dst, n));
-  },
-};
-
-export const q4KKernel: QuantKernel = {
-  type: GgmlType.Q4_K,
-  quantize(src, dst, nrows, nPerRow, imatrix) {
-    const nb = checkQuantizeArgs('Q4_K', QK_K, Q4K_BYTES, src, dst, nrows, nPerRow, imatrix);
-    if (imatrix === undefined) quantizeK4Ref(src, dst, nb, false);
-    else perRow(nrows, nPerRow, Q4K_BYTES, (rx, rd, rowBlocks) => quantizeK4Imatrix(src, dst, rowBlocks, rx, rd, imatrix, false));
-    return nb * Q4K_BYTES;
-  },
-  dequantize(src, dst, n) {
-    dequantizeK4(src, dst, checkDequantizeArgs('Q4_K', QK_K, Q4K_BYTES, src, dst, n), false);
-  },
-};
-
-export const q5KKernel: QuantKernel = {
-  type: GgmlType.Q5_K,
-  quantize(src, dst, nrows, nPerRow, imatrix) {
-    const nb = checkQuantizeArgs('Q5_K', QK_K, Q5K_BYTES, src, dst, nrows, nPerRow, imatrix);
-    if (imatrix === undefined) quantizeK4Ref(src, dst, nb, true);
-    else perRow(nrows, nPerRow, Q5K_BYTES, (rx, rd, rowBlocks) => quantizeK4Imatrix(src, dst, rowBlocks, rx, rd, imatrix, true));
-    return nb * Q5K_BYTES;
-  },
-  dequantize(src, dst, n) {
-    dequantizeK4(src, dst, checkDequantizeArgs('Q5_K', QK_K, Q5K_BYTES, src, dst, n), true);
-  },
-};
-
-export const q6KKernel: QuantKernel = {
-  type: GgmlType.Q6_K,
-  quantize(src, dst, nrows, nPerRow, imatrix) {
-    const nb = checkQuantizeArgs('Q6_K', QK_K, Q6K_BYTES, src, dst, nrows, nPerRow, imatrix);
-    // Without an imatrix the ref path runs over all rows as one stream; per-row gives the same bytes.
-    perRow(nrows, nPerRow, Q6K_BYTES, (rx, rd, rowBlocks) => quantizeQ6K(src, dst, rowBlocks, rx, rd, imatrix ?? null));
-    return nb * Q6K_BYTES;
-  },
-  dequantize(src, dst, n) {
-    dequantizeQ6K(src, dst, checkDequantizeArgs('Q6_K', QK_K, Q6K_BYTES, src, dst, n));
-  },
-};
+export const q2KKernel = kQuantKernel(GgmlType.Q2_K, Q2K_BYTES, quantizeQ2KRef, quantizeQ2KImatrix, dequantizeQ2K);
+export const q3KKernel = kQuantKernel(GgmlType.Q3_K, Q3K_BYTES, quantizeQ3KRef, quantizeQ3KImatrix, dequantizeQ3K);
+export const q4KKernel = kQuantKernel(
+  GgmlType.Q4_K, Q4K_BYTES,
+  (x, dst, nb) => quantizeK4Ref(x, dst, nb, false),
+  (x, dst, nb, rowX, rowDst, qw) => quantizeK4Imatrix(x, dst, nb, rowX, rowDst, qw, false),
+  (src, y, nb) => dequantizeK4(src, y, nb, false),
+);
+export const q5KKernel = kQuantKernel(
+  GgmlType.Q5_K, Q5K_BYTES,
+  (x, dst, nb) => quantizeK4Ref(x, dst, nb, true),
+  (x, dst, nb, rowX, rowDst, qw) => quantizeK4Imatrix(x, dst, nb, rowX, rowDst, qw, true),
+  (src, y, nb) => dequantizeK4(src, y, nb, true),
+);
+// Q6_K has one path; without an imatrix it reads no row-relative offsets, so all rows go as one stream.
+export const q6KKernel = kQuantKernel(
+  GgmlType.Q6_K, Q6K_BYTES, (x, dst, nb) => quantizeQ6K(x, dst, nb, 0, 0, null), quantizeQ6K, dequantizeQ6K,
+);
 
 registerKernel(q2KKernel);
 registerKernel(q3KKernel);
