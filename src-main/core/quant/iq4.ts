@@ -177,6 +177,15 @@ function quantizeRows(
   return o;
 }
 
+/** One 32-value IQ4 block: dst[y + j] = d·kvalues[q], low nibbles of the 16 bytes at src[q0] first. */
+function dequantizeBlock(src: Uint8Array, q0: number, d: number, dst: Float32Array, y: number): void {
+  for (let j = 0; j < 16; j++) {
+    const q = src[q0 + j];
+    dst[y + j] = d * KV[q & 15];
+    dst[y + 16 + j] = d * KV[q >> 4];
+  }
+}
+
 // ============================================================================================
 // IQ4_NL: value d·kvalues[q], nibbles in the Q4_0 layout.
 
@@ -188,13 +197,7 @@ function dequantizeIQ4_NL(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('IQ4_NL', 32, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
     const o = ib * 18;
-    const d = FP16_TO_FP32[getU16(src, o)];
-    const y = ib * 32;
-    for (let j = 0; j < 16; j++) {
-      const q = src[o + 2 + j];
-      dst[y + j] = d * KV[q & 15];
-      dst[y + 16 + j] = d * KV[q >> 4];
-    }
+    dequantizeBlock(src, o + 2, FP16_TO_FP32[getU16(src, o)], dst, ib * 32);
   }
 }
 
@@ -214,14 +217,7 @@ function dequantizeIQ4_XS(src: Uint8Array, dst: Float32Array, n: number): void {
     const scalesH = getU16(src, o + 2);
     for (let ib = 0; ib < 8; ib++) {
       const ls = ((src[o + 4 + (ib >> 1)] >> (4 * (ib & 1))) & 15) | (((scalesH >> (2 * ib)) & 3) << 4);
-      const dl = fround(d * (ls - 32));
-      const q0 = o + 8 + 16 * ib;
-      const y = i * 256 + ib * 32;
-      for (let j = 0; j < 16; j++) {
-        const q = src[q0 + j];
-        dst[y + j] = dl * KV[q & 15];
-        dst[y + 16 + j] = dl * KV[q >> 4];
-      }
+      dequantizeBlock(src, o + 8 + 16 * ib, fround(d * (ls - 32)), dst, i * 256 + ib * 32);
     }
   }
 }
