@@ -1,6 +1,5 @@
 // `quantfit quantize <in> <out> <TYPE>`: llama-quantize's output, byte for byte, from TypeScript.
 
-import { stat } from 'node:fs/promises';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { ProgressPrinter } from '../progress.ts';
 import { QuantfitError } from '../../core/errors.ts';
@@ -8,6 +7,7 @@ import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
+import { pathExists } from '../../core/fs-util.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
 
@@ -98,7 +98,7 @@ export async function run(args: string[]): Promise<number> {
   };
 
   await assertNotSameFile(input, output);
-  if (values.force !== true && (await exists(output))) {
+  if (values.force !== true && (await pathExists(output))) {
     throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
   }
 
@@ -124,11 +124,3 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

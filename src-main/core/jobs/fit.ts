@@ -16,7 +16,7 @@
 // during verification, so a cancelled job never leaves a model behind; a model replaced with `force`
 // is not (the old one is gone by then).
 
-import { rm, stat, statfs } from 'node:fs/promises';
+import { rm, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
 import { modelParams } from '../advisor/model-params.ts';
@@ -42,6 +42,7 @@ import type { JobEvent, Stage } from '../progress.ts';
 import { LLAMA_FTYPE_GUESSED, ftypeById, parseFtype, type Ftype } from '../quant/ftypes.ts';
 import { assertNotSameFile, quantizeFile } from '../quant/pipeline.ts';
 import { planQuantization, type KvOverride, type QuantPlan, type QuantizeOptions } from '../quant/policy.ts';
+import { pathExists } from '../fs-util.ts';
 
 // The default names live in a Node-free module the app's renderer shares; callers import them from here too.
 export { defaultModelName, defaultOutputName } from './default-names.ts';
@@ -213,14 +214,6 @@ function defaultCtx(header: GgufHeader): number | null {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Free bytes for an unprivileged writer in `dir`, or null when the file system does not say. */
 async function freeBytes(dir: string): Promise<number | null> {
@@ -382,13 +375,13 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
       await assertNotSameFile(input, outputPath).catch((err: unknown) => {
         throw new QuantfitError(`the output would overwrite the input; choose another output folder or name (${describeError(err)})`, { file: outputPath });
       });
-      if (!replaceOutput && (await exists(outputPath))) {
+      if (!replaceOutput && (await pathExists(outputPath))) {
         throw new QuantfitError(
           `the output file exists; pass --force to replace it${register ? `, or register it as it is with: ${importCommand(outputPath, modelName!)}` : ''}`,
           { file: outputPath },
         );
       }
-      if (!(await exists(dirname(outputPath)))) throw new QuantfitError('the output folder does not exist', { file: dirname(outputPath) });
+      if (!(await pathExists(dirname(outputPath)))) throw new QuantfitError('the output folder does not exist', { file: dirname(outputPath) });
       const free = await freeBytes(dirname(outputPath));
       if (free !== null && free < plan.fileBytes) {
         throw new QuantfitError(`not enough free space for the output: it needs ${formatBytes(plan.fileBytes)}, ${formatBytes(free)} free`, { file: dirname(outputPath) });
