@@ -218,12 +218,6 @@ function levelsAt(L: Int8Array, at: number, dim: number, xval: Float32Array, id:
   }
 }
 
-/** Writes the levels of grid entry `g` to L[at..]. */
-function entryLevels(t: IqSearchTable, g: number, L: Int8Array, at: number): void {
-  const base = t.dim * g;
-  for (let i = 0; i < t.dim; i++) L[at + i] = t.levels[base + i];
-}
-
 /** The on-grid entry of the group at L[at..]; an off-grid group here is a bug, as ggml's "Oops". */
 function onGridEntry(t: IqSearchTable, L: Int8Array, at: number): number {
   const g = t.map[mapIndex(L, at, t.dim, t.bits)];
@@ -306,6 +300,51 @@ function trialSearch(
   return scale;
 }
 
+/**
+ * The start of every grid sub-block search (IQ2, IQ3), once `weight` holds the n weights: waux = √w,
+ * |x| into xval with the sign bits of each group of 8 in blockSigns (see splitSigns). Returns
+ * max |x| (as ggml's MAX folds it).
+ */
+function signsAndMax(src: Float32Array, xb: number, n: number, evenParity: boolean): number {
+  for (let i = 0; i < n; i++) waux[i] = f(Math.sqrt(weight[i]));
+  for (let k = 0; k < n / 8; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, evenParity);
+  return maxOf(xval, n);
+}
+
+/** Whether the trial search left any of its first `groups` groups off the grid. */
+function anyOffGrid(groups: number): boolean {
+  for (let k = 0; k < groups; k++) if (!onGrid[k]) return true;
+  return false;
+}
+
+/**
+ * After the trial search: snap the groups again at the final scale (all of them, or only those the
+ * search left off the grid) into L, then refit the scale by weighted least squares. Returns it.
+ */
+function resnap(t: IqSearchTable, n: number, scale: number, maxLevel: number, offGridOnly: boolean): number {
+  const dim = t.dim;
+  const id = f(1 / scale);
+  for (let k = 0; k < n / dim; k++) {
+    if (offGridOnly && onGrid[k]) continue;
+    levelsAt(L, dim * k, dim, xval, id, maxLevel);
+    snap(t, L, dim * k, xval, waux, scale);
+  }
+  weightedSums(weight, xval, L, n, sums);
+  return sums[1] > 0 ? f(sums[0] / sums[1]) : scale;
+}
+
+/** Flip the sign bits of the first `count` groups (a negative scale made positive). */
+function flipSigns(count: number, mask: number): void {
+  for (let k = 0; k < count; k++) blockSigns[k] = ~blockSigns[k] & mask;
+}
+
+/** 4-bit sub-block scales, two per byte (even sub-block low), from `count` entries of `scales`. */
+function writeScaleNibbles(dst: Uint8Array, at: number, id: number, count: number): void {
+  for (let ib = 0; ib < count; ib += 2) {
+    dst[at + ib / 2] = scaleNibble(id, scales[ib], 15) | (scaleNibble(id, scales[ib + 1], 15) << 4);
+  }
+}
+
 // ------------------------------------------------------------------------------------------------
 // IQ2_XXS  {d:f16, qs:u16[32]} = 66 bytes; per 32: u32 of four 8-bit grid indices, u32 of four
 // 7-bit sign indices + 4-bit scale.
@@ -330,9 +369,7 @@ function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
       for (let ib = 0; ib < 8; ib++) {
         const xb = xbl + 32 * ib;
         imatrixWeights(weight, src, xb, qw, QK_K * ibl + 32 * ib, sigma2, 32);
-        for (let i = 0; i < 32; i++) waux[i] = f(Math.sqrt(weight[i]));
-        for (let k = 0; k < 4; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, true);
-        const max = maxOf(xval, 32);
+        const max = signsAndMax(src, xb, 32, true);
         if (max < EPS) {
           scales[ib] = 0;
           continue;
@@ -361,18 +398,10 @@ function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
             L.set(Laux);
           }
         }
-        if (scale > 0) {
-          const id = f(1 / scale);
-          for (let k = 0; k < 4; k++) {
-            levelsAt(L, 8 * k, 8, xval, id, kMaxQ - 1);
-            entryLevels(t, snap(t, L, 8 * k, xval, waux, scale), L, 8 * k);
-          }
-          weightedSums(weight, xval, L, 32, sums);
-          if (sums[1] > 0) scale = f(sums[0] / sums[1]);
-        }
+        if (scale > 0) scale = resnap(t, 32, scale, kMaxQ - 1, false);
         if (scale < 0) {
           scale = -scale;
-          for (let k = 0; k < 4; k++) blockSigns[k] = ~blockSigns[k] & 127;
+          flipSigns(4, 127);
         }
         for (let k = 0; k < 4; k++) {
           const g = onGridEntry(t, L, 8 * k);
@@ -439,28 +468,17 @@ function quantizeIq2Xs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
       for (let ib = 0; ib < 16; ib++) {
         const xb = xbl + 16 * ib;
         imatrixWeights(weight, src, xb, qw, QK_K * ibl + 16 * ib, sigma2, 16);
-        for (let i = 0; i < 16; i++) waux[i] = f(Math.sqrt(weight[i]));
-        for (let k = 0; k < 2; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, true);
-        const max = maxOf(xval, 16);
+        const max = signsAndMax(src, xb, 16, true);
         L.fill(0, 0, 16);
         if (max < EPS) {
           scales[ib] = 0;
           continue;
         }
         let scale = trialSearch(t, 16, max, kMaxQ - 1, 5, F0_1, -9, 9, true);
-        if ((!onGrid[0] || !onGrid[1]) && scale > 0) {
-          const id = f(1 / scale);
-          for (let k = 0; k < 2; k++) {
-            if (onGrid[k]) continue;
-            levelsAt(L, 8 * k, 8, xval, id, kMaxQ - 1);
-            snap(t, L, 8 * k, xval, waux, scale);
-          }
-          weightedSums(weight, xval, L, 16, sums);
-          if (sums[1] > 0) scale = f(sums[0] / sums[1]);
-        }
+        if (anyOffGrid(2) && scale > 0) scale = resnap(t, 16, scale, kMaxQ - 1, true);
         if (scale < 0) {
           scale = -scale;
-          for (let k = 0; k < 2; k++) blockSigns[k] = ~blockSigns[k] & 127;
+          flipSigns(2, 127);
         }
         for (let k = 0; k < 2; k++) writeU16(dst, out + 2 + 2 * (2 * ib + k), onGridEntry(t, L, 8 * k) | (blockSigns[k] << 9));
         scales[ib] = scale;
@@ -473,9 +491,7 @@ function quantizeIq2Xs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
       const d = f(maxScale / 31);
       writeU16(dst, out, fp32ToFp16(d));
       const id = f(1 / d);
-      for (let ib = 0; ib < 16; ib += 2) {
-        dst[out + 66 + ib / 2] = scaleNibble(id, scales[ib], 15) | (scaleNibble(id, scales[ib + 1], 15) << 4);
-      }
+      writeScaleNibbles(dst, out + 66, id, 16);
     }
   }
   return bytes;
@@ -528,28 +544,17 @@ function quantizeIq2S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         const xb = xbl + 16 * ib;
         if (imatrix) imatrixWeights(weight, src, xb, imatrix, QK_K * ibl + 16 * ib, sigma2, 16);
         else for (let i = 0; i < 16; i++) weight[i] = f(f(0.25 * sigma2) + f(src[xb + i] * src[xb + i]));
-        for (let i = 0; i < 16; i++) waux[i] = f(Math.sqrt(weight[i]));
-        for (let k = 0; k < 2; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, false);
-        const max = maxOf(xval, 16);
+        const max = signsAndMax(src, xb, 16, false);
         L.fill(0, 0, 16);
         if (max < EPS_IQ2_S) {
           scales[ib] = 0;
           continue;
         }
         let scale = trialSearch(t, 16, max, kMaxQ - 1, 5, F0_1, -9, 9, true);
-        if ((!onGrid[0] || !onGrid[1]) && scale > 0) {
-          const id = f(1 / scale);
-          for (let k = 0; k < 2; k++) {
-            if (onGrid[k]) continue;
-            levelsAt(L, 8 * k, 8, xval, id, kMaxQ - 1);
-            snap(t, L, 8 * k, xval, waux, scale);
-          }
-          weightedSums(weight, xval, L, 16, sums);
-          if (sums[1] > 0) scale = f(sums[0] / sums[1]);
-        }
+        if (anyOffGrid(2) && scale > 0) scale = resnap(t, 16, scale, kMaxQ - 1, true);
         if (scale < 0) {
           scale = -scale;
-          for (let k = 0; k < 2; k++) blockSigns[k] = ~blockSigns[k] & 0xff;
+          flipSigns(2, 0xff);
         }
         for (let k = 0; k < 2; k++) {
           const g = onGridEntry(t, L, 8 * k);
@@ -565,9 +570,7 @@ function quantizeIq2S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
       const d = f(maxScale / 31);
       writeU16(dst, out, fp32ToFp16(f(d * f(0.9875))));
       const id = f(1 / d);
-      for (let ib = 0; ib < 16; ib += 2) {
-        dst[out + 74 + ib / 2] = scaleNibble(id, scales[ib], 15) | (scaleNibble(id, scales[ib + 1], 15) << 4);
-      }
+      writeScaleNibbles(dst, out + 74, id, 16);
     }
   }
   return bytes;
@@ -622,34 +625,17 @@ function quantizeIq3Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
         const xb = xbl + 32 * ib;
         if (imatrix) imatrixWeights(weight, src, xb, imatrix, QK_K * ibl + 32 * ib, sigma2, 32);
         else squareWeights(weight, src, xb, 32);
-        for (let i = 0; i < 32; i++) waux[i] = f(Math.sqrt(weight[i]));
-        for (let k = 0; k < 4; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, true);
-        const max = maxOf(xval, 32);
+        const max = signsAndMax(src, xb, 32, true);
         L.fill(0, 0, 32);
         if (max < EPS_IQ3_XXS) {
           scales[ib] = 0;
           continue;
         }
         let scale = trialSearch(t, 32, max, kMaxQ - 1, 15, F0_2, -15, 15, true);
-        let anyOff = false;
-        for (let k = 0; k < 8; k++) if (!onGrid[k]) anyOff = true;
-        if (anyOff && scale > 0) {
-          const id = f(1 / scale);
-          for (let k = 0; k < 8; k++) {
-            if (onGrid[k]) continue;
-            // The re-snap computes the levels into a temporary; only the grid entry lands in L.
-            levelsAt(Laux, 4 * k, 4, xval, id, kMaxQ - 1);
-            const u = mapIndex(Laux, 4 * k, 4, t.bits);
-            const g0 = t.map[u];
-            const g = g0 >= 0 ? g0 : bestNeighbour(t, -g0 - 1, xval, waux, 4 * k, scale, L);
-            entryLevels(t, g, L, 4 * k);
-          }
-          weightedSums(weight, xval, L, 32, sums);
-          if (sums[1] > 0) scale = f(sums[0] / sums[1]);
-        }
+        if (anyOffGrid(8) && scale > 0) scale = resnap(t, 32, scale, kMaxQ - 1, true);
         if (scale < 0) {
           scale = -scale;
-          for (let k = 0; k < 4; k++) blockSigns[k] = ~blockSigns[k] & 127;
+          flipSigns(4, 127);
         }
         for (let k = 0; k < 8; k++) dst[out + 2 + 8 * ib + k] = onGridEntry(t, L, 4 * k);
         q3SignsScales[ib] = (blockSigns[0] | (blockSigns[1] << 7) | (blockSigns[2] << 14) | (blockSigns[3] << 21)) >>> 0;
@@ -724,32 +710,18 @@ function quantizeIq3S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         const xb = xbl + 32 * ib;
         if (imatrix) imatrixWeights(weight, src, xb, imatrix, QK_K * ibl + 32 * ib, sigma2, 32);
         else squareWeights(weight, src, xb, 32);
-        for (let i = 0; i < 32; i++) waux[i] = f(Math.sqrt(weight[i]));
-        for (let k = 0; k < 4; k++) blockSigns[k] = splitSigns(src, xb, weight, xval, 8 * k, false);
-        const max = maxOf(xval, 32);
+        const max = signsAndMax(src, xb, 32, false);
         L.fill(0, 0, 32);
         if (!max) {
           scales[ib] = 0;
           continue;
         }
         let scale = trialSearch(t, 32, max, kMaxQ - 1, 15, F0_2, -9, 9, false);
-        let anyOff = false;
-        for (let k = 0; k < 8; k++) if (!onGrid[k]) anyOff = true;
-        if (anyOff && scale > 0) {
-          // Unlike IQ3_XXS, every group is re-snapped at the final scale.
-          const id = f(1 / scale);
-          for (let k = 0; k < 8; k++) {
-            levelsAt(Laux, 4 * k, 4, xval, id, kMaxQ - 1);
-            const g0 = t.map[mapIndex(Laux, 4 * k, 4, t.bits)];
-            const g = g0 >= 0 ? g0 : bestNeighbour(t, -g0 - 1, xval, waux, 4 * k, scale, L);
-            entryLevels(t, g, L, 4 * k);
-          }
-          weightedSums(weight, xval, L, 32, sums);
-          if (sums[1] > 0) scale = f(sums[0] / sums[1]);
-        }
+        // Unlike IQ3_XXS, every group is re-snapped at the final scale.
+        if (anyOffGrid(8) && scale > 0) scale = resnap(t, 32, scale, kMaxQ - 1, false);
         if (scale < 0) {
           scale = -scale;
-          for (let k = 0; k < 4; k++) blockSigns[k] = ~blockSigns[k] & 0xff;
+          flipSigns(4, 0xff);
         }
         for (let k = 0; k < 8; k++) {
           const g = onGridEntry(t, L, 4 * k);
@@ -766,9 +738,7 @@ function quantizeIq3S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
       const d = f(maxScale / 31);
       writeU16(dst, out, fp32ToFp16(f(d * f(1.033))));
       const id = f(1 / d);
-      for (let ib = 0; ib < 8; ib += 2) {
-        dst[out + 106 + ib / 2] = scaleNibble(id, scales[ib], 15) | (scaleNibble(id, scales[ib + 1], 15) << 4);
-      }
+      writeScaleNibbles(dst, out + 106, id, 8);
     }
   }
   return bytes;
@@ -876,6 +846,50 @@ function iq1BestNeighbour(
   return index;
 }
 
+/** max |x| over x[off..off+n), folded from the first element as ggml's MAX does. */
+function absMaxFrom(x: Float32Array, off: number, n: number): number {
+  let max = Math.abs(x[off]);
+  for (let i = 1; i < n; i++) {
+    const a = Math.abs(x[off + i]);
+    max = max > a ? max : a;
+  }
+  return max;
+}
+
+/**
+ * Levels of the best split of the sorted block: 0 below i1, 1 up to i2, 2 from there (in `order`'s
+ * ranks), mirrored (2 − l) for a negative scale.
+ */
+function splitLevels(n: number, i1: number, i2: number, mirror: boolean): void {
+  for (let j = 0; j < i1; j++) L[order[j]] = 0;
+  for (let j = i1; j < i2; j++) L[order[j]] = 1;
+  for (let j = i2; j < n; j++) L[order[j]] = 2;
+  if (mirror) for (let j = 0; j < n; j++) L[j] = 2 - L[j];
+}
+
+/**
+ * The least-squares scale of the chosen grid points (iq1Index) over `groups` groups of 8 from
+ * x[xb], the first half of the groups on the values `xxLow`, the rest on `xxHigh`; `scale` when the
+ * fit is not positive.
+ */
+function iq1Refit(
+  t: IqSearchTable, x: Float32Array, xb: number, groups: number, xxLow: Float32Array, xxHigh: Float32Array, scale: number,
+): number {
+  let sumqx = 0;
+  let sumq2 = 0;
+  for (let k = 0; k < groups; k++) {
+    const xx = 2 * k < groups ? xxLow : xxHigh;
+    const base = 8 * iq1Index[k];
+    for (let j = 0; j < 8; j++) {
+      const w = weight[8 * k + j];
+      const q = xx[t.levels[base + j]];
+      sumqx = f(sumqx + f(f(w * q) * x[xb + 8 * k + j]));
+      sumq2 = f(sumq2 + f(f(w * q) * q));
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? f(sumqx / sumq2) : scale;
+}
+
 // ------------------------------------------------------------------------------------------------
 // IQ1_S  {d:f16, qs[32], qh:u16[8]} = 50 bytes; qh: 3 high index bits per group, 3-bit scale at 12,
 // δ sign at bit 15.
@@ -910,11 +924,7 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
       for (let ib = 0; ib < 8; ib++) {
         const xb = xbl + bs * ib;
         imatrixWeights(weight, src, xb, qw, QK_K * ibl + bs * ib, sigma2, bs);
-        let max = Math.abs(src[xb]);
-        for (let i = 1; i < bs; i++) {
-          const a = Math.abs(src[xb + i]);
-          max = max > a ? max : a;
-        }
+        const max = absMaxFrom(src, xb, bs);
         if (max < EPS_IQ1_S) {
           scales[ib] = 0;
           shifts[ib] = 1;
@@ -980,11 +990,8 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
           shifts[ib] = 1;
           continue;
         }
-        for (let j = 0; j < besti1; j++) L[order[j]] = 0;
-        for (let j = besti1; j < besti2; j++) L[order[j]] = 1;
-        for (let j = besti2; j < bs; j++) L[order[j]] = 2;
+        splitLevels(bs, besti1, besti2, scale < 0);
         if (scale < 0) {
-          for (let j = 0; j < bs; j++) L[j] = 2 - L[j];
           scale = -scale;
           bestShift = -bestShift;
         }
@@ -999,20 +1006,7 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
           }
           iq1Index[k] = g;
         }
-        if (!allOnGrid) {
-          let sumqx = 0;
-          let sumq2 = 0;
-          for (let k = 0; k < 4; k++) {
-            const base = 8 * iq1Index[k];
-            for (let j = 0; j < 8; j++) {
-              const w = weight[8 * k + j];
-              const q = xx[t.levels[base + j]];
-              sumqx = f(sumqx + f(f(w * q) * src[xb + 8 * k + j]));
-              sumq2 = f(sumq2 + f(f(w * q) * q));
-            }
-          }
-          if (sumqx > 0 && sumq2 > 0) scale = f(sumqx / sumq2);
-        }
+        if (!allOnGrid) scale = iq1Refit(t, src, xb, 4, xx, xx, scale);
         let h = 0;
         for (let k = 0; k < 4; k++) {
           dst[out + 2 + 4 * ib + k] = iq1Index[k] & 255;
@@ -1097,11 +1091,7 @@ function quantizeIq1M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         const xb = xbl + bs * ib;
         if (imatrix) imatrixWeights(weight, src, xb, imatrix, QK_K * ibl + bs * ib, sigma2, bs);
         else squareWeights(weight, src, xb, bs);
-        let max = Math.abs(src[xb]);
-        for (let i = 1; i < bs; i++) {
-          const a = Math.abs(src[xb + i]);
-          max = max > a ? max : a;
-        }
+        const max = absMaxFrom(src, xb, bs);
         if (max < EPS_IQ1_M) {
           scales[ib] = 0;
           shifts[ib] = 0;
@@ -1169,11 +1159,8 @@ function quantizeIq1M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
           shifts[ib] = 0;
           continue;
         }
-        for (let j = 0; j < besti1; j++) L[order[j]] = 0;
-        for (let j = besti1; j < besti2; j++) L[order[j]] = 1;
-        for (let j = besti2; j < bs; j++) L[order[j]] = 2;
+        splitLevels(bs, besti1, besti2, scale < 0);
         if (scale < 0) {
-          for (let j = 0; j < bs; j++) L[j] = 2 - L[j];
           scale = -scale;
           bestK = 3 - bestK;
         }
@@ -1187,21 +1174,7 @@ function quantizeIq1M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
           }
           iq1Index[k] = g;
         }
-        if (!allOnGrid) {
-          let sumqx = 0;
-          let sumq2 = 0;
-          for (let k = 0; k < 2; k++) {
-            const xx = iq1mValues(bestK, k);
-            const base = 8 * iq1Index[k];
-            for (let j = 0; j < 8; j++) {
-              const w = weight[8 * k + j];
-              const q = xx[t.levels[base + j]];
-              sumqx = f(sumqx + f(f(w * q) * src[xb + 8 * k + j]));
-              sumq2 = f(sumq2 + f(f(w * q) * q));
-            }
-          }
-          if (sumqx > 0 && sumq2 > 0) scale = f(sumqx / sumq2);
-        }
+        if (!allOnGrid) scale = iq1Refit(t, src, xb, 2, iq1mValues(bestK, 0), iq1mValues(bestK, 1), scale);
         dst[out + 2 * ib] = iq1Index[0] & 255;
         dst[out + 2 * ib + 1] = iq1Index[1] & 255;
         dst[out + 32 + ib] = (iq1Index[0] >> 8) | ((iq1Index[1] >> 8) << 4);
