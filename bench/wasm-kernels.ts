@@ -5,7 +5,7 @@
 import { loadOracle } from '../test/support/oracle.ts';
 import { referenceKernelFor } from '../src-main/core/quant/kernels.ts';
 import { instantiateWasmKernels } from '../src-main/core/quant/wasm/index.ts';
-import { ggmlTypeName } from '../src-main/core/gguf/ggml-types.ts';
+import { ggmlTypeInfo, ggmlTypeName } from '../src-main/core/gguf/ggml-types.ts';
 
 const oracle = loadOracle();
 if (!oracle) throw new Error('the llama.cpp oracle is not available on this platform');
@@ -30,7 +30,7 @@ for (const [type, kernel] of wasm) {
   const reference = referenceKernelFor(type)!;
   // The TypeScript searches are slow: they get an eighth of the rows (rates are per MB anyway).
   const tsRows = Math.max(1, nrows >> 3);
-  for (const imatrix of [undefined, im]) {
+  for (const imatrix of ggmlTypeInfo(type)!.requiresImatrix ? [im] : [undefined, im]) {
     const out = new Uint8Array(oracle.rowSize(type, nPerRow) * nrows);
     const ref = new Uint8Array(oracle.rowSize(type, nPerRow) * tsRows);
     kernel.quantize(src.subarray(0, 8 * nPerRow), out, 8, nPerRow, imatrix); // warm-up

@@ -30,25 +30,59 @@ const FLT_MAX: f32 = 3.4028234663852886e38;
   return load<f32>(base + (<usize>i << 2));
 }
 
-/** iq2_find_best_neighbour: the entry of the list minimising Σ waux·(scale·q − x)²; levels to Lg. */
+const TERMS: usize = memory.data(24 * 4, 16); // waux·(scale·q − x)² for each coordinate and level
+
+/**
+ * iq2_find_best_neighbour: the entry of the list minimising Σ waux·(scale·q − x)² (the first on ties);
+ * its levels to Lg. A term depends only on the coordinate and its level, so the 24 possible terms are
+ * computed once; each neighbour's sum then adds its 8 terms in ggml's order, four neighbours at a
+ * time as independent chains.
+ */
 function bestNeighbour(list: usize, xval: usize, waux: usize, scale: f32, Lg: usize): i32 {
+  for (let i = 0; i < 8; i++) {
+    const x = f(xval, i);
+    const w = f(waux, i);
+    for (let l = 0; l < 3; l++) {
+      const q = 2 * l + 1;
+      const diff: f32 = scale * <f32>q - x;
+      store<f32>(TERMS + (<usize>(3 * i + l) << 2), w * diff * diff);
+    }
+  }
   const count = <i32>load<u16>(list);
   let best = FLT_MAX;
   let index = -1;
-  for (let j = 1; j <= count; j++) {
-    const entry = <i32>load<u16>(list + (<usize>j << 1));
-    const pg = LEVELS + <usize>(8 * entry);
+  let j = 1;
+  for (; j + 3 <= count; j += 4) {
+    const e0 = <i32>load<u16>(list + (<usize>j << 1));
+    const e1 = <i32>load<u16>(list + (<usize>(j + 1) << 1));
+    const e2 = <i32>load<u16>(list + (<usize>(j + 2) << 1));
+    const e3 = <i32>load<u16>(list + (<usize>(j + 3) << 1));
+    const p0 = LEVELS + <usize>(8 * e0);
+    const p1 = LEVELS + <usize>(8 * e1);
+    const p2 = LEVELS + <usize>(8 * e2);
+    const p3 = LEVELS + <usize>(8 * e3);
+    let d0: f32 = 0;
+    let d1: f32 = 0;
     let d2: f32 = 0;
+    let d3: f32 = 0;
     for (let i = 0; i < 8; i++) {
-      const qi = 2 * <i32>load<u8>(pg + i) + 1;
-      const q = <f32>qi;
-      const diff: f32 = scale * q - f(xval, i);
-      d2 += f(waux, i) * diff * diff;
+      const t = TERMS + (<usize>(3 * i) << 2);
+      d0 += load<f32>(t + (<usize>load<u8>(p0 + i) << 2));
+      d1 += load<f32>(t + (<usize>load<u8>(p1 + i) << 2));
+      d2 += load<f32>(t + (<usize>load<u8>(p2 + i) << 2));
+      d3 += load<f32>(t + (<usize>load<u8>(p3 + i) << 2));
     }
-    if (d2 < best) {
-      best = d2;
-      index = entry;
-    }
+    if (d0 < best) { best = d0; index = e0; }
+    if (d1 < best) { best = d1; index = e1; }
+    if (d2 < best) { best = d2; index = e2; }
+    if (d3 < best) { best = d3; index = e3; }
+  }
+  for (; j <= count; j++) {
+    const e = <i32>load<u16>(list + (<usize>j << 1));
+    const p = LEVELS + <usize>(8 * e);
+    let d: f32 = 0;
+    for (let i = 0; i < 8; i++) d += load<f32>(TERMS + (<usize>(3 * i) << 2) + (<usize>load<u8>(p + i) << 2));
+    if (d < best) { best = d; index = e; }
   }
   const pg = LEVELS + <usize>(8 * index);
   for (let i = 0; i < 8; i++) store<i8>(Lg + i, <i8>load<u8>(pg + i));
