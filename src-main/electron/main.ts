@@ -1,7 +1,6 @@
 // Electron main process: a thin shell that wires the pure modules (window options, settings store,
 // IPC validation, job manager) and the core services to one window.
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeTheme, net, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
-import { stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -14,6 +13,7 @@ import { validateArgs } from './ipc-validate.ts';
 import { JobManager, type HostProcess } from './job-manager.ts';
 import type { HostReply } from './job-protocol.ts';
 import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSpec } from './menu.ts';
+import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
 import { SettingsStore } from './settings-store.ts';
 import { buildWindowOptions, contentSecurityPolicy, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
@@ -51,7 +51,11 @@ function spawnJobHost(): HostProcess {
   };
 }
 
-const jobs = new JobManager(spawnJobHost, (m) => send(IPC_EVENT_CHANNEL, m));
+const produced = new ProducedPaths();
+const jobs = new JobManager(spawnJobHost, (m) => {
+  produced.note(m);
+  send(IPC_EVENT_CHANNEL, m);
+});
 
 async function openExternalChecked(url: string): Promise<void> {
   if (isAllowedExternalUrl(url)) await shell.openExternal(url);
@@ -114,13 +118,10 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       if (patch.theme) nativeTheme.themeSource = s.theme;
       return s;
     },
-    openPath: async (p) => {
-      if ((await stat(p)).isDirectory()) {
-        const err = await shell.openPath(p);
-        if (err) throw new Error(err);
-      } else shell.showItemInFolder(p);
-    },
-    openExternal: (url) => shell.openExternal(url),
+    // Only a job's own output, and only revealed in the file manager: never opened or launched.
+    openPath: async (p) => shell.showItemInFolder(produced.assertProduced(p)),
+    // The validator already refused anything off the allow-list; checked again where it is used.
+    openExternal: (url) => openExternalChecked(url),
     copyText: async (text) => clipboard.writeText(text),
   };
 }

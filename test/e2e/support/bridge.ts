@@ -9,6 +9,7 @@ import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type I
 import { describeError } from '../../../src-main/core/errors.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
+import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
@@ -52,7 +53,12 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
   await store.update({ ollamaHost: opts.ollamaUrl, outputDir: opts.outputDir, language: opts.language, threads: 2 });
   const core = createCoreServices(() => store.settings);
   const listeners: Array<(m: JobMessage) => void> = [];
-  const jobs = new JobManager(forkHost, (m) => listeners.forEach((l) => l(m)));
+  // As main.ts: openPath reveals only what a finished job produced.
+  const produced = new ProducedPaths();
+  const jobs = new JobManager(forkHost, (m) => {
+    produced.note(m);
+    listeners.forEach((l) => l(m));
+  });
   const records: BridgeRecords = { calls: [], clipboard: [], opened: [], external: [] };
 
   const bridge: Bridge = {
@@ -96,7 +102,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     getSettings: async () => store.settings,
     setSettings: (patch) => store.update(patch),
     openPath: async (p) => {
-      records.opened.push(p);
+      records.opened.push(produced.assertProduced(p));
     },
     openExternal: async (u) => {
       records.external.push(u);
