@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, readFile, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { loadImatrix } from '../../src-main/core/imatrix/index.ts';
 import { writeGgufImatrix, writeLegacyImatrix } from '../support/imatrix-files.ts';
@@ -68,4 +68,43 @@ test('a missing file and a corrupt GGUF imatrix give clear errors naming the fil
   const path = join(dir, 'corrupt.gguf');
   await writeFile(path, Buffer.from('GGUF\x03\x00\x00\x00garbage'));
   await assert.rejects(loadImatrix(path), (err: Error) => err.message.length > 0);
+});
+
+test('a big non-GGUF file is refused as a legacy imatrix by its size, before it is read', async () => {
+  const { MAX_LEGACY_BYTES } = await import('../../src-main/core/imatrix/index.ts');
+  const path = join(dir, 'huge.dat');
+  // Sparse: takes no disk space; reading it whole would take a gigabyte of memory.
+  await writeFile(path, Buffer.from([1, 0, 0, 0]));
+  await truncate(path, MAX_LEGACY_BYTES + 1);
+  await assert.rejects(loadImatrix(path), (err: Error) =>
+    err.message.includes(`file is ${MAX_LEGACY_BYTES + 1} bytes: too large to be a legacy (.dat) importance matrix`) &&
+    err.message.includes('llama-imatrix --in-file'));
+});
+
+test('a GGUF imatrix with a huge .in_sum2 tensor, or more counts than sums, is refused before it is read', async () => {
+  const { MAX_IMATRIX_TENSOR_BYTES } = await import('../../src-main/core/imatrix/gguf-format.ts');
+  const { buildRawGguf } = await import('../support/synthetic-gguf.ts');
+  const { GgufValueType: T } = await import('../../src-main/core/gguf/types.ts');
+  const meta = [
+    { key: 'imatrix.datasets', type: T.ARRAY, value: (b: import('../support/synthetic-gguf.ts').ByteBuilder) => { b.u32(T.STRING).u64(1).str('x'); } },
+    { key: 'imatrix.chunk_count', type: T.UINT32, value: (b: import('../support/synthetic-gguf.ts').ByteBuilder) => { b.u32(1); } },
+    { key: 'imatrix.chunk_size', type: T.UINT32, value: (b: import('../support/synthetic-gguf.ts').ByteBuilder) => { b.u32(512); } },
+  ];
+  const sumsFloats = MAX_IMATRIX_TENSOR_BYTES / 4 + 8;
+  const header = buildRawGguf({
+    kv: meta,
+    tensors: [
+      { name: 'blk.0.ffn_up.weight.counts', dims: [1, 1], type: 0, offset: 0 },
+      { name: 'blk.0.ffn_up.weight.in_sum2', dims: [sumsFloats, 1], type: 0, offset: 32 },
+    ],
+  });
+  const huge = join(dir, 'huge-sums.gguf');
+  await writeFile(huge, header);
+  await truncate(huge, header.length + 32 + sumsFloats * 4); // sparse tensor data
+  await assert.rejects(loadImatrix(huge), (err: Error) =>
+    err.message.includes(`'blk.0.ffn_up.weight' has ${sumsFloats} sums (${sumsFloats * 4} bytes), over the ${MAX_IMATRIX_TENSOR_BYTES}-byte limit`));
+
+  const many = join(dir, 'many-counts.gguf');
+  await writeGgufImatrix(many, [{ name: 'blk.1.attn_q.weight', values: Float32Array.from([1, 2]), counts: [1, 1, 1, 1], sumsShape: [2] }]);
+  await assert.rejects(loadImatrix(many), /'blk\.1\.attn_q\.weight' has 4 expert counts but only 2 sums/);
 });

@@ -10,6 +10,13 @@ import { GgufValueType, type GgufTensorInfo } from '../gguf/types.ts';
 import { kvEntry, toNumber } from '../gguf/metadata.ts';
 import type { RawImatrix } from './types.ts';
 
+/**
+ * Largest `.in_sum2` tensor read (one float per column per expert): real ones are at most a few MB
+ * (8192 columns × 512 experts is 16 MB). Checked before allocating, so a huge tensor in a crafted or
+ * wrongly picked file is a clear error, not gigabytes of memory.
+ */
+export const MAX_IMATRIX_TENSOR_BYTES = 256 << 20;
+
 const SUMS_SUFFIX = '.in_sum2';
 const COUNTS_SUFFIX = '.counts';
 
@@ -64,6 +71,19 @@ export async function readGgufImatrix(path: string): Promise<RawImatrix> {
       }
       if (sums.type !== GgmlType.F32 || counts.type !== GgmlType.F32) {
         throw new QuantfitError(`imatrix entry '${name}': .in_sum2 and .counts must be F32`, { file: path, tensor: name });
+      }
+      if (sums.byteSize > MAX_IMATRIX_TENSOR_BYTES) {
+        throw new QuantfitError(
+          `imatrix entry '${name}' has ${sums.byteSize / 4} sums (${sums.byteSize} bytes), over the ${MAX_IMATRIX_TENSOR_BYTES}-byte limit for one matrix`,
+          { file: path, tensor: sums.name },
+        );
+      }
+      // One count per expert: never more counts than sums (checked again exactly below).
+      if (counts.byteSize > sums.byteSize) {
+        throw new QuantfitError(
+          `imatrix entry '${name}' has ${counts.byteSize / 4} expert counts but only ${sums.byteSize / 4} sums`,
+          { file: path, tensor: counts.name },
+        );
       }
       const sumValues = await readF32(reader, sums);
       const countValues = [...(await readF32(reader, counts))].map(lround);

@@ -1,8 +1,7 @@
 // Loading an importance matrix the way llama-quantize does: GGUF form first, the legacy .dat form
 // when the file is not GGUF; then normalisation, include/exclude filters and the finiteness check.
 
-import { open } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { QuantfitError } from '../errors.ts';
 import { parseLegacyImatrix } from './legacy.ts';
 import { readGgufImatrix } from './gguf-format.ts';
@@ -13,8 +12,12 @@ export type { Imatrix, RawImatrix } from './types.ts';
 export { filterImatrix } from './normalise.ts';
 export { imatrixKvOverrides } from './kv.ts';
 
-/** Largest legacy file we read whole; real ones are a few MB even for 70B models. */
-const MAX_LEGACY_BYTES = 1 << 30;
+/**
+ * Largest legacy file we read whole (checked before reading). Dense models' files are a few MB even
+ * at 70B; only the largest MoE models (hundreds of experts × ~60 layers) approach 1 GB, and their
+ * matrices can be converted to the GGUF form, which is read tensor by tensor.
+ */
+export const MAX_LEGACY_BYTES = 1 << 30;
 
 async function startsWithGgufMagic(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
@@ -44,9 +47,16 @@ export async function loadImatrix(path: string, options: LoadImatrixOptions = {}
   if (isGguf) {
     raw = await readGgufImatrix(path);
   } else {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_LEGACY_BYTES) throw new QuantfitError('file is too large to be a legacy imatrix', { file: path });
-    raw = parseLegacyImatrix(bytes, path);
+    // Sized first: a model or other big file picked by mistake is refused without reading it.
+    const size = (await stat(path)).size;
+    if (size > MAX_LEGACY_BYTES) {
+      throw new QuantfitError(
+        `file is ${size} bytes: too large to be a legacy (.dat) importance matrix (at most ${MAX_LEGACY_BYTES} bytes are read); ` +
+          `if it is one, convert it to the GGUF form with: llama-imatrix --in-file <it> -o <it>.gguf`,
+        { file: path },
+      );
+    }
+    raw = parseLegacyImatrix(await readFile(path), path);
   }
   const imatrix = filterImatrix(normaliseImatrix(raw, path), options);
   assertFiniteImatrix(imatrix);
