@@ -203,3 +203,29 @@ test('a missing output folder or a directory as output is a clear error', async 
     await assert.rejects(GgufWriter.create(dir, { kv: [], tensors: [] }), /output path is a directory/);
   });
 });
+
+test('a temp file left by a killed writer of the same output is removed by the next one; nothing else is', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { utimes } = await import('node:fs/promises');
+  // A pid that has exited (pids are not reused that fast).
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  await withDir(async (dir) => {
+    const old = new Date(Date.now() - 5 * 60_000);
+    const stale = `.model.gguf.${dead}.deadbeef.partial`;
+    const keep = [
+      `.model.gguf.${dead}.cafebabe.partial`, // changed just now: maybe a writer on another machine
+      `.model.gguf.${process.pid}.01234567.partial`, // its process is running
+      `.other.gguf.${dead}.deadbeef.partial`, // another output's
+      `model.gguf.${dead}.deadbeef.partial`, // not a name the writer makes
+      `.model.gguf.${dead}.deadbeef.partial.bak`,
+    ];
+    for (const name of [stale, ...keep]) {
+      await writeFile(join(dir, name), 'partial');
+      if (name !== keep[0]) await utimes(join(dir, name), old, old);
+    }
+    const w = await GgufWriter.create(join(dir, 'model.gguf'), { kv: KV, tensors: TENSORS.slice(0, 1) });
+    await w.writeTensorData(new Uint8Array(12));
+    await w.finish();
+    assert.deepEqual((await readdir(dir)).sort(), [...keep, 'model.gguf'].sort());
+  });
+});

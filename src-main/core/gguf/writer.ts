@@ -1,13 +1,15 @@
 // Streaming GGUF v3 writer. The header goes first; tensor data is then appended in tensor order and
 // the writer inserts the alignment padding (after the last tensor too, as llama.cpp does). Output
 // goes to a temp file next to the destination, hashed (sha256) as it is written, fsynced and renamed
-// over the destination on finish(); on failure or abort the temp file is removed.
+// over the destination on finish(); on failure or abort the temp file is removed. A temp file whose
+// process was killed (SIGKILL, power loss) is named `.<output name>.<pid>.<hex>.partial`; the next
+// writer of the same output removes it once that process is gone (sweepStalePartials).
 //
 // Memory stays bounded: small chunks are gathered into one buffer and written in large sequential
 // writes; chunks at least half that size go straight to disk. Each call resolves once its bytes are
 // copied or written, so awaiting it is the backpressure.
 
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { CancelledError, QuantfitError } from '../errors.ts';
@@ -99,6 +101,7 @@ export class GgufWriter {
       if (err instanceof QuantfitError) throw err;
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot check the output path', destPath, err);
     }
+    await sweepStalePartials(destPath);
     const tempPath = join(dir, `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
     let fh: FileHandle;
     try {
@@ -318,6 +321,51 @@ export class GgufWriter {
     })();
     return this.cleaning;
   }
+}
+
+/** A partial file this young is left alone even when its pid is not running here (another machine on a shared folder may be writing it). */
+export const STALE_PARTIAL_AGE_MS = 60_000;
+
+function processRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // running, under another user
+  }
+}
+
+/**
+ * Removes the temp files an earlier, killed writer of `destPath` left in its folder: only names this
+ * writer makes for this output, whose process is no longer running and which have not changed for a
+ * minute. Best effort; returns the paths removed.
+ */
+export async function sweepStalePartials(destPath: string, now: number = Date.now()): Promise<string[]> {
+  const dir = dirname(destPath);
+  const prefix = `.${basename(destPath)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d{1,10})\.[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length));
+    if (!m || processRunning(Number(m[1]))) continue;
+    const path = join(dir, name);
+    try {
+      const st = await stat(path);
+      if (!st.isFile() || now - st.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
+      await unlink(path);
+      removed.push(path);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
 }
 
 function ioError(what: string, file: string, err: unknown): QuantfitError {
