@@ -304,6 +304,25 @@ describe('cancellation at each stage', () => {
   }
 });
 
+test('cancelled during verify: the model is taken back, but a Modelfile the user wrote under its name is not touched', async () => {
+  await withOut('cancel-own-modelfile', async (out) => {
+    input = await freshInput();
+    const theirs = 'FROM ./faulty.Q8_0.gguf\nPARAMETER temperature 0.1\n';
+    writeFileSync(join(out, 'faulty.Q8_0.Modelfile'), theirs);
+    const ac = new AbortController();
+    const onEvent = (e: JobEvent) => {
+      if (e.type === 'stage' && e.stage === 'verify' && e.status === 'start') ac.abort();
+    };
+    await assert.rejects(runFitJob(request(out, { modelName: 'cancel-own' }), { signal: ac.signal, onEvent }), (err: unknown) => {
+      assert.ok(err instanceof FitCancelledError, String(err));
+      assert.match(err.message, /the model cancel-own:latest this run had created was removed again/);
+      return true;
+    });
+    assert.equal(readFileSync(join(out, 'faulty.Q8_0.Modelfile'), 'utf8'), theirs);
+    assert.deepEqual(await listDir(out), ['faulty.Q8_0.Modelfile', 'faulty.Q8_0.gguf']);
+  });
+});
+
 test('after the model is created, a failed test run is reported and the model stays', async () => {
   await withOut('verify-fails', async (out) => {
     // Make the model unloadable between create and verify: remove its model layer (synchronously,

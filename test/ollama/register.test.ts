@@ -314,6 +314,27 @@ describe('registerGguf against the fake server (v0.33)', () => {
     assert.deepEqual(await strayFiles(), []);
   });
 
+  test('a Modelfile the user wrote under our name is kept; one we wrote earlier is replaced', async () => {
+    const path = await writeModel('own', { seed: 91 });
+    const theirs = 'FROM ./own.gguf\nSYSTEM my own careful prompt\n';
+    await writeFile(join(dir, 'own.Modelfile'), theirs);
+    const r = await registerGguf({ ggufPath: path, name: 'own', host: fake.url, verify: false });
+    assert.equal(r.model, 'own:latest');
+    assert.equal(r.modelfilePath, null);
+    assert.ok(r.warnings.some((w) => w.includes(`kept the existing ${join(dir, 'own.Modelfile')} (not written by Quantfit)`)), r.warnings.join('\n'));
+    assert.equal(await readFile(join(dir, 'own.Modelfile'), 'utf8'), theirs);
+    assert.deepEqual(await strayFiles(), []);
+
+    // Once it is ours (it starts with our mark), a later registration replaces it.
+    await rm(join(dir, 'own.Modelfile'));
+    const first = await registerGguf({ ggufPath: path, name: 'own', host: fake.url, verify: false, force: true });
+    assert.equal(first.modelfilePath, join(dir, 'own.Modelfile'));
+    const second = await registerGguf({ ggufPath: path, name: 'own', host: fake.url, verify: false, force: true, system: 'Be brief.' });
+    assert.equal(second.modelfilePath, join(dir, 'own.Modelfile'));
+    assert.equal(parseModelfile(await readFile(second.modelfilePath!, 'utf8')).system, 'Be brief.');
+    assert.deepEqual(await strayFiles(), []);
+  });
+
   test('partial offload is reported as a split with a warning', async () => {
     const path = await writeModel('split', { seed: 60 });
     fake.vramFraction = 0.4;

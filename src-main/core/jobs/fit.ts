@@ -34,6 +34,7 @@ import { loadImatrix, imatrixKvOverrides, type Imatrix } from '../imatrix/index.
 import { defaultModelName, defaultOutputName, fileStem } from './default-names.ts';
 import { ORPHAN_BLOB_NOTE, sha256File } from '../ollama/blobs.ts';
 import { OllamaClient } from '../ollama/client.ts';
+import { modelfileOwner } from '../ollama/modelfile.ts';
 import { resolveOllamaHost } from '../ollama/host.ts';
 import { displayName, requireModelName } from '../ollama/names.ts';
 import { registerGguf, requireServer } from '../ollama/register.ts';
@@ -478,7 +479,8 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
           await client.deleteModel(found);
           removedModel = found;
         }
-        if (modelCreated && modelfilePath) await rm(modelfilePath, { force: true });
+        // Only a Modelfile we wrote: one the user wrote under that name was kept by registerGguf.
+        if (modelCreated && modelfilePath && (await modelfileOwner(modelfilePath)) === 'quantfit') await rm(modelfilePath, { force: true });
       } catch (e) {
         if (modelCreated) removeError = describeError(e);
       }

@@ -2,6 +2,7 @@
 // hand. Quoting follows Ollama's parser: no escapes exist; `"…"` or `"""…"""` may span lines and
 // keep inner whitespace; anything else is one trimmed line.
 
+import { open } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { QuantfitError } from '../errors.ts';
 
@@ -29,10 +30,36 @@ export function quoteModelfileValue(value: string, what: string): string {
   return `"""${value}"""`;
 }
 
+/** How every Modelfile we write begins: the mark that lets us replace (or remove) it later. */
+export const MODELFILE_MARK = '# Written by Quantfit.';
+
+/**
+ * What is at `path` now: nothing, a Modelfile we wrote (safe to replace or remove), or anything
+ * else — a user's own Modelfile, which is never overwritten or deleted.
+ */
+export async function modelfileOwner(path: string): Promise<'none' | 'quantfit' | 'other'> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : 'other';
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return 'other';
+    const head = Buffer.alloc(MODELFILE_MARK.length);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.toString('utf8') === MODELFILE_MARK ? 'quantfit' : 'other';
+  } catch {
+    return 'other';
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Renders the Modelfile text. */
 export function renderModelfile(spec: ModelfileSpec): string {
   if (/[\n\r]/.test(spec.from)) throw new QuantfitError('the GGUF path contains a line break');
-  const lines: string[] = ['# Written by Quantfit. Recreate this model with: ollama create <name> -f <this file>'];
+  const lines: string[] = [`${MODELFILE_MARK} Recreate this model with: ollama create <name> -f <this file>`];
   lines.push(`FROM ${quoteModelfileValue(spec.from, 'GGUF path')}`);
   if (spec.template) lines.push(`TEMPLATE ${quoteModelfileValue(spec.template, 'template')}`);
   if (spec.system) lines.push(`SYSTEM ${quoteModelfileValue(spec.system, 'system prompt')}`);

@@ -13,7 +13,7 @@ import type { JobEvent, Stage } from '../progress.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest, blobExists, sha256File, uploadBlob } from './blobs.ts';
 import { OllamaClient, networkErrorCode } from './client.ts';
 import { resolveOllamaHost } from './host.ts';
-import { modelfileFrom, modelfilePathFor, renderModelfile } from './modelfile.ts';
+import { modelfileFrom, modelfileOwner, modelfilePathFor, renderModelfile } from './modelfile.ts';
 import { displayName, requireModelName } from './names.ts';
 import { probeServer, startServer } from './server.ts';
 import { planTemplate } from './templates.ts';
@@ -202,8 +202,13 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
     emit({ type: 'stage', stage: 'create', status: 'done', message: `${model} created` });
 
     if (modelfileTemp !== null && modelfilePath !== null) {
-      await rename(modelfileTemp, modelfilePath);
-      renamed = true;
+      // Ours from an earlier run is replaced; a Modelfile the user wrote under this name is kept.
+      if ((await modelfileOwner(modelfilePath)) === 'other') {
+        warn(`kept the existing ${modelfilePath} (not written by Quantfit); the Modelfile for ${model} was not written`, 'create');
+      } else {
+        await rename(modelfileTemp, modelfilePath);
+        renamed = true;
+      }
     }
 
     let verify: VerifyResult | null = null;
