@@ -196,6 +196,7 @@ test('refusals before any work: existing output, the input as output, a taken na
     const first = await runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, host: fake.url, force: true, verify: false, modelName: 'Taken' });
     assert.equal(first.model, 'Taken:latest', 'a given name keeps its case');
     assert.notEqual(await readFile(existing, 'utf8'), 'not mine', '--force replaced the file');
+    assert.ok(first.warnings.includes(`replacing the existing ${existing} (once the new file is complete)`), first.warnings.join('\n'));
     const out2 = await makeTempDir('fit-job-refuse2');
     try {
       await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out2, host: fake.url, modelName: 'TAKEN:latest' }), /Ollama already has a model named 'Taken:latest' .*pass --force to replace it; nothing was written/);

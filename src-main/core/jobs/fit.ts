@@ -376,11 +376,15 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
       await assertNotSameFile(input, outputPath).catch((err: unknown) => {
         throw new QuantfitError(`the output would overwrite the input; choose another output folder or name (${describeError(err)})`, { file: outputPath });
       });
-      if (!replaceOutput && (await pathExists(outputPath))) {
-        throw new QuantfitError(
-          `the output file exists; pass --force to replace it${register ? `, or register it as it is with: ${importCommand(outputPath, modelName!)}` : ''}`,
-          { file: outputPath },
-        );
+      if (await pathExists(outputPath)) {
+        if (!replaceOutput) {
+          throw new QuantfitError(
+            `the output file exists; pass --force to replace it${register ? `, or register it as it is with: ${importCommand(outputPath, modelName!)}` : ''}`,
+            { file: outputPath },
+          );
+        }
+        // Allowed (--force, or the app re-running the same fit), but never silently.
+        emit({ type: 'log', level: 'warn', stage: 'advise', message: `replacing the existing ${outputPath} (once the new file is complete)` });
       }
       if (!(await pathExists(dirname(outputPath)))) throw new QuantfitError('the output folder does not exist', { file: dirname(outputPath) });
       const free = await freeBytes(dirname(outputPath));
