@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { QuantfitError, type ErrorLocation } from '../errors.ts';
 import { GGML_TYPE_COUNT, ggmlTypeInfo, ggmlTypeName, removedGgmlType } from './ggml-types.ts';
 import {
-  GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_ITEMS,
+  GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_ITEMS, GGUF_MAX_HEADER_ITEMS,
   GGUF_MAX_STRING_BYTES, GGUF_SUPPORTED_VERSIONS, GGUF_VALUE_TYPES, GgufValueType, ggufValueTypeName,
   isGgufValueType,
   type GgufHeader, type GgufKv, type GgufTensorInfo, type GgufValue,
@@ -136,7 +136,17 @@ class Cursor {
 
 /** Parses and validates the header; all positions in errors are absolute file offsets. */
 class HeaderParser {
+  /** What is left of GGUF_MAX_HEADER_ITEMS, spent before anything is allocated for the items. */
+  private itemsLeft = GGUF_MAX_HEADER_ITEMS;
+
   constructor(private readonly c: Cursor) {}
+
+  private spendItems(n: number, what: string, loc: ErrorLocation, offset: number): void {
+    if (n > this.itemsLeft) {
+      throw this.c.error(`${what} takes the header over ${GGUF_MAX_HEADER_ITEMS} values (key/values, tensors and array items together)`, loc, offset);
+    }
+    this.itemsLeft -= n;
+  }
 
   /** A length-prefixed UTF-8 string, with the length checked before anything is allocated. */
   private async string(what: string, loc: ErrorLocation): Promise<string> {
@@ -239,6 +249,7 @@ class HeaderParser {
       throw c.error(`array of ${n} ${ggufValueTypeName(elementType)} items needs at least ${minBytes} bytes but only ${c.left()} are left in the file`, loc, start + 4);
     }
 
+    this.spendItems(n, `array of ${n} items`, loc, start + 4);
     const items: GgufValue[] = new Array(n);
     const size = GGUF_VALUE_TYPES[elementType].size;
     if (size > 0) {
@@ -294,6 +305,9 @@ class HeaderParser {
     if (nKv * BigInt(MIN_KV_BYTES) + nTensors * BigInt(MIN_TENSOR_INFO_BYTES) > left) {
       throw c.error(`${nKv} key/values and ${nTensors} tensors cannot fit in the file (${c.fileSize} bytes)`, {}, 8);
     }
+
+    // Both counts fit in the file (checked above), so they are safe integers.
+    this.spendItems(Number(nKv) + Number(nTensors), `${nKv} key/values and ${nTensors} tensors`, {}, 8);
 
     const kv: GgufKv[] = [];
     const keyIndex = new Map<string, number>();

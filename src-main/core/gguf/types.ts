@@ -57,6 +57,12 @@ export const GGML_MAX_NAME_BYTES = 63;
 export const GGUF_MAX_STRING_BYTES = 16 * 1024 * 1024;
 /** Ollama's decoder refuses longer arrays; llama.cpp allows 1 Gi elements. */
 export const GGUF_MAX_ARRAY_ITEMS = 64 * 1024 * 1024;
+/**
+ * Key/values, tensors and array items of one header together. Each becomes a JS value (8–90 bytes
+ * of memory per item of the file), so without a total a crafted header of a few hundred MB could
+ * exhaust the heap. Real headers hold about 1.5 million (a 256k vocabulary and its merges).
+ */
+export const GGUF_MAX_HEADER_ITEMS = 16 * 1024 * 1024;
 /** Arrays of arrays are legal GGUF; a depth limit keeps hostile nesting from exhausting the stack. */
 export const GGUF_MAX_ARRAY_DEPTH = 8;
 
