@@ -16,9 +16,10 @@ import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSp
 import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
 import { SettingsStore } from './settings-store.ts';
-import { buildWindowOptions, contentSecurityPolicy, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
+import { buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
-const DEV_URL = process.env.ELECTRON_RENDERER_URL;
+const DEV_URL = devServerUrl(process.env.ELECTRON_RENDERER_URL, app.isPackaged);
+if (process.env.ELECTRON_RENDERER_URL && !DEV_URL) console.warn('Quantfit: ELECTRON_RENDERER_URL ignored (packaged, or not a local http URL)');
 const RENDERER_DIR = join(import.meta.dirname, '../renderer');
 // The packaged renderer is served from a privileged custom scheme so we can attach real
 // response headers (CSP) — file:// responses have none.

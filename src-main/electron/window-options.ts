@@ -1,5 +1,6 @@
 // Pure builders for the one window: its options, its Content-Security-Policy, where it may navigate,
 // and where it may appear. No electron import, so all of it is unit-tested without Electron.
+import { isLoopbackHost } from '../core/ollama/host.ts';
 
 export interface Bounds {
   x?: number;
@@ -79,6 +80,24 @@ export function buildWindowOptions(input: {
       navigateOnDragDrop: false,
     },
   };
+}
+
+/**
+ * The Vite dev server to load the UI from (electron-vite passes ELECTRON_RENDERER_URL), or undefined.
+ * Only unpackaged and only on this machine: the page gets the whole `window.quantfit` API, so a
+ * packaged app never loads it from wherever an environment variable points.
+ */
+export function devServerUrl(value: string | undefined, packaged: boolean): string | undefined {
+  if (packaged || !value) return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (u.username || u.password || !isLoopbackHost(u.hostname)) return undefined;
+  return value;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildWindowOptions, contentSecurityPolicy, fitBoundsToDisplays, isAllowedNavigation, MIN_SIZE } from '../../src-main/electron/window-options.ts';
+import { buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, MIN_SIZE } from '../../src-main/electron/window-options.ts';
 import { isAllowedExternalUrl } from '../../src-main/electron/external-links.ts';
 import { buildMenuTemplate, type MenuItemSpec } from '../../src-main/electron/menu.ts';
 import { EXTERNAL_LINKS } from '../../src-main/contract.ts';
@@ -102,4 +102,21 @@ test('menu: open-model command with a shortcut, dev-only items only in developme
   assert.equal(dev.some((i) => i.role === 'toggleDevTools'), true);
   const mac = buildMenuTemplate({ platform: 'darwin', dev: false, appName: 'Quantfit' });
   assert.equal(mac[0]?.label, 'Quantfit');
+});
+
+test('dev server URL: only unpackaged, only a local http(s) server', () => {
+  assert.equal(devServerUrl('http://localhost:5173', false), 'http://localhost:5173');
+  assert.equal(devServerUrl('http://127.0.0.1:5173/', false), 'http://127.0.0.1:5173/');
+  assert.equal(devServerUrl('http://[::1]:5173', false), 'http://[::1]:5173');
+  // A packaged app ignores the variable entirely.
+  assert.equal(devServerUrl('http://localhost:5173', true), undefined);
+  // Never another machine, another scheme, credentials, or garbage.
+  assert.equal(devServerUrl('https://evil.example/', false), undefined);
+  assert.equal(devServerUrl('http://localhost.evil.example:5173', false), undefined);
+  assert.equal(devServerUrl('http://10.0.0.2:5173', false), undefined);
+  assert.equal(devServerUrl('file:///tmp/index.html', false), undefined);
+  assert.equal(devServerUrl('http://user:pw@localhost:5173', false), undefined);
+  assert.equal(devServerUrl('not a url', false), undefined);
+  assert.equal(devServerUrl(undefined, false), undefined);
+  assert.equal(devServerUrl('', false), undefined);
 });
