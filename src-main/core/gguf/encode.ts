@@ -79,46 +79,103 @@ function checkString(s: unknown, what: string, loc: ErrorLocation): number {
   return 8 + n;
 }
 
+function wrongType(type: number, value: unknown, loc: ErrorLocation): QuantfitError {
+  return new QuantfitError(`value ${describeValue(value)} does not fit type ${ggufValueTypeName(type)}`, loc);
+}
+
 /** Checks one value against its declared type and returns its encoded size. */
 function valueSize(type: number, value: GgufValue, depth: number, loc: ErrorLocation): number {
-  const wrongType = () => new QuantfitError(`value ${describeValue(value)} does not fit type ${ggufValueTypeName(type)}`, loc);
   const ints = INT_RANGES[type];
   if (ints) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < ints[0] || value > ints[1]) throw wrongType();
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < ints[0] || value > ints[1]) throw wrongType(type, value, loc);
     return GGUF_VALUE_TYPES[type].size;
   }
   const bigs = BIG_RANGES[type];
   if (bigs) {
     const v = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
-    if (typeof v !== 'bigint' || v < bigs[0] || v > bigs[1]) throw wrongType();
+    if (typeof v !== 'bigint' || v < bigs[0] || v > bigs[1]) throw wrongType(type, value, loc);
     return 8;
   }
   switch (type) {
     case GgufValueType.FLOAT32:
     case GgufValueType.FLOAT64:
-      if (typeof value !== 'number') throw wrongType();
+      if (typeof value !== 'number') throw wrongType(type, value, loc);
       return GGUF_VALUE_TYPES[type].size;
     case GgufValueType.BOOL:
-      if (typeof value !== 'boolean') throw wrongType();
+      if (typeof value !== 'boolean') throw wrongType(type, value, loc);
       return 1;
     case GgufValueType.STRING:
       return checkString(value, 'string value', loc);
     case GgufValueType.ARRAY: {
-      if (!isGgufArray(value)) throw wrongType();
+      if (!isGgufArray(value)) throw wrongType(type, value, loc);
       const { elementType, items } = value;
       if (!isGgufValueType(elementType)) throw new QuantfitError(`invalid array element type ${elementType}`, loc);
       if (depth + 1 >= GGUF_MAX_ARRAY_DEPTH && elementType === GgufValueType.ARRAY) {
         throw new QuantfitError(`arrays are nested more than ${GGUF_MAX_ARRAY_DEPTH} deep`, loc);
       }
-      if (!Array.isArray(items)) throw wrongType();
+      if (!Array.isArray(items)) throw wrongType(type, value, loc);
       if (items.length > GGUF_MAX_ARRAY_ITEMS) throw new QuantfitError(`array has ${items.length} items, over the maximum of ${GGUF_MAX_ARRAY_ITEMS}`, loc);
-      let size = 12;
-      for (const item of items) size += valueSize(elementType, item, depth + 1, loc);
-      return size;
+      return 12 + itemsSize(elementType, items, depth + 1, loc);
     }
     default:
       throw new QuantfitError(`invalid value type ${type}`, loc);
   }
+}
+
+/**
+ * The items of one array, checked and measured: the same checks as valueSize per item, with tight
+ * loops for the element types of vocabularies (strings, f32 scores, i32 token types), which can
+ * hold hundreds of thousands of items.
+ */
+function itemsSize(elementType: number, items: readonly GgufValue[], depth: number, loc: ErrorLocation): number {
+  const ints = INT_RANGES[elementType];
+  if (ints) {
+    const [lo, hi] = ints;
+    for (const v of items) if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw wrongType(elementType, v, loc);
+    return items.length * GGUF_VALUE_TYPES[elementType].size;
+  }
+  if (elementType === GgufValueType.FLOAT32 || elementType === GgufValueType.FLOAT64) {
+    for (const v of items) if (typeof v !== 'number') throw wrongType(elementType, v, loc);
+    return items.length * GGUF_VALUE_TYPES[elementType].size;
+  }
+  let size = 0;
+  if (elementType === GgufValueType.STRING) {
+    for (const v of items) size += checkString(v, 'string value', loc);
+    return size;
+  }
+  for (const v of items) size += valueSize(elementType, v, depth, loc);
+  return size;
+}
+
+/** A KV value already checked and measured, with what it was measured from. */
+interface MeasuredValue {
+  readonly type: number;
+  readonly value: GgufValue;
+  readonly items: readonly GgufValue[];
+  readonly itemCount: number;
+  readonly bytes: number;
+}
+
+/**
+ * Encoded sizes of array-valued KVs, by KV object. GgufKv and GgufArray are readonly, so an entry
+ * measured once keeps its size: planning every ftype of a model re-sizes the same vocabulary arrays
+ * (tokens, merges: 100k+ strings each) dozens of times otherwise. Only successes are kept, so a bad
+ * value throws every time. The type, value, items array and item count are compared on each hit as a
+ * guard against an entry changed behind the readonly types (items replaced in place are not seen).
+ */
+const measuredValues = new WeakMap<GgufKv, MeasuredValue>();
+
+/** valueSize of a KV's value, remembered per KV object for arrays. */
+function kvValueSize(e: GgufKv, loc: ErrorLocation): number {
+  const { type, value } = e;
+  if (type !== GgufValueType.ARRAY || !isGgufArray(value)) return valueSize(type, value, 0, loc);
+  const hit = measuredValues.get(e);
+  if (hit !== undefined && hit.type === type && hit.value === value && hit.items === value.items && hit.itemCount === value.items.length) {
+    return hit.bytes;
+  }
+  const bytes = valueSize(type, value, 0, loc);
+  measuredValues.set(e, { type, value, items: value.items, itemCount: value.items.length, bytes });
+  return bytes;
 }
 
 function describeValue(v: unknown): string {
@@ -167,7 +224,7 @@ function check(kv: readonly GgufKv[], tensors: readonly GgufWriteTensor[], align
     if (keys.has(e.key)) throw new QuantfitError(`duplicate key '${e.key}'`, kloc);
     keys.add(e.key);
     if (!isGgufValueType(e.type)) throw new QuantfitError(`invalid value type ${e.type}`, kloc);
-    return 8 + Buffer.byteLength(e.key, 'utf8') + 4 + valueSize(e.type, e.value, 0, kloc);
+    return 8 + Buffer.byteLength(e.key, 'utf8') + 4 + kvValueSize(e, kloc);
   });
   const names = new Set<string>();
   const tensorBytes: number[] = [];
