@@ -312,13 +312,12 @@ function nDims(shape: readonly number[]): number {
   return Math.max(1, n);
 }
 
-function allowsQuantization(name: string, shape: readonly number[], opts: { onlyCopy: boolean; quantizeOutput: boolean }): boolean {
-  if (opts.onlyCopy) return false;
+/** The part of tensor_allows_quantization that depends on the tensor alone (not on the options). */
+function tensorMayBeQuantized(name: string, shape: readonly number[]): boolean {
   if (nDims(shape) < 2) return false;
   // llama.cpp tests `rfind("weight") == size - 6`; for a 5-byte name both sides are npos, so such
   // names count as weights too.
   if (!name.endsWith('weight') && Buffer.byteLength(name) !== 5) return false;
-  if (!opts.quantizeOutput && name === 'output.weight') return false;
   if (NEVER_QUANTIZED_FRAGMENTS.some((f) => name.includes(f))) return false;
   return !NEVER_QUANTIZED_NAMES.includes(name);
 }
@@ -524,6 +523,49 @@ function fallbackType(st: SelectionState, name: string, ncols: number, target: n
 }
 
 // ---------------------------------------------------------------------------------------------
+// What planning knows about a header's tensors before any option is looked at
+
+/** The tensors in output order with what selection needs of each, none of it depending on the options. */
+interface TensorFacts {
+  /** The tensor list these facts were made from, copied: a hit must see the same tensors in the same places. */
+  readonly source: readonly GgufTensorInfo[];
+  /** weights_map order. */
+  readonly ordered: readonly GgufTensorInfo[];
+  /** By position in `ordered`. */
+  readonly categories: readonly Cat[];
+  readonly mayBeQuantized: readonly boolean[];
+  /** Output shapes (trailing 1s dropped), by position in `ordered`. */
+  readonly shapes: readonly (readonly number[])[];
+  readonly nAttentionWv: number;
+  readonly tiedEmbeddings: boolean;
+}
+
+/**
+ * By tensor list (GgufHeader.tensors is readonly, and so are its entries): the advisor plans ~30
+ * ftypes of one header, and sorting and classifying its tensors is most of what a plan costs once
+ * the metadata sizes are known (see kvValueSize in gguf/encode.ts).
+ */
+const tensorFactsCache = new WeakMap<readonly GgufTensorInfo[], TensorFacts>();
+
+function tensorFacts(tensors: readonly GgufTensorInfo[]): TensorFacts {
+  const hit = tensorFactsCache.get(tensors);
+  if (hit !== undefined && hit.source.length === tensors.length && hit.source.every((t, i) => t === tensors[i])) return hit;
+  const ordered = [...tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  const categories = ordered.map((t) => categoryOf(t.name));
+  const facts: TensorFacts = {
+    source: [...tensors],
+    ordered,
+    categories,
+    mayBeQuantized: ordered.map((t) => tensorMayBeQuantized(t.name, t.shape)),
+    shapes: ordered.map((t) => t.shape.slice(0, nDims(t.shape))),
+    nAttentionWv: categories.filter(isAttnVLike).length,
+    tiedEmbeddings: !ordered.some((t) => t.name === 'output.weight'),
+  };
+  tensorFactsCache.set(tensors, facts);
+  return facts;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The plan
 
 /** llama_model_loader's file-type guess (used by COPY): general.file_type, else the commonest tensor type. */
@@ -617,19 +659,19 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
   const hasImatrix = (imatrix !== undefined && imatrix.size > 0) || options.hasImatrix === true;
 
   const hp = readHparams(header, overrideMap);
-  const ordered = [...header.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  const facts = tensorFacts(header.tensors);
+  const { ordered } = facts;
   const st: SelectionState = {
     hp, ftype: ftype.id, hasImatrix,
-    tiedEmbeddings: !ordered.some((t) => t.name === 'output.weight'),
+    tiedEmbeddings: facts.tiedEmbeddings,
     outputTensorType,
-    nAttentionWv: ordered.filter((t) => isAttnVLike(categoryOf(t.name))).length,
+    nAttentionWv: facts.nAttentionWv,
     iAttentionWv: 0, iFfnDown: 0, iFfnGate: 0, iFfnUp: 0, fallbacks: 0,
   };
   const quantizeOutput = !options.leaveOutputTensor;
   const defaultIsQuantized = ggmlTypeInfo(defaultType)?.quantized === true;
 
-  const selectType = (t: GgufTensorInfo, shape: readonly number[]): number => {
-    const cat = categoryOf(t.name);
+  const selectType = (t: GgufTensorInfo, shape: readonly number[], cat: Cat): number => {
     if (tokenEmbeddingType !== undefined && cat === Cat.TokenEmbd) {
       // per_layer_token_embd is a large table of its own: an explicit --tensor-type naming it wins.
       const named = t.name === 'per_layer_token_embd.weight' && patterns.some((p) => p.re.test(t.name));
@@ -651,10 +693,11 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
   };
 
   const out: Array<Omit<PlannedTensor, 'offset'>> = [];
-  for (const t of ordered) {
-    const shape = t.shape.slice(0, nDims(t.shape));
-    const allowed = allowsQuantization(t.name, t.shape, { onlyCopy, quantizeOutput });
-    const targetType = allowed ? selectType(t, shape) : t.type;
+  for (const [i, t] of ordered.entries()) {
+    const shape = facts.shapes[i]!;
+    // tensor_allows_quantization: the options' part here, the tensor's own part computed once.
+    const allowed = !onlyCopy && (quantizeOutput || t.name !== 'output.weight') && facts.mayBeQuantized[i]!;
+    const targetType = allowed ? selectType(t, shape, facts.categories[i]!) : t.type;
     const convert = targetType !== t.type;
     if (convert) {
       const tinfo = ggmlTypeInfo(targetType);
