@@ -3,6 +3,7 @@
 // No electron import: `spawn` hands back any process-like object (utilityProcess in the app,
 // child_process.fork in tests).
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { JobKind, JobMessage } from '../contract.ts';
 import type { HostReply, HostRequest, JobInput } from './job-protocol.ts';
 
@@ -13,7 +14,13 @@ export interface HostProcess {
   kill(): void;
 }
 
+/** Jobs at once: each is a process quantizing on every core, so more only compete (and a runaway page cannot fork without end). */
+export const MAX_RUNNING_JOBS = 4;
+
 interface Running {
+  /** What the job writes: its output file, and the Ollama model (lower case) when it registers one. */
+  outputPath: string;
+  model: string | null;
   host: HostProcess;
   finished: Promise<void>;
   settle: () => void;
@@ -32,12 +39,26 @@ export class JobManager {
     return `job-${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   }
 
+  /**
+   * Starts a job in its own host process. Refused while another job writes the same output file or
+   * creates the same Ollama model (two writers would race: the last rename wins, and the second
+   * create would replace the first's model without `force`), and beyond MAX_RUNNING_JOBS.
+   */
   start(kind: JobKind, input: JobInput): string {
+    const outputPath = resolve(input.outputPath);
+    const model = kind === 'fit' && input.request.modelName ? input.request.modelName.toLowerCase() : null;
+    if (this.jobs.size >= MAX_RUNNING_JOBS) {
+      throw new Error(`${MAX_RUNNING_JOBS} jobs are already running; wait for one to finish or cancel one`);
+    }
+    for (const other of this.jobs.values()) {
+      if (other.outputPath === outputPath) throw new Error(`a running job is already writing ${outputPath}; wait for it to finish or cancel it`);
+      if (model !== null && other.model === model) throw new Error(`a running job is already creating the Ollama model ${input.request.modelName}; wait for it to finish or cancel it`);
+    }
     const jobId = JobManager.newJobId();
     const host = this.spawn();
     let settle!: () => void;
     const finished = new Promise<void>((r) => (settle = r));
-    const job: Running = { host, finished, settle, ended: false };
+    const job: Running = { outputPath, model, host, finished, settle, ended: false };
     this.jobs.set(jobId, job);
 
     const end = (message: JobMessage): void => {

@@ -222,10 +222,40 @@ test('manager: shutdown cancels every running job and waits for its cleanup', as
 test('manager: job errors and a crashed host process are reported, not lost', async () => {
   const c = collect();
   const m = new JobManager(forkHost, c.deliver);
-  const failing = m.start('fit', input({ modelName: 'ok' }));
-  const crashing = m.start('fit', input({ modelName: 'crash' }));
+  const failing = m.start('fit', input({ modelName: 'ok' }, '/tmp/ok.gguf'));
+  const crashing = m.start('fit', input({ modelName: 'crash' }, '/tmp/crash.gguf'));
   await c.until(() => c.messages.filter((x) => x.kind === 'error').length === 2);
   const byId = new Map(c.messages.map((x) => [x.jobId, x]));
   assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', message: '/m.gguf: no Ollama here', cancelled: false });
   assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', message: 'the job process stopped unexpectedly (exit code 3)', cancelled: false });
+});
+
+test('manager: a second job writing the same file or creating the same model is refused; at most MAX_RUNNING_JOBS run', async () => {
+  const { MAX_RUNNING_JOBS } = await import('../../src-main/electron/job-manager.ts');
+  // Hosts that never answer: the jobs stay running until shutdown kills them.
+  const spawned: string[] = [];
+  const idleHost = (): HostProcess => {
+    let exit: ((code: number | null) => void) | null = null;
+    return {
+      postMessage: (m) => {
+        if (m.type === 'start') spawned.push(m.input.outputPath);
+      },
+      onMessage: () => undefined,
+      onExit: (l) => (exit = l),
+      kill: () => exit?.(null),
+    };
+  };
+  const m = new JobManager(idleHost, () => undefined);
+  m.start('fit', input({ modelName: 'Tiny:q4' }, '/tmp/qf-a/one.gguf'));
+  assert.throws(() => m.start('quantize', input({}, '/tmp/qf-a/x/../one.gguf')), /a running job is already writing \/tmp\/qf-a\/one\.gguf/);
+  assert.throws(() => m.start('fit', input({ modelName: 'tiny:Q4' }, '/tmp/qf-a/two.gguf')), /already creating the Ollama model tiny:Q4/);
+  // The same name without registering is no clash.
+  m.start('quantize', input({ modelName: 'tiny:q4' }, '/tmp/qf-a/two.gguf'));
+  for (let i = m.runningJobs().length; i < MAX_RUNNING_JOBS; i++) m.start('quantize', input({}, `/tmp/qf-a/more-${i}.gguf`));
+  assert.throws(() => m.start('quantize', input({}, '/tmp/qf-a/one-too-many.gguf')), new RegExp(`${MAX_RUNNING_JOBS} jobs are already running`));
+  assert.equal(spawned.length, MAX_RUNNING_JOBS, 'a refused job starts no process');
+  await m.shutdown(10);
+  // Once they ended, the same file can be written again.
+  m.start('quantize', input({}, '/tmp/qf-a/one.gguf'));
+  await m.shutdown(10);
 });
