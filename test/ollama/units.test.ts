@@ -44,8 +44,10 @@ test('hosts parse like OLLAMA_HOST and stay on this machine unless the user name
   assert.equal(parseHostValue('10.0.0.5:11434').hostname, '10.0.0.5');
   assert.throws(() => parseHostValue('ftp://x'), /scheme must be http or https/);
 
-  for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', 'a.localhost']) assert.ok(isLoopbackHost(h), h);
-  for (const h of ['10.0.0.5', 'example.com', '192.168.1.2', '::2']) assert.ok(!isLoopbackHost(h), h);
+  for (const h of ['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
+  // A '.localhost' name goes to the system resolver (and maybe DNS) in Node: not trusted as local.
+  for (const h of ['10.0.0.5', 'example.com', '192.168.1.2', '::2', 'a.localhost', 'localhost.evil.example', '0x7f000001']) assert.ok(!isLoopbackHost(h), h);
+  assert.throws(() => resolveOllamaHost({ env: { OLLAMA_HOST: 'http://box.localhost:11434' } }), /OLLAMA_HOST points at another machine/);
 
   assert.deepEqual(resolveOllamaHost({ env: {} }), { url: 'http://127.0.0.1:11434', source: 'default', loopback: true });
   assert.deepEqual(resolveOllamaHost({ env: { OLLAMA_HOST: '127.0.0.1:9999' } }), { url: 'http://127.0.0.1:9999', source: 'env', loopback: true });

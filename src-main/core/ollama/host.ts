@@ -47,10 +47,13 @@ export function parseHostValue(value: string): { url: string; hostname: string }
   return { url: `${scheme}://${shown}:${port}${path}`, hostname: host.toLowerCase() };
 }
 
-/** True for names and addresses that can only reach this machine. */
+/**
+ * True for names and addresses that can only reach this machine. Not `*.localhost`: browsers keep
+ * it local, but Node asks the system resolver, which may pass it on to DNS.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
   return false;
