@@ -1,7 +1,7 @@
 // Electron main process: a thin shell that wires the pure modules (window options, settings store,
 // IPC validation, job manager) and the core services to one window.
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeTheme, net, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
-import { join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
@@ -16,7 +16,7 @@ import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSp
 import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
 import { SettingsStore } from './settings-store.ts';
-import { buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
+import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
 const DEV_URL = devServerUrl(process.env.ELECTRON_RENDERER_URL, app.isPackaged);
 if (process.env.ELECTRON_RENDERER_URL && !DEV_URL) console.warn('Quantfit: ELECTRON_RENDERER_URL ignored (packaged, or not a local http URL)');
@@ -149,9 +149,8 @@ function serveRenderer(): void {
   const csp = contentSecurityPolicy(DEV_URL);
   const root = resolve(RENDERER_DIR);
   protocol.handle(APP_SCHEME, async (request) => {
-    const url = new URL(request.url);
-    const file = resolve(root, `.${decodeURIComponent(url.pathname)}`);
-    if (url.host !== 'quantfit' || (file !== root && !file.startsWith(root + sep))) return new Response('not found', { status: 404 });
+    const file = appFilePath(request.url, root, 'quantfit');
+    if (file === null) return new Response('not found', { status: 404 });
     let res: Response;
     try {
       res = await net.fetch(pathToFileURL(file).toString());

@@ -1,5 +1,6 @@
 // Pure builders for the one window: its options, its Content-Security-Policy, where it may navigate,
 // and where it may appear. No electron import, so all of it is unit-tested without Electron.
+import { resolve, sep } from 'node:path';
 import { isLoopbackHost } from '../core/ollama/host.ts';
 
 export interface Bounds {
@@ -168,4 +169,23 @@ export function fitBoundsToDisplays(state: WindowState | null, displays: readonl
     return titleY >= d.y && titleY < d.y + d.height && overlapX >= Math.min(200, width / 2);
   });
   return visible ? { x, y, width, height, maximized: state.maximized } : { width, height, maximized: state.maximized };
+}
+
+/**
+ * The file under `root` that an `app://<host>/…` request names, or null: another host, a path that
+ * leaves `root` (`..`, encoded or not, backslashes on Windows), a NUL, or a malformed escape.
+ */
+export function appFilePath(requestUrl: string, root: string, host: string): string | null {
+  let url: URL;
+  let pathname: string;
+  try {
+    url = new URL(requestUrl);
+    pathname = decodeURIComponent(url.pathname);
+  } catch {
+    return null;
+  }
+  if (url.host !== host || pathname.includes('\0')) return null;
+  const base = resolve(root);
+  const file = resolve(base, `.${pathname}`);
+  return file === base || file.startsWith(base + sep) ? file : null;
 }

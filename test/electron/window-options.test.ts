@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, MIN_SIZE } from '../../src-main/electron/window-options.ts';
+import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, MIN_SIZE } from '../../src-main/electron/window-options.ts';
 import { isAllowedExternalUrl } from '../../src-main/electron/external-links.ts';
 import { buildMenuTemplate, type MenuItemSpec } from '../../src-main/electron/menu.ts';
 import { EXTERNAL_LINKS } from '../../src-main/contract.ts';
@@ -119,4 +119,20 @@ test('dev server URL: only unpackaged, only a local http(s) server', () => {
   assert.equal(devServerUrl('not a url', false), undefined);
   assert.equal(devServerUrl(undefined, false), undefined);
   assert.equal(devServerUrl('', false), undefined);
+});
+
+test('app:// requests: only files under the renderer folder of the app host', () => {
+  const root = '/opt/quantfit/out/renderer';
+  assert.equal(appFilePath('app://quantfit/index.html', root, 'quantfit'), `${root}/index.html`);
+  assert.equal(appFilePath('app://quantfit/assets/a%20b.js', root, 'quantfit'), `${root}/assets/a b.js`);
+  assert.equal(appFilePath('app://quantfit/', root, 'quantfit'), root);
+  // The URL parser folds plain and dot-encoded `..` away; an encoded slash is caught after decoding.
+  assert.equal(appFilePath('app://quantfit/../../etc/passwd', root, 'quantfit'), `${root}/etc/passwd`);
+  assert.equal(appFilePath('app://quantfit/%2e%2e/%2e%2e/etc/passwd', root, 'quantfit'), `${root}/etc/passwd`);
+  assert.equal(appFilePath('app://quantfit/..%2f..%2f..%2fetc%2fpasswd', root, 'quantfit'), null);
+  assert.equal(appFilePath('app://quantfit/x%2f..%2f..%2frenderer-evil/a.js', root, 'quantfit'), null);
+  assert.equal(appFilePath('app://quantfit/a%00.js', root, 'quantfit'), null);
+  assert.equal(appFilePath('app://quantfit/%E0%A4%A', root, 'quantfit'), null);
+  assert.equal(appFilePath('app://other/index.html', root, 'quantfit'), null);
+  assert.equal(appFilePath('not a url', root, 'quantfit'), null);
 });
