@@ -381,16 +381,20 @@ function layerInfo(st: SelectionState, counter: number, name: string): [number, 
   return [counter, n];
 }
 
+/** ftype is one of ids. (Module-level: a closure made per tensor showed in profiles.) */
+function oneOf(ftype: number, ...ids: number[]): boolean {
+  return ids.includes(ftype);
+}
+
 function selectTypeImpl(st: SelectionState, newType: number, name: string, shape: readonly number[], cat: Cat): number {
   const { hp, ftype } = st;
   const falcon = hp.arch === 'falcon';
-  const in_ = (...ids: number[]): boolean => ids.includes(ftype);
 
   if (cat === Cat.Output || (st.tiedEmbeddings && cat === Cat.TokenEmbd)) {
     if (st.outputTensorType !== undefined) return st.outputTensorType;
     if (ftype === F.MOSTLY_MXFP4_MOE) return T.Q8_0;
     if (falcon || shape[0]! % blockSize(newType) !== 0) return T.Q8_0;
-    if (in_(F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ3_XXS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ1_M)) return T.Q5_K;
+    if (oneOf(ftype, F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ3_XXS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ1_M)) return T.Q5_K;
     return newType !== T.Q8_0 ? T.Q6_K : newType;
   }
   if (ftype === F.MOSTLY_MXFP4_MOE) {
@@ -400,13 +404,13 @@ function selectTypeImpl(st: SelectionState, newType: number, name: string, shape
   }
   if (cat === Cat.TokenEmbd) {
     // Only reached with untied embeddings and no --token-embedding-type.
-    if (in_(F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ1_M)) return T.Q2_K;
-    if (in_(F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ3_XXS)) return T.IQ3_S;
-    if (in_(F.MOSTLY_TQ1_0, F.MOSTLY_TQ2_0, F.MOSTLY_Q2_0)) return T.Q4_K;
+    if (oneOf(ftype, F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ1_M)) return T.Q2_K;
+    if (oneOf(ftype, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ3_XXS)) return T.IQ3_S;
+    if (oneOf(ftype, F.MOSTLY_TQ1_0, F.MOSTLY_TQ2_0, F.MOSTLY_Q2_0)) return T.Q4_K;
     return newType;
   }
-  if (in_(F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ1_M)) {
-    const iq2sm = in_(F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M);
+  if (oneOf(ftype, F.MOSTLY_IQ2_XXS, F.MOSTLY_IQ2_XS, F.MOSTLY_IQ1_S, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M, F.MOSTLY_IQ1_M)) {
+    const iq2sm = oneOf(ftype, F.MOSTLY_IQ2_S, F.MOSTLY_IQ2_M);
     if (isAttnVLike(cat)) {
       newType = hp.nGqa >= 4 || hp.nExpert >= 4 ? T.Q4_K : iq2sm ? T.IQ3_S : T.Q2_K;
       st.iAttentionWv++;
@@ -417,7 +421,7 @@ function selectTypeImpl(st: SelectionState, newType: number, name: string, shape
       st.iFfnDown++;
     } else if (cat === Cat.AttnOutput) {
       if (hp.nExpert === 8) newType = T.Q5_K;
-      else if (in_(F.MOSTLY_IQ1_S, F.MOSTLY_IQ1_M)) newType = T.IQ2_XXS;
+      else if (oneOf(ftype, F.MOSTLY_IQ1_S, F.MOSTLY_IQ1_M)) newType = T.IQ2_XXS;
       else if (iq2sm) newType = T.IQ3_S;
     }
     return newType;
@@ -427,12 +431,12 @@ function selectTypeImpl(st: SelectionState, newType: number, name: string, shape
     if (ftype === F.MOSTLY_Q2_K) newType = hp.nGqa >= 4 ? T.Q4_K : T.Q3_K;
     else if (ftype === F.MOSTLY_Q2_K_S && hp.nGqa >= 4) newType = T.Q4_K;
     else if (ftype === F.MOSTLY_IQ3_XXS) newType = hp.nGqa >= 4 ? T.Q4_K : !st.hasImatrix ? T.IQ3_S : T.IQ3_XXS;
-    else if (in_(F.MOSTLY_IQ3_XS, F.MOSTLY_IQ3_S) && hp.nGqa >= 4) newType = T.Q4_K;
+    else if (oneOf(ftype, F.MOSTLY_IQ3_XS, F.MOSTLY_IQ3_S) && hp.nGqa >= 4) newType = T.Q4_K;
     else if (ftype === F.MOSTLY_IQ3_M) newType = T.Q4_K;
     else if (ftype === F.MOSTLY_Q3_K_M) newType = i < 2 ? T.Q5_K : T.Q4_K;
     else if (ftype === F.MOSTLY_Q3_K_L) newType = T.Q5_K;
-    else if (in_(F.MOSTLY_IQ4_NL, F.MOSTLY_IQ4_XS) && hp.nGqa >= 4) newType = T.Q5_K;
-    else if (in_(F.MOSTLY_Q4_K_M, F.MOSTLY_Q5_K_M) && useMoreBits(i, st.nAttentionWv)) newType = T.Q6_K;
+    else if (oneOf(ftype, F.MOSTLY_IQ4_NL, F.MOSTLY_IQ4_XS) && hp.nGqa >= 4) newType = T.Q5_K;
+    else if (oneOf(ftype, F.MOSTLY_Q4_K_M, F.MOSTLY_Q5_K_M) && useMoreBits(i, st.nAttentionWv)) newType = T.Q6_K;
     else if (ftype === F.MOSTLY_Q4_K_S && i < 4) newType = T.Q5_K;
     // 70B: attn_v is 8× smaller than attn_q, so more bits cost little.
     if (hp.is70B && (newType === T.Q3_K || newType === T.Q4_K)) newType = T.Q5_K;
@@ -465,10 +469,10 @@ function selectTypeImpl(st: SelectionState, newType: number, name: string, shape
     else if (ftype === F.MOSTLY_Q4_K_M) {
       if (falcon) newType = i < n16 ? T.Q6_K : useMoreBits(i, n) ? T.Q5_K : T.Q4_K;
       else if (useMoreBits(i, n)) newType = T.Q6_K;
-    } else if (i < n8 && in_(F.MOSTLY_IQ4_NL, F.MOSTLY_IQ4_XS) && !st.hasImatrix) newType = T.Q5_K;
+    } else if (i < n8 && oneOf(ftype, F.MOSTLY_IQ4_NL, F.MOSTLY_IQ4_XS) && !st.hasImatrix) newType = T.Q5_K;
     else if (ftype === F.MOSTLY_Q5_K_M && useMoreBits(i, n)) newType = T.Q6_K;
     else if (ftype === F.MOSTLY_Q4_K_S && !falcon && i < n8) newType = T.Q5_K;
-    else if (in_(F.MOSTLY_Q4_0, F.MOSTLY_Q5_0) && st.hasImatrix && i < n8) {
+    else if (oneOf(ftype, F.MOSTLY_Q4_0, F.MOSTLY_Q5_0) && st.hasImatrix && i < n8) {
       // Only with an imatrix, so that plain Q4_0/Q5_0 stay what they always were.
       newType = ftype === F.MOSTLY_Q4_0 ? T.Q4_1 : T.Q5_1;
     }
@@ -478,7 +482,7 @@ function selectTypeImpl(st: SelectionState, newType: number, name: string, shape
   if (cat === Cat.AttnOutput) {
     if (!falcon) {
       if (hp.nExpert === 8) {
-        if (in_(F.MOSTLY_Q2_K, F.MOSTLY_IQ3_XS, F.MOSTLY_IQ3_XXS, F.MOSTLY_Q3_K_S, F.MOSTLY_Q3_K_M, F.MOSTLY_IQ4_NL,
+        if (oneOf(ftype, F.MOSTLY_Q2_K, F.MOSTLY_IQ3_XS, F.MOSTLY_IQ3_XXS, F.MOSTLY_Q3_K_S, F.MOSTLY_Q3_K_M, F.MOSTLY_IQ4_NL,
           F.MOSTLY_Q4_K_S, F.MOSTLY_Q4_K_M, F.MOSTLY_IQ3_S, F.MOSTLY_IQ3_M, F.MOSTLY_IQ4_XS)) newType = T.Q5_K;
       } else if (ftype === F.MOSTLY_Q2_K) newType = T.Q3_K;
       else if (ftype === F.MOSTLY_IQ3_XXS) newType = T.IQ3_S;
@@ -692,7 +696,8 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
     return fallbackType(st, t.name, shape[0]!, type);
   };
 
-  const out: Array<Omit<PlannedTensor, 'offset'>> = [];
+  // Output offsets are known once every type is: filled in after the layout (one object per tensor).
+  const out: Array<Omit<PlannedTensor, 'offset'> & { offset: number }> = [];
   for (const [i, t] of ordered.entries()) {
     const shape = facts.shapes[i]!;
     // tensor_allows_quantization: the options' part here, the tensor's own part computed once.
@@ -740,7 +745,7 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
     out.push({
       name: t.name, sourceType: t.type, targetType, shape, source: t,
       byteSize: convert ? tensorBytes(targetType, shape) : t.byteSize,
-      quantize: convert, imatrixName,
+      quantize: convert, imatrixName, offset: 0,
     });
   }
 
@@ -760,7 +765,8 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
   // cannot read back); we follow the key, which is the same whenever the key is absent or 32.
   const alignment = ggufAlignment(kv, undefined, { file: header.path });
   const layout = ggufLayout(kv, out.map((t) => ({ name: t.name, type: t.targetType, shape: t.shape })), alignment);
-  const tensors: PlannedTensor[] = out.map((t, i) => ({ ...t, offset: layout.offsets[i]! }));
+  for (const [i, t] of out.entries()) t.offset = layout.offsets[i]!;
+  const tensors: readonly PlannedTensor[] = out;
   return {
     ftype, fileType, kv, tensors, alignment,
     fileBytes: layout.totalBytes, headerBytes: layout.headerBytes, fallbacks: st.fallbacks,
