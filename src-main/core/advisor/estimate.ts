@@ -34,14 +34,25 @@ export interface PlannedModel {
 
 const LAYER_TENSOR = /^blk\.(\d+)\./;
 
-function summarize(type: string, plan: PlanSummary, layers: number): TypePlan {
+/** N of a blk.N.* tensor name, else -1; each name parsed once, as every type plans the same tensors. */
+function layerIndexer(): (name: string) => number {
+  const seen = new Map<string, number>();
+  return (name) => {
+    let il = seen.get(name);
+    if (il === undefined) {
+      const m = LAYER_TENSOR.exec(name);
+      il = m ? Number(m[1]) : -1;
+      seen.set(name, il);
+    }
+    return il;
+  };
+}
+
+function summarize(type: string, plan: PlanSummary, layers: number, layerOf: (name: string) => number): TypePlan {
   const layerWeightBytes = new Array<number>(layers).fill(0);
   for (const t of plan.tensors) {
-    const m = LAYER_TENSOR.exec(t.name);
-    if (m) {
-      const il = Number(m[1]);
-      if (il < layers) layerWeightBytes[il] += t.byteSize;
-    }
+    const il = layerOf(t.name);
+    if (il >= 0 && il < layers) layerWeightBytes[il] += t.byteSize;
   }
   return { type, fileBytes: plan.fileBytes, layerWeightBytes };
 }
@@ -51,10 +62,11 @@ export function planModel(header: GgufHeader, planner: Planner, options: { hasIm
   const params = modelParams(header);
   const plans: TypePlan[] = [];
   const skipped: { type: string; reason: string }[] = [];
+  const layerOf = layerIndexer();
   for (const type of options.types ?? ESTIMATED_FTYPES) {
     try {
       // Sizes of imatrix-only types are predicted as if a matrix were given: the user may make one.
-      plans.push(summarize(type, planner(header, type, options.hasImatrix || REQUIRES_IMATRIX.has(type)), params.layerCount));
+      plans.push(summarize(type, planner(header, type, options.hasImatrix || REQUIRES_IMATRIX.has(type)), params.layerCount, layerOf));
     } catch (err) {
       skipped.push({ type, reason: describeError(err) });
     }
