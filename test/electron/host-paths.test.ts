@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { quantWasmPath, quantWorkerPath } from '../../src-main/electron/host-paths.ts';
+
+test('the worker entry is taken from app.asar.unpacked when it is there, else beside the host', () => {
+  const packed = join('/opt/Quantfit/resources/app.asar/out/main');
+  const unpacked = join('/opt/Quantfit/resources/app.asar.unpacked/out/main');
+  assert.equal(quantWorkerPath(packed, (p) => p.startsWith(unpacked)), join(unpacked, 'quant-worker.js'));
+  assert.equal(quantWorkerPath('/repo/out/main', () => false), join('/repo/out/main', 'quant-worker.js'));
+});
+
+test('the wasm kernels: the packaged resource first, then the development build, else none', () => {
+  const resources = '/opt/Quantfit/resources';
+  const dev = join('/repo/out/main', '..', '..', 'build', 'wasm', 'quant.wasm');
+  assert.equal(quantWasmPath('/x/out/main', resources, (p) => p === join(resources, 'quant.wasm') || p === dev), join(resources, 'quant.wasm'));
+  assert.equal(quantWasmPath('/repo/out/main', resources, (p) => p === dev), dev);
+  assert.equal(quantWasmPath('/repo/out/main', undefined, () => false), undefined);
+});
