@@ -113,6 +113,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
   await assertNotSameFile(input, output);
   const reader = await GgufReader.open(input);
   let pool: WorkerPool | undefined;
+  let poolStarting: Promise<WorkerPool> | undefined;
   let writer: GgufWriter | undefined;
   let failed = false;
   const onAbort = () => { void pool?.terminate(new CancelledError()); };
@@ -129,13 +130,16 @@ export async function quantizeFile(input: string, output: string, options: Quant
     const jobBytes = run.jobBytes ?? Math.max(MIN_JOB_F32_BYTES, Math.min(MAX_JOB_F32_BYTES, Math.floor(IN_FLIGHT_BUDGET / (2.5 * maxTasks))));
     onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: `${plan.ftype.name}: ${plan.tensors.length} tensors, ${plan.fileBytes} bytes` });
 
+    // Workers start (bundle, spawn, compile the kernels) while the writer creates its file.
+    poolStarting = plan.tensors.some((t) => t.quantize) ? acquirePool(threads) : undefined;
+    poolStarting?.catch(() => undefined); // awaited below or in finally
     writer = await GgufWriter.create(output, {
       kv: plan.kv,
       tensors: plan.tensors.map((t) => ({ name: t.name, type: t.targetType, shape: t.shape })),
       alignment: plan.alignment,
       signal,
     });
-    if (plan.tensors.some((t) => t.quantize)) pool = await acquirePool(threads);
+    if (poolStarting) pool = await poolStarting;
     if (signal?.aborted) onAbort();
 
     const total = plan.inputDataBytes;
@@ -198,6 +202,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // A pool still starting when the writer failed is released once it is up.
+    if (!pool && poolStarting) pool = await poolStarting.catch(() => undefined);
     if (pool) await releasePool(pool, failed);
     await reader.close();
   }
