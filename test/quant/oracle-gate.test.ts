@@ -66,7 +66,8 @@ const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64';
 test('on linux-x64 a missing oracle fails every parity test instead of skipping it', { skip: onLinuxX64 ? undefined : 'only linux-x64 must have the oracle' }, () => {
   const { status, out } = runParityTests(NO_ORACLE);
   assert.notEqual(status, 0, out);
-  assert.doesNotMatch(out, /^# skipping/m);
+  // Other checks may skip for their own reasons (e.g. the llama.cpp source tree beside the repo); none for the oracle.
+  assert.doesNotMatch(out, /^# skipping .*oracle/m);
   const failures = count(out, 'fail');
   assert.ok(failures >= gated.length, out);
   assert.equal(count(out, 'pass'), 0, out);
