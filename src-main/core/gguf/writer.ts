@@ -36,6 +36,8 @@ export interface GgufWriteResult {
 }
 
 const DEFAULT_BUFFER_BYTES = 8 << 20;
+/** Written data is flushed to disk in the background every this many bytes, so finish()'s fsync is short. */
+const BACKGROUND_SYNC_BYTES = 64 << 20;
 /** Zeros for padding; padding never exceeds the alignment, which general.alignment limits to u32. */
 let zeros = Buffer.alloc(4096);
 function zeroBytes(n: number): Buffer {
@@ -64,6 +66,9 @@ export class GgufWriter {
   /** Bytes accepted so far (written or buffered). */
   private accepted = 0;
   private tensorIndex = 0;
+  /** File position up to which a background datasync has completed, and the one running. */
+  private syncedPos = 0;
+  private bgSync: Promise<void> | undefined;
   private tensorLeft: number;
   /** Calls run one after another, even when the caller does not await between them. */
   private queue: Promise<void> = Promise.resolve();
@@ -184,6 +189,7 @@ export class GgufWriter {
       }
       const fh = this.fh!;
       try {
+        await this.bgSync;
         await fh.sync();
         this.fh = undefined;
         await fh.close();
@@ -287,6 +293,18 @@ export class GgufWriter {
     await this.inflight;
     this.inflight = undefined;
     if (this.writeError !== undefined) throw this.writeError;
+    this.backgroundSync();
+  }
+
+  /** Starts a datasync of what is written so far, at most one at a time; finish()'s fsync reports errors. */
+  private backgroundSync(): void {
+    const fh = this.fh;
+    if (!fh || this.bgSync || this.filePos - this.syncedPos < BACKGROUND_SYNC_BYTES) return;
+    const upTo = this.filePos;
+    this.bgSync = fh.datasync().then(
+      () => { this.syncedPos = upTo; },
+      () => undefined,
+    ).finally(() => { this.bgSync = undefined; });
   }
 
   private reserve(n: number): number {
@@ -316,6 +334,7 @@ export class GgufWriter {
       this.signal?.removeEventListener('abort', this.onAbort);
       const fh = this.fh;
       this.fh = undefined;
+      await this.bgSync;
       await fh?.close().catch(() => undefined);
       await unlink(this.tempPath).catch(() => undefined);
     })();
