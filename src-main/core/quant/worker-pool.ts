@@ -6,7 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { QuantJob, QuantJobResult } from './quant-job.ts';
 
@@ -16,7 +17,52 @@ interface EsbuildPluginBuild {
   onLoad(options: { filter: RegExp }, callback: (args: { path: string }) => Promise<{ contents: string; loader: string }>): void;
 }
 interface EsbuildLike {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: Array<{ text: string }> }>;
+  build(options: Record<string, unknown>): Promise<{ outputFiles: Array<{ text: string }>; metafile?: { inputs: Record<string, unknown> } }>;
+}
+
+/**
+ * The bundle is kept between runs in node_modules/.cache (when the project has one), with the size
+ * and mtime of every source it was made from; a run whose sources are unchanged skips esbuild.
+ */
+const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/quantfit/', import.meta.url));
+const cacheFiles = (dir: string) => ({ code: join(dir, 'quant-worker.cjs'), inputs: join(dir, 'quant-worker.inputs.json') });
+
+type InputStamp = [path: string, size: number, mtimeMs: number];
+
+async function stamp(path: string): Promise<InputStamp> {
+  const st = await stat(path);
+  return [path, st.size, st.mtimeMs];
+}
+
+/** The cached bundle, or null when there is none or any of its sources changed since. Exported for tests. */
+export async function cachedBundle(dir = CACHE_DIR): Promise<string | null> {
+  const files = cacheFiles(dir);
+  try {
+    const inputs = JSON.parse(await readFile(files.inputs, 'utf8')) as InputStamp[];
+    const now = await Promise.all(inputs.map(([path]) => stamp(path)));
+    if (now.some((s, i) => s[1] !== inputs[i]![1] || s[2] !== inputs[i]![2])) return null;
+    return await readFile(files.code, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps a bundle with the stamps of its sources (best effort). Exported for tests. */
+export async function storeBundle(code: string, inputPaths: readonly string[], dir = CACHE_DIR): Promise<void> {
+  const files = cacheFiles(dir);
+  try {
+    if (!existsSync(join(dir, '..', '..'))) return; // e.g. no node_modules here (an installed copy): do without
+    await mkdir(dir, { recursive: true });
+    const stamps = await Promise.all(inputPaths.map(stamp));
+    const tmp = `.${process.pid}.tmp`;
+    // Code first: a reader that sees the new stamps then reads the new code.
+    await writeFile(files.code + tmp, code);
+    await writeFile(files.inputs + tmp, JSON.stringify(stamps));
+    await rename(files.code + tmp, files.code);
+    await rename(files.inputs + tmp, files.inputs);
+  } catch {
+    // Best effort: the next run bundles again.
+  }
 }
 
 /** A small young generation: workers allocate little on the JS heap, and garbage there is RSS. */
@@ -32,6 +78,8 @@ let bundledSource: Promise<string | null> | undefined;
  */
 function bundledWorkerSource(): Promise<string | null> {
   bundledSource ??= (async () => {
+    const cached = await cachedBundle();
+    if (cached !== null) return cached;
     try {
       const req = createRequire(import.meta.url);
       let esbuild: EsbuildLike;
@@ -52,9 +100,11 @@ function bundledWorkerSource(): Promise<string | null> {
       const out = await esbuild.build({
         entryPoints: [fileURLToPath(new URL('./quant-worker.ts', import.meta.url))],
         bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'silent',
-        plugins: [keepImportMetaUrl],
+        plugins: [keepImportMetaUrl], metafile: true,
       });
-      return out.outputFiles[0]?.text ?? null;
+      const code = out.outputFiles[0]?.text ?? null;
+      if (code !== null && out.metafile) await storeBundle(code, Object.keys(out.metafile.inputs).map((p) => resolve(p)));
+      return code;
     } catch {
       return null;
     }
