@@ -339,6 +339,16 @@ function flipSigns(count: number, mask: number): void {
 }
 
 /** 4-bit sub-block scales, two per byte (even sub-block low), from `count` entries of `scales`. */
+/**
+ * The super-block scale of the 2- and 3-bit grid types: d = max/31, stored as fp16 after the type's
+ * fudge factor (1 for IQ2_XXS/IQ2_XS); returns 1/d (from the unfudged d) for the block scales.
+ */
+function writeSuperScale(dst: Uint8Array, out: number, maxScale: number, fudge: number): number {
+  const d = f(maxScale / 31);
+  writeU16(dst, out, fp32ToFp16(fudge === 1 ? d : f(d * f(fudge))));
+  return f(1 / d);
+}
+
 function writeScaleNibbles(dst: Uint8Array, at: number, id: number, count: number): void {
   for (let ib = 0; ib < count; ib += 2) {
     dst[at + ib / 2] = scaleNibble(id, scales[ib], 15) | (scaleNibble(id, scales[ib + 1], 15) << 4);
@@ -413,9 +423,7 @@ function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
       }
       dst.fill(0, out, out + IQ2_XXS_BYTES);
       if (!maxScale) continue;
-      const d = f(maxScale / 31);
-      writeU16(dst, out, fp32ToFp16(d));
-      const id = f(1 / d);
+      const id = writeSuperScale(dst, out, maxScale, 1);
       for (let ib = 0; ib < 8; ib++) q2xxs[2 * ib + 1] |= scaleNibble(id, scales[ib], 15) << 28;
       for (let i = 0; i < 16; i++) writeU32(dst, out + 2 + 4 * i, q2xxs[i]);
     }
@@ -488,9 +496,7 @@ function quantizeIq2Xs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
         dst.fill(0, out + 2, out + 66);
         continue;
       }
-      const d = f(maxScale / 31);
-      writeU16(dst, out, fp32ToFp16(d));
-      const id = f(1 / d);
+      const id = writeSuperScale(dst, out, maxScale, 1);
       writeScaleNibbles(dst, out + 66, id, 16);
     }
   }
@@ -567,9 +573,7 @@ function quantizeIq2S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         maxScale = maxScale > scale ? maxScale : scale;
       }
       if (!maxScale) continue;
-      const d = f(maxScale / 31);
-      writeU16(dst, out, fp32ToFp16(f(d * f(0.9875))));
-      const id = f(1 / d);
+      const id = writeSuperScale(dst, out, maxScale, 0.9875);
       writeScaleNibbles(dst, out + 74, id, 16);
     }
   }
@@ -646,9 +650,7 @@ function quantizeIq3Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
         dst.fill(0, out, out + IQ3_XXS_BYTES);
         continue;
       }
-      const d = f(maxScale / 31);
-      writeU16(dst, out, fp32ToFp16(f(d * f(1.0125))));
-      const id = f(1 / d);
+      const id = writeSuperScale(dst, out, maxScale, 1.0125);
       for (let ib = 0; ib < 8; ib++) {
         writeU32(dst, out + 66 + 4 * ib, (q3SignsScales[ib] | (scaleNibble(id, scales[ib], 15) << 28)) >>> 0);
       }
@@ -735,9 +737,7 @@ function quantizeIq3S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
         maxScale = maxScale > scale ? maxScale : scale;
       }
       if (!maxScale) continue;
-      const d = f(maxScale / 31);
-      writeU16(dst, out, fp32ToFp16(f(d * f(1.033))));
-      const id = f(1 / d);
+      const id = writeSuperScale(dst, out, maxScale, 1.033);
       writeScaleNibbles(dst, out + 106, id, 8);
     }
   }
