@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GgufReader, readGgufHeader } from '../../src-main/core/gguf/reader.ts';
@@ -14,6 +13,7 @@ import type { GgufHeader } from '../../src-main/core/gguf/types.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
 import { DATA, hostileCases, type Case } from './hostile-cases.ts';
+import { runQuantfit } from '../support/cli.ts';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -109,17 +109,6 @@ async function fdCount(): Promise<number | undefined> {
   }
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/quantfit.mjs'), ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 test('the real CLI refuses a sample of them: exit 1, one `quantfit: error:` line naming the file', async () => {
   const targeted = files.filter((f) => f.message);
@@ -136,8 +125,8 @@ test('the real CLI refuses a sample of them: exit 1, one `quantfit: error:` line
   const queue = [...chosen];
   const worker = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
-      const r = await runCli(['inspect', f.path]);
-      assert.equal(r.code, 1, `${f.name}: exit ${r.code}, stderr ${r.stderr}`);
+      const r = await runQuantfit(['inspect', f.path]);
+      assert.equal(r.status, 1, `${f.name}: exit ${r.status}, stderr ${r.stderr}`);
       assert.equal(r.stdout, '', f.name);
       const lines = r.stderr.split('\n').filter((l) => l.length > 0);
       assert.equal(lines.length, 1, `${f.name}: ${r.stderr}`);

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
@@ -11,30 +10,20 @@ import { GgufValueType as T } from '../../src-main/core/gguf/types.ts';
 import { kv } from '../../src-main/core/gguf/metadata.ts';
 import { toJson, toTable } from '../../src-main/cli/commands/inspect.ts';
 import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf } from '../support/synthetic-gguf.ts';
+import { runQuantfit } from '../support/cli.ts';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const STORIES = resolve(root, '../shared/fixtures/stories260K.gguf');
 const storiesSkip = existsSync(STORIES) ? false : `fixture ${STORIES} is absent`;
 if (storiesSkip) console.log(`# skipping stories260K inspect: ${storiesSkip}`);
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/quantfit.mjs'), ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 test('inspect --json on stories260K lists 48 tensors and 19 keys, architecture llama', { skip: storiesSkip }, async () => {
   const [short, full] = await Promise.all([
-    runCli(['inspect', '../shared/fixtures/stories260K.gguf', '--json']),
-    runCli(['inspect', STORIES, '--json', '--full']),
+    runQuantfit(['inspect', '../shared/fixtures/stories260K.gguf', '--json']),
+    runQuantfit(['inspect', STORIES, '--json', '--full']),
   ]);
-  assert.equal(short.code, 0, short.stderr);
+  assert.equal(short.status, 0, short.stderr);
   const j = JSON.parse(short.stdout);
   assert.equal(j.version, 3);
   assert.equal(j.alignment, 32);
@@ -50,7 +39,7 @@ test('inspect --json on stories260K lists 48 tensors and 19 keys, architecture l
   assert.equal(tokens.items.length, 64);
   assert.deepEqual(tokens.items.slice(0, 3), ['<unk>', '<s>', '</s>']);
 
-  assert.equal(full.code, 0, full.stderr);
+  assert.equal(full.status, 0, full.stderr);
   const f = JSON.parse(full.stdout);
   assert.equal(f.kv['tokenizer.ggml.tokens'].length, 512);
   assert.ok(Array.isArray(f.kv['tokenizer.ggml.tokens']));
@@ -63,18 +52,18 @@ test('inspect prints a table with keys and tensors; usage errors exit 2', async 
     const path = join(dir, 'tiny.gguf');
     await writeSyntheticGguf(path, tinyLlama({ nLayer: 1, type: 'F16' }));
     const [table, noFile, twoFiles] = await Promise.all([
-      runCli(['inspect', path]),
-      runCli(['inspect']),
-      runCli(['inspect', path, path]),
+      runQuantfit(['inspect', path]),
+      runQuantfit(['inspect']),
+      runQuantfit(['inspect', path, path]),
     ]);
-    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /GGUF v3, alignment 32, 20 keys, 12 tensors/);
     assert.match(table.stdout, /general\.architecture\s+string\s+"llama"/);
     assert.match(table.stdout, /tokenizer\.ggml\.tokens\s+string\[64\]\s+\["<unk>", "<s>", "<\/s>", .*… 56 more\]/);
     assert.match(table.stdout, /token_embd\.weight\s+F16\s+\[64, 64\]\s+8192/);
     assert.match(table.stdout, /output_norm\.weight\s+F32\s+\[64\]\s+256/);
     for (const r of [noFile, twoFiles]) {
-      assert.equal(r.code, 2);
+      assert.equal(r.status, 2);
       assert.match(r.stderr, /^quantfit: error: expected one GGUF file/);
     }
   } finally {

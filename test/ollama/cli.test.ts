@@ -2,7 +2,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -10,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { parseModelfile } from '../support/go-template.ts';
 import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf } from '../support/synthetic-gguf.ts';
+import { runQuantfit } from '../support/cli.ts';
 
 const FIXTURE = resolve('..', 'shared', 'fixtures', 'stories260K.gguf');
 const fixtureReason = existsSync(FIXTURE) ? undefined : `${FIXTURE} is absent`;
@@ -26,21 +26,10 @@ after(async () => {
   await removeTempDir(dir);
 });
 
-/** Runs the CLI without blocking this process (the fake server lives here). */
-function quantfit(args: string[], env: Record<string, string | undefined> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['bin/quantfit.mjs', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
-  });
-}
 
 test('quantfit import ../shared/fixtures/stories260K.gguf --name stories:f32 --json, then models and rm', { skip: fixtureReason }, async () => {
   const modelfile = join(dir, 'stories.Modelfile');
-  const r = await quantfit(['import', '../shared/fixtures/stories260K.gguf', '--name', 'stories:f32', '--host', fake.url, '--modelfile', modelfile, '--ctx', '256', '--predicted-bytes', '2000000', '--json']);
+  const r = await runQuantfit(['import', '../shared/fixtures/stories260K.gguf', '--name', 'stories:f32', '--host', fake.url, '--modelfile', modelfile, '--ctx', '256', '--predicted-bytes', '2000000', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const final = lines.at(-1)!;
@@ -62,21 +51,21 @@ test('quantfit import ../shared/fixtures/stories260K.gguf --name stories:f32 --j
   assert.deepEqual(mf.parameters, [['num_ctx', '256']]);
   assert.deepEqual((await readdir(resolve('..', 'shared', 'fixtures'))).filter((f) => f.includes('Modelfile')), []);
 
-  const again = await quantfit(['import', '../shared/fixtures/stories260K.gguf', '--name', 'Stories:F32', '--host', fake.url, '--modelfile', modelfile]);
+  const again = await runQuantfit(['import', '../shared/fixtures/stories260K.gguf', '--name', 'Stories:F32', '--host', fake.url, '--modelfile', modelfile]);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /^quantfit: error: Ollama already has a model named 'stories:f32' .*--force/m);
 
-  const models = await quantfit(['models', '--host', fake.url]);
+  const models = await runQuantfit(['models', '--host', fake.url]);
   assert.equal(models.status, 0, models.stderr);
   assert.match(models.stdout, /^NAME\s+SIZE\s+FAMILY\s+PARAMS\s+QUANT\s+MODIFIED\s+LOADED$/m);
   assert.match(models.stdout, /^stories:f32\s+1\.1 MB\s+llama\s+\S+\s+unknown\s+\S+ \S+\s+100% GPU$/m);
-  const json = JSON.parse((await quantfit(['models', '--host', fake.url, '--json'])).stdout) as { models: Array<{ name: string; family: string }>; running: Array<{ name: string }> };
+  const json = JSON.parse((await runQuantfit(['models', '--host', fake.url, '--json'])).stdout) as { models: Array<{ name: string; family: string }>; running: Array<{ name: string }> };
   assert.deepEqual(json.models.map((m) => [m.name, m.family]), [['stories:f32', 'llama']]);
   assert.deepEqual(json.running.map((m) => m.name), ['stories:f32']);
 
-  const rm = await quantfit(['rm', 'STORIES:f32', '--host', fake.url]);
+  const rm = await runQuantfit(['rm', 'STORIES:f32', '--host', fake.url]);
   assert.deepEqual([rm.status, rm.stdout], [0, 'deleted stories:f32\n']);
-  const rm2 = await quantfit(['rm', 'stories:f32', '--host', fake.url]);
+  const rm2 = await runQuantfit(['rm', 'stories:f32', '--host', fake.url]);
   assert.equal(rm2.status, 1);
   assert.match(rm2.stderr, /no model named 'stories:f32'/);
 });
@@ -84,7 +73,7 @@ test('quantfit import ../shared/fixtures/stories260K.gguf --name stories:f32 --j
 test('quantfit import prints a human summary and writes the Modelfile next to the GGUF', async () => {
   const path = join(dir, 'tiny.gguf');
   await writeSyntheticGguf(path, tinyLlama({ seed: 5 }));
-  const r = await quantfit(['import', path, '--name', 'tiny', '--host', fake.url, '--no-verify', '--system', 'Be brief.']);
+  const r = await runQuantfit(['import', path, '--name', 'tiny', '--host', fake.url, '--no-verify', '--system', 'Be brief.']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^tiny:latest: registered from .*tiny\.gguf$/m);
   assert.match(r.stdout, /^Modelfile .*tiny\.Modelfile$/m);
@@ -95,22 +84,22 @@ test('quantfit import prints a human summary and writes the Modelfile next to th
 });
 
 test('usage errors exit 2; an unreachable or refused host exits 1 with a clear message', async () => {
-  const noName = await quantfit(['import', 'x.gguf']);
+  const noName = await runQuantfit(['import', 'x.gguf']);
   assert.equal(noName.status, 2);
   assert.match(noName.stderr, /--name is required/);
-  const badCtx = await quantfit(['import', 'x.gguf', '--name', 'x', '--ctx', 'lots']);
+  const badCtx = await runQuantfit(['import', 'x.gguf', '--name', 'x', '--ctx', 'lots']);
   assert.equal(badCtx.status, 2);
 
   const down = await startFakeOllama();
   const url = down.url;
   await down.stop();
   const path = join(dir, 'tiny.gguf');
-  const r = await quantfit(['import', path, '--name', 'down', '--host', url]);
+  const r = await runQuantfit(['import', path, '--name', 'down', '--host', url]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`quantfit: error: (Ollama is not running at ${url}|nothing answers at ${url})`));
   assert.equal(existsSync(join(dir, 'down.Modelfile')), false);
 
-  const far = await quantfit(['models'], { OLLAMA_HOST: 'far-away.example' });
+  const far = await runQuantfit(['models'], { OLLAMA_HOST: 'far-away.example' });
   assert.equal(far.status, 1);
   assert.match(far.stderr, /OLLAMA_HOST points at another machine .*--host/);
 });

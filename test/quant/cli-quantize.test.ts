@@ -1,6 +1,5 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,17 +7,10 @@ import { makeTempDir, removeTempDir, writeSyntheticGguf } from '../support/synth
 import { quantModel } from '../support/quant-models.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
+import { runQuantfit } from '../support/cli.ts';
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/quantfit.mjs', 'quantize', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runQuantfit(['quantize', ...args]);
+
 
 describe('quantfit quantize', () => {
   let dir: string;
