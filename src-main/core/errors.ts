@@ -1,4 +1,5 @@
 // Errors that carry what failed and where, so the CLI and the UI can say it in one line.
+import type { MessageParams } from '../../src-shared/message.ts';
 
 export interface ErrorLocation {
   /** The file the error is about. */
@@ -14,10 +15,19 @@ export interface ErrorLocation {
 /** An expected failure with a message meant for the user (bad input, refused operation, I/O). */
 export class QuantfitError extends Error {
   readonly location: ErrorLocation;
-  constructor(message: string, location: ErrorLocation = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The message as a code with parameters (src-shared/messages), for rendering in the reader's language. */
+  readonly code: string | undefined;
+  readonly params: MessageParams | undefined;
+  constructor(
+    message: string,
+    location: ErrorLocation = {},
+    options?: { cause?: unknown; code?: string; params?: MessageParams },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'QuantfitError';
     this.location = location;
+    this.code = options?.code;
+    this.params = options?.params;
   }
 }
 
