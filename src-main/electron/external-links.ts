@@ -1,5 +1,5 @@
 // The only URLs the app opens in the user's browser. Anything else is refused.
-import { EXTERNAL_LINKS } from '../contract.ts';
+import { EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 
 /** Allowed: https, no credentials, exact host, and the path at or under an allow-listed prefix. */
 const ALLOWED: ReadonlyArray<{ host: string; pathPrefix: string }> = [

@@ -3,8 +3,8 @@
 // exist and be the right kind (file or folder). Anything else is refused with a clear message.
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../contract.ts';
-import { parseModelName } from '../core/ollama/names.ts';
+import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../../src-shared/contract.ts';
+import { parseModelName } from '../../src-shared/ollama-names.ts';
 import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { SETTINGS_CHECKS } from './settings-schema.ts';

@@ -4,7 +4,7 @@
 // child_process.fork in tests).
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { JobKind, JobMessage } from '../contract.ts';
+import type { JobKind, JobMessage } from '../../src-shared/contract.ts';
 import type { HostReply, HostRequest, JobInput } from './job-protocol.ts';
 
 export interface HostProcess {

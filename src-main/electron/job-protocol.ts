@@ -1,7 +1,7 @@
 // The protocol between the main process and the job host (an Electron utilityProcess), and the
 // host's dispatch logic. No electron import: the host runs over any message port (Electron's
 // parentPort, a child_process IPC channel, or a fake in tests).
-import type { FitRequest, FitResult, JobKind } from '../contract.ts';
+import type { FitRequest, FitResult, JobKind } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../core/progress.ts';
 import { CancelledError, describeError } from '../core/errors.ts';
 

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import {
   EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage,
-} from '../contract.ts';
+} from '../../src-shared/contract.ts';
 import { describeError } from '../core/errors.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { validateArgs } from './ipc-validate.ts';

@@ -1,5 +1,5 @@
 // The application menu as data. main.ts turns commands into click handlers; roles are Electron's.
-import type { MenuCommand as RendererCommand } from '../contract.ts';
+import type { MenuCommand as RendererCommand } from '../../src-shared/contract.ts';
 
 export type MenuCommand = RendererCommand | 'open-ollama-download' | 'open-docs';
 

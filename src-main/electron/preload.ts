@@ -3,7 +3,7 @@ import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'ele
 import {
   IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage, type MenuCommand, type QuantfitApi,
-} from '../contract.ts';
+} from '../../src-shared/contract.ts';
 
 async function invoke<M extends InvokeMethod>(method: M, ...args: ApiArgs<M>): Promise<ApiResult<M>> {
   const reply = (await ipcRenderer.invoke(ipcChannel(method), ...args)) as IpcReply<ApiResult<M>>;

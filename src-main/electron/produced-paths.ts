@@ -3,7 +3,7 @@
 // disk to the OS (and `shell.openPath` on a folder like `Calculator.app` launches it on macOS).
 // No electron import, so it is unit-tested without Electron.
 import { resolve } from 'node:path';
-import type { JobMessage } from '../contract.ts';
+import type { JobMessage } from '../../src-shared/contract.ts';
 
 export class ProducedPaths {
   private readonly paths = new Set<string>();

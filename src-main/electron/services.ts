@@ -2,7 +2,7 @@
 // recommendation, the Ollama library. No electron import — main.ts and the e2e bridge both use it.
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../contract.ts';
+import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../../src-shared/contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
 import { quantizerPlanner } from '../core/advisor/planner.ts';
 import { advise } from '../core/advisor/recommend.ts';
@@ -10,7 +10,7 @@ import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf
 import { ggmlTypeName } from '../core/gguf/ggml-types.ts';
 import { readGgufHeader } from '../core/gguf/reader.ts';
 import { loadImatrix } from '../core/imatrix/index.ts';
-import { defaultOutputName } from '../core/jobs/default-names.ts';
+import { defaultOutputName } from '../../src-shared/default-names.ts';
 import { probeHardware } from '../core/hardware/probe.ts';
 import type { HardwareProfile } from '../core/hardware/types.ts';
 import { OllamaClient } from '../core/ollama/client.ts';

@@ -1,7 +1,7 @@
 // One checker per setting, shared by the settings file loader (bad value → default) and the IPC
 // validator (bad value → clear error).
 import { isAbsolute } from 'node:path';
-import { LANGUAGES, LIMITS, THEMES, type Settings } from '../contract.ts';
+import { LANGUAGES, LIMITS, THEMES, type Settings } from '../../src-shared/contract.ts';
 
 export type Check<T> = { ok: true; value: T } | { ok: false; why: string };
 

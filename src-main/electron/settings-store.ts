@@ -3,7 +3,7 @@
 // saving writes a temp file beside it and renames, so a crash never leaves half a file.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SETTINGS, type Settings } from '../contract.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../../src-shared/contract.ts';
 import { SETTINGS_CHECKS, SETTINGS_KEYS } from './settings-schema.ts';
 import type { WindowState } from './window-options.ts';
 

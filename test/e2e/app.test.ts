@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { createCoreServices } from '../../src-main/electron/services.ts';
-import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-main/contract.ts';
+import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { writeGgufImatrix } from '../support/imatrix-files.ts';

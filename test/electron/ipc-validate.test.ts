@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXTERNAL_LINKS, type FitRequest } from '../../src-main/contract.ts';
+import { EXTERNAL_LINKS, type FitRequest } from '../../src-shared/contract.ts';
 import { IpcValidationError, validateArgs } from '../../src-main/electron/ipc-validate.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'qf-ipc-'));

@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FitRequest, FitResult, JobMessage } from '../../src-main/contract.ts';
+import type { FitRequest, FitResult, JobMessage } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';

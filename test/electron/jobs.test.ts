@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, type FitRequest } from '../../src-main/contract.ts';
+import { DEFAULT_SETTINGS, type FitRequest } from '../../src-shared/contract.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { FitResult } from '../../src-main/contract.ts';
+import type { FitResult } from '../../src-shared/contract.ts';
 import { ProducedPaths } from '../../src-main/electron/produced-paths.ts';
 
 const root = join('/', 'tmp', 'qf-produced');

@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_SETTINGS, type FitRequest } from '../../src-main/contract.ts';
+import { DEFAULT_SETTINGS, type FitRequest } from '../../src-shared/contract.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
-import { defaultModelName } from '../../src-main/core/jobs/default-names.ts';
+import { defaultModelName } from '../../src-shared/default-names.ts';
 import { createCoreServices, inspectModelFile, jobKindFor, resolveJobInput } from '../../src-main/electron/services.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../../../shared/fixtures/stories260K.gguf');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS } from '../../src-main/contract.ts';
+import { DEFAULT_SETTINGS } from '../../src-shared/contract.ts';
 import { parseStoredState, SettingsStore, SETTINGS_FILE } from '../../src-main/electron/settings-store.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

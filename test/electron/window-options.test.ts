@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, MIN_SIZE } from '../../src-main/electron/window-options.ts';
 import { isAllowedExternalUrl } from '../../src-main/electron/external-links.ts';
 import { buildMenuTemplate, type MenuItemSpec } from '../../src-main/electron/menu.ts';
-import { EXTERNAL_LINKS } from '../../src-main/contract.ts';
+import { EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 
 test('window options: secure web preferences whatever the saved state', () => {
   const o = buildWindowOptions({ preloadPath: '/app/preload/index.cjs', state: { x: 10, y: 20, width: 300, height: 200, maximized: false }, dark: true });

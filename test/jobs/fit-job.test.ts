@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FitRequest as AppFitRequest, FitResult as AppFitResult } from '../../src-main/contract.ts';
+import type { FitRequest as AppFitRequest, FitResult as AppFitResult } from '../../src-shared/contract.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { kvNumber, kvString } from '../../src-main/core/gguf/metadata.ts';

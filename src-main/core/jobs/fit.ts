@@ -44,89 +44,13 @@ import { LLAMA_FTYPE_GUESSED, ftypeById, parseFtype, type Ftype } from '../quant
 import { assertNotSameFile, quantizeFile } from '../quant/pipeline.ts';
 import { planQuantization, type KvOverride, type QuantPlan, type QuantizeOptions } from '../quant/policy.ts';
 import { pathExists } from '../fs-util.ts';
+import type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
 
 // The default names live in a Node-free module the app's renderer shares; callers import them from here too.
 export { defaultModelName, defaultOutputName } from './default-names.ts';
 
-/**
- * What to fit. Plain data (it crosses the Electron IPC). Every field of the app's FitRequest
- * (src-main/contract.ts) is here with a compatible type, so the app can pass its request as is.
- */
-export interface FitRequest {
-  /** The source GGUF (never modified). */
-  modelPath: string;
-  /** A llama-quantize type name or id (`Q4_K_M`, `q8_0`, `7`), or `auto` to let the advisor choose. */
-  type: string;
-  /** Context length for the prediction and `PARAMETER num_ctx`; default 4096, or the training context when shorter. */
-  contextLength?: number | null;
-  /** Folder for the quantized GGUF (and the Modelfile); default: the input's folder. */
-  outputDir?: string | null;
-  /** The output file itself (overrides outputDir and the default name `<input-stem>.<TYPE>.gguf`). */
-  outputPath?: string | null;
-  /** Ollama model name `model[:tag]`; default `<input-stem>:<type>` in lower case. */
-  modelName?: string | null;
-  /** Upload, create and verify in Ollama after quantizing (default true); false = quantize only. */
-  register?: boolean;
-  /** Replace an existing output file and an existing Ollama model of the same name. */
-  force?: boolean;
-  /** Replace an existing output file (default: `force`); for callers whose `force` means the model only. */
-  replaceOutput?: boolean;
-  /** Re-quantize an input that is already quantized (dequantize, quantize again: lower quality). */
-  allowRequantize?: boolean;
-  /** Importance matrix (llama-imatrix .dat or GGUF form). */
-  imatrixPath?: string | null;
-  /** The advisor's predicted memory when the caller has it; otherwise the job computes it. */
-  predictedBytes?: number | null;
-  /** Quantizer worker threads; 0 or absent = one per core. The output does not depend on it. */
-  threads?: number;
-  /** Ollama base URL; when given it counts as the user's explicit choice. */
-  host?: string | null;
-  system?: string | null;
-  /** Run the test prompt after create (default true). */
-  verify?: boolean;
-  /** Start `ollama serve` when no server answers and Ollama is installed. */
-  startOllama?: boolean;
-  /** 'auto' only: a profile probed earlier (the app caches one); otherwise this machine is probed. */
-  hardware?: HardwareProfile | null;
-  /** 'auto' only: "what if" memory sizes instead of the probed ones. */
-  ramBytes?: number;
-  vramBytes?: number;
-  unified?: boolean;
-}
-
-/** What a finished fit hands back (a superset of the app's FitResult). */
-export interface FitResult {
-  /** The GGUF that was registered: the quantized output, or the input when quantizing was skipped. */
-  outputPath: string;
-  fileBytes: number;
-  /** Lowercase hex sha256 of outputPath. */
-  sha256: string;
-  /** The llama-quantize type name (`Q8_0`). */
-  type: string;
-  elapsedMs: number;
-  /** The Ollama model created, or null when not registered. */
-  model: string | null;
-  modelfilePath: string | null;
-  /** The test run, or null when skipped or failed (then verifyError says why). */
-  verify: VerifyResult | null;
-  warnings: string[];
-  inputPath: string;
-  /** False when the input already had the type and was registered as it is. */
-  quantized: boolean;
-  /** The input's type (`F32`), when it can be told. */
-  sourceType: string | null;
-  /** Context length used for the prediction and num_ctx; null when unknown. */
-  ctx: number | null;
-  /** Memory predicted for the model at ctx (file + KV cache + compute buffers). */
-  predictedBytes: number | null;
-  /** The advisor's answer when the type was 'auto'. */
-  recommendation: Recommendation | null;
-  /** Output tensors per ggml type (`{ Q8_0: 35, F32: 13 }`), when quantized. */
-  tensorTypes: Record<string, number> | null;
-  /** False when Ollama already had the blob (or nothing was registered). */
-  uploaded: boolean;
-  verifyError: string | null;
-}
+// The request and result shapes live in src-shared (the app sends and shows them).
+export type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
 
 export interface FitJobContext {
   readonly signal?: AbortSignal;

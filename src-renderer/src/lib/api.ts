@@ -1,5 +1,5 @@
 // The one bridge to the main process, installed by the preload (or by the e2e test harness).
-import type { QuantfitApi } from '../../../src-main/contract.ts';
+import type { QuantfitApi } from '../../../src-shared/contract.ts';
 
 declare global {
   interface Window {

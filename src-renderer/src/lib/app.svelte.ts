@@ -3,7 +3,7 @@ import {
   DEFAULT_SETTINGS, LIMITS,
   type Estimate, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
   type Settings, type Stage,
-} from '../../../src-main/contract.ts';
+} from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
 import { applyLanguage } from './i18n.svelte.ts';
 

@@ -1,6 +1,6 @@
 // The active language and the `t` lookup. Text lives in messages-*.ts; numbers, sizes and times are
 // formatted for the active locale in format.ts.
-import type { Language } from '../../../src-main/contract.ts';
+import type { Language } from '../../../src-shared/contract.ts';
 import { en, type MessageKey, type Messages } from './messages-en.ts';
 import { zhCN } from './messages-zh-CN.ts';
 

@@ -1,6 +1,6 @@
 // Phrase the advisor's structured reasons in the active language (the same cases as the
 // advisor's English sentences in core/advisor/recommend.ts).
-import type { Fit, ReasonItem } from '../../../src-main/contract.ts';
+import type { Fit, ReasonItem } from '../../../src-shared/contract.ts';
 import { bytes, integer } from './format.ts';
 import { i18n, t } from './i18n.svelte.ts';
 import type { MessageKey } from './messages-en.ts';

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-main/contract.ts';
+import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
 import { describeError } from '../../../src-main/core/errors.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';

@@ -2,16 +2,16 @@
 // The preload exposes exactly `QuantfitApi` on `window.quantfit`; main validates every argument.
 // Everything that crosses the bridge is plain data (survives structured clone).
 
-import type { HardwareProfile } from './core/hardware/types.ts';
-import type { RecommendReport } from './core/advisor/types.ts';
-import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './core/ollama/types.ts';
-import type { FitRequest, FitResult } from './core/jobs/fit.ts';
-import type { JobEvent } from './core/progress.ts';
+import type { HardwareProfile } from './types/hardware.ts';
+import type { RecommendReport } from './types/advisor.ts';
+import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './types/ollama.ts';
+import type { FitRequest, FitResult } from './types/fit.ts';
+import type { JobEvent } from './types/progress.ts';
 
-export type { HardwareProfile, GpuInfo } from './core/hardware/types.ts';
-export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './core/advisor/types.ts';
-export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './core/ollama/types.ts';
-export type { JobEvent, Stage } from './core/progress.ts';
+export type { HardwareProfile, GpuInfo } from './types/hardware.ts';
+export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './types/advisor.ts';
+export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './types/ollama.ts';
+export type { JobEvent, Stage } from './types/progress.ts';
 
 export interface AppInfo {
   version: string;
@@ -82,7 +82,7 @@ export interface RecommendOptions {
  * (one definition for the CLI and the app). The renderer sends exactly the fields in
  * FIT_REQUEST_FIELDS; main adds the output path, Ollama host and threads from the settings.
  */
-export type { FitRequest, FitResult } from './core/jobs/fit.ts';
+export type { FitRequest, FitResult } from './types/fit.ts';
 
 /** The fields of FitRequest the renderer sends (all of them, every time); ipc-validate checks each. */
 export const FIT_REQUEST_FIELDS = [

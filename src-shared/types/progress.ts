@@ -1,0 +1,28 @@
+// One shape of progress for every long step: the CLI prints it, the renderer draws it.
+
+/** The steps of a fit, in order. */
+export type Stage = 'inspect' | 'advise' | 'quantize' | 'modelfile' | 'upload' | 'create' | 'verify';
+
+export type JobEvent =
+  /** A step began, finished, or was skipped (with why). */
+  | { type: 'stage'; stage: Stage; status: 'start' | 'done' | 'skipped'; message?: string }
+  /** Work inside a step: `done` of `total` units, the rate over a recent window, and an ETA. */
+  | {
+      type: 'progress';
+      stage: Stage;
+      unit: 'bytes';
+      done: number;
+      total: number;
+      /** Units per second, smoothed; 0 until measurable. */
+      rate: number;
+      /** Seconds left, or null until measurable. */
+      etaSeconds: number | null;
+      /** Quantize: the tensor being written. */
+      tensor?: { index: number; count: number; name: string; type: string };
+      /** Quantize: bytes written to the output so far. */
+      bytesOut?: number;
+      /** Create: the server's status line. */
+      status?: string;
+    }
+  /** Something a person should read (a warning, a server status line). */
+  | { type: 'log'; level: 'info' | 'warn'; stage?: Stage; message: string };
