@@ -2,8 +2,9 @@
 // on one area never edits another's). Add an area: write messages/<area>.ts and list it here.
 import type { Catalogue, Locale, Message, MessageParams } from '../message.ts';
 import { catalogue as common } from './common.ts';
+import { catalogue as convert } from './convert.ts';
 
-const AREAS: readonly Catalogue[] = [common];
+const AREAS: readonly Catalogue[] = [common, convert];
 
 function merge(locale: Locale): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
