@@ -22,3 +22,15 @@ export function quantWasmPath(hostDir: string, resourcesPath: string | undefined
   ];
   return candidates.find(exists);
 }
+
+/**
+ * The default calibration text of eval/imatrix: packaged, an extra resource (electron-builder.yml); in
+ * development, resources/calibration/calibration.txt of the checkout (the host runs from out/main).
+ */
+export function calibrationTextPath(hostDir: string, resourcesPath: string | undefined, exists: (p: string) => boolean): string | undefined {
+  const candidates = [
+    ...(resourcesPath ? [join(resourcesPath, 'calibration.txt')] : []),
+    join(hostDir, '..', '..', 'resources', 'calibration', 'calibration.txt'),
+  ];
+  return candidates.find(exists);
+}

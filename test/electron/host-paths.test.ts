@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { quantWasmPath, quantWorkerPath } from '../../src-main/electron/host-paths.ts';
+import { calibrationTextPath, quantWasmPath, quantWorkerPath } from '../../src-main/electron/host-paths.ts';
 
 test('the worker entry is taken from app.asar.unpacked when it is there, else beside the host', () => {
   const packed = join('/opt/Quantfit/resources/app.asar/out/main');
@@ -16,4 +16,12 @@ test('the wasm kernels: the packaged resource first, then the development build,
   assert.equal(quantWasmPath('/x/out/main', resources, (p) => p === join(resources, 'quant.wasm') || p === dev), join(resources, 'quant.wasm'));
   assert.equal(quantWasmPath('/repo/out/main', resources, (p) => p === dev), dev);
   assert.equal(quantWasmPath('/repo/out/main', undefined, () => false), undefined);
+});
+
+test('the calibration text: the packaged resource first, then the checkout\'s, else none', () => {
+  const resources = '/opt/Quantfit/resources';
+  const dev = join('/repo/out/main', '..', '..', 'resources', 'calibration', 'calibration.txt');
+  assert.equal(calibrationTextPath('/x/out/main', resources, (p) => p === join(resources, 'calibration.txt') || p === dev), join(resources, 'calibration.txt'));
+  assert.equal(calibrationTextPath('/repo/out/main', resources, (p) => p === dev), dev);
+  assert.equal(calibrationTextPath('/repo/out/main', undefined, () => false), undefined);
 });
