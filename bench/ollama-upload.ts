@@ -6,7 +6,9 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256File, uploadBlob } from '../src-main/core/ollama/blobs.ts';
+import { sha256File } from '../src-main/core/ollama/blobs.ts';
+import { OllamaClient } from '../src-main/core/ollama/client.ts';
+import { resolveOllamaHost } from '../src-main/core/ollama/host.ts';
 import { startFakeOllama } from '../test/support/fake-ollama.ts';
 
 const mib = Number(process.argv[2] ?? 512);
@@ -34,7 +36,7 @@ try {
     for await (const _ of createReadStream(path, { highWaterMark: 1 << 20 })) void _;
   });
   const hex = await time('sha256File', bytes, () => sha256File(path));
-  await time('uploadBlob → stand-in (hash + write)', bytes, () => uploadBlob(fake.url, path, hex));
+  await time('uploadBlob → stand-in (hash + write)', bytes, () => new OllamaClient(resolveOllamaHost({ explicit: fake.url })).uploadBlob(path, hex));
 } finally {
   await fake.stop();
   await rm(dir, { recursive: true, force: true });

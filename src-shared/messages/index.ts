@@ -3,8 +3,15 @@
 import type { Catalogue, Locale, Message, MessageParams } from '../message.ts';
 import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
+import { catalogue as fit } from './fit.ts';
+import { catalogue as ollama } from './ollama.ts';
 
-const AREAS: readonly Catalogue[] = [common, convert];
+const AREAS: readonly Catalogue[] = [
+  common,
+  convert,
+  fit,
+  ollama,
+];
 
 function merge(locale: Locale): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};

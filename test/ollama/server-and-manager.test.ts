@@ -7,7 +7,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CancelledError, QuantfitError } from '../../src-main/core/errors.ts';
-import { blobDigest, blobExists, sha256File, uploadBlob } from '../../src-main/core/ollama/blobs.ts';
+import { blobDigest, sha256File } from '../../src-main/core/ollama/blobs.ts';
 import { createHash } from 'node:crypto';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { OllamaClient } from '../../src-main/core/ollama/client.ts';
@@ -44,16 +44,16 @@ describe('probing and starting Ollama', { skip: process.platform === 'win32' ? '
   test('running, stopped (binary found) and missing (install message)', async () => {
     const fake = await startFakeOllama();
     try {
-      const running = await probeServer(resolveOllamaHost({ explicit: fake.url }));
+      const running = await probeServer(new OllamaClient(resolveOllamaHost({ explicit: fake.url })));
       assert.deepEqual(running, { state: 'running', host: fake.url, version: '0.33.0' });
     } finally {
       await fake.stop();
     }
     const host = resolveOllamaHost({ explicit: `127.0.0.1:${await freePort()}` });
     const bin = await script('ollama', 'exit 0');
-    const stopped = await probeServer(host, { env: { PATH: dir }, platform: 'linux' });
+    const stopped = await probeServer(new OllamaClient(host), { env: { PATH: dir }, platform: 'linux' });
     assert.deepEqual(stopped, { state: 'stopped', host: host.url, binary: bin });
-    const missing = await probeServer(host, { env: { PATH: '/nonexistent' }, platform: 'linux', isExecutable: () => false });
+    const missing = await probeServer(new OllamaClient(host), { env: { PATH: '/nonexistent' }, platform: 'linux', isExecutable: () => false });
     assert.equal(missing.state, 'missing');
     assert.match(INSTALL_MESSAGE, /https:\/\/ollama\.com\/download/);
   });
@@ -64,7 +64,7 @@ describe('probing and starting Ollama', { skip: process.platform === 'win32' ? '
     const serve = resolve('test/support/fake-ollama-serve.ts');
     const bin = await script('ollama-ok', `exec "${node}" --import tsx "${serve}" "$@"`);
     const host = resolveOllamaHost({ explicit: `127.0.0.1:${port}` });
-    const { version, pid } = await startServer(host, bin, { timeoutMs: 30_000 });
+    const { version, pid } = await startServer(new OllamaClient(host), bin, { timeoutMs: 30_000 });
     try {
       assert.equal(version, '0.33.0');
       assert.equal(await new OllamaClient(host).version(), '0.33.0');
@@ -105,10 +105,10 @@ describe('probing and starting Ollama', { skip: process.platform === 'win32' ? '
   test('a binary that exits, one that never answers, and a host on another machine', async () => {
     const host = resolveOllamaHost({ explicit: `127.0.0.1:${await freePort()}` });
     const exits = await script('ollama-exits', 'exit 3');
-    await assert.rejects(startServer(host, exits, { timeoutMs: 10_000 }), /exited with code 3 before answering/);
+    await assert.rejects(startServer(new OllamaClient(host), exits, { timeoutMs: 10_000 }), /exited with code 3 before answering/);
     const silent = await script('ollama-silent', 'exec sleep 30');
-    await assert.rejects(startServer(host, silent, { timeoutMs: 400, pollMs: 50 }), /started '.*ollama-silent serve' but nothing answered at .* within 0\.4 s/);
-    await assert.rejects(startServer(resolveOllamaHost({ explicit: 'gpu-box:11434' }), silent), /not on this machine/);
+    await assert.rejects(startServer(new OllamaClient(host), silent, { timeoutMs: 400, pollMs: 50 }), /started '.*ollama-silent serve' but nothing answered at .* within 0\.4 s/);
+    await assert.rejects(startServer(new OllamaClient(resolveOllamaHost({ explicit: 'gpu-box:11434' })), silent), /not on this machine/);
   });
 });
 
@@ -188,24 +188,24 @@ describe('blob helpers', () => {
       await writeFile(path, Buffer.alloc(3 << 20, 7));
       const hex = await sha256File(path);
       assert.equal(hex, createHash('sha256').update(await readFile(path)).digest('hex'));
-      assert.equal(await blobExists(fake.url, hex), false);
+      assert.equal(await new OllamaClient(resolveOllamaHost({ explicit: fake.url })).hasBlob(hex), false);
 
       // Cancelled part-way: the server drops its temp file, nothing is stored.
       const ac = new AbortController();
       await assert.rejects(
-        uploadBlob(fake.url, path, hex, { signal: ac.signal, onEvent: (e) => { if (e.type === 'progress' && e.done > 0) ac.abort(); } }),
+        new OllamaClient(resolveOllamaHost({ explicit: fake.url })).uploadBlob(path, hex, { signal: ac.signal, onEvent: (e) => { if (e.type === 'progress' && e.done > 0) ac.abort(); } }),
         CancelledError,
       );
       for (let i = 0; i < 50 && (await fake.blobNames()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(await fake.blobNames(), []);
 
       const events: JobEvent[] = [];
-      const first = await uploadBlob(fake.url, path, hex, { onEvent: (e) => events.push(e) });
+      const first = await new OllamaClient(resolveOllamaHost({ explicit: fake.url })).uploadBlob(path, hex, { onEvent: (e) => events.push(e) });
       assert.deepEqual(first, { status: 201, bytesSent: 3 << 20 });
       const last = events.at(-1) as Extract<JobEvent, { type: 'progress' }>;
       assert.deepEqual([last.stage, last.unit, last.done, last.total, last.etaSeconds], ['upload', 'bytes', 3 << 20, 3 << 20, 0]);
-      assert.equal(await blobExists(fake.url, hex), true);
-      const second = await uploadBlob(fake.url, path, hex);
+      assert.equal(await new OllamaClient(resolveOllamaHost({ explicit: fake.url })).hasBlob(hex), true);
+      const second = await new OllamaClient(resolveOllamaHost({ explicit: fake.url })).uploadBlob(path, hex);
       assert.equal(second.status, 200);
       assert.deepEqual(await fake.blobNames(), [`sha256-${hex}`]);
       assert.throws(() => blobDigest('ABC'), /not a sha256 hex digest/);

@@ -498,7 +498,7 @@ export class FakeOllama {
         if (magic !== GGUF_MAGIC_LE && magic !== GGUF_MAGIC_BE) throw new CreateFailure(400, 'supplied file was not in GGUF format');
         let info: DecodedGguf;
         try {
-          info = decodeGguf(data);
+          info = decodeGguf(data, this.version);
         } catch (err) {
           throw new CreateFailure(500, (err as Error).message);
         }
@@ -730,7 +730,7 @@ export class FakeOllama {
     const modelInfo: Record<string, unknown> = {};
     const tensors: Array<{ name: string; type: string; shape: number[] }> = [];
     if (modelLayer) {
-      const info = decodeGguf(await readFile(this.blobPathFor(modelLayer.digest)));
+      const info = decodeGguf(await readFile(this.blobPathFor(modelLayer.digest)), this.version);
       for (const [k, v] of info.kv) {
         if (k === 'general.name' || k === 'tokenizer.chat_template') continue;
         modelInfo[k] = Array.isArray(v) && v.length > 64 && body.verbose !== true ? null : v;
@@ -1201,6 +1201,14 @@ const GGML_SIZES: Record<number, [number, number]> = {
   23: [256, 136], 24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2],
   39: [32, 17], 40: [64, 36], 41: [128, 18],
 };
+/** TQ1_0 and TQ2_0: 0.30.0–0.31.1 accepted them (the "size overflow" check came in 0.31.2). */
+const TERNARY_SIZES: Record<number, [number, number]> = { 34: [256, 54], 35: [256, 66] };
+function sizesTernary(version: string): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const n = Number(m[1]) * 1e6 + Number(m[2]) * 1e3 + Number(m[3]);
+  return n >= 30_000 && n < 31_002;
+}
 const GGML_TYPE_NAMES: Record<number, string> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K',
   12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 15: 'Q8_K', 30: 'BF16',
@@ -1252,7 +1260,7 @@ class GgufCursor {
 const MAX_STRING = 16 * 1024 * 1024;
 const MAX_ARRAY = 64 * 1024 * 1024;
 
-function decodeGguf(data: Buffer): DecodedGguf {
+function decodeGguf(data: Buffer, serverVersion: string): DecodedGguf {
   const c = new GgufCursor(data);
   const magic = c.u32();
   if (magic === GGUF_MAGIC_BE) c.littleEndian = false;
@@ -1339,7 +1347,7 @@ function decodeGguf(data: Buffer): DecodedGguf {
   const dataStart = BigInt(Math.ceil(c.pos / alignment) * alignment);
   const fileSize = BigInt(data.length);
   for (const t of tensors) {
-    const sizes = GGML_SIZES[t.kind];
+    const sizes = GGML_SIZES[t.kind] ?? (sizesTernary(serverVersion) ? TERNARY_SIZES[t.kind] : undefined);
     const block = sizes?.[0] ?? 1;
     const typeSize = sizes?.[1] ?? 0;
     const ne0 = BigInt(t.shape[0] ?? 1);

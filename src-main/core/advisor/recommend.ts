@@ -9,6 +9,7 @@ import { DEFAULT_CTX } from './constants.ts';
 import { formatBytes } from './sizes.ts';
 import type { GgufHeader } from '../gguf/types.ts';
 import { QuantfitError } from '../errors.ts';
+import { ftypeLoads } from '../ollama/compat.ts';
 
 const TIER_ORDER: readonly Fit[] = ['gpu', 'partial', 'cpu'];
 const FIT_RANK: Readonly<Record<Fit, number>> = { gpu: 0, partial: 1, cpu: 2, none: 3 };
@@ -18,6 +19,8 @@ const MIN_SUGGESTED_CTX = 512;
 export interface RecommendOptions {
   /** An importance matrix is at hand (or will be computed): imatrix-only types are allowed. */
   readonly hasImatrix: boolean;
+  /** The target Ollama's version, when known: types it cannot load are never recommended. */
+  readonly ollamaVersion?: string | null;
 }
 
 interface Choice {
@@ -29,11 +32,11 @@ function ladderIndex(type: string): number {
   return i < 0 ? LADDER.length : i;
 }
 
-/** The ladder rows present in the estimates, best first, minus what the user cannot make. */
-function candidates(options: readonly Estimate[], hasImatrix: boolean): Estimate[] {
+/** The ladder rows present in the estimates, best first, minus what the user cannot make or load. */
+function candidates(options: readonly Estimate[], hasImatrix: boolean, ollamaVersion: string | null): Estimate[] {
   return LADDER
     .map((t) => options.find((o) => o.type === t))
-    .filter((o): o is Estimate => o !== undefined && (hasImatrix || !REQUIRES_IMATRIX.has(o.type)));
+    .filter((o): o is Estimate => o !== undefined && (hasImatrix || !REQUIRES_IMATRIX.has(o.type)) && ftypeLoads(o.type, ollamaVersion));
 }
 
 /**
@@ -41,8 +44,8 @@ function candidates(options: readonly Estimate[], hasImatrix: boolean): Estimate
  * a type at least as good as ACCEPTABLE_FLOOR_TYPE; on the CPU side nothing better than CPU_BEST_TYPE
  * (bandwidth-bound). When no tier reaches the floor, the best quality that fits anywhere.
  */
-function choose(options: readonly Estimate[], hasImatrix: boolean): Choice {
-  const ladder = candidates(options, hasImatrix);
+function choose(options: readonly Estimate[], hasImatrix: boolean, ollamaVersion: string | null): Choice {
+  const ladder = candidates(options, hasImatrix, ollamaVersion);
   const floor = ladderIndex(ACCEPTABLE_FLOOR_TYPE);
   const cpuCap = ladderIndex(CPU_BEST_TYPE);
   const bestIn = (tier: Fit) => ladder.find((o) => o.fit === tier && (tier === 'gpu' || ladderIndex(o.type) >= cpuCap));
@@ -112,8 +115,9 @@ export function reasonText(reasons: readonly ReasonItem[]): string {
 export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ctx: number, options: RecommendOptions): { options: Estimate[]; recommended: Recommendation; budget: BudgetDetail } {
   const budget = memoryBudget(hardware);
   const estimates = estimateAt(model, ctx, budget);
-  const { estimate: pick } = choose(estimates, options.hasImatrix);
-  const ladder = candidates(estimates, options.hasImatrix);
+  const version = options.ollamaVersion ?? null;
+  const { estimate: pick } = choose(estimates, options.hasImatrix, version);
+  const ladder = candidates(estimates, options.hasImatrix, version);
   const reasons: ReasonItem[] = [];
 
   if (pick) {
@@ -138,7 +142,7 @@ export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ct
   const pickIsTop = pick !== null && pick.fit === 'gpu' && ladder.indexOf(pick) === 0;
   if (!pickIsTop) {
     for (let c = Math.floor(ctx / 2); c >= MIN_SUGGESTED_CTX; c = Math.floor(c / 2)) {
-      const alt = choose(estimateAt(model, c, budget), options.hasImatrix).estimate;
+      const alt = choose(estimateAt(model, c, budget), options.hasImatrix, version).estimate;
       if (better(alt, pick) || (alt !== null && pick !== null && alt.type === pick.type && FIT_RANK[alt.fit] < FIT_RANK[pick.fit])) {
         reasons.push({ code: 'shorter_context', ctx: c, type: alt!.type, fit: alt!.fit });
         break;
@@ -148,7 +152,7 @@ export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ct
 
   // Types left out for want of an importance matrix that would have done better.
   if (!options.hasImatrix) {
-    const imatrixOnly = candidates(estimates, true).filter((o) => REQUIRES_IMATRIX.has(o.type) && o.fit !== 'none');
+    const imatrixOnly = candidates(estimates, true, version).filter((o) => REQUIRES_IMATRIX.has(o.type) && o.fit !== 'none');
     // Only worth saying when no type the user can make already reaches that placement.
     const reachable = (fit: Fit) => ladder.some((o) => o.fit !== 'none' && FIT_RANK[o.fit] <= FIT_RANK[fit]);
     const helpful = imatrixOnly.find((o) => (pick === null || FIT_RANK[o.fit] < FIT_RANK[pick.fit]) && !reachable(o.fit));

@@ -18,6 +18,8 @@ export interface RecommendModelOptions extends HardwareOverrides {
   readonly hardware?: HardwareProfile;
   /** Where output will go, for the free-disk figure (default: the model's folder). */
   readonly outputDir?: string;
+  /** The target Ollama's version, when known: types it cannot load are never recommended. */
+  readonly ollamaVersion?: string | null;
 }
 
 export interface RecommendModelResult extends RecommendReport {
@@ -36,6 +38,7 @@ export async function recommendModel(path: string, options: RecommendModelOption
   return advise(header, hardware, {
     planner: quantizerPlanner,
     hasImatrix: options.hasImatrix === true,
+    ollamaVersion: options.ollamaVersion ?? null,
     ...(options.ctx !== undefined ? { ctx: options.ctx } : {}),
   });
 }

@@ -34,6 +34,7 @@ import { loadImatrix, imatrixKvOverrides, type Imatrix } from '../imatrix/index.
 import { defaultModelName, defaultOutputName, fileStem } from './default-names.ts';
 import { ORPHAN_BLOB_NOTE, sha256File } from '../ollama/blobs.ts';
 import { OllamaClient } from '../ollama/client.ts';
+import { checkOllamaCompat } from '../ollama/compat.ts';
 import { modelfileOwner } from '../ollama/modelfile.ts';
 import { resolveOllamaHost } from '../ollama/host.ts';
 import { displayName, requireModelName } from '../ollama/names.ts';
@@ -194,6 +195,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   signal?.addEventListener('abort', onAbort, { once: true });
 
   let client: OllamaClient | null = null;
+  let serverVersion: string | null = null;
   try {
     // ---- inspect
     startStage('inspect', input);
@@ -209,8 +211,8 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     if (register) {
       client = ctx.client ?? new OllamaClient(resolveOllamaHost({ explicit: request.host ?? undefined }));
       // Checked before quantizing: finding out after an hour of work that Ollama is not there helps nobody.
-      const version = await requireServer(client, signal, { start: request.startOllama === true, onEvent: emit });
-      info('inspect', `Ollama ${version} at ${client.host.url}`);
+      serverVersion = await requireServer(client, signal, { start: request.startOllama === true, onEvent: emit });
+      info('inspect', `Ollama ${serverVersion} at ${client.host.url}`);
     }
     throwIfAborted(signal);
     doneStage('inspect', `${arch}, ${source.name ?? 'unknown type'}, ${header.tensors.length} tensors, ${formatBytes(header.fileSize)}`);
@@ -240,6 +242,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
         ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
         ...(request.unified === true ? { unified: true } : {}),
         outputDir: outDir,
+        ollamaVersion: serverVersion,
       });
       throwIfAborted(signal);
       recommendation = report.recommended;
@@ -284,6 +287,10 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     const predicted = predictedBytes !== null && ctxTokens !== null ? `predicted memory ${formatBytes(predictedBytes)} at ${ctxTokens} tokens of context` : 'memory not predicted';
 
     if (register) {
+      // Refused now, before any work, when the user's Ollama could not load the result.
+      const tensors = plan ? plan.tensors.map((t) => ({ name: t.name, type: t.targetType })) : header.tensors;
+      const problem = checkOllamaCompat({ tensors, architecture: architecture(header) ?? null }, serverVersion);
+      if (problem) throw new QuantfitError(problem.text, { file: input }, { code: problem.message.code, params: problem.message.params });
       modelName = displayName(requireModelName(request.modelName ?? defaultModelName(input, typeName)));
       // Ollama matches names case-insensitively; a clash is refused now, not after quantizing.
       const existing = await client!.findModel(modelName, { signal });
@@ -371,6 +378,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
         ...(predictedBytes !== null ? { predictedBytes } : {}),
         modelfilePath,
         kv,
+        tensors: plan ? plan.tensors.map((t) => ({ name: t.name, type: t.targetType })) : header.tensors,
       },
       { signal, onEvent: emit, client: client! },
     );

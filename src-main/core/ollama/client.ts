@@ -1,11 +1,15 @@
 // One client for everything Quantfit asks of Ollama: the JSON endpoints through the `ollama` npm
-// client, blob upload (which ollama-js lacks) in blobs.ts. Every failure becomes a QuantfitError that
-// says which server, what was asked, and the server's own words.
+// client, and (as ollama-js's Node class adds file methods to its base) the blob HEAD/upload and the
+// quick version probe, all through the same host, fetch and timeouts. Every failure becomes a
+// QuantfitError that says which server, what was asked, and the server's own words.
 
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Ollama } from 'ollama';
-import { CancelledError, QuantfitError } from '../errors.ts';
-import type { JobEvent } from '../progress.ts';
+import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import type { JobEvent, Stage } from '../progress.ts';
 import { RateMeter } from '../progress.ts';
+import { ORPHAN_BLOB_NOTE, blobDigest } from './blobs.ts';
 import { displayName, parseModelName } from './names.ts';
 import type { OllamaHost, OllamaModelDetails, OllamaModelSummary, RunningModel } from './types.ts';
 
@@ -32,6 +36,23 @@ interface OperationOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface TransferOptions extends OperationOptions {
+  readonly onEvent?: (e: JobEvent) => void;
+  /** Stage named in progress events (default 'upload'). */
+  readonly stage?: Stage;
+}
+
+export interface UploadResult {
+  /** 201 = stored now; 200 = the server already had it and did not read the body. */
+  readonly status: 200 | 201;
+  readonly bytesSent: number;
+}
+
+/** How long the quick "is anybody there" probe waits before calling the server absent. */
+export const PROBE_TIMEOUT_MS = 2000;
+/** Progress events at most this often while hashing or uploading. */
+const PROGRESS_INTERVAL_MS = 100;
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'EAI_AGAIN']);
 
 /** The error code of a network failure (fetch wraps it in `cause`), or null. */
@@ -43,6 +64,23 @@ export function networkErrorCode(err: unknown): string | null {
   }
   if (err instanceof TypeError && /fetch failed/.test(err.message)) return 'fetch failed';
   return null;
+}
+
+/** The first `code` along the cause chain, or 'error'. */
+function errorCode(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 'error';
+}
+
+/** The innermost error's message (fetch says only "fetch failed"; its cause says what broke). */
+function innermostMessage(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && (e as { cause?: unknown }).cause instanceof Error; depth++) e = (e as { cause: unknown }).cause;
+  return e instanceof Error ? e.message : String(e);
 }
 
 function isAbortError(err: unknown): boolean {
@@ -77,10 +115,18 @@ export function placementOf(size: number, sizeVram: number): { placement: Runnin
 export class OllamaClient {
   readonly host: OllamaHost;
   private readonly fetchImpl: typeof fetch;
+  private readonly probeTimeoutMs: number;
 
-  constructor(host: OllamaHost, options: { fetch?: typeof fetch } = {}) {
+  constructor(host: OllamaHost, options: { fetch?: typeof fetch; probeTimeoutMs?: number } = {}) {
     this.host = host;
     this.fetchImpl = options.fetch ?? fetch;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  }
+
+  /** `fetch` against this server's `path`, ending when either signal fires. */
+  private send(path: string, init: RequestInit, signals: ReadonlyArray<AbortSignal | undefined>): Promise<Response> {
+    const live = signals.filter((s): s is AbortSignal => s !== undefined);
+    return this.fetchImpl(`${this.host.url}${path}`, { ...init, ...(live.length > 0 ? { signal: AbortSignal.any(live) } : {}) });
   }
 
   /** An ollama-js instance whose requests also end when `signal` aborts. */
@@ -123,6 +169,115 @@ export class OllamaClient {
     } catch (err) {
       throw this.fail(err, 'the version request', opts.signal);
     }
+  }
+
+  /**
+   * `GET /api/version` with a short timeout: the version string, or null when nothing (or something
+   * that is not Ollama) answers in time. Only the caller's own cancel throws.
+   */
+  async probeVersion(opts: OperationOptions & { timeoutMs?: number } = {}): Promise<string | null> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.probeTimeoutMs);
+    try {
+      const res = await this.send('/api/version', {}, [opts.signal, timeout]);
+      if (!res.ok) return null;
+      const body = (await res.json()) as { version?: unknown };
+      return typeof body.version === 'string' ? body.version : null;
+    } catch {
+      if (opts.signal?.aborted) throw new CancelledError();
+      return null;
+    }
+  }
+
+  /** `HEAD /api/blobs/<digest>`: true if the server has the blob, false if not. */
+  async hasBlob(hex: string, opts: OperationOptions = {}): Promise<boolean> {
+    const digest = blobDigest(hex);
+    let res: Response;
+    try {
+      res = await this.send(`/api/blobs/${digest}`, { method: 'HEAD' }, [opts.signal]);
+    } catch (err) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const code = networkErrorCode(err);
+      throw new QuantfitError(code ? unreachableMessage(this.host.url, code) : `checking blob ${digest} failed: ${(err as Error).message}`, {}, { cause: err });
+    }
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw new QuantfitError(`Ollama answered HTTP ${res.status} when asked for blob ${digest}`);
+  }
+
+  /**
+   * `POST /api/blobs/<digest>` with the file as a streamed body of exactly its size (a file that
+   * shrinks or grows while being sent fails the request). Progress counts the bytes handed to the
+   * request. Cancelling drops the connection; the server then discards its partial temp file.
+   */
+  async uploadBlob(path: string, hex: string, opts: TransferOptions = {}): Promise<UploadResult> {
+    const { signal, onEvent, stage = 'upload' } = opts;
+    const digest = blobDigest(hex);
+    throwIfAborted(signal);
+    const total = (await stat(path)).size;
+    const meter = new RateMeter(total);
+    let sent = 0;
+    let lastEmit = -Infinity;
+    let readError: Error | null = null;
+    const file = createReadStream(path, { highWaterMark: 1 << 20 });
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of file) {
+          const bytes = chunk as Buffer;
+          sent += bytes.length;
+          const now = performance.now();
+          if (onEvent && (now - lastEmit > PROGRESS_INTERVAL_MS || sent === total)) {
+            lastEmit = now;
+            const { rate, etaSeconds } = meter.update(sent);
+            onEvent({ type: 'progress', stage, unit: 'bytes', done: sent, total, rate, etaSeconds, status: 'uploading' });
+          }
+          yield bytes;
+        }
+      } catch (err) {
+        readError = err as Error;
+        throw err;
+      }
+    }
+    let res: Response;
+    try {
+      res = await this.send(
+        `/api/blobs/${digest}`,
+        {
+          method: 'POST',
+          headers: { 'Content-Length': String(total), 'Content-Type': 'application/octet-stream' },
+          // undici streams an async iterable body as it is read.
+          body: counted() as unknown as BodyInit,
+          duplex: 'half',
+        } as RequestInit,
+        [signal],
+      );
+    } catch (err) {
+      file.destroy();
+      if (signal?.aborted) throw new CancelledError();
+      if (readError !== null) throw new QuantfitError(`cannot read the file while uploading it: ${(readError as Error).message}`, { file: path }, { cause: readError });
+      const code = networkErrorCode(err) ?? errorCode(err);
+      if (sent === 0 && code === 'ECONNREFUSED') throw new QuantfitError(unreachableMessage(this.host.url, code), {}, { cause: err });
+      throw new QuantfitError(
+        `upload to Ollama at ${this.host.url} broke off after ${sent} of ${total} bytes (${code}: ${innermostMessage(err)}); ` +
+          `${ORPHAN_BLOB_NOTE}. Check that Ollama is still running and try again`,
+        { file: path },
+        { cause: err },
+      );
+    }
+    // 200 means the server already had the blob and may not have read everything we sent.
+    file.destroy();
+    const text = await res.text().catch(() => '');
+    if (res.status === 201 || res.status === 200) return { status: res.status, bytesSent: sent };
+    let message = text.trim();
+    try {
+      const parsed = JSON.parse(text) as { error?: unknown };
+      if (typeof parsed.error === 'string') message = parsed.error;
+    } catch {
+      // not JSON: keep the text as it came
+    }
+    const hint = /digest mismatch/.test(message)
+      ? `; the file's bytes did not hash to ${digest} on arrival (did the file change during the upload?). ${ORPHAN_BLOB_NOTE}`
+      : '';
+    throw new QuantfitError(`Ollama refused the upload (HTTP ${res.status}): ${message}${hint}`, { file: path });
   }
 
   /** `GET /api/tags`, newest first as the server sorts them. */

@@ -10,8 +10,9 @@ import { CancelledError, QuantfitError, describeError, throwIfAborted } from '..
 import { readGgufHeader } from '../gguf/reader.ts';
 import type { GgufKv } from '../gguf/types.ts';
 import type { JobEvent, Stage } from '../progress.ts';
-import { ORPHAN_BLOB_NOTE, blobDigest, blobExists, sha256File, uploadBlob } from './blobs.ts';
+import { ORPHAN_BLOB_NOTE, blobDigest, sha256File } from './blobs.ts';
 import { OllamaClient, networkErrorCode } from './client.ts';
+import { checkOllamaCompat } from './compat.ts';
 import { resolveOllamaHost } from './host.ts';
 import { modelfileFrom, modelfileOwner, modelfilePathFor, renderModelfile } from './modelfile.ts';
 import { displayName, requireModelName } from './names.ts';
@@ -43,11 +44,11 @@ export async function requireServer(
     return await client.version({ signal });
   } catch (err) {
     if (err instanceof CancelledError || networkErrorCode((err as Error).cause ?? err) === null) throw err;
-    const status = await probeServer(client.host, { signal, timeoutMs: 500 });
+    const status = await probeServer(client, { signal, timeoutMs: 500 });
     if (status.state === 'running') return status.version;
     if (status.state === 'stopped' && opts.start && client.host.loopback) {
       opts.onEvent?.({ type: 'log', level: 'info', message: `starting '${status.binary} serve' for ${client.host.url}` });
-      return (await startServer(client.host, status.binary, { signal })).version;
+      return (await startServer(client, status.binary, { signal })).version;
     }
     if (status.state === 'stopped') {
       throw new QuantfitError(`Ollama is not running at ${client.host.url}: start it with '${status.binary} serve' (or open the Ollama app) and try again`, {}, { cause: err });
@@ -92,11 +93,15 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   const knownSha256 = options.sha256 !== undefined ? blobDigest(options.sha256).slice('sha256:'.length) : undefined;
   const modelfilePath = options.modelfilePath === null ? null : resolve(options.modelfilePath ?? modelfilePathFor(file));
   if (modelfilePath === file) throw new QuantfitError('the Modelfile path is the GGUF itself', { file });
-  const kv: readonly GgufKv[] = options.kv ?? (await readGgufHeader(file)).kv;
+  const header = options.kv !== undefined && options.tensors !== undefined ? null : await readGgufHeader(file);
+  const kv: readonly GgufKv[] = options.kv ?? header?.kv ?? [];
+  const tensors = options.tensors ?? header?.tensors ?? [];
   throwIfAborted(signal);
 
   const client = ctx.client ?? new OllamaClient(resolveOllamaHost({ explicit: options.host }));
-  await requireServer(client, signal, { start: options.startServer, onEvent: emit });
+  const version = await requireServer(client, signal, { start: options.startServer, onEvent: emit });
+  const problem = checkOllamaCompat({ tensors, architecture: kvString(kv, 'general.architecture') }, version);
+  if (problem) throw new QuantfitError(problem.text, { file }, { code: problem.message.code, params: problem.message.params });
 
   // Never replace someone's model by accident: Ollama matches names case-insensitively.
   const existing = await client.findModel(model, { signal });
@@ -148,10 +153,10 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
     emit({ type: 'stage', stage: 'upload', status: 'start' });
     const sha256 = knownSha256 ?? (await sha256File(file, { signal, onEvent: emit, stage: 'upload' }));
     const digest = blobDigest(sha256);
-    if (await blobExists(client.host.url, sha256, signal)) {
+    if (await client.hasBlob(sha256, { signal })) {
       emit({ type: 'stage', stage: 'upload', status: 'skipped', message: `Ollama already has ${digest}` });
     } else {
-      const r = await uploadBlob(client.host.url, file, sha256, { signal, onEvent: emit, stage: 'upload' });
+      const r = await client.uploadBlob(file, sha256, { signal, onEvent: emit, stage: 'upload' });
       uploaded = r.status === 201;
       emit({ type: 'stage', stage: 'upload', status: 'done', message: `${fileSize} bytes sent` });
     }
@@ -240,6 +245,11 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   } finally {
     if (modelfileTemp !== null && !renamed) await rm(modelfileTemp, { force: true });
   }
+}
+
+function kvString(kv: readonly GgufKv[], key: string): string | null {
+  const v = kv.find((e) => e.key === key)?.value;
+  return typeof v === 'string' ? v : null;
 }
 
 /** The `stop` values of /api/show's `parameters` text (one `name value` line each, Go-quoted strings). */

@@ -5,30 +5,14 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
-import { networkErrorCode } from './client.ts';
-import type { OllamaHost, OllamaServerStatus } from './types.ts';
+import type { OllamaClient } from './client.ts';
+import type { OllamaServerStatus } from './types.ts';
 
 export const OLLAMA_DOWNLOAD_URL = 'https://ollama.com/download';
 
 export const INSTALL_MESSAGE =
   `Ollama is not installed (no 'ollama' program on PATH or in the usual places). ` +
   `Install it from ${OLLAMA_DOWNLOAD_URL}, then start it (open the app, or run 'ollama serve').`;
-
-/** `GET /api/version` with a short timeout: the version string, or null when nothing answers. */
-export async function serverVersion(hostUrl: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string | null> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 2000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  try {
-    const res = await fetch(`${hostUrl}/api/version`, { signal });
-    if (!res.ok) return null;
-    const body = (await res.json()) as { version?: unknown };
-    return typeof body.version === 'string' ? body.version : null;
-  } catch (err) {
-    if (opts.signal?.aborted) throw new CancelledError();
-    if (timeout.aborted || networkErrorCode(err) !== null || err instanceof SyntaxError) return null;
-    return null;
-  }
-}
 
 export interface BinarySearchOptions {
   readonly platform?: NodeJS.Platform;
@@ -81,8 +65,9 @@ export function findOllamaBinary(options: BinarySearchOptions = {}): string | nu
 }
 
 /** Running, stopped (binary found) or missing (install message). */
-export async function probeServer(host: OllamaHost, options: BinarySearchOptions & { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OllamaServerStatus> {
-  const version = await serverVersion(host.url, options);
+export async function probeServer(client: OllamaClient, options: BinarySearchOptions & { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OllamaServerStatus> {
+  const { host } = client;
+  const version = await client.probeVersion(options);
   if (version !== null) return { state: 'running', host: host.url, version };
   const binary = findOllamaBinary(options);
   if (binary !== null) return { state: 'stopped', host: host.url, binary };
@@ -94,10 +79,11 @@ export async function probeServer(host: OllamaHost, options: BinarySearchOptions
  * `/api/version` answers. Refuses hosts on other machines: we can only start a server here.
  */
 export async function startServer(
-  host: OllamaHost,
+  client: OllamaClient,
   binary: string,
   opts: { timeoutMs?: number; signal?: AbortSignal; pollMs?: number; args?: readonly string[]; env?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<{ version: string; pid: number | undefined }> {
+  const { host } = client;
   if (!host.loopback) throw new QuantfitError(`cannot start Ollama for ${host.url}: it is not on this machine`);
   throwIfAborted(opts.signal);
   const timeoutMs = opts.timeoutMs ?? 20_000;
@@ -122,7 +108,7 @@ export async function startServer(
     }
     if (spawnError) throw new QuantfitError(`could not start ${binary}: ${(spawnError as Error).message}`, { file: binary });
     if (exitCode !== null) throw new QuantfitError(`'${binary} serve' exited with code ${exitCode} before answering (is another server using ${hostPort}?)`, { file: binary });
-    const version = await serverVersion(host.url, { timeoutMs: 1000, signal: opts.signal });
+    const version = await client.probeVersion({ timeoutMs: 1000, signal: opts.signal });
     if (version !== null) return { version, pid: child.pid };
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }

@@ -69,6 +69,8 @@ export interface RegisterOptions {
   readonly startServer?: boolean;
   /** The GGUF's metadata when the caller has it already (the quantizer's plan): skips re-reading the header. */
   readonly kv?: readonly GgufKv[];
+  /** Its tensors' names and ggml types, likewise (checked against what the server can load). */
+  readonly tensors?: ReadonlyArray<{ readonly name: string; readonly type: number }>;
 }
 
 export interface RegisterResult {
