@@ -5,12 +5,14 @@ import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as ollama } from './ollama.ts';
+import { catalogue as tokenizer } from './tokenizer.ts';
 
 const AREAS: readonly Catalogue[] = [
   common,
   convert,
   fit,
   ollama,
+  tokenizer,
 ];
 
 function merge(locale: Locale): Readonly<Record<string, string>> {

@@ -1,0 +1,146 @@
+// The converter's GPT-2 BPE vocabulary (get_vocab_base): tokenizer.json's vocabulary with its added
+// tokens, in id order, padded with [PADn] to config.json's vocab_size; added tokens CONTROL when special
+// (or looking special) and USER_DEFINED otherwise; and tokenizer.ggml.pre named by hashing the ids the
+// real tokenizer gives for CHKTXT. The converter runs transformers' AutoTokenizer; here the same
+// tokenizer.json runs through Hugging Face's tokenizers.js.
+
+import { createHash } from 'node:crypto';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { QuantfitError } from '../../errors.ts';
+import type { HfConfig } from '../hf-config.ts';
+import { isObject, truthy, type Json, type JsonObject, type TokenizerFolder } from './folder.ts';
+import { CHKTXT, PRE_TOKENIZER_BY_HASH } from './pre-tokenizer-hashes.ts';
+import { looksSpecial, SPM_SPACE, TokenType, type TokenTypeId } from './token-types.ts';
+
+export interface BpeVocab {
+  readonly tokens: string[];
+  readonly types: TokenTypeId[];
+  readonly pre: string;
+}
+
+interface AddedToken {
+  readonly id: number;
+  readonly content: string;
+  readonly special: boolean;
+  readonly normalized: boolean;
+}
+
+function readAddedTokens(folder: TokenizerFolder, tj: JsonObject): AddedToken[] {
+  const list = tj.added_tokens;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw folder.invalid('tokenizer.json', 'added_tokens is not a list');
+  return list.map((t, i) => {
+    if (!isObject(t) || typeof t.content !== 'string' || typeof t.id !== 'number' || !Number.isSafeInteger(t.id) || t.id < 0) {
+      throw folder.invalid('tokenizer.json', `added token ${i} has no content or no valid id`);
+    }
+    return { id: t.id, content: t.content, special: truthy(t.special), normalized: truthy(t.normalized) };
+  });
+}
+
+/** text → id as transformers' get_vocab() gives it: the model's vocabulary, then the added tokens. */
+function readVocab(folder: TokenizerFolder, model: JsonObject, added: readonly AddedToken[]): Map<string, number> {
+  const vocab = model.vocab;
+  if (!isObject(vocab)) throw folder.invalid('tokenizer.json', 'model.vocab is not an object');
+  const out = new Map<string, number>();
+  for (const [text, id] of Object.entries(vocab)) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      throw folder.invalid('tokenizer.json', `token ${JSON.stringify(text)} has id ${JSON.stringify(id)}`);
+    }
+    out.set(text, id);
+  }
+  for (const t of added) out.set(t.content, t.id);
+  return out;
+}
+
+/** The ids of CHKTXT (special tokens added, as transformers' encode() does) → the converter's name. */
+export function preTokenizerName(tokenizer: Tokenizer, file: string): string {
+  const ids = tokenizer.encode(CHKTXT).ids;
+  const hash = createHash('sha256').update(`[${ids.join(', ')}]`).digest('hex');
+  const name = PRE_TOKENIZER_BY_HASH.get(hash);
+  if (name === undefined) {
+    throw new QuantfitError(`BPE pre-tokenizer was not recognized (chkhsh ${hash}); llama.cpp's converter refuses it too`, { file }, {
+      code: 'tokenizer.unknownPre',
+      params: { file, hash },
+    });
+  }
+  return name;
+}
+
+function hparamVocabSize(config: HfConfig, fallback: number): number {
+  const text = isObject(config.text_config as Json) ? (config.text_config as JsonObject) : undefined;
+  const v = text !== undefined && 'vocab_size' in text ? text.vocab_size : 'vocab_size' in config ? config.vocab_size : fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new QuantfitError(`'vocab_size' should be a non-negative integer, found ${JSON.stringify(v)}`, { file: 'config.json', key: 'vocab_size' }, {
+      code: 'tokenizer.badVocabSize',
+      params: { key: 'vocab_size', value: JSON.stringify(v) },
+    });
+  }
+  return v;
+}
+
+/** get_vocab_base for tokenizer.json; undefined when the folder has no tokenizer.json. */
+export async function bpeVocab(folder: TokenizerFolder, config: HfConfig): Promise<BpeVocab | undefined> {
+  const tj = await folder.jsonObject('tokenizer.json');
+  if (tj === undefined) return undefined;
+  const model = tj.model;
+  if (!isObject(model)) throw folder.invalid('tokenizer.json', 'no model');
+  if (model.type !== 'BPE') {
+    throw new QuantfitError(`tokenizer.json: model type ${JSON.stringify(model.type ?? null)} is not BPE`, { file: folder.path('tokenizer.json') }, {
+      code: 'tokenizer.unknownModelType',
+      params: { file: folder.path('tokenizer.json'), type: String(model.type ?? 'none') },
+    });
+  }
+  const added = readAddedTokens(folder, tj);
+  const vocab = readVocab(folder, model, added);
+  let maxId = -1;
+  for (const id of vocab.values()) if (id > maxId) maxId = id;
+  const vocabSize = hparamVocabSize(config, vocab.size);
+  if (maxId >= vocabSize) {
+    throw new QuantfitError(`tokenizer.json has token id ${maxId}, past config.json's vocab_size ${vocabSize}`, { file: folder.path('tokenizer.json') }, {
+      code: 'tokenizer.idPastVocab',
+      params: { file: folder.path('tokenizer.json'), id: maxId, size: vocabSize },
+    });
+  }
+  const tokenizerConfig = (await folder.jsonObject('tokenizer_config.json')) ?? {};
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tj, tokenizerConfig);
+  } catch (err) {
+    throw folder.invalid('tokenizer.json', `the tokenizer cannot be built: ${(err as Error).message}`);
+  }
+  const pre = preTokenizerName(tokenizer, folder.path('tokenizer.json'));
+
+  const reverse = new Map<number, string>();
+  for (const [text, id] of vocab) reverse.set(id, text);
+  const addedByContent = new Map(added.map((t) => [t.content, t]));
+  const addedById = new Map(added.map((t) => [t.id, t]));
+  // transformers decodes with clean_up_tokenization_spaces from tokenizer_config (off by default).
+  const cleanUp = tokenizerConfig.clean_up_tokenization_spaces === true;
+  const tokens: string[] = [];
+  const types: TokenTypeId[] = [];
+  for (let i = 0; i < vocabSize; i++) {
+    let token = reverse.get(i);
+    if (token === undefined) {
+      tokens.push(`[PAD${i}]`);
+      types.push(TokenType.UNUSED);
+      continue;
+    }
+    if (addedByContent.has(token)) {
+      const info = addedById.get(i);
+      if (info !== undefined && !info.normalized) {
+        // llama.cpp expects CONTROL and USER_DEFINED tokens pre-normalized: the converter round-trips them.
+        const ids = tokenizer.encode(token, { add_special_tokens: false }).ids;
+        if (ids.length > 0) token = tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: cleanUp });
+      }
+      if (info?.special === true || looksSpecial(token)) types.push(TokenType.CONTROL);
+      else {
+        token = token.replaceAll(SPM_SPACE, ' ');
+        types.push(TokenType.USER_DEFINED);
+      }
+    } else {
+      types.push(TokenType.NORMAL);
+    }
+    tokens.push(token);
+  }
+  return { tokens, types, pre };
+}

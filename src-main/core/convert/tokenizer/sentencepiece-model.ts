@@ -1,0 +1,206 @@
+// A strict, bounded reader of SentencePiece's tokenizer.model: a protobuf `ModelProto`
+// (sentencepiece_model.proto). Only what conversion needs is decoded — the pieces (text, score, type)
+// and the trainer's model type; every other field is skipped by its wire type. Every length is checked
+// against the bytes that remain before anything is allocated, so a corrupt file fails in one clear
+// line instead of allocating or looping.
+
+import { QuantfitError } from '../../errors.ts';
+
+/** SentencePiece's piece types (ModelProto.SentencePiece.Type); NORMAL is the proto default. */
+export const PieceType = {
+  NORMAL: 1,
+  UNKNOWN: 2,
+  CONTROL: 3,
+  USER_DEFINED: 4,
+  UNUSED: 5,
+  BYTE: 6,
+} as const;
+export type PieceTypeId = (typeof PieceType)[keyof typeof PieceType];
+
+/** TrainerSpec.ModelType; UNIGRAM is the proto default. */
+export const SentencePieceModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
+
+export interface SentencePiece {
+  readonly piece: string;
+  /** A float32 in the file; held exactly as a number. */
+  readonly score: number;
+  readonly type: PieceTypeId;
+}
+
+export interface SentencePieceModel {
+  readonly pieces: readonly SentencePiece[];
+  readonly modelType: number;
+}
+
+/** Real models are 0.5–5 MB (Gemma's 256k vocabulary is 4.2 MB); far larger is not a tokenizer.model. */
+export const MAX_SENTENCEPIECE_MODEL_BYTES = 64 * 1024 * 1024;
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+class Cursor {
+  pos: number;
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+    readonly file: string,
+  ) {
+    this.pos = start;
+  }
+
+  fail(what: string): never {
+    throw new QuantfitError(`corrupt tokenizer.model: ${what}`, { file: this.file, offset: this.pos }, {
+      code: 'tokenizer.spmCorrupt',
+      params: { file: this.file, detail: what, offset: this.pos },
+    });
+  }
+
+  atEnd(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /**
+   * A varint of at most 10 bytes, as a number. Past 2^53 it is inexact — negative int32 fields such as
+   * pad_id = -1 are 10-byte varints — which is harmless: every value used here is range-checked.
+   */
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.bytes[this.pos++];
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    this.fail('varint longer than 10 bytes');
+  }
+
+  /** The [start, end) of a length-delimited field's payload, checked against what remains. */
+  lengthDelimited(): [number, number] {
+    const len = this.varint();
+    if (len > this.end - this.pos) this.fail(`field length ${len} runs past the end of its message`);
+    const start = this.pos;
+    this.pos += len;
+    return [start, this.pos];
+  }
+
+  float32(): number {
+    if (this.end - this.pos < 4) this.fail('truncated float');
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 4);
+    this.pos += 4;
+    return view.getFloat32(0, true);
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        if (this.end - this.pos < 8) this.fail('truncated fixed64');
+        this.pos += 8;
+        return;
+      case WIRE_LEN:
+        this.lengthDelimited();
+        return;
+      case WIRE_FIXED32:
+        if (this.end - this.pos < 4) this.fail('truncated fixed32');
+        this.pos += 4;
+        return;
+      default:
+        this.fail(`unsupported wire type ${wireType}`);
+    }
+  }
+
+  /** The next field's (number, wire type). */
+  tag(): [number, number] {
+    const tag = this.varint();
+    const field = Math.floor(tag / 8);
+    if (field === 0 || tag > 0xffffffff) this.fail(`invalid field tag ${tag}`);
+    return [field, tag & 7];
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function readPiece(c: Cursor, start: number, end: number): SentencePiece {
+  const m: Cursor = new Cursor(c.bytes, start, end, c.file);
+  let piece: string | undefined;
+  let score = 0;
+  let type: number = PieceType.NORMAL;
+  while (!m.atEnd()) {
+    const [field, wire] = m.tag();
+    if (field === 1 && wire === WIRE_LEN) {
+      const [s, e] = m.lengthDelimited();
+      try {
+        piece = utf8.decode(m.bytes.subarray(s, e));
+      } catch {
+        m.pos = s;
+        m.fail('a piece is not valid UTF-8');
+      }
+    } else if (field === 2 && wire === WIRE_FIXED32) {
+      score = m.float32();
+    } else if (field === 3 && wire === WIRE_VARINT) {
+      type = m.varint();
+      if (type < PieceType.NORMAL || type > PieceType.BYTE) m.fail(`unknown piece type ${type}`);
+    } else if (field <= 3) {
+      m.fail(`field ${field} of a piece has wire type ${wire}`);
+    } else {
+      m.skip(wire);
+    }
+  }
+  if (piece === undefined || piece.length === 0) return m.fail('a piece has no text');
+  return { piece, score, type: type as PieceTypeId };
+}
+
+function readModelType(c: Cursor, start: number, end: number): number {
+  const m = new Cursor(c.bytes, start, end, c.file);
+  let modelType: number = SentencePieceModelType.UNIGRAM;
+  while (!m.atEnd()) {
+    const [field, wire] = m.tag();
+    if (field === 3 && wire === WIRE_VARINT) modelType = m.varint();
+    else m.skip(wire);
+  }
+  if (modelType < SentencePieceModelType.UNIGRAM || modelType > SentencePieceModelType.CHAR) {
+    m.fail(`unknown model type ${modelType}`);
+  }
+  return modelType;
+}
+
+/**
+ * Decodes a tokenizer.model. Checks what SentencePiece's own loader checks before the converter can
+ * use a model: at least one piece, exactly one UNKNOWN piece, no empty or repeated piece text.
+ */
+export function parseSentencePieceModel(bytes: Uint8Array, file: string): SentencePieceModel {
+  const c = new Cursor(bytes, 0, bytes.length, file);
+  if (bytes.length > MAX_SENTENCEPIECE_MODEL_BYTES) c.fail(`${bytes.length} bytes is far larger than any tokenizer.model`);
+  const pieces: SentencePiece[] = [];
+  let modelType: number = SentencePieceModelType.UNIGRAM;
+  while (!c.atEnd()) {
+    const [field, wire] = c.tag();
+    if ((field === 1 || field === 2) && wire !== WIRE_LEN) c.fail(`field ${field} has wire type ${wire}`);
+    if (field === 1) {
+      const [s, e] = c.lengthDelimited();
+      pieces.push(readPiece(c, s, e));
+    } else if (field === 2) {
+      const [s, e] = c.lengthDelimited();
+      modelType = readModelType(c, s, e);
+    } else {
+      c.skip(wire);
+    }
+  }
+  if (pieces.length === 0) c.fail('no pieces');
+  const seen = new Set<string>();
+  let unknowns = 0;
+  for (const p of pieces) {
+    if (p.type === PieceType.UNKNOWN) unknowns++;
+    if (seen.has(p.piece)) c.fail(`piece ${JSON.stringify(p.piece)} is defined twice`);
+    seen.add(p.piece);
+  }
+  if (unknowns !== 1) c.fail(unknowns === 0 ? 'no unknown piece' : 'more than one unknown piece');
+  return { pieces, modelType };
+}

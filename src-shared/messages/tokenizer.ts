@@ -1,0 +1,41 @@
+// Messages of reading a Hugging Face folder's tokenizer (tokenizer.model, tokenizer.json and friends).
+import type { Catalogue } from '../message.ts';
+
+export const catalogue = {
+  en: {
+    'tokenizer.missing': '{dir}: no tokenizer in the folder (looked for {wanted})',
+    'tokenizer.unsupportedArch': 'no tokenizer conversion for architecture {arch} (supported: {supported})',
+    'tokenizer.spmCorrupt': '{file}: corrupt tokenizer.model: {detail} (at offset {offset})',
+    'tokenizer.fileTooLarge': '{file}: {bytes} bytes, larger than any tokenizer file',
+    'tokenizer.unreadable': '{file}: cannot read: {reason}',
+    'tokenizer.notUtf8': '{file}: not valid UTF-8',
+    'tokenizer.invalidJson': '{file}: invalid JSON: {reason}',
+    'tokenizer.invalidFile': '{file}: {detail}',
+    'tokenizer.negativeSpecialId': '{file}: invalid value for special token type {kind}: {id}',
+    'tokenizer.unknownMergesFormat': '{file}: unknown format of the merges',
+    'tokenizer.badVocabSize': 'config.json: \'{key}\' should be a non-negative integer, found {value}',
+    'tokenizer.tekkenUnsupported': '{file}: Mistral tekken.json tokenizers are not supported; a tokenizer.json or tokenizer.model is needed',
+    'tokenizer.unsupportedKind': '{file}: {kind} tokenizers are not supported',
+    'tokenizer.unknownModelType': '{file}: tokenizer model type {type} is not BPE',
+    'tokenizer.unknownPre': '{file}: BPE pre-tokenizer not recognized (hash {hash}); llama.cpp\'s converter refuses it too',
+    'tokenizer.idPastVocab': '{file}: token id {id} is past config.json\'s vocab_size {size}',
+  },
+  'zh-CN': {
+    'tokenizer.missing': '{dir}：文件夹中没有分词器（查找了 {wanted}）',
+    'tokenizer.unsupportedArch': '不支持架构 {arch} 的分词器转换（支持：{supported}）',
+    'tokenizer.spmCorrupt': '{file}：tokenizer.model 已损坏：{detail}（偏移 {offset}）',
+    'tokenizer.fileTooLarge': '{file}：{bytes} 字节，比任何分词器文件都大',
+    'tokenizer.unreadable': '{file}：无法读取：{reason}',
+    'tokenizer.notUtf8': '{file}：不是有效的 UTF-8',
+    'tokenizer.invalidJson': '{file}：JSON 无效：{reason}',
+    'tokenizer.invalidFile': '{file}：{detail}',
+    'tokenizer.negativeSpecialId': '{file}：特殊词元类型 {kind} 的值无效：{id}',
+    'tokenizer.unknownMergesFormat': '{file}：合并规则（merges）的格式未知',
+    'tokenizer.badVocabSize': 'config.json：\'{key}\' 应为非负整数，实际为 {value}',
+    'tokenizer.tekkenUnsupported': '{file}：不支持 Mistral 的 tekken.json 分词器；需要 tokenizer.json 或 tokenizer.model',
+    'tokenizer.unsupportedKind': '{file}：不支持 {kind} 分词器',
+    'tokenizer.unknownModelType': '{file}：分词器模型类型 {type} 不是 BPE',
+    'tokenizer.unknownPre': '{file}：无法识别 BPE 预分词器（哈希 {hash}）；llama.cpp 的转换器同样拒绝',
+    'tokenizer.idPastVocab': '{file}：词元 id {id} 超出 config.json 的 vocab_size {size}',
+  },
+} satisfies Catalogue;

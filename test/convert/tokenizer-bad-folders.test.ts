@@ -1,0 +1,109 @@
+// Bad tokenizer folders: each is one clear error with a message code the catalogue knows, naming the
+// file; the SentencePiece reader survives hundreds of corrupted models without a crash or a hang.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readTokenizerKvs } from '../../src-main/core/convert/tokenizer/index.ts';
+import { parseSentencePieceModel, PieceType } from '../../src-main/core/convert/tokenizer/sentencepiece-model.ts';
+import { QuantfitError } from '../../src-main/core/errors.ts';
+import { hasMessage } from '../../src-shared/messages/index.ts';
+import { mulberry32 } from '../support/random.ts';
+import { sentencePieceModelBytes, writeFolder } from '../support/tokenizer-files.ts';
+
+async function withFolder(files: Record<string, string | Uint8Array | object>, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'quantfit-tokbad-'));
+  try {
+    await writeFolder(dir, files);
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function refusal(dir: string, arch: string, config: object = {}): Promise<QuantfitError> {
+  try {
+    await readTokenizerKvs(dir, { architectures: [arch], ...config }, { arch });
+  } catch (err) {
+    assert.ok(err instanceof QuantfitError, `a QuantfitError, not ${String(err)}`);
+    assert.ok(err.code !== undefined && hasMessage(err.code), `message code ${err.code} is in the catalogue`);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+test('no tokenizer files at all: tokenizer.missing, for each route', async () => {
+  await withFolder({ 'config.json': {} }, async (dir) => {
+    for (const arch of ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'Qwen3MoeForCausalLM', 'Gemma2ForCausalLM', 'Gemma3ForCausalLM', 'Phi3ForCausalLM']) {
+      const err = await refusal(dir, arch);
+      assert.equal(err.code, 'tokenizer.missing', arch);
+      assert.equal(err.location.file, dir);
+    }
+  });
+});
+
+test('a corrupt tokenizer.model: truncated, or random bytes', async () => {
+  const llama2 = await sentencePieceModelBytes('llama2');
+  await withFolder({ 'tokenizer.model': llama2.subarray(0, 250_001) }, async (dir) => {
+    const err = await refusal(dir, 'LlamaForCausalLM');
+    assert.equal(err.code, 'tokenizer.spmCorrupt');
+    assert.equal(err.location.file, join(dir, 'tokenizer.model'));
+  });
+  const random = new Uint8Array(4096);
+  const rand = mulberry32(7);
+  for (let i = 0; i < random.length; i++) random[i] = Math.floor(rand() * 256);
+  await withFolder({ 'tokenizer.model': random }, async (dir) => {
+    assert.equal((await refusal(dir, 'Gemma2ForCausalLM')).code, 'tokenizer.spmCorrupt');
+  });
+});
+
+test('tokenizer.json with a model type the BPE path cannot take', async () => {
+  await withFolder({ 'tokenizer.json': { model: { type: 'WordPiece', vocab: { a: 0 } }, added_tokens: [] } }, async (dir) => {
+    const err = await refusal(dir, 'Qwen2ForCausalLM');
+    assert.equal(err.code, 'tokenizer.unknownModelType');
+    assert.match(err.message, /WordPiece/);
+  });
+});
+
+test('invalid JSON, an unsupported architecture, a negative special id', async () => {
+  const llama2 = await sentencePieceModelBytes('llama2');
+  await withFolder({ 'tokenizer.model': llama2, 'tokenizer_config.json': '{"add_bos_token": tru' }, async (dir) => {
+    const err = await refusal(dir, 'LlamaForCausalLM');
+    assert.equal(err.code, 'tokenizer.invalidJson');
+    assert.equal(err.location.file, join(dir, 'tokenizer_config.json'));
+  });
+  await withFolder({ 'tokenizer.model': llama2 }, async (dir) => {
+    assert.equal((await refusal(dir, 'GPT2LMHeadModel')).code, 'tokenizer.unsupportedArch');
+    assert.equal((await refusal(dir, 'LlamaForCausalLM', { pad_token_id: -1 })).code, 'tokenizer.negativeSpecialId');
+  });
+});
+
+test('the Llama-2 tokenizer.model decodes: 32000 pieces, <unk>/<s>/</s>, 256 byte pieces', async () => {
+  const model = parseSentencePieceModel(await sentencePieceModelBytes('llama2'), 'tokenizer.model');
+  assert.equal(model.pieces.length, 32000);
+  assert.deepEqual(model.pieces.slice(0, 3).map((p) => [p.piece, p.type]), [['<unk>', PieceType.UNKNOWN], ['<s>', PieceType.CONTROL], ['</s>', PieceType.CONTROL]]);
+  assert.equal(model.pieces.filter((p) => p.type === PieceType.BYTE).length, 256);
+  assert.equal(model.pieces[3].piece, '<0x00>');
+});
+
+test('300 corrupted tokenizer.models: each parses or is refused with spmCorrupt, none crashes', () => {
+  return sentencePieceModelBytes('llama2').then((original) => {
+    const rand = mulberry32(11);
+    let refused = 0;
+    for (let n = 0; n < 300; n++) {
+      const bytes = new Uint8Array(original.subarray(0, 4096 + Math.floor(rand() * 4096)));
+      const flips = 1 + Math.floor(rand() * 8);
+      for (let i = 0; i < flips; i++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      try {
+        parseSentencePieceModel(bytes, 'fuzz.model');
+      } catch (err) {
+        assert.ok(err instanceof QuantfitError && err.code === 'tokenizer.spmCorrupt', `case ${n}: ${String(err)}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 250, `truncated models are refused (${refused}/300)`);
+  });
+});
