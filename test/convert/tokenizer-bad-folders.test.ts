@@ -107,3 +107,31 @@ test('300 corrupted tokenizer.models: each parses or is refused with spmCorrupt,
     assert.ok(refused > 250, `truncated models are refused (${refused}/300)`);
   });
 });
+
+/** A tiny byte-level BPE tokenizer.json: 256 byte symbols and a few merges, in the [a, b] form. */
+function tinyByteLevelBpe(merges: [string, string][]): object {
+  const vocab: Record<string, number> = {};
+  const byteSymbols: string[] = [];
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    byteSymbols.push(printable ? String.fromCharCode(b) : '');
+  }
+  let extra = 0;
+  for (let b = 0; b < 256; b++) if (byteSymbols[b] === '') byteSymbols[b] = String.fromCharCode(256 + extra++);
+  byteSymbols.forEach((s, i) => { vocab[s] = i; });
+  merges.forEach(([a, b], i) => { vocab[a + b] = 256 + i; });
+  return {
+    model: { type: 'BPE', vocab, merges, byte_fallback: false, ignore_merges: false },
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    decoder: { type: 'ByteLevel' },
+    added_tokens: [{ id: 256 + merges.length, content: '<|endoftext|>', special: true, normalized: false }],
+  };
+}
+
+test('a BPE tokenizer.json whose chktxt hash the converter does not know: tokenizer.unknownPre with the hash', async () => {
+  await withFolder({ 'tokenizer.json': tinyByteLevelBpe([['Ġ', 'a'], ['h', 'e']]) }, async (dir) => {
+    const err = await refusal(dir, 'Qwen2ForCausalLM');
+    assert.equal(err.code, 'tokenizer.unknownPre', err.message);
+    assert.match(String(err.params?.hash), /^[0-9a-f]{64}$/);
+  });
+});

@@ -104,7 +104,9 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig): Promi
   const tokenizerConfig = (await folder.jsonObject('tokenizer_config.json')) ?? {};
   let tokenizer: Tokenizer;
   try {
-    tokenizer = new Tokenizer(tj, tokenizerConfig);
+    // tokenizers.js wants every component key present; the Rust library treats a missing one as null.
+    const components = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] };
+    tokenizer = new Tokenizer({ ...components, ...tj }, tokenizerConfig);
   } catch (err) {
     throw folder.invalid('tokenizer.json', `the tokenizer cannot be built: ${(err as Error).message}`);
   }
