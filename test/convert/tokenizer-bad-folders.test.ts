@@ -135,3 +135,12 @@ test('a BPE tokenizer.json whose chktxt hash the converter does not know: tokeni
     assert.match(String(err.params?.hash), /^[0-9a-f]{64}$/);
   });
 });
+
+test('an aborted signal stops the read with CancelledError', async () => {
+  const { CancelledError } = await import('../../src-main/core/errors.ts');
+  await withFolder({ 'tokenizer.model': await sentencePieceModelBytes('llama2') }, async (dir) => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(readTokenizerKvs(dir, {}, { arch: 'LlamaForCausalLM', signal: controller.signal }), CancelledError);
+  });
+});

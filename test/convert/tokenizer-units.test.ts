@@ -41,3 +41,32 @@ test('KvList: a key set twice keeps its first place and takes the last value; em
   kv.array('d', T.STRING, []);
   assert.deepEqual(kv.toArray(), [{ key: 'a', type: T.BOOL, value: false }, { key: 'b', type: T.STRING, value: 'x' }]);
 });
+
+test("pre-tokenizer names from real tokenizer.json files: the converter's chktxt hashes, BOS from the post-processor included", async () => {
+  const { Tokenizer } = await import('@huggingface/tokenizers');
+  const { readFile } = await import('node:fs/promises');
+  const { preTokenizerName } = await import('../../src-main/core/convert/tokenizer/bpe-vocab.ts');
+  const { lenmlTokenizerDir } = await import('../support/tokenizer-files.ts');
+  const load = async (name: 'qwen3' | 'llama3'): Promise<Record<string, unknown>> =>
+    JSON.parse(await readFile(join(lenmlTokenizerDir(name), 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const name = (tj: Record<string, unknown>): string => preTokenizerName(new Tokenizer(tj, {}), 'tokenizer.json');
+  assert.equal(name(await load('qwen3')), 'qwen2');
+  const llama3 = await load('llama3');
+  // This early Llama 3 tokenizer.json adds no BOS (post-processor ByteLevel only): the Smaug hash.
+  assert.equal(name(llama3), 'smaug-bpe');
+  // Meta's later file adds <|begin_of_text|> through TemplateProcessing: Meta-Llama-3-8B's hash.
+  const bos = { SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } };
+  llama3.post_processor = {
+    type: 'Sequence',
+    processors: [
+      { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+      {
+        type: 'TemplateProcessing',
+        single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|begin_of_text|>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<|begin_of_text|>': { id: '<|begin_of_text|>', ids: [128000], tokens: ['<|begin_of_text|>'] } },
+      },
+    ],
+  };
+  assert.equal(name(llama3), 'llama-bpe');
+});

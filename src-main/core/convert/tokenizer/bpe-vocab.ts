@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { QuantfitError } from '../../errors.ts';
+import { QuantfitError, throwIfAborted } from '../../errors.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { isObject, truthy, type Json, type JsonObject, type TokenizerFolder } from './folder.ts';
 import { CHKTXT, PRE_TOKENIZER_BY_HASH } from './pre-tokenizer-hashes.ts';
@@ -79,7 +79,7 @@ function hparamVocabSize(config: HfConfig, fallback: number): number {
 }
 
 /** get_vocab_base for tokenizer.json; undefined when the folder has no tokenizer.json. */
-export async function bpeVocab(folder: TokenizerFolder, config: HfConfig): Promise<BpeVocab | undefined> {
+export async function bpeVocab(folder: TokenizerFolder, config: HfConfig, signal?: AbortSignal): Promise<BpeVocab | undefined> {
   const tj = await folder.jsonObject('tokenizer.json');
   if (tj === undefined) return undefined;
   const model = tj.model;
@@ -110,6 +110,7 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig): Promi
   } catch (err) {
     throw folder.invalid('tokenizer.json', `the tokenizer cannot be built: ${(err as Error).message}`);
   }
+  throwIfAborted(signal);
   const pre = preTokenizerName(tokenizer, folder.path('tokenizer.json'));
 
   const reverse = new Map<number, string>();
@@ -121,6 +122,7 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig): Promi
   const tokens: string[] = [];
   const types: TokenTypeId[] = [];
   for (let i = 0; i < vocabSize; i++) {
+    if ((i & 0xffff) === 0) throwIfAborted(signal);
     let token = reverse.get(i);
     if (token === undefined) {
       tokens.push(`[PAD${i}]`);

@@ -46,7 +46,7 @@ export class TokenizerFolder {
 
   constructor(
     readonly dir: string,
-    private readonly signal?: AbortSignal,
+    readonly signal?: AbortSignal,
   ) {}
 
   path(name: string): string {

@@ -108,7 +108,7 @@ async function spmVocab(folder: TokenizerFolder, config: HfConfig, kv: KvList): 
 
 /** _set_vocab_gpt2: the BPE vocabulary of tokenizer.json, its pre-tokenizer's name, merges. */
 async function gpt2Vocab(folder: TokenizerFolder, config: HfConfig, kv: KvList): Promise<void> {
-  const v = await bpeVocab(folder, config);
+  const v = await bpeVocab(folder, config, folder.signal);
   if (v === undefined) throw noTokenizer(folder, 'tokenizer.model or tokenizer.json');
   kv.string(TokenizerKey.MODEL, 'gpt2');
   kv.string(TokenizerKey.PRE, v.pre);
