@@ -6,7 +6,7 @@ import { QuantfitError, throwIfAborted } from '../../errors.ts';
 import { GgufValueType as T, type GgufKv } from '../../gguf/types.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { bpeVocab } from './bpe-vocab.ts';
-import { isObject, TokenizerFolder } from './folder.ts';
+import { isObject, truthy, TokenizerFolder, type JsonObject } from './folder.ts';
 import { KvList, TokenizerKey } from './kv-list.ts';
 import { phi3SentencePieceVocab, readSentencePieceModel, sentencePieceVocab, type ScoredVocab } from './sentencepiece-vocab.ts';
 import { SpecialVocab } from './special-vocab.ts';
@@ -153,13 +153,14 @@ async function llamaVocab(folder: TokenizerFolder, config: HfConfig, kv: KvList)
   if (vocabSize === 49152) kv.bool('tokenizer.ggml.add_bos_token', false); // Granite small models
 }
 
-/** LlamaHfVocab's test: a BPE tokenizer.json with byte fallback and a Sequence decoder, not Llama 3's. */
-function isLlamaHfBpe(tj: Record<string, unknown>): boolean {
-  const model = tj.model as Record<string, unknown> | undefined;
-  const decoder = tj.decoder as Record<string, unknown> | undefined;
-  if (!isObject(model as never) || model?.type !== 'BPE') return false;
-  const isLlama3 = model.ignore_merges === true && model.byte_fallback !== true;
-  return !isLlama3 && model.byte_fallback === true && decoder?.type === 'Sequence';
+/**
+ * LlamaHfVocab's test: a BPE tokenizer.json with byte fallback and a Sequence decoder (Llama 3's
+ * files, without byte fallback, fail it and go the GPT-2 way).
+ */
+function isLlamaHfBpe(tj: JsonObject): boolean {
+  const model = tj.model;
+  const decoder = tj.decoder;
+  return isObject(model) && model.type === 'BPE' && truthy(model.byte_fallback) && isObject(decoder) && decoder.type === 'Sequence';
 }
 
 /** Phi3MiniModel.set_vocab: GPT2Tokenizer classes take the BPE path, others SentencePiece. */
