@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   quantize: { summary: 'quantize a GGUF exactly as llama-quantize does', load: () => import('./commands/quantize.ts') },
   hardware: { summary: 'show what this machine has (RAM, GPUs, CPU, disk)', load: () => import('./commands/hardware.ts') },
   recommend: { summary: 'predict size and memory per quant type and recommend one', load: () => import('./commands/recommend.ts') },
+  eval: { summary: 'KL divergence and perplexity of a quantized model against its original (llama.cpp)', load: () => import('./commands/eval.ts') },
   fit: { summary: 'quantize, register with Ollama and verify, in one go', load: () => import('./commands/fit.ts') },
   import: { summary: 'register an existing GGUF with Ollama', load: () => import('./commands/import.ts') },
   models: { summary: 'list the models Ollama has', load: () => import('./commands/models.ts') },

@@ -46,14 +46,16 @@ export class ProgressPrinter {
       return;
     }
     const pct = e.total > 0 ? (100 * e.done) / e.total : 100;
-    const rate = `${(e.rate / MB).toFixed(1)} MB/s`;
+    const tokens = e.unit === 'tokens';
+    const rate = tokens ? `${e.rate.toFixed(0)} tok/s` : `${(e.rate / MB).toFixed(1)} MB/s`;
+    const amount = tokens ? `${e.done}/${e.total} tokens` : `${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB`;
     const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : (e.status ?? '');
     if (this.tty) {
       const width = 24;
       const fill = Math.round((pct / 100) * width);
       // Multi-stage jobs name the stage and show the bytes; the quantize command's bar is unchanged.
-      const label = this.stages ? `${e.stage} ` : '';
-      const bytes = this.stages ? ` ${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB` : '';
+      const label = this.stages || tokens ? `${e.stage} ` : '';
+      const bytes = this.stages || tokens ? ` ${amount}` : '';
       const line = `${label}[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct.toFixed(0).padStart(3)}%${bytes} ${rate} ETA ${formatEta(e.etaSeconds)} ${where}`;
       const cols = this.out.columns ?? 100;
       this.out.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
@@ -63,7 +65,7 @@ export class ProgressPrinter {
     const now = performance.now();
     if (now - this.lastLine < 2000 && e.done < e.total) return;
     this.lastLine = now;
-    this.out.write(`${e.stage}: ${pct.toFixed(1)}% (${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB) ${rate} ETA ${formatEta(e.etaSeconds)} ${where}\n`);
+    this.out.write(`${e.stage}: ${pct.toFixed(1)}% (${amount}) ${rate} ETA ${formatEta(e.etaSeconds)} ${where}\n`);
   }
 
   private clear(): void {

@@ -1,7 +1,7 @@
 // One shape of progress for every long step: the CLI prints it, the renderer draws it.
 
 /** The steps of a fit, in order. */
-export type Stage = 'inspect' | 'advise' | 'quantize' | 'modelfile' | 'upload' | 'create' | 'verify';
+export type Stage = 'inspect' | 'advise' | 'imatrix' | 'quantize' | 'evaluate' | 'modelfile' | 'upload' | 'create' | 'verify';
 
 export type JobEvent =
   /** A step began, finished, or was skipped (with why). */
@@ -10,7 +10,8 @@ export type JobEvent =
   | {
       type: 'progress';
       stage: Stage;
-      unit: 'bytes';
+      /** Bytes read/written/uploaded, or tokens evaluated by llama.cpp (imatrix, evaluate). */
+      unit: 'bytes' | 'tokens';
       done: number;
       total: number;
       /** Units per second, smoothed; 0 until measurable. */

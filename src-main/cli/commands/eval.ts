@@ -1,0 +1,93 @@
+// `quantfit eval REFERENCE CANDIDATE`: what llama-perplexity --kl-divergence reports, on real llama.cpp.
+
+import { dirname } from 'node:path';
+import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { ProgressPrinter } from '../progress.ts';
+import { DEFAULT_EVAL_CHUNKS, DEFAULT_EVAL_CTX, evaluateQuant, type EvalResult } from '../../core/engine/eval.ts';
+import { readCalibrationText } from '../../core/engine/text.ts';
+
+export const help = `Usage: quantfit eval <reference.gguf> <candidate.gguf> [options]
+
+Measures how far CANDIDATE (a quantized model) strays from REFERENCE (its original), as
+llama.cpp's llama-perplexity --kl-divergence does: the text is cut into chunks of --ctx tokens
+(BOS first), both models predict the second half of each chunk, and it reports the perplexity
+of both, the KL divergence of the candidate's next-token distribution from the reference's
+(mean, median, 99th percentile, maximum), how often both put the same token on top, and the
+RMS difference of the probability given to the actual next token.
+
+The reference's log-probabilities are computed once and kept in --cache-dir (in llama-perplexity's
+--kl-divergence-base format), so checking several candidates costs one reference pass.
+
+Options:
+  --text FILE       the text to evaluate on (plain UTF-8; at least 2 × ctx tokens)
+  --ctx N           tokens per chunk (default ${DEFAULT_EVAL_CTX})
+  --chunks N        at most N chunks (default ${DEFAULT_EVAL_CHUNKS})
+  --threads N       CPU threads (default: all cores)
+  --cache-dir DIR   where the reference's log-probabilities are kept (default: the candidate's folder)
+  --json            print one JSON object: {ctx, chunks, tokens, reference: {ppl}, candidate: {ppl},
+                    kld: {mean, median, p99, max}, sameTopP, rmsDeltaP} (fractions, not percents)
+
+Progress goes to stderr.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      text: { type: 'string' },
+      ctx: { type: 'string' },
+      chunks: { type: 'string' },
+      threads: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { min: 2, max: 2, names: 'quantfit eval <reference.gguf> <candidate.gguf>' },
+  );
+  const [reference, candidate] = positionals as [string, string];
+  if (values.text === undefined) throw new UsageError('--text FILE is required (a plain-text file of at least 2 × ctx tokens)');
+  const ctx = intOption(values.ctx, 'ctx', 8, 1 << 20);
+  const chunks = intOption(values.chunks, 'chunks', 1, 1 << 20);
+  const threads = intOption(values.threads, 'threads', 1, 1024);
+  const { text, file } = await readCalibrationText(values.text);
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = new ProgressPrinter(process.stderr);
+  try {
+    const result = await evaluateQuant(reference, candidate, {
+      text, textFile: file, ctx, chunks, threads, cacheDir: values['cache-dir'] ?? dirname(candidate),
+      signal: controller.signal, onEvent: (e) => progress.onEvent(e),
+    });
+    progress.end();
+    process.stdout.write(values.json ? `${JSON.stringify(toJson(result))}\n` : describe(result, reference, candidate));
+    return 0;
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function toJson(r: EvalResult) {
+  return {
+    ctx: r.ctx, chunks: r.chunks, tokens: r.tokens,
+    reference: { ppl: r.reference.ppl }, candidate: { ppl: r.candidate.ppl },
+    kld: { mean: r.kld.mean, median: r.kld.median, p99: r.kld.p99, max: r.kld.max },
+    sameTopP: r.sameTopP, rmsDeltaP: r.rmsDeltaP,
+  };
+}
+
+function describe(r: EvalResult, reference: string, candidate: string): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const dppl = r.candidate.ppl / r.reference.ppl - 1;
+  return [
+    `reference   PPL ${r.reference.ppl.toFixed(4)}   ${reference}`,
+    `candidate   PPL ${r.candidate.ppl.toFixed(4)}   ${candidate}   (${dppl >= 0 ? '+' : ''}${pct(dppl)})`,
+    `KL divergence   mean ${r.kld.mean.toFixed(6)}   median ${r.kld.median.toFixed(6)}   99% ${r.kld.p99.toFixed(6)}   max ${r.kld.max.toFixed(6)}`,
+    `same top token  ${pct(r.sameTopP)}   RMS Δp ${pct(r.rmsDeltaP)}`,
+    `${r.chunks} chunks of ${r.ctx} tokens, ${r.tokens} tokens scored; reference log-probs ${r.referenceCache.reused ? 'reused from' : 'saved to'} ${r.referenceCache.path}`,
+    '',
+  ].join('\n');
+}

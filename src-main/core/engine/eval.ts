@@ -1,0 +1,192 @@
+// How far a quantized model strays from its reference, measured as `llama-perplexity --kl-divergence`
+// measures it: the reference's log-probs over the text (computed once, cached), then the candidate's
+// logits scored against them — perplexity of both, KL divergence, same-top-token rate, RMS Δp.
+
+import { createHash } from 'node:crypto';
+import { realpath, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { QuantfitError, throwIfAborted } from '../errors.ts';
+import type { JobEvent } from '../progress.ts';
+import { LlamaModel } from './llama.ts';
+import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress, type ChunkPlan } from './chunks.ts';
+import { encodeLogProbRow, logProbRowLength, LogProbsReader, LogProbsWriter, scoredPerChunk } from './logprobs-file.ts';
+import { KldAccumulator, type KldSummary } from './kld.ts';
+
+export const DEFAULT_EVAL_CTX = 512;
+/** 32 chunks of 512 tokens: ~8k scored tokens, enough to order quant types; the reference cache stays small. */
+export const DEFAULT_EVAL_CHUNKS = 32;
+
+export interface EvalOptions {
+  readonly text: string;
+  /** Where the text came from (messages). */
+  readonly textFile?: string;
+  readonly ctx?: number;
+  readonly chunks?: number;
+  readonly threads?: number;
+  /** Folder for the reference's log-probs (reused by later evaluations against the same reference). */
+  readonly cacheDir: string;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: JobEvent) => void;
+}
+
+export interface EvalResult extends KldSummary {
+  readonly ctx: number;
+  readonly chunks: number;
+  /** Tokens scored (positions in the second half of every chunk). */
+  readonly tokens: number;
+  /** The reference's log-probs file and whether it was already there. */
+  readonly referenceCache: { readonly path: string; readonly reused: boolean };
+}
+
+/** The cache file for `reference` evaluated over `text` at `ctx`: keyed by the file's identity, the text and ctx. */
+export async function referenceCachePath(reference: string, text: string, ctx: number, cacheDir: string): Promise<string> {
+  const real = await realpath(reference);
+  const st = await stat(real);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ format: 1, file: real, size: st.size, mtimeMs: st.mtimeMs, ctx, text: createHash('sha256').update(text).digest('hex') }))
+    .digest('hex')
+    .slice(0, 16);
+  return join(cacheDir, `${basename(real).replace(/\.gguf$/i, '')}.${key}.logprobs`);
+}
+
+/** An existing cache file good for `chunks` chunks (or any count when undefined), else undefined. */
+async function openCache(path: string, ctx: number, chunks: number | undefined): Promise<LogProbsReader | undefined> {
+  let reader: LogProbsReader;
+  try {
+    reader = await LogProbsReader.open(path);
+  } catch {
+    await unlink(path).catch(() => undefined);
+    return undefined;
+  }
+  if (reader.header.ctx === ctx && (chunks === undefined || reader.header.chunks >= chunks)) return reader;
+  await reader.close();
+  return undefined;
+}
+
+/** Runs the reference over the text and writes its log-probs to `path`. */
+async function writeReferenceLogProbs(
+  model: LlamaModel,
+  plan: ChunkPlan,
+  path: string,
+  options: { threads?: number; signal?: AbortSignal; progress: TokenProgress },
+): Promise<void> {
+  const { ctx } = plan;
+  const first = Math.floor(ctx / 2);
+  const scored = scoredPerChunk(ctx);
+  const nVocab = model.nVocab;
+  const nv = logProbRowLength(nVocab);
+  const layout = chunkLayout(ctx);
+  const context = createChunkContext(model, layout, { outputFrom: first, threads: options.threads });
+  const writer = await LogProbsWriter.create(path, { ctx, nVocab, chunks: plan.chunks, tokens: plan.tokens.subarray(0, ctx * plan.chunks) });
+  try {
+    for (let c = 0; c < plan.chunks; c += layout.nSeq) {
+      throwIfAborted(options.signal);
+      const count = Math.min(layout.nSeq, plan.chunks - c);
+      const encoded: Uint16Array[] = [];
+      await decodeChunkGroup(context, plan, layout, c, count, {
+        outputFrom: first,
+        signal: options.signal,
+        onChunk: (chunk, logits) => {
+          const rows = new Uint16Array(scored * nv);
+          for (let i = 0; i < scored; i++) {
+            encodeLogProbRow(logits, i * nVocab, nVocab, plan.tokens[chunk * ctx + first + i + 1]!, rows.subarray(i * nv, (i + 1) * nv));
+          }
+          encoded.push(rows);
+        },
+      });
+      for (const rows of encoded) await writer.writeChunk(rows);
+      options.progress.add(count * ctx);
+    }
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  } finally {
+    context.free();
+  }
+}
+
+/** Scores `candidate` against the reference log-probs in `reader`. */
+async function scoreCandidate(
+  model: LlamaModel,
+  reader: LogProbsReader,
+  chunks: number,
+  options: { threads?: number; signal?: AbortSignal; progress: TokenProgress },
+): Promise<KldSummary> {
+  const { ctx, nVocab, tokens } = reader.header;
+  if (model.nVocab !== nVocab) {
+    throw new QuantfitError(
+      `the candidate's vocabulary has ${model.nVocab} tokens, the reference's ${nVocab}: they are not the same model`,
+      { file: model.path },
+      { code: 'engine.vocabMismatch', params: { candidate: model.nVocab, reference: nVocab } },
+    );
+  }
+  const first = Math.floor(ctx / 2);
+  const scored = scoredPerChunk(ctx);
+  const nv = logProbRowLength(nVocab);
+  const plan: ChunkPlan = { ctx, chunks, tokens };
+  const layout = chunkLayout(ctx);
+  const context = createChunkContext(model, layout, { outputFrom: first, threads: options.threads });
+  const acc = new KldAccumulator();
+  try {
+    for (let c = 0; c < chunks; c += layout.nSeq) {
+      throwIfAborted(options.signal);
+      const count = Math.min(layout.nSeq, chunks - c);
+      const chunkLogits: Float32Array[] = [];
+      await decodeChunkGroup(context, plan, layout, c, count, { outputFrom: first, signal: options.signal, onChunk: (_chunk, logits) => chunkLogits.push(logits) });
+      for (let s = 0; s < count; s++) {
+        const rows = await reader.readChunk(c + s);
+        const logits = chunkLogits[s]!;
+        for (let i = 0; i < scored; i++) acc.add(logits, i * nVocab, nVocab, rows, i * nv, tokens[(c + s) * ctx + first + i + 1]!);
+      }
+      options.progress.add(count * ctx);
+    }
+  } finally {
+    context.free();
+  }
+  return acc.summary();
+}
+
+/** KL divergence and perplexity of `candidate` against `reference` (both GGUF files) over `options.text`. */
+export async function evaluateQuant(reference: string, candidate: string, options: EvalOptions): Promise<EvalResult> {
+  const ctx = options.ctx ?? DEFAULT_EVAL_CTX;
+  const wantChunks = options.chunks ?? DEFAULT_EVAL_CHUNKS;
+  const cachePath = await referenceCachePath(reference, options.text, ctx, options.cacheDir);
+  const { reader, chunks, progress, reused } = await referenceLogProbs(reference, cachePath, ctx, wantChunks, options);
+  try {
+    throwIfAborted(options.signal);
+    const model = await LlamaModel.load(candidate);
+    try {
+      const summary = await scoreCandidate(model, reader, chunks, { threads: options.threads, signal: options.signal, progress });
+      return { ...summary, ctx, chunks, tokens: summary.count, referenceCache: { path: cachePath, reused } };
+    } finally {
+      model.free();
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The reference's log-probs for `wantChunks` chunks (or all the text holds): from the cache, else computed into it. */
+async function referenceLogProbs(
+  reference: string,
+  cachePath: string,
+  ctx: number,
+  wantChunks: number,
+  options: EvalOptions,
+): Promise<{ reader: LogProbsReader; chunks: number; progress: TokenProgress; reused: boolean }> {
+  const cached = await openCache(cachePath, ctx, wantChunks);
+  if (cached) return { reader: cached, chunks: wantChunks, progress: new TokenProgress('evaluate', ctx * wantChunks, options.onEvent), reused: true };
+  const model = await LlamaModel.load(reference);
+  try {
+    const plan = planChunks(model, options.text, { ctx, maxChunks: wantChunks, textFile: options.textFile });
+    // A text that holds fewer than wantChunks: a cache of all it holds is still good.
+    const short = await openCache(cachePath, ctx, plan.chunks);
+    if (short) return { reader: short, chunks: plan.chunks, progress: new TokenProgress('evaluate', ctx * plan.chunks, options.onEvent), reused: true };
+    const progress = new TokenProgress('evaluate', 2 * ctx * plan.chunks, options.onEvent);
+    await writeReferenceLogProbs(model, plan, cachePath, { threads: options.threads, signal: options.signal, progress });
+    return { reader: await LogProbsReader.open(cachePath), chunks: plan.chunks, progress, reused: false };
+  } finally {
+    model.free();
+  }
+}

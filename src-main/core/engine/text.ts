@@ -1,0 +1,22 @@
+// The text llama.cpp runs over for evaluation and importance matrices.
+
+import { readFile } from 'node:fs/promises';
+import { QuantfitError } from '../errors.ts';
+
+export interface CalibrationText {
+  readonly text: string;
+  /** The file it came from (recorded in imatrix.datasets, named in messages). */
+  readonly file: string;
+}
+
+export async function readCalibrationText(file: string): Promise<CalibrationText> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new QuantfitError(code === 'ENOENT' ? 'text file not found' : `cannot read the text file (${code ?? String(err)})`, { file });
+  }
+  if (text.trim() === '') throw new QuantfitError('the text file is empty', { file }, { code: 'engine.textEmpty' });
+  return { text, file };
+}

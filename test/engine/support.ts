@@ -1,0 +1,33 @@
+// Shared fixtures of the engine tests: stories260K (a real tiny llama) and its quantized forms, made
+// with our quantizer (byte-exact with llama-quantize), and a text to run them over.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
+import { findFtype } from '../../src-main/core/quant/ftypes.ts';
+import { llamaUnavailableReason } from '../../src-main/core/engine/llama.ts';
+import { repoRoot } from '../support/cli.ts';
+
+export const STORIES = join(repoRoot, '..', 'shared', 'fixtures', 'stories260K.gguf');
+export const STORIES_TEXT = join(repoRoot, 'test', 'fixtures', 'engine', 'little-stories.txt');
+
+/** Why the engine tests cannot run here (no llama.cpp, or no stories260K), else undefined. */
+export function engineSkip(): string | undefined {
+  const llama = llamaUnavailableReason();
+  if (llama) return llama;
+  if (!existsSync(STORIES)) return `${STORIES} not found (the shared fixtures)`;
+  return undefined;
+}
+
+export function storiesText(): string {
+  return readFileSync(STORIES_TEXT, 'utf8');
+}
+
+/** `input` quantized to `type` into `dir`. */
+export async function quantized(input: string, type: string, dir: string, name = 'model'): Promise<string> {
+  const ftype = findFtype(type);
+  if (!ftype) throw new Error(`unknown type ${type}`);
+  const out = join(dir, `${name}-${type}.gguf`);
+  if (!existsSync(out)) await quantizeFile(input, out, { ftype }, { threads: 2 });
+  return out;
+}

@@ -1,0 +1,81 @@
+// llama.cpp's own command-line tools (llama-perplexity, llama-imatrix), built from the source
+// node-llama-cpp ships by scripts/build-llama-tools.sh (CI) or found in a local build. The engine's
+// tests compare against them where present and skip, saying why, where not.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './cli.ts';
+
+function release(): string {
+  try {
+    const info = JSON.parse(readFileSync(join(repoRoot, 'node_modules/node-llama-cpp/llama/llama.cpp.info.json'), 'utf8')) as { tag: string };
+    return info.tag;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Folders searched, in order: $QUANTFIT_LLAMA_TOOLS_BIN, the build script's output, a local build. */
+export function llamaToolDirs(): string[] {
+  const dirs: string[] = [];
+  if (process.env.QUANTFIT_LLAMA_TOOLS_BIN) dirs.push(process.env.QUANTFIT_LLAMA_TOOLS_BIN);
+  const built = process.env.QUANTFIT_LLAMA_TOOLS ?? join(homedir(), '.cache', 'quantfit', 'llama-tools', release());
+  dirs.push(join(built, 'build', 'bin'), '/work/llama-build/bin');
+  return dirs;
+}
+
+/** The tool's path, or undefined. */
+export function findLlamaTool(name: 'llama-perplexity' | 'llama-imatrix'): string | undefined {
+  for (const dir of llamaToolDirs()) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function llamaToolMissing(name: 'llama-perplexity' | 'llama-imatrix'): string | undefined {
+  return findLlamaTool(name) ? undefined : `${name} not found in ${llamaToolDirs().join(', ')} (run scripts/build-llama-tools.sh)`;
+}
+
+/** Runs a tool; throws with its log's tail when it fails. */
+export function runLlamaTool(name: 'llama-perplexity' | 'llama-imatrix', args: string[]): string {
+  const tool = findLlamaTool(name);
+  if (!tool) throw new Error(llamaToolMissing(name));
+  const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.status !== 0) throw new Error(`${name} ${args.join(' ')} failed (${r.status}):\n${out.slice(-3000)}`);
+  return out;
+}
+
+export interface PerplexityKldReport {
+  pplCandidate: number;
+  pplBase: number;
+  kldMean: number;
+  kldMedian: number;
+  kldP99: number;
+  kldMax: number;
+  /** Fractions. */
+  rmsDeltaP: number;
+  sameTopP: number;
+}
+
+/** The statistics block llama-perplexity --kl-divergence prints. */
+export function parsePerplexityKld(log: string): PerplexityKldReport {
+  const num = (re: RegExp): number => {
+    const m = re.exec(log);
+    if (!m) throw new Error(`llama-perplexity output lacks ${re}:\n${log.slice(-2000)}`);
+    return Number(m[1]);
+  };
+  return {
+    pplCandidate: num(/Mean PPL\(Q\)\s+:\s+([\d.]+)/),
+    pplBase: num(/Mean PPL\(base\)\s+:\s+([\d.]+)/),
+    kldMean: num(/Mean\s+KLD:\s+([\d.]+)/),
+    kldMedian: num(/Median\s+KLD:\s+([\d.]+)/),
+    kldP99: num(/99\.0%\s+KLD:\s+([\d.]+)/),
+    kldMax: num(/Maximum KLD:\s+([\d.]+)/),
+    rmsDeltaP: num(/RMS Δp\s*:\s+([\d.]+)/) / 100,
+    sameTopP: num(/Same top p:\s+([\d.]+)/) / 100,
+  };
+}
