@@ -3,6 +3,7 @@
 import type { Catalogue, Locale, Message, MessageParams } from '../message.ts';
 import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
+import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
@@ -10,6 +11,7 @@ import { catalogue as tokenizer } from './tokenizer.ts';
 const AREAS: readonly Catalogue[] = [
   common,
   convert,
+  engine,
   fit,
   ollama,
   tokenizer,

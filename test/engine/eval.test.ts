@@ -164,9 +164,16 @@ describe('quantfit eval', { skip: engineSkip() }, () => {
     assert.match(r.stderr, /evaluate: .*tokens/);
   });
 
-  test('without --text it is a usage error', async () => {
-    const r = await runQuantfit(['eval', STORIES, STORIES]);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--text/);
+  test('without --text it runs over the shipped calibration text', async () => {
+    const q8 = await quantized(STORIES, 'Q8_0', dir, 'stories');
+    const r = await runQuantfit(['eval', STORIES, q8, '--ctx', '256', '--chunks', '2', '--threads', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /2 chunks of 256 tokens, 254 tokens scored/);
+  });
+
+  test('a missing text file is a one-line error naming it', async () => {
+    const r = await runQuantfit(['eval', STORIES, STORIES, '--text', join(dir, 'nope.txt')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^quantfit: error: .*nope\.txt: text file not found\n$/);
   });
 });

@@ -1,10 +1,11 @@
 // `quantfit eval REFERENCE CANDIDATE`: what llama-perplexity --kl-divergence reports, on real llama.cpp.
 
 import { dirname } from 'node:path';
-import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { intOption, parseCommandArgs } from '../args.ts';
 import { ProgressPrinter } from '../progress.ts';
 import { DEFAULT_EVAL_CHUNKS, DEFAULT_EVAL_CTX, evaluateQuant, type EvalResult } from '../../core/engine/eval.ts';
 import { readCalibrationText } from '../../core/engine/text.ts';
+import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
 
 export const help = `Usage: quantfit eval <reference.gguf> <candidate.gguf> [options]
 
@@ -19,7 +20,8 @@ The reference's log-probabilities are computed once and kept in --cache-dir (in 
 --kl-divergence-base format), so checking several candidates costs one reference pass.
 
 Options:
-  --text FILE       the text to evaluate on (plain UTF-8; at least 2 × ctx tokens)
+  --text FILE       the text to evaluate on (plain UTF-8; at least 2 × ctx tokens; default: the
+                    calibration text shipped with Quantfit — English, Simplified Chinese and code)
   --ctx N           tokens per chunk (default ${DEFAULT_EVAL_CTX})
   --chunks N        at most N chunks (default ${DEFAULT_EVAL_CHUNKS})
   --threads N       CPU threads (default: all cores)
@@ -44,11 +46,10 @@ export async function run(args: string[]): Promise<number> {
     { min: 2, max: 2, names: 'quantfit eval <reference.gguf> <candidate.gguf>' },
   );
   const [reference, candidate] = positionals as [string, string];
-  if (values.text === undefined) throw new UsageError('--text FILE is required (a plain-text file of at least 2 × ctx tokens)');
   const ctx = intOption(values.ctx, 'ctx', 8, 1 << 20);
   const chunks = intOption(values.chunks, 'chunks', 1, 1 << 20);
   const threads = intOption(values.threads, 'threads', 1, 1024);
-  const { text, file } = await readCalibrationText(values.text);
+  const { text, file } = await readCalibrationText(values.text ?? defaultCalibrationTextPath());
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
