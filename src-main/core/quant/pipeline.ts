@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { GgufReader } from '../gguf/reader.ts';
 import { GgufWriter } from '../gguf/writer.ts';
+import type { GgufHeader, GgufTensorInfo } from '../gguf/types.ts';
 import { ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
 import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
 import { RateMeter, type JobEvent } from '../progress.ts';
@@ -106,12 +107,27 @@ export async function assertNotSameFile(input: string, output: string): Promise<
   if (realIn === realOut) throw new QuantfitError('input and output are the same file', { file: output });
 }
 
+/**
+ * What the pipeline reads: a validated GGUF header and whole-row byte ranges of its tensors. A GGUF
+ * file (GgufReader) is one; a Hugging Face folder being converted (convert/source.ts) is another.
+ */
+export interface TensorSource {
+  readonly header: GgufHeader;
+  read(tensor: GgufTensorInfo, byteStart: number, byteLength: number, target?: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
 export async function quantizeFile(input: string, output: string, options: QuantizeOptions, run: QuantizeRunOptions = {}): Promise<QuantizeResult> {
+  throwIfAborted(run.signal);
+  await assertNotSameFile(input, output);
+  return quantizeSource(await GgufReader.open(input), output, options, run);
+}
+
+/** Quantizes what `reader` holds into `output`; closes the reader whatever happens. */
+export async function quantizeSource(reader: TensorSource, output: string, options: QuantizeOptions, run: QuantizeRunOptions = {}): Promise<QuantizeResult> {
   const started = performance.now();
   const { signal, onEvent } = run;
-  throwIfAborted(signal);
-  await assertNotSameFile(input, output);
-  const reader = await GgufReader.open(input);
+  const input = reader.header.path;
   let pool: WorkerPool | undefined;
   let poolStarting: Promise<WorkerPool> | undefined;
   let writer: GgufWriter | undefined;
@@ -210,7 +226,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
 }
 
 /** The work for one tensor, as tasks whose results are its output bytes in order. */
-function* tensorTasks(reader: GgufReader, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined, jobBytes: number, buffers: BufferPool): Generator<Task> {
+function* tensorTasks(reader: TensorSource, t: PlannedTensor, index: number, options: QuantizeOptions, pool: WorkerPool | undefined, jobBytes: number, buffers: BufferPool): Generator<Task> {
   const src = t.source;
   const nPerRow = t.shape[0]!;
   const nrows = src.byteSize === 0 ? 0 : Math.round(src.byteSize / rowBytes(src.type, nPerRow));
