@@ -3,16 +3,13 @@
 // llama_model_quantize for every quant type from Q8_0 to IQ4_XS and Q2_K, against our one pass.
 // Synthetic Llama and Mistral folders with Llama 2's SentencePiece tokenizer: BF16, F16 and F32
 // weights, one file and shards, tied and separate output, Llama 3.1 rope scaling.
-//
-// Until the tokenizer module lands, the tokenizer.* keys are the converter's own (read back from its
-// output) and everything else is ours; test/convert/end-to-end checks the whole file with ours.
+// Every byte is ours: tokenizer.* come from convert/tokenizer (readTokenizerKvs).
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
-import type { GgufKv } from '../../src-main/core/gguf/types.ts';
 import { convertFolder, quantizeFolder } from '../../src-main/core/convert/write.ts';
 import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
@@ -35,8 +32,6 @@ const FOLDERS: ReadonlyArray<{ name: string; options: LlamaFolderOptions }> = [
 ];
 
 const QUANT_TYPES = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q5_K_S', 'Q5_1', 'Q5_0', 'Q4_K_M', 'Q4_K_S', 'Q4_1', 'Q4_0', 'IQ4_NL', 'IQ4_XS', 'Q3_K_L', 'Q3_K_M', 'Q3_K_S', 'Q2_K'];
-
-const tokenizerKvs = (kv: readonly GgufKv[]) => kv.filter((k) => k.key.startsWith('tokenizer.'));
 
 function assertSameFile(ours: string, theirs: string, tag: string): void {
   const a = readFileSync(ours);
@@ -69,7 +64,7 @@ describe('conversion parity with convert_hf_to_gguf.py', { skip: convertReason }
         const ours = join(dir, `${f.name}.${outtype}.ours.gguf`);
         await runConvertOracle(src, theirs, ['--outtype', outtype]);
         const ref = await readGgufHeader(theirs);
-        const res = await convertFolder(src, ours, { outtype, tokenizerKvs: tokenizerKvs(ref.kv) });
+        const res = await convertFolder(src, ours, { outtype });
         assertSameFile(ours, theirs, `${f.name} ${outtype}`);
         assert.equal(res.bytes, ref.fileSize);
         identical++;
@@ -83,14 +78,13 @@ describe('conversion parity with convert_hf_to_gguf.py', { skip: convertReason }
         const src = folders.get(name)!;
         const auto = join(dir, `${name}.auto.ref.gguf`);
         if (!existsSync(auto)) await runConvertOracle(src, auto, ['--outtype', 'auto']);
-        const tok = tokenizerKvs((await readGgufHeader(auto)).kv);
         const oracle = loadQuantizeOracle()!;
         for (const type of QUANT_TYPES) {
           const theirs = join(dir, `${name}.${type}.ref.gguf`);
           const ours = join(dir, `${name}.${type}.ours.gguf`);
           const r = oracle.quantize(auto, theirs, { ftype: parseFtype(type).id, nthread: 2 });
           assert.ok(r.ok, `${type}: llama_model_quantize failed: ${r.log}`);
-          await quantizeFolder(src, ours, { ftype: type }, { threads: 2, tokenizerKvs: tok });
+          await quantizeFolder(src, ours, { ftype: type }, { threads: 2 });
           assertSameFile(ours, theirs, `${name} ${type}`);
           identical++;
         }

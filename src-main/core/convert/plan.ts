@@ -14,6 +14,7 @@ import { openHfFolder, type HfFolder, type SourceTensor } from './folder.ts';
 import { generalKvs, parameterCounts } from './metadata.ts';
 import { ConvertedSource, type PlannedOutput } from './source.ts';
 import { ARCHITECTURES, architectureFor } from './arch/index.ts';
+import { readTokenizerKvs } from './tokenizer/index.ts';
 import type { ConvTensor } from './arch/types.ts';
 
 /** convert_hf_to_gguf.py --outtype: f32, f16, bf16, or auto (the first 2-D tensor's 16-bit type). */
@@ -32,19 +33,6 @@ export interface ConvertOptions {
    */
   readonly tokenizerKvs?: readonly GgufKv[];
   readonly signal?: AbortSignal;
-}
-
-type TokenizerReader = (dir: string, config: HfConfig, options: { arch: string; signal?: AbortSignal }) => Promise<GgufKv[]>;
-
-/** The tokenizer module (src-main/core/convert/tokenizer), loaded on first use. */
-async function loadTokenizerReader(): Promise<TokenizerReader | undefined> {
-  const spec = './tokenizer/index.ts';
-  try {
-    const mod = (await import(spec)) as { readTokenizerKvs?: TokenizerReader };
-    return mod.readTokenizerKvs;
-  } catch {
-    return undefined;
-  }
 }
 
 /** torch's upcast: which outtype `auto` picks (the first tensor of 2+ dimensions stored as BF16 or F16). */
@@ -121,11 +109,7 @@ async function planOpened(folder: HfFolder, options: ConvertOptions): Promise<Co
   const counts = parameterCounts(convTensors);
 
   let tokenizer = options.tokenizerKvs;
-  if (tokenizer === undefined) {
-    const read = await loadTokenizerReader();
-    if (!read) throw new QuantfitError('tokenizer conversion is not available in this build', { file: dir }, { code: 'convert.noTokenizerModule', params: { dir } });
-    tokenizer = await read(dir, config, { arch: module.ggufArch, signal: options.signal });
-  }
+  tokenizer ??= await readTokenizerKvs(dir, config, { arch: hfArch!, signal: options.signal });
   const kv: GgufKv[] = [
     { key: 'general.architecture', type: V.STRING, value: module.ggufArch },
     ...(await generalKvs(dir, config, counts)),
