@@ -139,7 +139,21 @@ for (const c of CASES) {
         // Gemma 3's byte-fallback pieces (<0xF0>…) stay NORMAL on the converter's GPT-2 path, so llama.cpp
         // prints them as text; real Gemma 3 folders carry a tokenizer.model and take the SentencePiece path.
         if (c.name !== 'gemma3') assert.equal(loaded.detokenize(loaded.tokenize(MULTILINGUAL, false)), MULTILINGUAL, 'round trip');
-        console.log(`# ${c.name}: ${texts.length} texts, ${compared} tokens equal; ${expectedSpecial.length} with special tokens${fullModel ? '; full qwen2 model loaded' : ''}`);
+        let generated = 0;
+        if (fullModel) {
+          // The whole model (random weights) runs: a chat prompt in, a few tokens out of this vocabulary.
+          const context = await loaded.createContext({ contextSize: 64 });
+          try {
+            for await (const token of context.getSequence().evaluate(loaded.tokenize(c.special, true))) {
+              assert.ok(Number(token) >= 0 && Number(token) < nVocab);
+              if (++generated === 4) break;
+            }
+          } finally {
+            await context.dispose();
+          }
+          assert.equal(generated, 4);
+        }
+        console.log(`# ${c.name}: ${texts.length} texts, ${compared} tokens equal; ${expectedSpecial.length} with special tokens${fullModel ? `; full qwen2 model loaded, generated ${generated} tokens` : ''}`);
       } finally {
         await loaded.dispose();
       }

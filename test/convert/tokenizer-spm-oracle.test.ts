@@ -101,6 +101,21 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'Mistral with a RobertaProcessing post-processor, cls but no bos in tokenizer_config, chat_template.json',
+    arch: 'MistralForCausalLM', model: 'llama2',
+    config: { vocab_size: 32000 },
+    files: {
+      'tokenizer_config.json': { cls_token: '<s>', eos_token: '</s>', unk_token: { content: '<unk>', special: true }, add_eos_token: false, mask_token: '<unk>' },
+      'tokenizer.json': {
+        added_tokens: [{ id: 0, content: '<unk>', special: true }, { id: 1, content: '<s>', special: true }, { id: 2, content: '</s>', special: true }],
+        post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 1], trim_offsets: true, add_prefix_space: true },
+        normalizer: { type: 'BertNormalizer', lowercase: false, strip_accents: null },
+        model: { type: 'BPE', vocab: {}, merges: [] },
+      },
+      'chat_template.json': { chat_template: '{{ messages[0].content }}' },
+    },
+  },
+  {
     name: 'Gemma 2 with a unigram model (<pad> first): add_space_prefix false after the special vocabulary',
     arch: 'Gemma2ForCausalLM', model: 'unigram30k',
     config: { vocab_size: 30000, bos_token_id: 2, eos_token_id: 3, pad_token_id: 0 },
