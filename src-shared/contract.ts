@@ -7,11 +7,13 @@ import type { RecommendReport } from './types/advisor.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './types/ollama.ts';
 import type { FitRequest, FitResult } from './types/fit.ts';
 import type { JobEvent } from './types/progress.ts';
+import type { Message } from './message.ts';
 
 export type { HardwareProfile, GpuInfo } from './types/hardware.ts';
 export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './types/advisor.ts';
 export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './types/ollama.ts';
 export type { JobEvent, Stage } from './types/progress.ts';
+export type { Locale, Message } from './message.ts';
 
 export interface AppInfo {
   version: string;
@@ -95,7 +97,8 @@ export type JobKind = 'quantize' | 'fit';
 export type JobMessage =
   | { jobId: string; kind: 'event'; event: JobEvent }
   | { jobId: string; kind: 'done'; result: FitResult }
-  | { jobId: string; kind: 'error'; message: string; cancelled: boolean };
+  /** `error` says what went wrong, or for a cancelled job what it kept (`common.cancelled`: nothing). */
+  | { jobId: string; kind: 'error'; error: Message; cancelled: boolean };
 
 /** The one API the renderer sees (`window.quantfit`). */
 export interface QuantfitApi {
@@ -150,7 +153,7 @@ export const IPC_MENU_CHANNEL = 'quantfit:menu-command';
 export type MenuCommand = 'open-model' | 'show-home' | 'show-library' | 'show-settings';
 
 /** Invoke replies are wrapped so the renderer gets the main process's message, not Electron's prefix. */
-export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: string };
+export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: Message };
 
 type Args<M extends InvokeMethod> = Parameters<QuantfitApi[M]>;
 type Result<M extends InvokeMethod> = Awaited<ReturnType<QuantfitApi[M]>>;

@@ -12,8 +12,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Module specifiers of static imports/exports, side-effect imports, dynamic import() and require(). */
 export function importSpecifiers(source: string): string[] {
   const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?[^'"`;]*?\sfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
+    /^\s*(?:import|export)\s+(?:type\s+)?[^'"`;]*?\sfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
     /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
     /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
   ];
@@ -78,6 +78,11 @@ test('the rules catch what they are for', () => {
   assert.deepEqual(
     importSpecifiers(`import a from 'x';\nexport { b } from "./y.ts";\nimport type { C } from '../z.ts';\nimport './side.css';\nconst m = await import('./lazy.ts');\nexport type * from './t.ts';`),
     ['x', './y.ts', '../z.ts', './t.ts', './side.css', './lazy.ts'],
+  );
+  assert.deepEqual(importSpecifiers(`const texts = { 'cli.command.import': 'register' };`), []);
+  assert.deepEqual(
+    importSpecifiers(`import {\n  a,\n  b,\n} from '../multi-line.ts';`),
+    ['../multi-line.ts'],
   );
 });
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// One test runner for everything: node's built-in runner over every test/**/*.test.ts, loaded through tsx.
-// Usage: node test/run.mjs [substring ...]   (only files whose path contains one of the substrings)
+// One test runner for everything: the type checks (tsc, svelte-check), then node's built-in runner over
+// every test/**/*.test.ts, loaded through tsx.
+// Usage: node test/run.mjs [substring ...]   (only files whose path contains one of the substrings;
+// the type checks run with no substring, or with `typecheck`)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -19,8 +21,29 @@ function walk(dir) {
   return out;
 }
 
+/** tsc over main, shared, tests; svelte-check over the renderer. A type error fails the run. */
+function typecheck() {
+  const checks = [
+    ['tsc', ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'tsconfig.json']],
+    ['svelte-check', ['node_modules/svelte-check/bin/svelte-check', '--tsconfig', 'src-renderer/tsconfig.json', '--threshold', 'error', '--output', 'human']],
+  ];
+  for (const [name, args] of checks) {
+    console.log(`# ${name}`);
+    const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error(`test/run.mjs: ${name} found errors`);
+      process.exit(r.status ?? 1);
+    }
+  }
+}
+
+const runTypecheck = filters.length === 0 || filters.includes('typecheck');
+const testFilters = filters.filter((f) => f !== 'typecheck');
+if (runTypecheck) typecheck();
+if (filters.length > 0 && testFilters.length === 0) process.exit(0);
+
 const files = walk(join(root, 'test'))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => testFilters.length === 0 || testFilters.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { JobKind, JobMessage } from '../../src-shared/contract.ts';
 import type { HostReply, HostRequest, JobInput } from './job-protocol.ts';
+import { quantfitError } from '../core/errors.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 
 export interface HostProcess {
   postMessage(message: HostRequest): void;
@@ -48,11 +50,11 @@ export class JobManager {
     const outputPath = resolve(input.outputPath);
     const model = kind === 'fit' && input.request.modelName ? input.request.modelName.toLowerCase() : null;
     if (this.jobs.size >= MAX_RUNNING_JOBS) {
-      throw new Error(`${MAX_RUNNING_JOBS} jobs are already running; wait for one to finish or cancel one`);
+      throw quantfitError('app.tooManyJobs', { count: MAX_RUNNING_JOBS });
     }
     for (const other of this.jobs.values()) {
-      if (other.outputPath === outputPath) throw new Error(`a running job is already writing ${outputPath}; wait for it to finish or cancel it`);
-      if (model !== null && other.model === model) throw new Error(`a running job is already creating the Ollama model ${input.request.modelName}; wait for it to finish or cancel it`);
+      if (other.outputPath === outputPath) throw quantfitError('app.outputBusy', { path: outputPath });
+      if (model !== null && other.model === model) throw quantfitError('app.modelBusy', { model: input.request.modelName ?? model });
     }
     const jobId = JobManager.newJobId();
     const host = this.spawn();
@@ -75,10 +77,10 @@ export class JobManager {
       if (reply.type === 'event') {
         if (!job.ended) this.deliver({ jobId, kind: 'event', event: reply.event });
       } else if (reply.type === 'done') end({ jobId, kind: 'done', result: reply.result });
-      else end({ jobId, kind: 'error', message: reply.message, cancelled: reply.cancelled });
+      else end({ jobId, kind: 'error', error: reply.error, cancelled: reply.cancelled });
     });
     host.onExit((code) => {
-      end({ jobId, kind: 'error', message: `the job process stopped unexpectedly (exit code ${code ?? 'unknown'})`, cancelled: false });
+      end({ jobId, kind: 'error', error: msg('app.jobProcessExited', { code: code ?? '?' }), cancelled: false });
     });
     host.postMessage({ type: 'start', jobId, kind, input });
     return jobId;

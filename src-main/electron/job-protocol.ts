@@ -3,7 +3,9 @@
 // parentPort, a child_process IPC channel, or a fake in tests).
 import type { FitRequest, FitResult, JobKind } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../core/progress.ts';
-import { CancelledError, describeError } from '../core/errors.ts';
+import { CancelledError, errorMessage } from '../core/errors.ts';
+import type { Message } from '../../src-shared/message.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 
 /** Everything a job needs, resolved by main (paths, host, threads) so the host decides nothing. */
 export interface JobInput {
@@ -22,7 +24,7 @@ export type HostRequest =
 export type HostReply =
   | { type: 'event'; jobId: string; event: JobEvent }
   | { type: 'done'; jobId: string; result: FitResult }
-  | { type: 'error'; jobId: string; message: string; cancelled: boolean };
+  | { type: 'error'; jobId: string; error: Message; cancelled: boolean };
 
 export interface JobContext {
   signal: AbortSignal;
@@ -101,7 +103,7 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
 
   const start = (jobId: string, kind: JobKind, input: JobInput): void => {
     if (running.has(jobId)) {
-      port.postMessage({ type: 'error', jobId, message: `job ${jobId} is already running`, cancelled: false });
+      port.postMessage({ type: 'error', jobId, error: msg('app.jobAlreadyRunning', { jobId }), cancelled: false });
       return;
     }
     const controller = new AbortController();
@@ -118,8 +120,8 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
         throttle.flush();
         const cancelled = err instanceof CancelledError || controller.signal.aborted;
         // A cancelled fit says what it kept (a finished quantized file, an uploaded blob).
-        const message = cancelled ? (err instanceof CancelledError ? err.message : 'cancelled') : describeError(err);
-        port.postMessage({ type: 'error', jobId, message, cancelled });
+        const error = cancelled && !(err instanceof CancelledError) ? msg('common.cancelled') : errorMessage(err);
+        port.postMessage({ type: 'error', jobId, error, cancelled });
       } finally {
         running.delete(jobId);
       }

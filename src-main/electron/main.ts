@@ -7,7 +7,8 @@ import {
   EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage,
 } from '../../src-shared/contract.ts';
-import { describeError } from '../core/errors.ts';
+import { errorMessage } from '../core/errors.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { validateArgs } from './ipc-validate.ts';
 import { JobManager, type HostProcess } from './job-manager.ts';
@@ -133,13 +134,13 @@ function registerIpc(): void {
     ipcMain.handle(ipcChannel(method), async (event, ...args: unknown[]): Promise<IpcReply<unknown>> => {
       // Only our own window's top frame may call in.
       if (!mainWindow || event.sender !== mainWindow.webContents || event.senderFrame !== mainWindow.webContents.mainFrame) {
-        return { ok: false, error: 'refused: call from an unknown frame' };
+        return { ok: false, error: msg('app.unknownFrame') };
       }
       try {
         const valid = await validateArgs(method, args);
         return { ok: true, value: await impl[method](...valid) };
       } catch (err) {
-        return { ok: false, error: describeError(err) };
+        return { ok: false, error: errorMessage(err) };
       }
     });
   }

@@ -4,10 +4,11 @@ import {
   IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage, type MenuCommand, type QuantfitApi,
 } from '../../src-shared/contract.ts';
+import { messageToErrorText } from '../../src-shared/message.ts';
 
 async function invoke<M extends InvokeMethod>(method: M, ...args: ApiArgs<M>): Promise<ApiResult<M>> {
   const reply = (await ipcRenderer.invoke(ipcChannel(method), ...args)) as IpcReply<ApiResult<M>>;
-  if (!reply.ok) throw new Error(reply.error);
+  if (!reply.ok) throw new Error(messageToErrorText(reply.error));
   return reply.value;
 }
 

@@ -4,6 +4,7 @@
 // No electron import, so it is unit-tested without Electron.
 import { resolve } from 'node:path';
 import type { JobMessage } from '../../src-shared/contract.ts';
+import { quantfitError } from '../core/errors.ts';
 
 export class ProducedPaths {
   private readonly paths = new Set<string>();
@@ -21,7 +22,7 @@ export class ProducedPaths {
 
   /** Throws unless `path` is one a job of this session produced. */
   assertProduced(path: string): string {
-    if (!this.has(path)) throw new Error(`'${path.slice(0, 200)}' is not a file this app produced; only job results can be shown`);
+    if (!this.has(path)) throw quantfitError('app.notProduced', { path: path.slice(0, 200) });
     return path;
   }
 }

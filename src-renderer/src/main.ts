@@ -1,3 +1,4 @@
+// Renderer entry: mounts the app into #app (the preload has installed window.quantfit by now).
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';

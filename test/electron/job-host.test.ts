@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -80,7 +81,7 @@ test('host: cancel aborts the runner and reports cancelled', async () => {
   send({ type: 'cancel', jobId: 'job-2' });
   await until(() => replies.length > 0);
   assert.equal(sawAbort, true);
-  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', message: 'cancelled', cancelled: true }]);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', error: { code: 'common.cancelled' }, cancelled: true }]);
 });
 
 test('host: a cancelled runner that says what it kept passes that on', async () => {
@@ -96,7 +97,7 @@ test('host: a cancelled runner that says what it kept passes that on', async () 
   send({ type: 'start', jobId: 'job-4', kind: 'fit', input: input() });
   send({ type: 'cancel', jobId: 'job-4' });
   await until(() => replies.length > 0);
-  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-4', message: 'cancelled during upload; the quantized file /o.gguf is complete and kept', cancelled: true }]);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-4', error: { code: 'common.text', params: { text: 'cancelled during upload; the quantized file /o.gguf is complete and kept' } }, cancelled: true }]);
 });
 
 test('host: a failing runner reports its described error; a duplicate id and bad messages are refused', async () => {
@@ -116,8 +117,8 @@ test('host: a failing runner reports its described error; a duplicate id and bad
   send({ type: 'start', jobId: 'job-3', kind: 'quantize', input: input() });
   await until(() => replies.length >= 2);
   assert.deepEqual(replies, [
-    { type: 'error', jobId: 'job-3', message: 'job job-3 is already running', cancelled: false },
-    { type: 'error', jobId: 'job-3', message: 'disk full', cancelled: false },
+    { type: 'error', jobId: 'job-3', error: { code: 'app.jobAlreadyRunning', params: { jobId: 'job-3' } }, cancelled: false },
+    { type: 'error', jobId: 'job-3', error: { code: 'common.text', params: { text: 'disk full' } }, cancelled: false },
   ]);
 });
 
@@ -194,7 +195,7 @@ test('manager: cancel stops the job and its partial file is gone', async () => {
     await c.until(() => c.messages.some((x) => x.kind === 'event' && x.event.type === 'progress'));
     assert.equal(m.cancel(id), true);
     await c.until(() => c.messages.some((x) => x.kind === 'error'));
-    assert.deepEqual(c.messages.at(-1), { jobId: id, kind: 'error', message: 'cancelled', cancelled: true });
+    assert.deepEqual(c.messages.at(-1), { jobId: id, kind: 'error', error: { code: 'common.cancelled' }, cancelled: true });
     assert.deepEqual(await readdir(dir), []);
     assert.equal(m.cancel(id), false);
   } finally {
@@ -225,9 +226,9 @@ test('manager: job errors and a crashed host process are reported, not lost', as
   const failing = m.start('fit', input({ modelName: 'ok' }, '/tmp/ok.gguf'));
   const crashing = m.start('fit', input({ modelName: 'crash' }, '/tmp/crash.gguf'));
   await c.until(() => c.messages.filter((x) => x.kind === 'error').length === 2);
-  const byId = new Map(c.messages.map((x) => [x.jobId, x]));
-  assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', message: '/m.gguf: no Ollama here', cancelled: false });
-  assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', message: 'the job process stopped unexpectedly (exit code 3)', cancelled: false });
+  const byId = new Map(c.messages.map((x) => [x.jobId, x.kind === 'error' ? { ...x, error: formatMessage(x.error, 'en') } : x]));
+  assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', error: '/m.gguf: no Ollama here', cancelled: false });
+  assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', error: 'the job process stopped unexpectedly (exit code 3)', cancelled: false });
 });
 
 test('manager: a second job writing the same file or creating the same model is refused; at most MAX_RUNNING_JOBS run', async () => {

@@ -1,5 +1,6 @@
 // The app's job registry is a thin mapping onto the core fit job: these run the REAL registry (in
 // process, and across the host protocol) on a tiny synthetic llama against the stand-in Ollama.
+import { formatMessage } from '../../src-shared/messages/index.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -137,7 +138,7 @@ test('fit over the host protocol: a cancel after quantizing reports cancelled an
     const end = replies.find((r) => r.type !== 'event')!;
     assert.equal(end.type, 'error');
     assert.ok(end.type === 'error' && end.cancelled);
-    assert.match(end.type === 'error' ? end.message : '', /^cancelled during \w+.*the quantized file .*Tiny Story\.Q4_0\.gguf is complete and kept/);
+    assert.match(end.type === 'error' ? formatMessage(end.error, 'en') : '', /^cancelled during \w+.*the quantized file .*Tiny Story\.Q4_0\.gguf is complete and kept/);
     assert.deepEqual(await listDir(out), ['Tiny Story.Q4_0.gguf'], 'the finished file, nothing partial');
     assert.equal(await fake.manifest('tiny-story:cancel'), null);
   } finally {

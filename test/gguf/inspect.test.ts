@@ -64,7 +64,7 @@ test('inspect prints a table with keys and tensors; usage errors exit 2', async 
     assert.match(table.stdout, /output_norm\.weight\s+F32\s+\[64\]\s+256/);
     for (const r of [noFile, twoFiles]) {
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /^quantfit: error: expected one GGUF file/);
+      assert.match(r.stderr, /^quantfit: error: wrong number of arguments; usage: quantfit inspect <file\.gguf>/);
     }
   } finally {
     await removeTempDir(dir);

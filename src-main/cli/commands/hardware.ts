@@ -20,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     args,
     { json: { type: 'boolean' }, 'output-dir': { type: 'string' } },
-    { min: 0, max: 0, names: 'no arguments: quantfit hardware [--json] [--output-dir DIR]' },
+    { min: 0, max: 0, names: 'quantfit hardware [--json] [--output-dir DIR]' },
   );
   const profile = await probeHardware(values['output-dir'] !== undefined ? { outputDir: values['output-dir'] } : {});
   process.stdout.write(values.json ? `${JSON.stringify(profile, null, 2)}\n` : hardwareTable(profile));

@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     { json: { type: 'boolean' }, full: { type: 'boolean' } },
-    { min: 1, max: 1, names: 'one GGUF file: quantfit inspect <file.gguf> [--json] [--full]' },
+    { min: 1, max: 1, names: 'quantfit inspect <file.gguf> [--json] [--full]' },
   );
   const header = await readGgufHeader(positionals[0]);
   const full = values.full === true;

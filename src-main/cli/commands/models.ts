@@ -22,7 +22,7 @@ function size(bytes: number): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(args, { host: { type: 'string' }, 'start-ollama': { type: 'boolean' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: 'no arguments' });
+  const { values } = parseCommandArgs(args, { host: { type: 'string' }, 'start-ollama': { type: 'boolean' }, json: { type: 'boolean' } }, { min: 0, max: 0, names: 'quantfit models [--host URL] [--start-ollama] [--json]' });
   const client = new OllamaClient(resolveOllamaHost({ explicit: values.host }));
   await requireServer(client, undefined, {
     start: values['start-ollama'] === true,

@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
       ctx: { type: 'string' }, ram: { type: 'string' }, vram: { type: 'string' },
       unified: { type: 'boolean' }, imatrix: { type: 'boolean' }, json: { type: 'boolean' },
     },
-    { min: 1, max: 1, names: 'one GGUF file: quantfit recommend <model.gguf> [options]' },
+    { min: 1, max: 1, names: 'quantfit recommend <model.gguf> [options]' },
   );
   const ctx = intOption(values.ctx, 'ctx', 1, 16 * 1024 * 1024);
   const size = (v: string | undefined, name: string) => {

@@ -1,5 +1,6 @@
 // The one bridge to the main process, installed by the preload (or by the e2e test harness).
-import type { QuantfitApi } from '../../../src-shared/contract.ts';
+import type { Message, QuantfitApi } from '../../../src-shared/contract.ts';
+import { messageFromErrorText } from '../../../src-shared/message.ts';
 
 declare global {
   interface Window {
@@ -9,7 +10,8 @@ declare global {
 
 export const api = (): QuantfitApi => window.quantfit;
 
-/** An error's message for display (the bridge already strips IPC prefixes). */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** An error as a Message (main sends one through the error's text); any other error as its text. */
+export function messageOf(err: unknown): Message {
+  const text = err instanceof Error ? err.message : String(err);
+  return messageFromErrorText(text) ?? { code: 'common.text', params: { text } };
 }

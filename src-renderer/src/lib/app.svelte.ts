@@ -2,7 +2,7 @@
 import {
   DEFAULT_SETTINGS, LIMITS,
   type Estimate, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
-  type Settings, type Stage,
+  type Message, type Settings, type Stage,
 } from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
 import { applyLanguage } from './i18n.svelte.ts';
@@ -21,12 +21,12 @@ export interface JobView {
   register: boolean;
   stages: Record<Stage, StageStatus>;
   progress: Partial<Record<Stage, Progress>>;
-  logs: Array<{ level: 'info' | 'warn'; message: string }>;
+  logs: Array<{ level: 'info' | 'warn'; message: Message | string }>;
   result: FitResult | null;
-  error: string | null;
+  error: Message | null;
   cancelled: boolean;
   /** What the cancelled job says it kept (a finished quantized file, an uploaded blob), if anything. */
-  cancelNote: string | null;
+  cancelNote: Message | null;
   cancelling: boolean;
   predictedBytes: number | null;
 }
@@ -39,18 +39,18 @@ export const app = $state({
   screen: 'home' as Screen,
   settings: { ...DEFAULT_SETTINGS } as Settings,
   hardware: null as HardwareProfile | null,
-  hardwareError: null as string | null,
+  hardwareError: null as Message | null,
   model: null as ModelFileInfo | null,
   modelLoading: null as string | null,
-  modelError: null as string | null,
+  modelError: null as Message | null,
   ctx: 4096,
   report: null as RecommendReport | null,
   reportLoading: false,
-  reportError: null as string | null,
+  reportError: null as Message | null,
   selectedType: null as string | null,
   /** An importance matrix the user picked: the advisor then offers the types that need one, and the fit uses it. */
   imatrixPath: null as string | null,
-  imatrixError: null as string | null,
+  imatrixError: null as Message | null,
   job: null as JobView | null,
   /** The fit form, kept across screens (going back after a cancel keeps what was typed). */
   form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false },
@@ -254,8 +254,8 @@ export function applyJobMessage(m: JobMessage): void {
     for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'stopped';
     if (m.cancelled) {
       job.cancelled = true;
-      job.cancelNote = m.message === 'cancelled' ? null : m.message;
-    } else job.error = m.message;
+      job.cancelNote = m.error.code === 'common.cancelled' ? null : m.error;
+    } else job.error = m.error;
   } else {
     const e = m.event;
     if (e.type === 'stage') job.stages[e.stage] = e.status === 'start' ? 'active' : e.status;

@@ -1,18 +1,19 @@
-// The active language and the `t` lookup. Text lives in messages-*.ts; numbers, sizes and times are
-// formatted for the active locale in format.ts.
+// The active language, `t` for the interface text and `say` for messages from the core. Every text
+// lives in the shared catalogues (src-shared/messages); numbers, sizes and times are formatted for
+// the active locale in format.ts.
 import type { Language } from '../../../src-shared/contract.ts';
-import { en, type MessageKey, type Messages } from './messages-en.ts';
-import { zhCN } from './messages-zh-CN.ts';
+import { localeOf, type Locale, type Message, type MessageParams } from '../../../src-shared/message.ts';
+import { formatMessage } from '../../../src-shared/messages/index.ts';
+import type { UiCode } from '../../../src-shared/messages/ui.ts';
 
-export type Locale = 'en' | 'zh-CN';
-const CATALOGS: Record<Locale, Messages> = { en, 'zh-CN': zhCN };
+export type { Locale };
+export type MessageKey = UiCode;
 
 /** The OS/browser language decides when the setting is 'system'. */
 export function systemLocale(languages: readonly string[] = navigator.languages ?? [navigator.language]): Locale {
   for (const l of languages) {
-    const lower = l.toLowerCase();
-    if (lower.startsWith('zh')) return 'zh-CN';
-    if (lower.startsWith('en')) return 'en';
+    const locale = localeOf(l);
+    if (locale) return locale;
   }
   return 'en';
 }
@@ -24,9 +25,12 @@ export function applyLanguage(language: Language): void {
   document.documentElement.lang = i18n.locale;
 }
 
-export type Params = Record<string, string | number>;
+/** Interface text in the active language; a Message param is rendered in it too. */
+export function t(key: MessageKey, params: MessageParams = {}): string {
+  return formatMessage({ code: key, params }, i18n.locale);
+}
 
-export function t(key: MessageKey, params: Params = {}): string {
-  const text = CATALOGS[i18n.locale][key] ?? en[key];
-  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+/** A message from the core (an error, a log line, a warning) in the active language; plain text as it is. */
+export function say(message: Message | string): string {
+  return typeof message === 'string' ? message : formatMessage(message, i18n.locale);
 }

@@ -3,7 +3,7 @@
 import type { Fit, ReasonItem } from '../../../src-shared/contract.ts';
 import { bytes, integer } from './format.ts';
 import { i18n, t } from './i18n.svelte.ts';
-import type { MessageKey } from './messages-en.ts';
+import type { MessageKey } from './i18n.svelte.ts';
 
 export function fitLabel(fit: Fit, gpuLayers?: number): string {
   if (fit === 'partial' && gpuLayers !== undefined && gpuLayers > 0) return t('fit.partialLayers', { layers: gpuLayers });

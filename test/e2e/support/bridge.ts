@@ -6,7 +6,8 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
-import { describeError } from '../../../src-main/core/errors.ts';
+import { errorMessage } from '../../../src-main/core/errors.ts';
+import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
 import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
@@ -78,7 +79,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
         records.calls.push({ method: m, args: valid as unknown[] });
         return { ok: true, value: await (impl[m] as (...a: unknown[]) => Promise<unknown>)(...(valid as unknown[])) };
       } catch (err) {
-        return { ok: false, error: describeError(err) };
+        return { ok: false, error: errorMessage(err) };
       }
     },
   };
@@ -124,7 +125,7 @@ export function pageBridgeScript(): string {
   return `(() => {
     const invoke = async (method, ...args) => {
       const reply = await window.__quantfitInvoke(method, args);
-      if (!reply.ok) throw new Error(reply.error);
+      if (!reply.ok) throw new Error(${JSON.stringify(ERROR_TEXT_PREFIX)} + JSON.stringify(reply.error));
       return reply.value;
     };
     const jobListeners = new Set();
