@@ -8,6 +8,7 @@ import { catalogue as convert } from './convert.ts';
 import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as ollama } from './ollama.ts';
+import { catalogue as sources } from './sources.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
 import { catalogue as ui } from './ui.ts';
 
@@ -19,6 +20,7 @@ const AREAS = [
   engine,
   fit,
   ollama,
+  sources,
   tokenizer,
   ui,
 ] as const satisfies readonly Catalogue[];

@@ -6,6 +6,21 @@ import type { Recommendation } from './advisor.ts';
 import type { VerifyResult } from './ollama.ts';
 
 /**
+ * Where the input came from when it is not a plain file of the user's (core/sources): names the
+ * outputs (a blob's `sha256-…` makes a poor file name) and carries what the new model keeps.
+ */
+export interface FitSource {
+  /** Stem for the output file and the default model name (`qwen2.5-0.5b-instruct`). */
+  stem: string;
+  /** An Ollama model it was read from: the default name is its name with the new type as the tag suffix. */
+  ollamaName?: string | null;
+  template?: string | null;
+  system?: string | null;
+  parameters?: Record<string, unknown> | null;
+  license?: string[] | null;
+}
+
+/**
  * What to fit. The app sends the fields in FIT_REQUEST_FIELDS (contract.ts); main adds the output
  * path, Ollama host and threads from the settings; the CLI fills the rest from its flags.
  */
@@ -45,6 +60,8 @@ export interface FitRequest {
   startOllama?: boolean;
   /** 'auto' only: a profile probed earlier (the app caches one); otherwise this machine is probed. */
   hardware?: HardwareProfile | null;
+  /** Where the input came from (an Ollama model, a hub download); null or absent for a plain file. */
+  source?: FitSource | null;
   /** 'auto' only: "what if" memory sizes instead of the probed ones. */
   ramBytes?: number;
   vramBytes?: number;

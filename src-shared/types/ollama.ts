@@ -47,6 +47,8 @@ export interface OllamaModelDetails {
   readonly system: string;
   /** The `parameters` text as Ollama printed it (one `name value` per line). */
   readonly parameters: string;
+  /** The licence texts, joined with newlines as Ollama shows them ('' when none). */
+  readonly license: string;
   readonly modelfile: string;
   readonly family: string | null;
   readonly parameterSize: string | null;

@@ -1,7 +1,7 @@
 // One shape of progress for every long step: the CLI prints it, the renderer draws it.
 
 /** The steps of a fit, in order. */
-export type Stage = 'inspect' | 'advise' | 'imatrix' | 'quantize' | 'evaluate' | 'modelfile' | 'upload' | 'create' | 'verify';
+export type Stage = 'source' | 'inspect' | 'advise' | 'imatrix' | 'quantize' | 'evaluate' | 'modelfile' | 'upload' | 'create' | 'verify';
 
 export type JobEvent =
   /** A step began, finished, or was skipped (with why). */

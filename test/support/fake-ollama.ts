@@ -34,6 +34,18 @@ export interface FakeOllamaOptions {
   readonly vramFraction?: number;
 }
 
+/** A model as the registry holds it: what `/api/pull` fetches and `installModel` puts in place. */
+export interface LibraryModel {
+  /** The model GGUF (read, never changed). */
+  readonly gguf: string;
+  readonly template?: string;
+  readonly system?: string;
+  /** Ollama options, as the params layer stores them (`{"stop": [...], "temperature": 0.7}`). */
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  /** One licence layer per text. */
+  readonly license?: readonly string[];
+}
+
 /** One-shot faults (each clears itself once it has fired) plus a standing delay. */
 export interface FakeOllamaFaults {
   /** Destroy the upload connection after this many body bytes and stop listening (the server "dies"). */
@@ -44,6 +56,8 @@ export interface FakeOllamaFaults {
   corruptNextUpload?: boolean;
   /** Wait this long before handling every request. */
   delayMs?: number;
+  /** In the next pull, stop the stream after this many bytes of the model layer (the connection drops). */
+  pullDropAfterBytes?: number;
 }
 
 export interface RecordedRequest {
@@ -63,6 +77,8 @@ export class FakeOllama {
   faults: FakeOllamaFaults = {};
   vramFraction: number;
   readonly requests: RecordedRequest[] = [];
+  /** What `/api/pull` can fetch, by the name as pulled (`qwen2.5:0.5b-instruct-fp16`). */
+  readonly library = new Map<string, LibraryModel>();
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
   private port: number;
@@ -200,6 +216,7 @@ export class FakeOllama {
       '/api/ps': { GET: () => this.ps(res) },
       '/api/create': { POST: (b) => this.create(res, b) },
       '/api/show': { POST: (b) => this.show(res, b) },
+      '/api/pull': { POST: (b) => this.pull(res, b) },
       '/api/copy': { POST: (b) => this.copy(res, b) },
       '/api/delete': { DELETE: (b) => this.delete(res, b) },
       '/api/generate': { POST: (b) => this.generate(res, b, 'generate') },
@@ -648,6 +665,96 @@ export class FakeOllama {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Pull (server/images.go PullModel, server/download.go): "pulling manifest", one "pulling <12 hex>"
+  // progress line series per layer (digest, total, completed), "verifying sha256 digest", "writing
+  // manifest", "success". A name the registry lacks fails after the first line (HTTP 200 + error line).
+
+  /** Puts a model in place as if it had been pulled: blobs, config and manifest. */
+  async installModel(name: string, model: LibraryModel): Promise<Manifest> {
+    const n = parseName(name);
+    if (!n) throw new Error(`invalid model name ${name}`);
+    const { layers, config } = await this.layersFor(model);
+    return await this.writeManifest(n, layers, config);
+  }
+
+  private async layersFor(model: LibraryModel): Promise<{ layers: Layer[]; config: Record<string, unknown>; data: Map<string, Buffer> }> {
+    const gguf = await readFile(model.gguf);
+    const info = decodeGguf(gguf, this.version);
+    const arch = typeof info.kv.get('general.architecture') === 'string' ? (info.kv.get('general.architecture') as string) : 'unknown';
+    const fileType = info.kv.get('general.file_type');
+    const config: Record<string, unknown> = {
+      model_format: 'gguf', model_family: arch, model_families: [arch], model_type: humanNumber(info.parameterCount),
+      file_type: typeof fileType === 'number' ? FILE_TYPES[fileType] ?? 'unknown' : 'unknown', architecture: 'amd64', os: 'linux',
+    };
+    const data = new Map<string, Buffer>();
+    const layers: Layer[] = [];
+    const add = (mediaType: string, bytes: Buffer) => {
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      data.set(digest, bytes);
+      layers.push({ mediaType, digest, size: bytes.length });
+    };
+    add(MEDIA.model, gguf);
+    if (model.template !== undefined) add(MEDIA.template, Buffer.from(model.template));
+    if (model.system !== undefined) add(MEDIA.system, Buffer.from(model.system));
+    if (model.parameters !== undefined) add(MEDIA.params, Buffer.from(JSON.stringify(model.parameters)));
+    for (const text of model.license ?? []) add(MEDIA.license, Buffer.from(text));
+    for (const [digest, bytes] of data) if (!existsSync(this.blobPathFor(digest))) await writeFile(this.blobPathFor(digest), bytes);
+    return { layers, config, data };
+  }
+
+  private async writeManifest(n: Name, layers: Layer[], config: Record<string, unknown>): Promise<Manifest> {
+    const configBlob = await this.writeBlob(Buffer.from(JSON.stringify(config)));
+    const manifest: Manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configBlob.digest, size: configBlob.size },
+      layers,
+    };
+    const path = (await this.existingManifestPath(n)) ?? this.manifestPath(n);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, `${JSON.stringify(manifest)}\n`);
+    return manifest;
+  }
+
+  private async pull(res: ServerResponse, raw: unknown): Promise<void> {
+    const body = (raw ?? {}) as Record<string, unknown>;
+    const sent = (body.model ?? body.name ?? '') as string;
+    const n = parseName(sent);
+    if (!n) return sendError(res, 400, 'invalid model name');
+    const out = new CreateStream(res, body.stream !== false);
+    try {
+      out.line({ status: 'pulling manifest' });
+      const entry = [...this.library.entries()].find(([k]) => { const p = parseName(k); return p !== null && displayShortest(p).toLowerCase() === displayShortest(n).toLowerCase(); });
+      if (!entry) throw new CreateFailure(500, 'pull model manifest: file does not exist');
+      const model = entry[1];
+      // The registry's layers, "downloaded" in a few steps each (existing blobs are cache hits).
+      const dropAfter = this.faults.pullDropAfterBytes;
+      delete this.faults.pullDropAfterBytes;
+      const { layers, config } = await this.layersFor(model);
+      for (const layer of layers) {
+        const steps = layer.mediaType === MEDIA.model ? 4 : 1;
+        for (let i = 1; i <= steps; i++) {
+          const completed = Math.round((layer.size * i) / steps);
+          if (layer.mediaType === MEDIA.model && dropAfter !== undefined && completed > dropAfter) {
+            res.destroy();
+            throw new StreamStop();
+          }
+          out.line({ status: `pulling ${layer.digest.slice(7, 19)}`, digest: layer.digest, total: layer.size, completed });
+        }
+      }
+      out.line({ status: 'verifying sha256 digest' });
+      out.line({ status: 'writing manifest' });
+      await this.writeManifest(n, layers, config);
+      out.line({ status: 'success' });
+      out.end();
+    } catch (err) {
+      if (err instanceof StreamStop) return;
+      if (err instanceof CreateFailure) return out.error(err.status, err.message);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // §6 Management and inference endpoints
 
   private async tags(res: ServerResponse): Promise<void> {
@@ -708,6 +815,8 @@ export class FakeOllama {
       return l ? await readFile(this.blobPathFor(l.digest), 'utf8') : null;
     };
     const template = (await layerText(MEDIA.template)) ?? '{{ .Prompt }}';
+    const licenses: string[] = [];
+    for (const l of manifest.layers) if (l.mediaType === MEDIA.license) licenses.push(await readFile(this.blobPathFor(l.digest), 'utf8'));
     const system = (await layerText(MEDIA.system)) ?? '';
     const paramsText = await layerText(MEDIA.params);
     const params = paramsText ? (JSON.parse(paramsText) as Record<string, unknown>) : {};
@@ -739,7 +848,7 @@ export class FakeOllama {
       for (const t of info.tensors) tensors.push({ name: t.name, type: GGML_TYPE_NAMES[t.kind] ?? String(t.kind), shape: t.shape });
     }
     sendJson(res, 200, {
-      license: '',
+      license: licenses.join('\n'),
       system,
       modelfile,
       parameters: paramLines.join('\n'),

@@ -8,8 +8,11 @@ import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { jsonEvents, withInterrupt } from '../ollama-output.ts';
 import { ProgressPrinter } from '../progress.ts';
+import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
+import type { FitSource } from '../../core/jobs/fit.ts';
+import type { ResolvedModel } from '../../core/sources/resolve.ts';
 
-export const help = `Usage: quantfit fit <model.gguf> [options]
+export const help = `Usage: quantfit fit <model> [options]
 
 Quantizes a GGUF model to the type that fits this machine (or the one you give), registers it with
 the local Ollama (Modelfile, upload, create) and runs a short test prompt, as one job.
@@ -17,11 +20,14 @@ the local Ollama (Modelfile, upload, create) and runs a short test prompt, as on
 Options:
   --type TYPE|auto    llama-quantize type (${FTYPES.filter((f) => !f.aliasOf).map((f) => f.name).slice(0, 6).join(', ')}, …) or auto (default):
                       the advisor picks the best type that fits and says why
-  --name NAME         Ollama model name, model[:tag] (default: <file-stem>:<type>, lower case)
+  --name NAME         Ollama model name, model[:tag] (default: <file-stem>:<type>, lower case; for
+                      ollama:NAME:TAG-fp16 it is NAME:TAG-<type>)
   --ctx N             context length for the memory prediction and PARAMETER num_ctx
                       (default 4096, or the model's training context when shorter)
   --host URL          Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
-  --out DIR           folder for <file-stem>.<TYPE>.gguf and its Modelfile (default: next to the model)
+  --out DIR           folder for <file-stem>.<TYPE>.gguf and its Modelfile (default: next to the model;
+                      the current folder for models from Ollama or a hub)
+  --pull              ollama: pull the model through Ollama first
   --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF)
   --threads N         quantizer threads (default: all cores); the output does not depend on it
   --system TEXT       system prompt
@@ -34,7 +40,10 @@ Options:
 
 If the model is already of the type asked for, it is registered as it is. If an Ollama step fails
 after quantizing, the quantized file is kept (it is complete) and the error says how to import it.
-Progress goes to stderr.
+A model from Ollama keeps its template, system prompt, parameters and licence; the source model
+and its files are never changed. Progress goes to stderr.
+
+${MODEL_ARG_HELP}
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -44,7 +53,6 @@ export async function run(args: string[]): Promise<number> {
       type: { type: 'string' },
       name: { type: 'string' },
       ctx: { type: 'string' },
-      host: { type: 'string' },
       out: { type: 'string' },
       imatrix: { type: 'string' },
       threads: { type: 'string' },
@@ -54,6 +62,7 @@ export async function run(args: string[]): Promise<number> {
       'allow-requantize': { type: 'boolean' },
       'start-ollama': { type: 'boolean' },
       json: { type: 'boolean' },
+      ...MODEL_ARG_OPTIONS,
     },
     { min: 1, max: 1, names: 'quantfit fit <model.gguf>' },
   );
@@ -69,13 +78,16 @@ export async function run(args: string[]): Promise<number> {
 
   let result: FitResult;
   try {
-    result = await withInterrupt((signal) =>
-      runFitJob(
+    result = await withInterrupt(async (signal) => {
+      const onEvent = json ? jsonEvents : (e: Parameters<typeof jsonEvents>[0]) => progress.onEvent(e);
+      const model = await resolveModelArg(positionals[0]!, { ...values, signal, onEvent });
+      return runFitJob(
         {
-          modelPath: positionals[0]!,
+          modelPath: model.path,
+          source: fitSource(model),
           type,
           contextLength: contextLength ?? null,
-          outputDir: values.out ?? null,
+          outputDir: values.out ?? (model.origin.type === 'path' ? null : model.outputDir),
           modelName: values.name ?? null,
           imatrixPath: values.imatrix ?? null,
           ...(threads !== undefined ? { threads } : {}),
@@ -86,9 +98,9 @@ export async function run(args: string[]): Promise<number> {
           allowRequantize: values['allow-requantize'] === true,
           startOllama: values['start-ollama'] === true,
         },
-        { signal, onEvent: json ? jsonEvents : (e) => progress.onEvent(e) },
-      ),
-    );
+        { signal, onEvent },
+      );
+    });
   } catch (err) {
     progress.end();
     if (err instanceof CancelledError) {
@@ -141,4 +153,14 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** What the fit job needs to know about a model that is not a plain file of the user's. */
+function fitSource(model: ResolvedModel): FitSource | null {
+  if (model.origin.type === 'path') return null;
+  const o = model.ollama;
+  return {
+    stem: model.stem,
+    ...(o ? { ollamaName: o.name, template: o.template, system: o.system, parameters: { ...o.parameters }, license: [...o.license] } : {}),
+  };
 }

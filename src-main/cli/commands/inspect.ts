@@ -2,11 +2,12 @@
 // header alone (tensor data is never touched).
 
 import { parseCommandArgs } from '../args.ts';
+import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 import { readGgufHeader } from '../../core/gguf/reader.ts';
 import { ggmlTypeName } from '../../core/gguf/ggml-types.ts';
 import { GgufValueType, ggufValueTypeName, isGgufArray, type GgufHeader, type GgufValue } from '../../core/gguf/types.ts';
 
-export const help = `Usage: quantfit inspect <file.gguf> [--json] [--full]
+export const help = `Usage: quantfit inspect <model> [--json] [--full] [--pull] [--host URL]
 
 Shows a GGUF file's version, alignment, metadata (key/values) and tensors (name, type, shape, bytes).
 
@@ -16,6 +17,8 @@ Options:
            exactly representable, else strings
   --full   do not abbreviate: arrays over ${64} items (JSON: {abbreviated, length, items}) and, in
            the table, long strings and arrays
+
+${MODEL_ARG_HELP}
 `;
 
 /** Arrays longer than this are abbreviated in JSON unless --full. */
@@ -27,10 +30,11 @@ const TABLE_STRING_CHARS = 100;
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { json: { type: 'boolean' }, full: { type: 'boolean' } },
+    { json: { type: 'boolean' }, full: { type: 'boolean' }, ...MODEL_ARG_OPTIONS },
     { min: 1, max: 1, names: 'quantfit inspect <file.gguf> [--json] [--full]' },
   );
-  const header = await readGgufHeader(positionals[0]);
+  const model = await resolveModelArg(positionals[0]!, values);
+  const header = await readGgufHeader(model.path);
   const full = values.full === true;
   process.stdout.write(values.json ? `${JSON.stringify(toJson(header, full), null, 2)}\n` : toTable(header, full));
   return 0;

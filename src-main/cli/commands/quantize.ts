@@ -8,10 +8,11 @@ import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverr
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
 import { pathExists } from '../../core/fs-util.ts';
+import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
 
-export const help = `Usage: quantfit quantize <in.gguf> <out.gguf> <TYPE> [options]
+export const help = `Usage: quantfit quantize <model> <out.gguf> <TYPE> [options]
 
 Quantizes a GGUF model exactly as llama.cpp's llama-quantize does (same tensor types, same bytes).
 TYPE is a llama-quantize type name (case-insensitive) or its numeric id:
@@ -34,6 +35,8 @@ Options:
   --json                      print a JSON summary on stdout: {out, bytes, sha256, seconds, tensorTypes}
 
 Progress goes to stderr.
+
+${MODEL_ARG_HELP}
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -53,10 +56,11 @@ export async function run(args: string[]): Promise<number> {
       'exclude-weights': { type: 'string', multiple: true },
       force: { type: 'boolean' },
       json: { type: 'boolean' },
+      ...MODEL_ARG_OPTIONS,
     },
     { min: 3, max: 3, names: 'quantfit quantize <in.gguf> <out.gguf> <TYPE>' },
   );
-  const [input, output, typeArg] = positionals as [string, string, string];
+  const [modelArg, output, typeArg] = positionals as [string, string, string];
   const ftype = findFtype(typeArg);
   if (!ftype) throw new UsageError(`unknown quantization type '${typeArg}' (one of ${typeList}, or a numeric id)`);
   const threads = intOption(values.threads, 'threads', 1, 256);
@@ -97,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
     ...(imatrix ? { imatrix: imatrix.entries } : {}),
   };
 
+  const input = (await resolveModelArg(modelArg, values)).path;
   await assertNotSameFile(input, output);
   if (values.force !== true && (await pathExists(output))) {
     throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });

@@ -8,8 +8,9 @@ import { formatBytes, requireByteSize } from '../../core/advisor/sizes.ts';
 import type { RecommendReport } from '../../core/advisor/types.ts';
 import { DEFAULT_CTX } from '../../core/advisor/constants.ts';
 import { UsageError } from '../args.ts';
+import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
-export const help = `Usage: quantfit recommend <model.gguf> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
+export const help = `Usage: quantfit recommend <model> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
 
 For every quant type: the exact size of the file quantize would write, the KV cache and compute
 buffers at the context length, the total, and where it fits on this machine (all on the GPU, partly,
@@ -27,6 +28,8 @@ Options:
                  recommended: {type, fit, gpuLayers, reason, reasons: [{code, ...}]}}
 
 Nothing fitting is not an error: fit is "none" and the reason says what would fit.
+
+${MODEL_ARG_HELP}
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -34,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     {
       ctx: { type: 'string' }, ram: { type: 'string' }, vram: { type: 'string' },
-      unified: { type: 'boolean' }, imatrix: { type: 'boolean' }, json: { type: 'boolean' },
+      unified: { type: 'boolean' }, imatrix: { type: 'boolean' }, json: { type: 'boolean' }, ...MODEL_ARG_OPTIONS,
     },
     { min: 1, max: 1, names: 'quantfit recommend <model.gguf> [options]' },
   );
@@ -50,7 +53,8 @@ export async function run(args: string[]): Promise<number> {
   const ramBytes = size(values.ram, 'ram');
   const vramBytes = size(values.vram, 'vram');
   if (ramBytes === 0) throw new UsageError('--ram must be more than 0');
-  const report = await recommendModel(positionals[0]!, {
+  const model = await resolveModelArg(positionals[0]!, values);
+  const report = await recommendModel(model.path, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
     ...(vramBytes !== undefined ? { vramBytes } : {}),
     ...(values.unified === true ? { unified: true } : {}),

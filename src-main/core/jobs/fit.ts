@@ -46,12 +46,13 @@ import { assertNotSameFile, quantizeFile } from '../quant/pipeline.ts';
 import { planQuantization, type KvOverride, type QuantPlan, type QuantizeOptions } from '../quant/policy.ts';
 import { pathExists } from '../fs-util.ts';
 import type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
+import { defaultNameFromOllama } from '../sources/ollama.ts';
 
 // The default names live in a Node-free module the app's renderer shares; callers import them from here too.
 export { defaultModelName, defaultOutputName } from './default-names.ts';
 
 // The request and result shapes live in src-shared (the app sends and shows them).
-export type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
+export type { FitRequest, FitResult, FitSource } from '../../../src-shared/types/fit.ts';
 
 export interface FitJobContext {
   readonly signal?: AbortSignal;
@@ -279,7 +280,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     }
 
     const typeName = plan ? ftype.name : (source.name ?? ftype.name);
-    const outputPath = plan ? resolve(request.outputPath ?? join(outDir, defaultOutputName(input, ftype.name))) : input;
+    const outputPath = plan ? resolve(request.outputPath ?? join(outDir, defaultOutputName(request.source?.stem ?? input, ftype.name))) : input;
     const fileBytes = plan ? plan.fileBytes : header.fileSize;
     const predictedBytes = request.predictedBytes != null && request.predictedBytes > 0
       ? request.predictedBytes
@@ -291,7 +292,9 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
       const tensors = plan ? plan.tensors.map((t) => ({ name: t.name, type: t.targetType })) : header.tensors;
       const problem = checkOllamaCompat({ tensors, architecture: architecture(header) ?? null }, serverVersion);
       if (problem) throw new QuantfitError(problem.text, { file: input }, { code: problem.message.code, params: problem.message.params });
-      modelName = displayName(requireModelName(request.modelName ?? defaultModelName(input, typeName)));
+      const src = request.source;
+      const fallbackName = src?.ollamaName ? defaultNameFromOllama(src.ollamaName, typeName) : defaultModelName(src?.stem ?? input, typeName);
+      modelName = displayName(requireModelName(request.modelName ?? fallbackName));
       // Ollama matches names case-insensitively; a clash is refused now, not after quantizing.
       const existing = await client!.findModel(modelName, { signal });
       if (existing && !force) {
@@ -372,7 +375,11 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
         ...(request.host ? { host: request.host } : {}),
         ...(sha256 !== null ? { sha256 } : {}),
         ...(ctxTokens !== null ? { numCtx: ctxTokens } : {}),
-        ...(request.system ? { system: request.system } : {}),
+        ...(request.system ?? request.source?.system ? { system: (request.system ?? request.source?.system)! } : {}),
+        // An Ollama source's template, options and licence go with it (its bare default is no template).
+        ...(request.source?.template && request.source.template !== '{{ .Prompt }}' ? { template: request.source.template } : {}),
+        ...(request.source?.parameters ? { parameters: request.source.parameters } : {}),
+        ...(request.source?.license && request.source.license.length > 0 ? { license: request.source.license } : {}),
         force,
         verify: request.verify !== false,
         ...(predictedBytes !== null ? { predictedBytes } : {}),

@@ -20,6 +20,7 @@ export interface CreateModelRequest {
   readonly template?: string;
   readonly system?: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
+  readonly license?: readonly string[];
 }
 
 export interface GenerateResult {
@@ -333,6 +334,7 @@ export class OllamaClient {
       template: typeof r.template === 'string' ? r.template : '',
       system: typeof r.system === 'string' ? r.system : '',
       parameters: typeof r.parameters === 'string' ? r.parameters : '',
+      license: typeof r.license === 'string' ? r.license : '',
       modelfile: typeof r.modelfile === 'string' ? r.modelfile : '',
       family: str(d.family),
       parameterSize: str(d.parameter_size),
@@ -341,6 +343,48 @@ export class OllamaClient {
       modifiedAt: typeof r.modified_at === 'string' ? r.modified_at : null,
       modelInfo: asRecord(r.model_info),
     };
+  }
+
+  /**
+   * `POST /api/pull`, streaming: layer download lines (`pulling <digest>` with total/completed) become
+   * progress events of `stage`, the others log lines. Throws with the server's words on an error line.
+   */
+  async pullModel(name: string, opts: OperationOptions & { onEvent?: (e: JobEvent) => void; stage?: Stage } = {}): Promise<void> {
+    const { signal, onEvent } = opts;
+    const stage = opts.stage ?? 'source';
+    const meters = new Map<string, RateMeter>();
+    let sawSuccess = false;
+    try {
+      const stream = await this.api(signal).pull({ model: name, stream: true });
+      const onAbort = () => stream.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const line of stream) {
+          const status = typeof line.status === 'string' ? line.status : '';
+          if (status === 'success') sawSuccess = true;
+          const total = num((line as { total?: unknown }).total);
+          const completed = num((line as { completed?: unknown }).completed) ?? 0;
+          const digest = str((line as { digest?: unknown }).digest) ?? status;
+          if (total !== null && total > 0) {
+            let meter = meters.get(digest);
+            if (!meter) meters.set(digest, (meter = new RateMeter(total)));
+            const { rate, etaSeconds } = meter.update(completed);
+            onEvent?.({ type: 'progress', stage, unit: 'bytes', done: completed, total, rate, etaSeconds, status });
+          } else if (status !== '') {
+            onEvent?.({ type: 'log', level: 'info', stage, message: status });
+          }
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw new CancelledError();
+      const status = (err as { status_code?: unknown }).status_code;
+      if (typeof status === 'number' || networkErrorCode(err) !== null || err instanceof QuantfitError) throw this.fail(err, `pulling '${name}'`, signal);
+      const message = err instanceof Error ? err.message : String(err);
+      throw new QuantfitError(`Ollama could not pull '${name}': ${message}`, {}, { cause: err, code: 'sources.ollama.pullFailed', params: { name, reason: message } });
+    }
+    if (!sawSuccess) throw new QuantfitError(`Ollama stopped answering while pulling '${name}'`);
   }
 
   /** `POST /api/copy`. */

@@ -121,11 +121,17 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
   emit({ type: 'stage', stage: 'modelfile', status: 'start' });
   const plan = planTemplate(kv, options.template);
   for (const w of plan.warnings) warn(w, 'modelfile');
-  const parameters: Record<string, unknown> = {};
+  const inherited = options.parameters ?? {};
+  const parameters: Record<string, unknown> = { ...inherited };
   // Without a template of ours, sending `stop` would replace the stop list Ollama adds when it
   // recognises the template itself (request parameters win); the runner ends at EOS regardless.
-  const sendStop = plan.choice.kind !== 'none' ? plan.stop : [];
+  // A source model's own stop list (an `ollama:` source) is kept as it was.
+  const inheritedStop = Array.isArray(inherited.stop) ? inherited.stop.filter((s): s is string => typeof s === 'string') : null;
+  const sendStop = inheritedStop ?? (plan.choice.kind !== 'none' ? plan.stop : []);
   if (sendStop.length > 0) parameters.stop = [...sendStop];
+  const otherParameters = Object.entries(inherited)
+    .filter(([k]) => k !== 'stop' && k !== 'num_ctx')
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, typeof x === 'number' ? x : String(x)] as const));
   if (options.numCtx !== undefined) parameters.num_ctx = options.numCtx;
   let modelfileTemp: string | null = null;
   /** Writes the Modelfile's temp file (again, once Ollama has said which template it picked). */
@@ -134,7 +140,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
     const temp = modelfileTemp ?? join(dirname(modelfilePath), `.${basename(modelfilePath)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       // The API request carries every value exactly; only the Modelfile has quoting limits.
-      const text = renderModelfile({ from: modelfileFrom(modelfilePath, file), template, system: options.system ?? null, stop, numCtx: options.numCtx ?? null });
+      const text = renderModelfile({ from: modelfileFrom(modelfilePath, file), template, system: options.system ?? null, stop, numCtx: options.numCtx ?? null, parameters: otherParameters });
       await writeFile(temp, text, { flag: modelfileTemp === null ? 'wx' : 'w' });
       modelfileTemp = temp;
     } catch (err) {
@@ -171,6 +177,7 @@ export async function registerGguf(options: RegisterOptions, ctx: JobContext = {
           ...(plan.template !== null ? { template: plan.template } : {}),
           ...(options.system ? { system: options.system } : {}),
           parameters,
+          ...(options.license && options.license.length > 0 ? { license: [...options.license] } : {}),
         },
         { signal, onEvent: emit },
       );

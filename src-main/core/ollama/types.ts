@@ -55,6 +55,10 @@ export interface RegisterOptions {
   readonly system?: string;
   /** A Go template to use instead of the detected one. */
   readonly template?: string;
+  /** Options the model keeps from the model it was made from (`ollama:` sources); ours (num_ctx) win, its `stop` wins over ours. */
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  /** Licence texts, one layer each. */
+  readonly license?: readonly string[];
   /** Replace an existing model of the same name. Without it an existing name is refused. */
   readonly force?: boolean;
   /** Run the smoke test after create (default true). */

@@ -32,7 +32,7 @@ export interface JobView {
 }
 
 const freshStages = (): Record<Stage, StageStatus> => ({
-  inspect: 'pending', advise: 'pending', imatrix: 'pending', quantize: 'pending', evaluate: 'pending', modelfile: 'pending', upload: 'pending', create: 'pending', verify: 'pending',
+  source: 'pending', inspect: 'pending', advise: 'pending', imatrix: 'pending', quantize: 'pending', evaluate: 'pending', modelfile: 'pending', upload: 'pending', create: 'pending', verify: 'pending',
 });
 
 export const app = $state({

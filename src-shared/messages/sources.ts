@@ -1,0 +1,106 @@
+// Messages of core/sources: model references, Ollama models read in place, Hugging Face and
+// ModelScope downloads; and the app's "From Ollama" / "From Hugging Face / ModelScope" boxes.
+import type { Catalogue } from '../message.ts';
+
+export const catalogue = {
+  en: {
+    'sources.ref.empty': 'No model given.',
+    'sources.ref.badOllamaName': "'{ref}' does not name an Ollama model (ollama:model[:tag]).",
+    'sources.ref.badRepo': "'{ref}' does not name a repository (ORG/REPO).",
+    'sources.ref.badPath': "'{ref}' names a path outside the repository.",
+    'sources.ref.badRevision': "'{ref}' does not name a revision (a branch, tag or commit).",
+    'sources.ref.badUrl': "'{ref}' is not a model page or file URL.",
+    'sources.ref.notModel': "'{ref}' is a dataset or a Space; only model repositories can be fitted.",
+    'sources.ref.unknownSite': "'{ref}': only huggingface.co, hf-mirror.com and modelscope.cn URLs are understood.",
+
+    'sources.ollama.remoteHost': 'ollama:{name} reads the weights from Ollama\'s own files, so Ollama must run on this machine; {host} is another machine.',
+    'sources.ollama.notFound': "Ollama at {host} has no model '{name}'. Pull it first, or pick another model.",
+    'sources.ollama.noFrom': "Ollama's modelfile for '{name}' names no weights file.",
+    'sources.ollama.blobMissing': "Ollama keeps '{name}' in {path}, which is not on this machine.",
+    'sources.ollama.notGguf': "'{name}' is not stored as a GGUF model, so it cannot be read.",
+    'sources.ollama.pullFailed': "Ollama could not pull '{name}': {reason}",
+
+    'sources.hf.gated': '{repo} is gated: accept its terms at {page}, then set a Hugging Face token (HF_TOKEN or Settings).',
+    'sources.hf.gatedNoAccess': '{repo} is gated and your token\'s account has no access yet: ask for access at {page}.',
+    'sources.hf.noRevision': "{repo} has no revision '{revision}'.",
+    'sources.hf.noRepo': '{repo}: no such model repository on {endpoint} (if it is private, set a token).',
+    'sources.hf.badToken': '{endpoint} refused the token: check the Hugging Face token.',
+    'sources.hf.forbidden': '{endpoint} refused access to {repo}.',
+    'sources.hf.unreachable': 'Cannot reach {endpoint} ({reason}). If huggingface.co is blocked where you are, set the endpoint to a mirror such as https://hf-mirror.com.',
+    'sources.hf.notAHub': '{endpoint} does not answer like a Hugging Face hub: check the endpoint and any proxy.',
+    'sources.hf.noEtag': 'The hub sent no ETag or size for {file}.',
+
+    'sources.hub.noFile': "{repo} has no file '{file}'.",
+    'sources.hub.http': '{endpoint} answered HTTP {status} for {repo}.',
+    'sources.hub.notModelFile': "'{file}' is not a GGUF file; pick a .gguf file or a folder with safetensors.",
+    'sources.hub.splitGguf': 'The repository has only split GGUF files, which Quantfit cannot read yet.',
+    'sources.hub.noModel': 'The repository has neither a GGUF file nor a safetensors model (config.json and *.safetensors).',
+    'sources.hub.offline': '{endpoint} cannot be reached and {repo} is not fully in the cache.',
+    'sources.hub.diskSpace': 'Not enough free space to download {repo}: it needs {needed}, {free} free.',
+
+    'sources.download.diskFull': 'The disk filled up while downloading {file}; free some space and try again (the download resumes).',
+    'sources.download.http': 'Downloading {file} failed: HTTP {status}.',
+    'sources.download.noRange': 'The server does not resume downloads of {file} (no Range support).',
+    'sources.download.network': 'Downloading {file} failed: {reason}. Try again to resume.',
+    'sources.download.size': '{file} did not have the size the hub announced; the partial download was removed.',
+    'sources.download.checksum': '{file} failed its sha256 check and was removed; try again to download it anew.',
+
+    'sources.modelscope.unreachable': 'Cannot reach {endpoint} ({reason}): check the ModelScope endpoint.',
+    'sources.modelscope.needsToken': '{repo} needs access: request it at {page}, then set a ModelScope token (MODELSCOPE_API_TOKEN or Settings).',
+    'sources.modelscope.forbidden': '{repo} needs access your token does not have: request it at {page}.',
+    'sources.modelscope.noRevision': "{repo} has no revision '{revision}'.",
+    'sources.modelscope.noRepo': '{repo}: no such model on {endpoint}.',
+
+    'progress.stage.source': 'Get the model',
+  },
+  'zh-CN': {
+    'sources.ref.empty': '未指定模型。',
+    'sources.ref.badOllamaName': '“{ref}”不是 Ollama 模型名（ollama:模型[:标签]）。',
+    'sources.ref.badRepo': '“{ref}”不是仓库名（组织/仓库）。',
+    'sources.ref.badPath': '“{ref}”指向仓库之外的路径。',
+    'sources.ref.badRevision': '“{ref}”不是有效的版本（分支、标签或提交）。',
+    'sources.ref.badUrl': '“{ref}”不是模型页面或文件的网址。',
+    'sources.ref.notModel': '“{ref}”是数据集或 Space；只能适配模型仓库。',
+    'sources.ref.unknownSite': '“{ref}”：只支持 huggingface.co、hf-mirror.com 和 modelscope.cn 的网址。',
+
+    'sources.ollama.remoteHost': 'ollama:{name} 直接读取 Ollama 自己的模型文件，因此 Ollama 必须运行在本机；{host} 是另一台机器。',
+    'sources.ollama.notFound': '{host} 上的 Ollama 没有模型“{name}”。请先拉取，或选择其他模型。',
+    'sources.ollama.noFrom': 'Ollama 为“{name}”给出的 Modelfile 没有指明权重文件。',
+    'sources.ollama.blobMissing': 'Ollama 把“{name}”存放在 {path}，但该文件不在本机上。',
+    'sources.ollama.notGguf': '“{name}”不是以 GGUF 格式存储的，无法读取。',
+    'sources.ollama.pullFailed': 'Ollama 无法拉取“{name}”：{reason}',
+
+    'sources.hf.gated': '{repo} 需要授权：请先在 {page} 同意其条款，然后设置 Hugging Face 令牌（HF_TOKEN 或“设置”）。',
+    'sources.hf.gatedNoAccess': '{repo} 需要授权，而你的令牌所属账户尚无访问权限：请在 {page} 申请。',
+    'sources.hf.noRevision': '{repo} 没有版本“{revision}”。',
+    'sources.hf.noRepo': '{endpoint} 上没有模型仓库 {repo}（如果它是私有仓库，请设置令牌）。',
+    'sources.hf.badToken': '{endpoint} 拒绝了令牌：请检查 Hugging Face 令牌。',
+    'sources.hf.forbidden': '{endpoint} 拒绝访问 {repo}。',
+    'sources.hf.unreachable': '无法连接 {endpoint}（{reason}）。如果当地无法访问 huggingface.co，请把端点设为镜像，例如 https://hf-mirror.com。',
+    'sources.hf.notAHub': '{endpoint} 的响应不像 Hugging Face 服务：请检查端点和代理设置。',
+    'sources.hf.noEtag': '服务器没有给出 {file} 的 ETag 或大小。',
+
+    'sources.hub.noFile': '{repo} 中没有文件“{file}”。',
+    'sources.hub.http': '{endpoint} 对 {repo} 返回了 HTTP {status}。',
+    'sources.hub.notModelFile': '“{file}”不是 GGUF 文件；请选择 .gguf 文件或包含 safetensors 的文件夹。',
+    'sources.hub.splitGguf': '该仓库只有分卷 GGUF 文件，Quantfit 暂时无法读取。',
+    'sources.hub.noModel': '该仓库既没有 GGUF 文件，也没有 safetensors 模型（config.json 和 *.safetensors）。',
+    'sources.hub.offline': '无法连接 {endpoint}，且 {repo} 未完整缓存在本地。',
+    'sources.hub.diskSpace': '磁盘空间不足，无法下载 {repo}：需要 {needed}，仅剩 {free}。',
+
+    'sources.download.diskFull': '下载 {file} 时磁盘已满；请释放空间后重试（下载会从中断处继续）。',
+    'sources.download.http': '下载 {file} 失败：HTTP {status}。',
+    'sources.download.noRange': '服务器不支持续传 {file}（不支持 Range）。',
+    'sources.download.network': '下载 {file} 失败：{reason}。重试即可续传。',
+    'sources.download.size': '{file} 的大小与服务器声明的不符；已删除未完成的下载。',
+    'sources.download.checksum': '{file} 的 sha256 校验失败，已删除；请重试以重新下载。',
+
+    'sources.modelscope.unreachable': '无法连接 {endpoint}（{reason}）：请检查 ModelScope 端点。',
+    'sources.modelscope.needsToken': '{repo} 需要授权：请在 {page} 申请，然后设置 ModelScope 令牌（MODELSCOPE_API_TOKEN 或“设置”）。',
+    'sources.modelscope.forbidden': '{repo} 需要你的令牌所没有的权限：请在 {page} 申请。',
+    'sources.modelscope.noRevision': '{repo} 没有版本“{revision}”。',
+    'sources.modelscope.noRepo': '{endpoint} 上没有模型 {repo}。',
+
+    'progress.stage.source': '获取模型',
+  },
+} satisfies Catalogue;
