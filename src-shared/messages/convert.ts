@@ -3,6 +3,7 @@ import type { Catalogue } from '../message.ts';
 
 export const catalogue = {
   en: {
+    'convert.incompleteExperts': 'layer {layer} has {have} of its {want} expert tensors (incomplete download?)',
     'convert.noFolder': '{dir}: no such folder',
     'convert.noWeights': '{dir}: no weights in the folder (model*.safetensors)',
     'convert.binWeights': '{dir}: only PyTorch .bin weights in the folder; Quantfit reads safetensors (model*.safetensors)',
@@ -23,6 +24,7 @@ export const catalogue = {
     'safetensors.open': '{file}: cannot open: {why}',
   },
   'zh-CN': {
+    'convert.incompleteExperts': '第 {layer} 层只有 {have} 个专家张量，应为 {want} 个（下载不完整？）',
     'convert.noFolder': '{dir}：文件夹不存在',
     'convert.noWeights': '{dir}：文件夹中没有权重文件（model*.safetensors）',
     'convert.binWeights': '{dir}：文件夹中只有 PyTorch .bin 权重；Quantfit 读取 safetensors（model*.safetensors）',

@@ -133,3 +133,79 @@ export async function writeLlamaFolder(dir: string, o: LlamaFolderOptions = {}):
   await writeWeights(dir, llamaTensors(o), o.shards ?? 1);
   return dir;
 }
+
+export interface QwenFolderOptions extends LlamaFolderOptions {
+  architecture?: never;
+  qwen: 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM' | 'Qwen3MoeForCausalLM';
+  experts?: number;
+  expertsUsed?: number;
+  moeIntermediate?: number;
+  headDim?: number;
+}
+
+/** Qwen2 (Q/K/V biases), Qwen3 (Q/K norms, head_dim) or Qwen3-MoE (router and per-expert MLPs). */
+export function qwenTensors(o: QwenFolderOptions): StTensor[] {
+  const dtype = o.dtype ?? 'BF16';
+  const H = o.hidden ?? 256; const F = o.intermediate ?? 512; const L = o.layers ?? 2;
+  const nh = o.heads ?? 4; const nkv = o.kvHeads ?? 2; const V = o.vocab ?? 32000;
+  const hd = o.headDim ?? H / nh;
+  const rand = mulberry32(o.seed ?? 11);
+  const t: StTensor[] = [randomTensor('model.embed_tokens.weight', [V, H], dtype, rand, 0.05)];
+  for (let i = 0; i < L; i++) {
+    const p = `model.layers.${i}`;
+    t.push(randomTensor(`${p}.input_layernorm.weight`, [H], dtype, rand, 0.1, 1));
+    t.push(randomTensor(`${p}.self_attn.q_proj.weight`, [nh * hd, H], dtype, rand, 0.05));
+    t.push(randomTensor(`${p}.self_attn.k_proj.weight`, [nkv * hd, H], dtype, rand, 0.05));
+    t.push(randomTensor(`${p}.self_attn.v_proj.weight`, [nkv * hd, H], dtype, rand, 0.05));
+    t.push(randomTensor(`${p}.self_attn.o_proj.weight`, [H, nh * hd], dtype, rand, 0.05));
+    if (o.qwen === 'Qwen2ForCausalLM') {
+      t.push(randomTensor(`${p}.self_attn.q_proj.bias`, [nh * hd], dtype, rand, 0.1));
+      t.push(randomTensor(`${p}.self_attn.k_proj.bias`, [nkv * hd], dtype, rand, 0.1));
+      t.push(randomTensor(`${p}.self_attn.v_proj.bias`, [nkv * hd], dtype, rand, 0.1));
+    } else {
+      t.push(randomTensor(`${p}.self_attn.q_norm.weight`, [hd], dtype, rand, 0.1, 1));
+      t.push(randomTensor(`${p}.self_attn.k_norm.weight`, [hd], dtype, rand, 0.1, 1));
+    }
+    t.push(randomTensor(`${p}.post_attention_layernorm.weight`, [H], dtype, rand, 0.1, 1));
+    if (o.qwen === 'Qwen3MoeForCausalLM') {
+      const E = o.experts ?? 4; const M = o.moeIntermediate ?? 256;
+      t.push(randomTensor(`${p}.mlp.gate.weight`, [E, H], dtype, rand, 0.05));
+      for (let x = 0; x < E; x++) {
+        t.push(randomTensor(`${p}.mlp.experts.${x}.gate_proj.weight`, [M, H], dtype, rand, 0.05));
+        t.push(randomTensor(`${p}.mlp.experts.${x}.up_proj.weight`, [M, H], dtype, rand, 0.05));
+        t.push(randomTensor(`${p}.mlp.experts.${x}.down_proj.weight`, [H, M], dtype, rand, 0.05));
+      }
+    } else {
+      t.push(randomTensor(`${p}.mlp.gate_proj.weight`, [F, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.mlp.up_proj.weight`, [F, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.mlp.down_proj.weight`, [H, F], dtype, rand, 0.05));
+    }
+  }
+  t.push(randomTensor('model.norm.weight', [H], dtype, rand, 0.1, 1));
+  if (!o.tied) t.push(randomTensor('lm_head.weight', [V, H], dtype, rand, 0.05));
+  return t;
+}
+
+export function qwenConfig(o: QwenFolderOptions): Record<string, unknown> {
+  const base = llamaConfig({ ...o, architecture: undefined });
+  const H = o.hidden ?? 256; const nh = o.heads ?? 4;
+  return {
+    ...base,
+    architectures: [o.qwen],
+    model_type: { Qwen2ForCausalLM: 'qwen2', Qwen3ForCausalLM: 'qwen3', Qwen3MoeForCausalLM: 'qwen3_moe' }[o.qwen],
+    max_position_embeddings: 32768, rope_theta: o.ropeTheta ?? 1000000.0, rms_norm_eps: 1e-6, use_sliding_window: false, sliding_window: null,
+    ...(o.qwen !== 'Qwen2ForCausalLM' ? { head_dim: o.headDim ?? H / nh } : {}),
+    ...(o.qwen === 'Qwen3MoeForCausalLM' ? { num_experts: o.experts ?? 4, num_experts_per_tok: o.expertsUsed ?? 2, moe_intermediate_size: o.moeIntermediate ?? 256, norm_topk_prob: true, decoder_sparse_step: 1 } : {}),
+    ...o.extraConfig,
+  };
+}
+
+/** A Qwen folder; with `tokenizer: 'spm'` it carries Llama 2's tokenizer.model (which the converter's Qwen2 path tries first). */
+export async function writeQwenFolder(dir: string, o: QwenFolderOptions): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify(qwenConfig(o), null, 2));
+  await writeFile(join(dir, 'tokenizer.model'), llama2TokenizerModel());
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', tokenizer_class: 'LlamaTokenizer' }, null, 2));
+  await writeWeights(dir, qwenTensors(o), o.shards ?? 1);
+  return dir;
+}

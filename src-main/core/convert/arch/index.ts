@@ -1,8 +1,9 @@
 // The architectures Quantfit converts, one module each; anything else is refused by name.
 import type { ArchModule } from './types.ts';
 import { llama } from './llama.ts';
+import { qwen2, qwen3, qwen3moe } from './qwen.ts';
 
-export const ARCHITECTURES: readonly ArchModule[] = [llama];
+export const ARCHITECTURES: readonly ArchModule[] = [llama, qwen2, qwen3, qwen3moe];
 
 export function architectureFor(hfArch: string | undefined): ArchModule | undefined {
   return hfArch === undefined ? undefined : ARCHITECTURES.find((a) => a.hfArchitectures.includes(hfArch));
