@@ -89,6 +89,7 @@ export type { FitRequest, FitResult } from './types/fit.ts';
 /** The fields of FitRequest the renderer sends (all of them, every time); ipc-validate checks each. */
 export const FIT_REQUEST_FIELDS = [
   'modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes',
+  'allowRequantize',
 ] as const satisfies readonly (keyof FitRequest)[];
 
 export type JobKind = 'quantize' | 'fit';
@@ -97,8 +98,17 @@ export type JobKind = 'quantize' | 'fit';
 export type JobMessage =
   | { jobId: string; kind: 'event'; event: JobEvent }
   | { jobId: string; kind: 'done'; result: FitResult }
-  /** `error` says what went wrong, or for a cancelled job what it kept (`common.cancelled`: nothing). */
-  | { jobId: string; kind: 'error'; error: Message; cancelled: boolean };
+  /**
+   * `error` says what went wrong, or for a cancelled job what it kept (`common.cancelled`: nothing);
+   * `kept` is a finished quantized file the job left behind, which can be registered without re-quantizing.
+   */
+  | { jobId: string; kind: 'error'; error: Message; cancelled: boolean; kept: KeptOutput | null };
+
+/** A complete quantized GGUF a failed or cancelled fit kept, and the model name it was meant for. */
+export interface KeptOutput {
+  outputPath: string;
+  modelName: string | null;
+}
 
 /** The one API the renderer sees (`window.quantfit`). */
 export interface QuantfitApi {

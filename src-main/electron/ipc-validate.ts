@@ -134,6 +134,7 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
     force: bool(o.force, 'force'),
     imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, 'importance matrix'),
     predictedBytes: predicted as number | null,
+    allowRequantize: bool(o.allowRequantize, 'allow re-quantizing'),
   };
   return out;
 }

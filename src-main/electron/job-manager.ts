@@ -77,10 +77,10 @@ export class JobManager {
       if (reply.type === 'event') {
         if (!job.ended) this.deliver({ jobId, kind: 'event', event: reply.event });
       } else if (reply.type === 'done') end({ jobId, kind: 'done', result: reply.result });
-      else end({ jobId, kind: 'error', error: reply.error, cancelled: reply.cancelled });
+      else end({ jobId, kind: 'error', error: reply.error, cancelled: reply.cancelled, kept: reply.kept });
     });
     host.onExit((code) => {
-      end({ jobId, kind: 'error', error: msg('app.jobProcessExited', { code: code ?? '?' }), cancelled: false });
+      end({ jobId, kind: 'error', error: msg('app.jobProcessExited', { code: code ?? '?' }), cancelled: false, kept: null });
     });
     host.postMessage({ type: 'start', jobId, kind, input });
     return jobId;

@@ -1,7 +1,7 @@
 // The protocol between the main process and the job host (an Electron utilityProcess), and the
 // host's dispatch logic. No electron import: the host runs over any message port (Electron's
 // parentPort, a child_process IPC channel, or a fake in tests).
-import type { FitRequest, FitResult, JobKind } from '../../src-shared/contract.ts';
+import type { FitRequest, FitResult, JobKind, KeptOutput } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../core/progress.ts';
 import { CancelledError, errorMessage } from '../core/errors.ts';
 import type { Message } from '../../src-shared/message.ts';
@@ -24,7 +24,7 @@ export type HostRequest =
 export type HostReply =
   | { type: 'event'; jobId: string; event: JobEvent }
   | { type: 'done'; jobId: string; result: FitResult }
-  | { type: 'error'; jobId: string; error: Message; cancelled: boolean };
+  | { type: 'error'; jobId: string; error: Message; cancelled: boolean; kept: KeptOutput | null };
 
 export interface JobContext {
   signal: AbortSignal;
@@ -81,6 +81,13 @@ export class ProgressThrottle {
 
 const JOB_KINDS: readonly JobKind[] = ['quantize', 'fit'];
 
+/** The finished file a failed or cancelled fit kept (its error's `outcome`, see core/jobs/fit.ts). */
+function keptOutput(err: unknown): KeptOutput | null {
+  const outcome = (err as { outcome?: { keptOutput?: unknown; modelName?: unknown } } | null)?.outcome;
+  if (typeof outcome?.keptOutput !== 'string') return null;
+  return { outputPath: outcome.keptOutput, modelName: typeof outcome.modelName === 'string' ? outcome.modelName : null };
+}
+
 function parseRequest(data: unknown): HostRequest | null {
   if (typeof data !== 'object' || data === null) return null;
   const m = data as Record<string, unknown>;
@@ -103,7 +110,7 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
 
   const start = (jobId: string, kind: JobKind, input: JobInput): void => {
     if (running.has(jobId)) {
-      port.postMessage({ type: 'error', jobId, error: msg('app.jobAlreadyRunning', { jobId }), cancelled: false });
+      port.postMessage({ type: 'error', jobId, error: msg('app.jobAlreadyRunning', { jobId }), cancelled: false, kept: null });
       return;
     }
     const controller = new AbortController();
@@ -121,7 +128,7 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
         const cancelled = err instanceof CancelledError || controller.signal.aborted;
         // A cancelled fit says what it kept (a finished quantized file, an uploaded blob).
         const error = cancelled && !(err instanceof CancelledError) ? msg('common.cancelled') : errorMessage(err);
-        port.postMessage({ type: 'error', jobId, error, cancelled });
+        port.postMessage({ type: 'error', jobId, error, cancelled, kept: keptOutput(err) });
       } finally {
         running.delete(jobId);
       }

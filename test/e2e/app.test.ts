@@ -275,7 +275,18 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
       const left = await readdir(outDir);
       assert.deepEqual(left.filter((f) => !f.endsWith('.gguf') && !f.endsWith('Modelfile')), [], `partial files left: ${left.join(', ')}`);
       await shot(page, `3b-cancelled-${lang}`);
-      await page.getByRole('button', { name: T('progress.back') }).click();
+      // The kept file is offered for registering on its own: no second quantization.
+      const kept = left.find((f) => f.endsWith('.gguf'))!;
+      assert.match(await page.getByTestId('kept-hint').innerText(), new RegExp(kept.replace(/\./g, '\\.')));
+      await page.getByTestId('register-kept').click();
+      await page.getByTestId('result').waitFor({ timeout: 60_000 });
+      assert.equal(await page.getByTestId('stage-quantize').getAttribute('data-status'), 'skipped');
+      assert.equal(await page.getByTestId('stage-upload').getAttribute('data-status'), 'skipped', 'Ollama had the blob');
+      assert.equal((await core.listModels()).some((m) => m.name === modelName), true, 'the kept file is registered');
+      const keptCall = bridge.records.calls.filter((c) => c.method === 'startFit').at(-1)!;
+      assert.equal((keptCall.args[0] as { modelPath: string }).modelPath, join(outDir, kept));
+      // Then the full fit again, replacing that model.
+      await page.getByTestId('nav-model').click();
       await page.getByText(T('action.force')).click();
     }
 
@@ -330,6 +341,23 @@ async function fitFlow(env: Env, lang: 'en' | 'zh-CN'): Promise<void> {
     await page.getByText(T('library.deleted', { name: modelName })).waitFor();
     await row.waitFor({ state: 'detached' });
     assert.equal((await core.listModels()).some((m) => m.name === modelName), false, 'gone from Ollama too');
+
+    if (lang === 'en') {
+      // An input that is already quantized: quantizing it again is offered, with its quality warning.
+      await page.getByTestId('nav-model').click();
+      bridge.nextPick = opened;
+      await page.getByRole('button', { name: T('model.other') }).click();
+      await page.getByTestId('requantize-warning').getByText(T('action.requantizeWarning', { type: recType })).waitFor();
+      await page.getByTestId('allow-requantize').check();
+      await page.getByText(T('action.register')).click();
+      await page.getByTestId('fit-button').click();
+      await page.locator('[data-testid="result"], .error').first().waitFor({ timeout: 60_000 });
+      const requantCall = bridge.records.calls.filter((c) => c.method === 'startFit').at(-1)!;
+      assert.deepEqual(
+        [(requantCall.args[0] as { modelPath: string }).modelPath, (requantCall.args[0] as { allowRequantize: boolean }).allowRequantize],
+        [opened, true],
+      );
+    }
 
     // Settings.
     await page.getByTestId('nav-settings').click();

@@ -15,7 +15,7 @@ const rejects = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unkno
 
 const fit = (over: Partial<Record<keyof FitRequest, unknown>> = {}): Record<string, unknown> => ({
   modelPath: file, type: 'Q4_K_M', contextLength: 4096, outputDir: dir, modelName: 'tiny:q4_k_m',
-  register: true, force: false, imatrixPath: null, predictedBytes: 123, ...over,
+  register: true, force: false, imatrixPath: null, predictedBytes: 123, allowRequantize: false, ...over,
 });
 
 test('ipc: arity is exact', async () => {
@@ -76,9 +76,11 @@ test('ipc: the importance matrix of a fit is an existing file or null; the core 
   await rejects(validateArgs('startFit', [fit({ imatrixPath: 'rel.dat' })]), /importance matrix must be an absolute path/);
   await rejects(validateArgs('startFit', [fit({ imatrixPath: dir })]), /importance matrix '.*' is not a file/);
   // FitRequest is the core's type; only the fields the renderer may choose cross the bridge.
-  for (const field of ['outputPath', 'host', 'threads', 'replaceOutput', 'startOllama', 'allowRequantize', 'system']) {
+  for (const field of ['outputPath', 'host', 'threads', 'replaceOutput', 'startOllama', 'system']) {
     await rejects(validateArgs('startFit', [{ ...fit(), [field]: 'x' }]), new RegExp(`unknown field '${field}'`));
   }
+  assert.equal((await validateArgs('startFit', [fit({ allowRequantize: true })]))[0].allowRequantize, true);
+  await rejects(validateArgs('startFit', [fit({ allowRequantize: 'yes' })]), /allow re-quantizing must be true or false/);
   assert.deepEqual(await validateArgs('pickImatrixFile', []), []);
   await rejects(validateArgs('pickImatrixFile', ['/etc/passwd']), /takes 0 arguments \(got 1\)/);
 });

@@ -81,7 +81,7 @@ test('host: cancel aborts the runner and reports cancelled', async () => {
   send({ type: 'cancel', jobId: 'job-2' });
   await until(() => replies.length > 0);
   assert.equal(sawAbort, true);
-  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', error: { code: 'common.cancelled' }, cancelled: true }]);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-2', error: { code: 'common.cancelled' }, cancelled: true, kept: null }]);
 });
 
 test('host: a cancelled runner that says what it kept passes that on', async () => {
@@ -97,7 +97,24 @@ test('host: a cancelled runner that says what it kept passes that on', async () 
   send({ type: 'start', jobId: 'job-4', kind: 'fit', input: input() });
   send({ type: 'cancel', jobId: 'job-4' });
   await until(() => replies.length > 0);
-  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-4', error: { code: 'common.text', params: { text: 'cancelled during upload; the quantized file /o.gguf is complete and kept' } }, cancelled: true }]);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-4', error: { code: 'common.text', params: { text: 'cancelled during upload; the quantized file /o.gguf is complete and kept' } }, cancelled: true, kept: null }]);
+});
+
+test('host: a cancelled fit that kept its finished file names it, so the app can register it', async () => {
+  const registry: JobRegistry = {
+    quantize: async () => assert.fail('wrong kind'),
+    fit: (_i, { signal }) =>
+      new Promise((_res, rej) => {
+        signal.addEventListener('abort', () =>
+          rej(Object.assign(new CancelledError(), { outcome: { stage: 'create', keptOutput: '/o/m.Q4_0.gguf', modelName: 'm:q4_0' } })));
+      }),
+  };
+  const { port, replies, send, until } = fakePort();
+  serveJobs(port, registry);
+  send({ type: 'start', jobId: 'job-5', kind: 'fit', input: input() });
+  send({ type: 'cancel', jobId: 'job-5' });
+  await until(() => replies.length > 0);
+  assert.deepEqual(replies, [{ type: 'error', jobId: 'job-5', error: { code: 'common.cancelled' }, cancelled: true, kept: { outputPath: '/o/m.Q4_0.gguf', modelName: 'm:q4_0' } }]);
 });
 
 test('host: a failing runner reports its described error; a duplicate id and bad messages are refused', async () => {
@@ -117,8 +134,8 @@ test('host: a failing runner reports its described error; a duplicate id and bad
   send({ type: 'start', jobId: 'job-3', kind: 'quantize', input: input() });
   await until(() => replies.length >= 2);
   assert.deepEqual(replies, [
-    { type: 'error', jobId: 'job-3', error: { code: 'app.jobAlreadyRunning', params: { jobId: 'job-3' } }, cancelled: false },
-    { type: 'error', jobId: 'job-3', error: { code: 'common.text', params: { text: 'disk full' } }, cancelled: false },
+    { type: 'error', jobId: 'job-3', error: { code: 'app.jobAlreadyRunning', params: { jobId: 'job-3' } }, cancelled: false, kept: null },
+    { type: 'error', jobId: 'job-3', error: { code: 'common.text', params: { text: 'disk full' } }, cancelled: false, kept: null },
   ]);
 });
 
@@ -195,7 +212,7 @@ test('manager: cancel stops the job and its partial file is gone', async () => {
     await c.until(() => c.messages.some((x) => x.kind === 'event' && x.event.type === 'progress'));
     assert.equal(m.cancel(id), true);
     await c.until(() => c.messages.some((x) => x.kind === 'error'));
-    assert.deepEqual(c.messages.at(-1), { jobId: id, kind: 'error', error: { code: 'common.cancelled' }, cancelled: true });
+    assert.deepEqual(c.messages.at(-1), { jobId: id, kind: 'error', error: { code: 'common.cancelled' }, cancelled: true, kept: null });
     assert.deepEqual(await readdir(dir), []);
     assert.equal(m.cancel(id), false);
   } finally {
@@ -227,8 +244,8 @@ test('manager: job errors and a crashed host process are reported, not lost', as
   const crashing = m.start('fit', input({ modelName: 'crash' }, '/tmp/crash.gguf'));
   await c.until(() => c.messages.filter((x) => x.kind === 'error').length === 2);
   const byId = new Map(c.messages.map((x) => [x.jobId, x.kind === 'error' ? { ...x, error: formatMessage(x.error, 'en') } : x]));
-  assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', error: '/m.gguf: no Ollama here', cancelled: false });
-  assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', error: 'the job process stopped unexpectedly (exit code 3)', cancelled: false });
+  assert.deepEqual(byId.get(failing), { jobId: failing, kind: 'error', error: '/m.gguf: no Ollama here', cancelled: false, kept: null });
+  assert.deepEqual(byId.get(crashing), { jobId: crashing, kind: 'error', error: 'the job process stopped unexpectedly (exit code 3)', cancelled: false, kept: null });
 });
 
 test('manager: a second job writing the same file or creating the same model is refused; at most MAX_RUNNING_JOBS run', async () => {

@@ -34,7 +34,7 @@ after(async () => {
 function jobInput(outDir: string, over: Partial<FitRequest> = {}, ollamaHost = fake.url): JobInput {
   const request: FitRequest = {
     modelPath: model, type: 'Q4_0', contextLength: 256, outputDir: outDir, modelName: 'tiny-story:q4_0',
-    register: true, force: false, imatrixPath: null, predictedBytes: null, ...over,
+    register: true, force: false, imatrixPath: null, predictedBytes: null, allowRequantize: false, ...over,
   };
   return resolveJobInput(request, { ...DEFAULT_SETTINGS, ollamaHost, threads: 2 });
 }
@@ -140,6 +140,8 @@ test('fit over the host protocol: a cancel after quantizing reports cancelled an
     assert.ok(end.type === 'error' && end.cancelled);
     assert.match(end.type === 'error' ? formatMessage(end.error, 'en') : '', /^cancelled during \w+.*the quantized file .*Tiny Story\.Q4_0\.gguf is complete and kept/);
     assert.deepEqual(await listDir(out), ['Tiny Story.Q4_0.gguf'], 'the finished file, nothing partial');
+    // The app is told which file it can register without quantizing again.
+    assert.deepEqual(end.type === 'error' ? end.kept : null, { outputPath: join(out, 'Tiny Story.Q4_0.gguf'), modelName: 'tiny-story:cancel' });
     assert.equal(await fake.manifest('tiny-story:cancel'), null);
   } finally {
     fake.faults.delayMs = 0;

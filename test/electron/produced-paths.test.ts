@@ -20,7 +20,7 @@ test('openPath allow-list: only the GGUF and Modelfile of a finished job', () =>
 
   // Progress and failures add nothing.
   p.note({ jobId: 'job-1', kind: 'event', event: { type: 'log', level: 'info', message: join(root, 'x.gguf') } });
-  p.note({ jobId: 'job-1', kind: 'error', error: { code: 'common.text', params: { text: join(root, 'x.gguf') } }, cancelled: false });
+  p.note({ jobId: 'job-1', kind: 'error', error: { code: 'common.text', params: { text: join(root, 'x.gguf') } }, cancelled: false, kept: null });
   assert.equal(p.has(join(root, 'x.gguf')), false);
 
   p.note({ jobId: 'job-2', kind: 'done', result: result() });

@@ -1,8 +1,8 @@
 // Application state: what the screens show and the actions that change it.
 import {
   DEFAULT_SETTINGS, LIMITS,
-  type Estimate, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
-  type Message, type Settings, type Stage,
+  type Estimate, type FitRequest, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
+  type KeptOutput, type Message, type Settings, type Stage,
 } from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
 import { applyLanguage } from './i18n.svelte.ts';
@@ -27,6 +27,10 @@ export interface JobView {
   cancelled: boolean;
   /** What the cancelled job says it kept (a finished quantized file, an uploaded blob), if anything. */
   cancelNote: Message | null;
+  /** A finished quantized file the stopped job kept: registering it needs no re-quantizing. */
+  kept: KeptOutput | null;
+  /** The request that started the job (registering the kept file repeats it for that file). */
+  request: FitRequest | null;
   cancelling: boolean;
   predictedBytes: number | null;
 }
@@ -53,7 +57,7 @@ export const app = $state({
   imatrixError: null as Message | null,
   job: null as JobView | null,
   /** The fit form, kept across screens (going back after a cancel keeps what was typed). */
-  form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false },
+  form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false, allowRequantize: false },
   version: '',
   platform: '',
 });
@@ -118,7 +122,7 @@ export async function openModel(path: string): Promise<void> {
     app.imatrixPath = null;
     app.imatrixError = null;
     app.ctx = defaultContext(model.contextLength);
-    app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false };
+    app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false, allowRequantize: false };
     app.screen = 'model';
     await refreshReport();
   } catch (err) {
@@ -184,13 +188,38 @@ export async function pickImatrix(): Promise<void> {
   if (path) await setImatrix(path);
 }
 
-export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean }): Promise<void> {
+export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean; allowRequantize: boolean }): Promise<void> {
   if (!app.model || !app.selectedType || !app.report) return;
   const option = app.report.options.find((o) => o.type === app.selectedType);
-  const job: JobView = {
-    id: null,
+  await runJob({
+    modelPath: app.model.path,
+    type: app.selectedType,
+    contextLength: app.ctx,
+    outputDir: opts.outputDir,
     modelName: opts.modelName,
     register: opts.register,
+    force: opts.force,
+    imatrixPath: app.imatrixPath,
+    predictedBytes: option?.totalBytes ?? null,
+    allowRequantize: opts.allowRequantize,
+  });
+}
+
+/**
+ * Registers the finished file a stopped fit kept, as `quantfit import` would: the same request with
+ * the kept file as the model, whose type it already has, so the job skips quantizing.
+ */
+export async function registerKept(): Promise<void> {
+  const { kept, request } = app.job ?? {};
+  if (!kept || !request) return;
+  await runJob({ ...request, modelPath: kept.outputPath, modelName: kept.modelName ?? request.modelName, register: true, imatrixPath: null, allowRequantize: false });
+}
+
+async function runJob(request: FitRequest): Promise<void> {
+  app.job = {
+    id: null,
+    modelName: request.modelName ?? '',
+    register: request.register !== false,
     stages: freshStages(),
     progress: {},
     logs: [],
@@ -198,23 +227,14 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
     error: null,
     cancelled: false,
     cancelNote: null,
+    kept: null,
+    request,
     cancelling: false,
-    predictedBytes: option?.totalBytes ?? null,
+    predictedBytes: request.predictedBytes ?? null,
   };
-  app.job = job;
   app.screen = 'progress';
   try {
-    const id = await api().startFit({
-      modelPath: app.model.path,
-      type: app.selectedType,
-      contextLength: app.ctx,
-      outputDir: opts.outputDir,
-      modelName: opts.modelName,
-      register: opts.register,
-      force: opts.force,
-      imatrixPath: app.imatrixPath,
-      predictedBytes: option?.totalBytes ?? null,
-    });
+    const id = await api().startFit(request);
     if (app.job) app.job.id = id;
     flushEarly(id);
   } catch (err) {
@@ -251,6 +271,7 @@ export function applyJobMessage(m: JobMessage): void {
     for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'done';
   } else if (m.kind === 'error') {
     job.cancelling = false;
+    job.kept = m.kept;
     for (const s of FIT_STAGES) if (job.stages[s] === 'active') job.stages[s] = 'stopped';
     if (m.cancelled) {
       job.cancelled = true;
