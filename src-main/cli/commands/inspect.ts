@@ -1,15 +1,17 @@
-// `quantfit inspect <file> [--json] [--full]`: a GGUF file's metadata and tensor table, read from the
-// header alone (tensor data is never touched).
+// `quantfit inspect <model> [--json] [--full]`: a GGUF file's metadata and tensor table, or those of the
+// GGUF a Hugging Face folder converts to; read from headers alone (tensor data is never touched).
 
 import { parseCommandArgs } from '../args.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
-import { readGgufHeader } from '../../core/gguf/reader.ts';
+import { readModelHeader } from '../../core/convert/model.ts';
 import { ggmlTypeName } from '../../core/gguf/ggml-types.ts';
 import { GgufValueType, ggufValueTypeName, isGgufArray, type GgufHeader, type GgufValue } from '../../core/gguf/types.ts';
 
 export const help = `Usage: quantfit inspect <model> [--json] [--full] [--pull] [--host URL]
 
 Shows a GGUF file's version, alignment, metadata (key/values) and tensors (name, type, shape, bytes).
+For a Hugging Face folder (config.json, *.safetensors, tokenizer), shows the GGUF that converting it
+writes (convert_hf_to_gguf.py --outtype auto), read from the headers alone.
 
 Options:
   --json   print JSON: {file, version, alignment, dataOffset, fileSize, kv: {...},
@@ -34,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
     { min: 1, max: 1, names: 'quantfit inspect <file.gguf> [--json] [--full]' },
   );
   const model = await resolveModelArg(positionals[0]!, values);
-  const header = await readGgufHeader(model.path);
+  const header = await readModelHeader(model.path);
   const full = values.full === true;
   process.stdout.write(values.json ? `${JSON.stringify(toJson(header, full), null, 2)}\n` : toTable(header, full));
   return 0;

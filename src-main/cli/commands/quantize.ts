@@ -6,15 +6,22 @@ import { QuantfitError } from '../../core/errors.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
+import { isModelFolder } from '../../core/convert/model.ts';
+import { convertFolder, quantizeFolder } from '../../core/convert/write.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
 import { pathExists } from '../../core/fs-util.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
+/** A folder to F16/BF16/F32 is what the converter itself writes, not a requantization. */
+const FLOAT_OUTTYPES: Readonly<Record<string, 'f16' | 'bf16' | 'f32'>> = { F16: 'f16', BF16: 'bf16', F32: 'f32' };
 
 export const help = `Usage: quantfit quantize <model> <out.gguf> <TYPE> [options]
 
 Quantizes a GGUF model exactly as llama.cpp's llama-quantize does (same tensor types, same bytes).
+A Hugging Face folder (config.json, *.safetensors, tokenizer) is converted and quantized in one pass:
+the same bytes as convert_hf_to_gguf.py --outtype auto then llama-quantize TYPE; for F16, BF16 and
+F32, the same bytes as convert_hf_to_gguf.py --outtype f16|bf16|f32.
 TYPE is a llama-quantize type name (case-insensitive) or its numeric id:
   ${typeList}
 
@@ -113,7 +120,11 @@ export async function run(args: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   const progress = new ProgressPrinter(process.stderr);
   try {
-    const result = await quantizeFile(input, output, options, { threads, signal: controller.signal, onEvent: (e) => progress.onEvent(e) });
+    const run = { threads, signal: controller.signal, onEvent: (e: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(e) };
+    const floatOut = FLOAT_OUTTYPES[ftype.name];
+    const result = !(await isModelFolder(input)) ? await quantizeFile(input, output, options, run)
+      : floatOut ? await convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent })
+      : await quantizeFolder(input, output, options, run);
     progress.end();
     const summary = { out: result.out, bytes: result.bytes, sha256: result.sha256, seconds: Math.round(result.seconds * 1000) / 1000, tensorTypes: result.tensorTypes };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

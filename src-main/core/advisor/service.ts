@@ -1,7 +1,7 @@
 // One call for the CLI and the app: read a model's header, probe (or imagine) the machine, advise.
 
 import { dirname } from 'node:path';
-import { readGgufHeader } from '../gguf/reader.ts';
+import { readModelHeader } from '../convert/model.ts';
 import { probeHardware } from '../hardware/probe.ts';
 import { applyOverrides, type HardwareOverrides } from '../hardware/override.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
@@ -28,7 +28,7 @@ export interface RecommendModelResult extends RecommendReport {
 }
 
 export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
-  const header = await readGgufHeader(path);
+  const header = await readModelHeader(path);
   const probed = options.hardware ?? await probeHardware({ outputDir: options.outputDir ?? dirname(path) });
   const hardware = applyOverrides(probed, {
     ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),

@@ -14,6 +14,8 @@ const SLAB_BYTES = 8 << 20;
 const EVENT_INTERVAL_MS = 200;
 
 export interface ConvertResult {
+  /** Output tensors per type (`{ BF16: 154, F32: 65 }`). */
+  readonly tensorTypes: Record<string, number>;
   readonly out: string;
   readonly bytes: number;
   readonly sha256: string;
@@ -56,7 +58,9 @@ export async function convertFolder(dir: string, output: string, options: Conver
     }
     const res = await writer.finish();
     onEvent?.({ type: 'stage', stage: 'quantize', status: 'done', message: res.path });
-    return { out: res.path, bytes: res.bytes, sha256: res.sha256, seconds: (performance.now() - started) / 1000, outtype: conv.outtype };
+    const tensorTypes: Record<string, number> = {};
+    for (const t of header.tensors) tensorTypes[ggmlTypeName(t.type)] = (tensorTypes[ggmlTypeName(t.type)] ?? 0) + 1;
+    return { out: res.path, bytes: res.bytes, sha256: res.sha256, seconds: (performance.now() - started) / 1000, outtype: conv.outtype, tensorTypes };
   } catch (err) {
     await writer?.abort();
     if (signal?.aborted) throw new CancelledError();
