@@ -13,7 +13,7 @@ import { readHfConfig } from '../../src-main/core/convert/hf-config.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { isGgufArray, GgufValueType as T, type GgufKv } from '../../src-main/core/gguf/types.ts';
 import { convertOracleUnavailable, runConvertOracle } from '../support/convert-oracle.ts';
-import { sentencePieceModelBytes, writeFolder, type SentencePieceModelName } from '../support/tokenizer-files.ts';
+import { encodeSentencePieceModel, sentencePieceModelBytes, writeFolder, type PieceSpec, type SentencePieceModelName } from '../support/tokenizer-files.ts';
 
 const skip = convertOracleUnavailable();
 if (skip) console.log(`# skipping SentencePiece tokenizer oracle tests: ${skip}`);
@@ -35,14 +35,37 @@ const ARCH_HPARAMS: Record<string, object> = {
 interface Case {
   name: string;
   arch: keyof typeof ARCH_HPARAMS;
-  model: SentencePieceModelName;
+  /** A real model by name, or one encoded here piece by piece. */
+  model: SentencePieceModelName | (() => Uint8Array);
   config?: object;
   files?: Record<string, string | object>;
 }
 
 const TEMPLATE = "{% for m in messages %}{{ bos_token }}[INST] {{ m['content'] }} [/INST]{% endfor %}";
 
+/** Every piece type, scores at float32's edges, CJK, emoji, a space inside a piece, 256 byte pieces. */
+function everyPieceType(): Uint8Array {
+  const pieces: PieceSpec[] = [{ piece: '<unk>', score: 0, type: 2 }, { piece: '<s>', score: 0, type: 3 }, { piece: '</s>', score: 0, type: 3 }];
+  for (let b = 0; b < 256; b++) pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: 6 });
+  pieces.push(
+    { piece: '<start_of_turn>', score: 0, type: 4 }, { piece: '<unused0>', score: 0, type: 5 }, { piece: '<mask>', score: 0, type: 4 },
+    { piece: '\u2581the', score: -1.5, type: 1 }, { piece: '你好', score: -2.25, type: 1 }, { piece: '🦙', score: -1e-7, type: 1 },
+    { piece: 'a b', score: -3.4e38, type: 1 }, { piece: '\u2581\u2581', score: 0.1, type: 1 },
+  );
+  return encodeSentencePieceModel(pieces);
+}
+
 const CASES: Case[] = [
+  {
+    name: 'a model with every piece type (USER_DEFINED and UNUSED pieces included), padded past the model',
+    arch: 'LlamaForCausalLM', model: everyPieceType,
+    config: { vocab_size: 272, bos_token_id: 1, eos_token_id: 2 },
+    files: {
+      'tokenizer_config.json': {
+        added_tokens_decoder: { 259: { content: '<start_of_turn>', special: true }, 261: { content: '<mask>', special: false }, 268: { content: '<end_of_turn>', special: false } },
+      },
+    },
+  },
   {
     name: 'Llama 2: special tokens from tokenizer_config, add_bos/add_eos, a chat template string',
     arch: 'LlamaForCausalLM', model: 'llama2',
@@ -188,7 +211,7 @@ for (const c of CASES) {
       const model = join(dir, 'model');
       await writeFolder(model, {
         'config.json': { architectures: [c.arch], ...BASE_HPARAMS, ...ARCH_HPARAMS[c.arch], ...c.config },
-        'tokenizer.model': await sentencePieceModelBytes(c.model),
+        'tokenizer.model': typeof c.model === 'function' ? c.model() : await sentencePieceModelBytes(c.model),
         ...c.files,
       });
       const out = join(dir, 'ref.gguf');
@@ -196,7 +219,7 @@ for (const c of CASES) {
       const expected = (await readGgufHeader(out)).kv.filter((e) => e.key.startsWith('tokenizer.'));
       const config = await readHfConfig(model);
       const actual = await readTokenizerKvs(model, config, { arch: c.arch });
-      console.log(`# ${c.arch}/${c.model}: ${expected.map((e) => `${e.key.replace('tokenizer.', '')}=${describeValue(e)}`).join(' ')}`);
+      console.log(`# ${c.arch}/${typeof c.model === 'function' ? c.model.name : c.model}: ${expected.map((e) => `${e.key.replace('tokenizer.', '')}=${describeValue(e)}`).join(' ')}`);
       assertKvsEqual(actual, expected, c.name);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -39,3 +39,40 @@ export async function writeFolder(dir: string, files: Readonly<Record<string, st
     else await writeFile(path, JSON.stringify(content, null, 2));
   }
 }
+
+/** One piece of a SentencePiece model to encode: text, score (float32) and type (1 NORMAL … 6 BYTE). */
+export interface PieceSpec {
+  readonly piece: string;
+  readonly score: number;
+  readonly type: number;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function lengthDelimited(field: number, payload: Uint8Array | number[]): number[] {
+  return [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
+}
+
+/**
+ * A tokenizer.model (ModelProto) written field by field from the proto definition: pieces, and a
+ * trainer_spec with model_type and byte_fallback — enough for SentencePiece's loader.
+ */
+export function encodeSentencePieceModel(pieces: readonly PieceSpec[], modelType = 2, byteFallback = true): Uint8Array {
+  const out: number[] = [];
+  for (const p of pieces) {
+    const score = new Uint8Array(new Float32Array([p.score]).buffer);
+    const body = [...lengthDelimited(1, new TextEncoder().encode(p.piece)), 0x15, ...score, 0x18, ...varint(p.type)];
+    out.push(...lengthDelimited(1, body));
+  }
+  const trainer = [0x18, ...varint(modelType), ...varint((35 << 3) | 0), byteFallback ? 1 : 0];
+  out.push(...lengthDelimited(2, trainer));
+  return Uint8Array.from(out);
+}
