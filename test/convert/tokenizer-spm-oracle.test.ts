@@ -3,7 +3,7 @@
 // the same synthetic folder — real tokenizer.model files, and the added-token, special-token,
 // post-processor, padding and chat-template variations each architecture's set_vocab handles.
 
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { readTokenizerKvs } from '../../src-main/core/convert/tokenizer/index.ts
 import { readHfConfig } from '../../src-main/core/convert/hf-config.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { isGgufArray, GgufValueType as T, type GgufKv } from '../../src-main/core/gguf/types.ts';
-import { convertOracleUnavailable, runConvertOracle } from '../support/convert-oracle.ts';
+import { convertOracleUnavailable, runConvertOracleBatch } from '../support/convert-oracle.ts';
 import { encodeSentencePieceModel, sentencePieceModelBytes, writeFolder, type PieceSpec, type SentencePieceModelName } from '../support/tokenizer-files.ts';
 
 const skip = convertOracleUnavailable();
@@ -204,25 +204,42 @@ function assertKvsEqual(actual: readonly GgufKv[], expected: readonly GgufKv[], 
   }
 }
 
-for (const c of CASES) {
+/** All folders converted in one Python process before the comparisons; the converter's error per case. */
+let workDir = '';
+let oracleErrors: (string | undefined)[] = [];
+
+function caseDir(i: number): string {
+  return join(workDir, `case${i}`);
+}
+
+before(async () => {
+  if (skip) return;
+  workDir = await mkdtemp(join(tmpdir(), 'quantfit-tok-'));
+  for (const [i, c] of CASES.entries()) {
+    await writeFolder(join(caseDir(i), 'model'), {
+      'config.json': { architectures: [c.arch], ...BASE_HPARAMS, ...ARCH_HPARAMS[c.arch], ...c.config },
+      'tokenizer.model': typeof c.model === 'function' ? c.model() : await sentencePieceModelBytes(c.model),
+      ...c.files,
+    });
+  }
+  oracleErrors = await runConvertOracleBatch(
+    CASES.map((_, i) => ({ modelDir: join(caseDir(i), 'model'), outFile: join(caseDir(i), 'ref.gguf'), args: ['--vocab-only'] })),
+    workDir,
+  );
+});
+
+after(async () => {
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+for (const [i, c] of CASES.entries()) {
   test(`tokenizer KVs equal convert_hf_to_gguf.py's: ${c.name}`, { skip }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'quantfit-tok-'));
-    try {
-      const model = join(dir, 'model');
-      await writeFolder(model, {
-        'config.json': { architectures: [c.arch], ...BASE_HPARAMS, ...ARCH_HPARAMS[c.arch], ...c.config },
-        'tokenizer.model': typeof c.model === 'function' ? c.model() : await sentencePieceModelBytes(c.model),
-        ...c.files,
-      });
-      const out = join(dir, 'ref.gguf');
-      await runConvertOracle(model, out, ['--vocab-only']);
-      const expected = (await readGgufHeader(out)).kv.filter((e) => e.key.startsWith('tokenizer.'));
-      const config = await readHfConfig(model);
-      const actual = await readTokenizerKvs(model, config, { arch: c.arch });
-      console.log(`# ${c.arch}/${typeof c.model === 'function' ? c.model.name : c.model}: ${expected.map((e) => `${e.key.replace('tokenizer.', '')}=${describeValue(e)}`).join(' ')}`);
-      assertKvsEqual(actual, expected, c.name);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    assert.equal(oracleErrors[i], undefined, 'the converter converts the folder');
+    const model = join(caseDir(i), 'model');
+    const expected = (await readGgufHeader(join(caseDir(i), 'ref.gguf'))).kv.filter((e) => e.key.startsWith('tokenizer.'));
+    const config = await readHfConfig(model);
+    const actual = await readTokenizerKvs(model, config, { arch: c.arch });
+    console.log(`# ${c.arch}/${typeof c.model === 'function' ? c.model.name : c.model}: ${expected.map((e) => `${e.key.replace('tokenizer.', '')}=${describeValue(e)}`).join(' ')}`);
+    assertKvsEqual(actual, expected, c.name);
   });
 }
