@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTokenizerKvs } from '../../src-main/core/convert/tokenizer/index.ts';
 import { parseSentencePieceModel, PieceType } from '../../src-main/core/convert/tokenizer/sentencepiece-model.ts';
-import { QuantfitError } from '../../src-main/core/errors.ts';
+import { describeError, QuantfitError } from '../../src-main/core/errors.ts';
 import { hasMessage } from '../../src-shared/messages/index.ts';
 import { mulberry32 } from '../support/random.ts';
 import { sentencePieceModelBytes, writeFolder } from '../support/tokenizer-files.ts';
@@ -29,7 +29,11 @@ async function refusal(dir: string, arch: string, config: object = {}): Promise<
   } catch (err) {
     assert.ok(err instanceof QuantfitError, `a QuantfitError, not ${String(err)}`);
     assert.ok(err.code !== undefined && hasMessage(err.code), `message code ${err.code} is in the catalogue`);
-    assert.ok(!err.message.includes('\n'), 'one line');
+    for (const locale of ['en', 'zh-CN'] as const) {
+      const line = describeError(err, locale);
+      assert.ok(!line.includes('\n'), `one line: ${line}`);
+      if (err.location.file !== undefined) assert.equal(line.split(err.location.file).length, 2, `names the file once: ${line}`);
+    }
     return err;
   }
   assert.fail('expected a refusal');

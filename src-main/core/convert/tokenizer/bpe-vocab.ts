@@ -6,7 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { QuantfitError, throwIfAborted } from '../../errors.ts';
+import { quantfitError, throwIfAborted } from '../../errors.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { isObject, truthy, type Json, type JsonObject, type TokenizerFolder } from './folder.ts';
 import { CHKTXT, PRE_TOKENIZER_BY_HASH } from './pre-tokenizer-hashes.ts';
@@ -28,10 +29,10 @@ interface AddedToken {
 function readAddedTokens(folder: TokenizerFolder, tj: JsonObject): AddedToken[] {
   const list = tj.added_tokens;
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) throw folder.invalid('tokenizer.json', 'added_tokens is not a list');
+  if (!Array.isArray(list)) throw folder.invalid('tokenizer.json', msg('tokenizer.bad.addedTokensNotList'));
   return list.map((t, i) => {
     if (!isObject(t) || typeof t.content !== 'string' || typeof t.id !== 'number' || !Number.isSafeInteger(t.id) || t.id < 0) {
-      throw folder.invalid('tokenizer.json', `added token ${i} has no content or no valid id`);
+      throw folder.invalid('tokenizer.json', msg('tokenizer.bad.addedToken', { index: i }));
     }
     return { id: t.id, content: t.content, special: truthy(t.special), normalized: truthy(t.normalized) };
   });
@@ -40,11 +41,11 @@ function readAddedTokens(folder: TokenizerFolder, tj: JsonObject): AddedToken[] 
 /** text → id as transformers' get_vocab() gives it: the model's vocabulary, then the added tokens. */
 function readVocab(folder: TokenizerFolder, model: JsonObject, added: readonly AddedToken[]): Map<string, number> {
   const vocab = model.vocab;
-  if (!isObject(vocab)) throw folder.invalid('tokenizer.json', 'model.vocab is not an object');
+  if (!isObject(vocab)) throw folder.invalid('tokenizer.json', msg('tokenizer.bad.vocabNotObject'));
   const out = new Map<string, number>();
   for (const [text, id] of Object.entries(vocab)) {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-      throw folder.invalid('tokenizer.json', `token ${JSON.stringify(text)} has id ${JSON.stringify(id)}`);
+      throw folder.invalid('tokenizer.json', msg('tokenizer.bad.tokenId', { token: JSON.stringify(text), id: JSON.stringify(id) }));
     }
     out.set(text, id);
   }
@@ -58,10 +59,7 @@ export function preTokenizerName(tokenizer: Tokenizer, file: string): string {
   const hash = createHash('sha256').update(`[${ids.join(', ')}]`).digest('hex');
   const name = PRE_TOKENIZER_BY_HASH.get(hash);
   if (name === undefined) {
-    throw new QuantfitError(`BPE pre-tokenizer was not recognized (chkhsh ${hash}); llama.cpp's converter refuses it too`, { file }, {
-      code: 'tokenizer.unknownPre',
-      params: { file, hash },
-    });
+    throw quantfitError('tokenizer.unknownPre', { hash }, { file });
   }
   return name;
 }
@@ -70,10 +68,7 @@ function hparamVocabSize(config: HfConfig, fallback: number): number {
   const text = isObject(config.text_config as Json) ? (config.text_config as JsonObject) : undefined;
   const v = text !== undefined && 'vocab_size' in text ? text.vocab_size : 'vocab_size' in config ? config.vocab_size : fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new QuantfitError(`'vocab_size' should be a non-negative integer, found ${JSON.stringify(v)}`, { file: 'config.json', key: 'vocab_size' }, {
-      code: 'tokenizer.badVocabSize',
-      params: { key: 'vocab_size', value: JSON.stringify(v) },
-    });
+    throw quantfitError('tokenizer.badVocabSize', { key: 'vocab_size', value: JSON.stringify(v) ?? 'undefined' }, { file: 'config.json', key: 'vocab_size' });
   }
   return v;
 }
@@ -83,12 +78,9 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig, signal
   const tj = await folder.jsonObject('tokenizer.json');
   if (tj === undefined) return undefined;
   const model = tj.model;
-  if (!isObject(model)) throw folder.invalid('tokenizer.json', 'no model');
+  if (!isObject(model)) throw folder.invalid('tokenizer.json', msg('tokenizer.bad.noModel'));
   if (model.type !== 'BPE') {
-    throw new QuantfitError(`tokenizer.json: model type ${JSON.stringify(model.type ?? null)} is not BPE`, { file: folder.path('tokenizer.json') }, {
-      code: 'tokenizer.unknownModelType',
-      params: { file: folder.path('tokenizer.json'), type: String(model.type ?? 'none') },
-    });
+    throw quantfitError('tokenizer.unknownModelType', { type: String(model.type ?? 'none') }, { file: folder.path('tokenizer.json') });
   }
   const added = readAddedTokens(folder, tj);
   const vocab = readVocab(folder, model, added);
@@ -96,10 +88,7 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig, signal
   for (const id of vocab.values()) if (id > maxId) maxId = id;
   const vocabSize = hparamVocabSize(config, vocab.size);
   if (maxId >= vocabSize) {
-    throw new QuantfitError(`tokenizer.json has token id ${maxId}, past config.json's vocab_size ${vocabSize}`, { file: folder.path('tokenizer.json') }, {
-      code: 'tokenizer.idPastVocab',
-      params: { file: folder.path('tokenizer.json'), id: maxId, size: vocabSize },
-    });
+    throw quantfitError('tokenizer.idPastVocab', { id: maxId, size: vocabSize }, { file: folder.path('tokenizer.json') });
   }
   const tokenizerConfig = (await folder.jsonObject('tokenizer_config.json')) ?? {};
   let tokenizer: Tokenizer;
@@ -108,7 +97,7 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig, signal
     const components = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] };
     tokenizer = new Tokenizer({ ...components, ...tj }, tokenizerConfig);
   } catch (err) {
-    throw folder.invalid('tokenizer.json', `the tokenizer cannot be built: ${(err as Error).message}`);
+    throw folder.invalid('tokenizer.json', msg('tokenizer.bad.cannotBuild', { reason: (err as Error).message }));
   }
   throwIfAborted(signal);
   const pre = preTokenizerName(tokenizer, folder.path('tokenizer.json'));

@@ -4,7 +4,9 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QuantfitError, throwIfAborted } from '../../errors.ts';
+import { quantfitError, throwIfAborted, type QuantfitError } from '../../errors.ts';
+import type { Message } from '../../../../src-shared/message.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -68,20 +70,13 @@ export class TokenizerFolder {
     if (!(await this.isFile(name))) return undefined;
     const size = (await stat(path)).size;
     if (size > MAX_TOKENIZER_FILE_BYTES) {
-      throw new QuantfitError(`${name} is ${size} bytes, larger than any tokenizer file`, { file: path }, {
-        code: 'tokenizer.fileTooLarge',
-        params: { file: path, bytes: size },
-      });
+      throw quantfitError('tokenizer.fileTooLarge', { bytes: size }, { file: path });
     }
     try {
       return await readFile(path, { signal: this.signal });
     } catch (err) {
       throwIfAborted(this.signal);
-      throw new QuantfitError(`cannot read ${name}: ${(err as Error).message}`, { file: path }, {
-        cause: err,
-        code: 'tokenizer.unreadable',
-        params: { file: path, reason: (err as Error).message },
-      });
+      throw quantfitError('tokenizer.unreadable', { reason: (err as Error).message }, { file: path }, err);
     }
   }
 
@@ -93,10 +88,7 @@ export class TokenizerFolder {
     try {
       text = utf8.decode(bytes);
     } catch {
-      throw new QuantfitError(`${name} is not valid UTF-8`, { file: this.path(name) }, {
-        code: 'tokenizer.notUtf8',
-        params: { file: this.path(name) },
-      });
+      throw quantfitError('tokenizer.notUtf8', {}, { file: this.path(name) });
     }
     return text.replace(/\r\n?/g, '\n');
   }
@@ -110,10 +102,7 @@ export class TokenizerFolder {
       try {
         value = JSON.parse(text) as Json;
       } catch (err) {
-        throw new QuantfitError(`${name} is not valid JSON: ${(err as Error).message}`, { file: this.path(name) }, {
-          code: 'tokenizer.invalidJson',
-          params: { file: this.path(name), reason: (err as Error).message },
-        });
+        throw quantfitError('tokenizer.invalidJson', { reason: (err as Error).message }, { file: this.path(name) });
       }
     }
     this.jsonCache.set(name, value);
@@ -124,7 +113,7 @@ export class TokenizerFolder {
   async jsonObject(name: string): Promise<JsonObject | undefined> {
     const value = await this.json(name);
     if (value === undefined) return undefined;
-    if (!isObject(value)) throw this.invalid(name, 'the top level is not an object');
+    if (!isObject(value)) throw this.invalid(name, msg('tokenizer.bad.notObject'));
     return value;
   }
 
@@ -138,10 +127,7 @@ export class TokenizerFolder {
     }
   }
 
-  invalid(name: string, detail: string): QuantfitError {
-    return new QuantfitError(`${name}: ${detail}`, { file: this.path(name) }, {
-      code: 'tokenizer.invalidFile',
-      params: { file: this.path(name), detail },
-    });
+  invalid(name: string, detail: Message): QuantfitError {
+    return quantfitError('tokenizer.invalidFile', { detail }, { file: this.path(name) });
   }
 }

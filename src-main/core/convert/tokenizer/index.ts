@@ -2,7 +2,7 @@
 // order and with its value types: each architecture's set_vocab (which vocabulary path, and the
 // extra keys it adds before or after), then gguf-py's SpecialVocab.add_to_gguf.
 
-import { QuantfitError, throwIfAborted } from '../../errors.ts';
+import { quantfitError, throwIfAborted, type QuantfitError } from '../../errors.ts';
 import { GgufValueType as T, type GgufKv } from '../../gguf/types.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { bpeVocab } from './bpe-vocab.ts';
@@ -48,10 +48,7 @@ export function tokenizerArchitectures(): string[] {
 export async function readTokenizerKvs(dir: string, config: HfConfig, options: TokenizerOptions): Promise<GgufKv[]> {
   const route = ROUTES[options.arch];
   if (route === undefined) {
-    throw new QuantfitError(`no tokenizer conversion for architecture ${options.arch}`, { file: dir }, {
-      code: 'tokenizer.unsupportedArch',
-      params: { arch: options.arch, supported: tokenizerArchitectures().join(', ') },
-    });
+    throw quantfitError('tokenizer.unsupportedArch', { arch: options.arch, supported: tokenizerArchitectures().join(', ') }, { file: dir });
   }
   const folder = new TokenizerFolder(dir, options.signal);
   const kv = new KvList();
@@ -82,10 +79,7 @@ export async function readTokenizerKvs(dir: string, config: HfConfig, options: T
 }
 
 function noTokenizer(folder: TokenizerFolder, wanted: string): QuantfitError {
-  return new QuantfitError(`no tokenizer in the folder (looked for ${wanted})`, { file: folder.dir }, {
-    code: 'tokenizer.missing',
-    params: { dir: folder.dir, wanted },
-  });
+  return quantfitError('tokenizer.missing', { wanted }, { file: folder.dir });
 }
 
 function writeScoredVocab(kv: KvList, v: ScoredVocab): void {
@@ -120,10 +114,7 @@ async function gpt2Vocab(folder: TokenizerFolder, config: HfConfig, kv: KvList):
 /** LlamaModel.set_vocab: SentencePiece, else (Llama 3 style) GPT-2 BPE. */
 async function llamaVocab(folder: TokenizerFolder, config: HfConfig, kv: KvList): Promise<void> {
   if ((await folder.isFile('tekken.json')) && !(await folder.isFile('tokenizer.json'))) {
-    throw new QuantfitError('Mistral tekken.json tokenizers are not supported; a tokenizer.json or tokenizer.model is needed', { file: folder.path('tekken.json') }, {
-      code: 'tokenizer.tekkenUnsupported',
-      params: { file: folder.path('tekken.json') },
-    });
+    throw quantfitError('tokenizer.tekkenUnsupported', {}, { file: folder.path('tekken.json') });
   }
   const tc = await folder.jsonObject('tokenizer_config.json');
   if (tc !== undefined) {
@@ -178,8 +169,5 @@ async function phi3Vocab(folder: TokenizerFolder, config: HfConfig, kv: KvList):
 }
 
 function unsupportedTokenizer(folder: TokenizerFolder, file: string, kind: string): QuantfitError {
-  return new QuantfitError(`${file}: ${kind} tokenizers are not supported`, { file: folder.path(file) }, {
-    code: 'tokenizer.unsupportedKind',
-    params: { file: folder.path(file), kind },
-  });
+  return quantfitError('tokenizer.unsupportedKind', { kind }, { file: folder.path(file) });
 }

@@ -4,7 +4,9 @@
 // against the bytes that remain before anything is allocated, so a corrupt file fails in one clear
 // line instead of allocating or looping.
 
-import { QuantfitError } from '../../errors.ts';
+import { quantfitError } from '../../errors.ts';
+import type { Message } from '../../../../src-shared/message.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 
 /** SentencePiece's piece types (ModelProto.SentencePiece.Type); NORMAL is the proto default. */
 export const PieceType = {
@@ -51,11 +53,8 @@ class Cursor {
     this.pos = start;
   }
 
-  fail(what: string): never {
-    throw new QuantfitError(`corrupt tokenizer.model: ${what}`, { file: this.file, offset: this.pos }, {
-      code: 'tokenizer.spmCorrupt',
-      params: { file: this.file, detail: what, offset: this.pos },
-    });
+  fail(what: Message): never {
+    throw quantfitError('tokenizer.spmCorrupt', { detail: what }, { file: this.file, offset: this.pos });
   }
 
   atEnd(): boolean {
@@ -70,26 +69,26 @@ class Cursor {
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail('truncated varint');
+      if (this.pos >= this.end) this.fail(msg('tokenizer.spm.truncated'));
       const b = this.bytes[this.pos++];
       result += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) return result;
       scale *= 128;
     }
-    this.fail('varint longer than 10 bytes');
+    this.fail(msg('tokenizer.spm.truncated'));
   }
 
   /** The [start, end) of a length-delimited field's payload, checked against what remains. */
   lengthDelimited(): [number, number] {
     const len = this.varint();
-    if (len > this.end - this.pos) this.fail(`field length ${len} runs past the end of its message`);
+    if (len > this.end - this.pos) this.fail(msg('tokenizer.spm.fieldPastEnd', { length: len }));
     const start = this.pos;
     this.pos += len;
     return [start, this.pos];
   }
 
   float32(): number {
-    if (this.end - this.pos < 4) this.fail('truncated float');
+    if (this.end - this.pos < 4) this.fail(msg('tokenizer.spm.truncated'));
     const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 4);
     this.pos += 4;
     return view.getFloat32(0, true);
@@ -101,18 +100,18 @@ class Cursor {
         this.varint();
         return;
       case WIRE_FIXED64:
-        if (this.end - this.pos < 8) this.fail('truncated fixed64');
+        if (this.end - this.pos < 8) this.fail(msg('tokenizer.spm.truncated'));
         this.pos += 8;
         return;
       case WIRE_LEN:
         this.lengthDelimited();
         return;
       case WIRE_FIXED32:
-        if (this.end - this.pos < 4) this.fail('truncated fixed32');
+        if (this.end - this.pos < 4) this.fail(msg('tokenizer.spm.truncated'));
         this.pos += 4;
         return;
       default:
-        this.fail(`unsupported wire type ${wireType}`);
+        this.fail(msg('tokenizer.spm.wireType', { wire: wireType }));
     }
   }
 
@@ -120,7 +119,7 @@ class Cursor {
   tag(): [number, number] {
     const tag = this.varint();
     const field = Math.floor(tag / 8);
-    if (field === 0 || tag > 0xffffffff) this.fail(`invalid field tag ${tag}`);
+    if (field === 0 || tag > 0xffffffff) this.fail(msg('tokenizer.spm.badTag', { tag }));
     return [field, tag & 7];
   }
 }
@@ -140,20 +139,20 @@ function readPiece(c: Cursor, start: number, end: number): SentencePiece {
         piece = utf8.decode(m.bytes.subarray(s, e));
       } catch {
         m.pos = s;
-        m.fail('a piece is not valid UTF-8');
+        m.fail(msg('tokenizer.spm.notUtf8'));
       }
     } else if (field === 2 && wire === WIRE_FIXED32) {
       score = m.float32();
     } else if (field === 3 && wire === WIRE_VARINT) {
       type = m.varint();
-      if (type < PieceType.NORMAL || type > PieceType.BYTE) m.fail(`unknown piece type ${type}`);
+      if (type < PieceType.NORMAL || type > PieceType.BYTE) m.fail(msg('tokenizer.spm.pieceType', { type }));
     } else if (field <= 3) {
-      m.fail(`field ${field} of a piece has wire type ${wire}`);
+      m.fail(msg('tokenizer.spm.wireType', { wire }));
     } else {
       m.skip(wire);
     }
   }
-  if (piece === undefined || piece.length === 0) return m.fail('a piece has no text');
+  if (piece === undefined || piece.length === 0) return m.fail(msg('tokenizer.spm.emptyPiece'));
   return { piece, score, type: type as PieceTypeId };
 }
 
@@ -166,7 +165,7 @@ function readModelType(c: Cursor, start: number, end: number): number {
     else m.skip(wire);
   }
   if (modelType < SentencePieceModelType.UNIGRAM || modelType > SentencePieceModelType.CHAR) {
-    m.fail(`unknown model type ${modelType}`);
+    m.fail(msg('tokenizer.spm.modelType', { type: modelType }));
   }
   return modelType;
 }
@@ -177,12 +176,12 @@ function readModelType(c: Cursor, start: number, end: number): number {
  */
 export function parseSentencePieceModel(bytes: Uint8Array, file: string): SentencePieceModel {
   const c = new Cursor(bytes, 0, bytes.length, file);
-  if (bytes.length > MAX_SENTENCEPIECE_MODEL_BYTES) c.fail(`${bytes.length} bytes is far larger than any tokenizer.model`);
+  if (bytes.length > MAX_SENTENCEPIECE_MODEL_BYTES) c.fail(msg('tokenizer.spm.tooLarge', { bytes: bytes.length }));
   const pieces: SentencePiece[] = [];
   let modelType: number = SentencePieceModelType.UNIGRAM;
   while (!c.atEnd()) {
     const [field, wire] = c.tag();
-    if ((field === 1 || field === 2) && wire !== WIRE_LEN) c.fail(`field ${field} has wire type ${wire}`);
+    if ((field === 1 || field === 2) && wire !== WIRE_LEN) c.fail(msg('tokenizer.spm.wireType', { wire }));
     if (field === 1) {
       const [s, e] = c.lengthDelimited();
       pieces.push(readPiece(c, s, e));
@@ -193,14 +192,14 @@ export function parseSentencePieceModel(bytes: Uint8Array, file: string): Senten
       c.skip(wire);
     }
   }
-  if (pieces.length === 0) c.fail('no pieces');
+  if (pieces.length === 0) c.fail(msg('tokenizer.spm.noPieces'));
   const seen = new Set<string>();
   let unknowns = 0;
   for (const p of pieces) {
     if (p.type === PieceType.UNKNOWN) unknowns++;
-    if (seen.has(p.piece)) c.fail(`piece ${JSON.stringify(p.piece)} is defined twice`);
+    if (seen.has(p.piece)) c.fail(msg('tokenizer.spm.duplicate', { piece: JSON.stringify(p.piece) }));
     seen.add(p.piece);
   }
-  if (unknowns !== 1) c.fail(unknowns === 0 ? 'no unknown piece' : 'more than one unknown piece');
+  if (unknowns !== 1) c.fail(msg(unknowns === 0 ? 'tokenizer.spm.noUnknown' : 'tokenizer.spm.manyUnknown'));
   return { pieces, modelType };
 }

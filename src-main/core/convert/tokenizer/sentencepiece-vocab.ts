@@ -3,7 +3,8 @@
 // tokenizer_config.json's added_tokens_decoder (Phi-3: and tokenizer.json's added_tokens), padded to
 // config.json's vocab_size with [PADn] tokens.
 
-import { QuantfitError } from '../../errors.ts';
+import { quantfitError } from '../../errors.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { isObject, truthy, type Json, type TokenizerFolder } from './folder.ts';
 import { parseSentencePieceModel, PieceType, type SentencePiece } from './sentencepiece-model.ts';
@@ -53,10 +54,7 @@ function vocabSizeFrom(config: HfConfig, keys: readonly string[], fallback: numb
   const v = key === undefined ? undefined : hp[key];
   if (!truthy(v as Json)) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new QuantfitError(`'${key}' should be a non-negative integer, found ${JSON.stringify(v)}`, { file: 'config.json', key }, {
-      code: 'tokenizer.badVocabSize',
-      params: { key: key ?? 'vocab_size', value: JSON.stringify(v) },
-    });
+    throw quantfitError('tokenizer.badVocabSize', { key: key ?? 'vocab_size', value: JSON.stringify(v) ?? 'undefined' }, { file: 'config.json', key });
   }
   return v;
 }
@@ -71,12 +69,12 @@ function emptyVocab(size: number): ScoredVocab {
 
 function tokenId(folder: TokenizerFolder, file: string, raw: Json | undefined, what: string): number {
   const id = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw folder.invalid(file, `${what} has id ${JSON.stringify(raw)}, not a token id`);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw folder.invalid(file, msg('tokenizer.bad.tokenId', { token: what, id: JSON.stringify(raw) ?? 'undefined' }));
   return id;
 }
 
 function addedTokenContent(folder: TokenizerFolder, file: string, data: Json | undefined, id: number): { content: string; special: boolean } {
-  if (!isObject(data) || typeof data.content !== 'string') throw folder.invalid(file, `added token ${id} has no content`);
+  if (!isObject(data) || typeof data.content !== 'string') throw folder.invalid(file, msg('tokenizer.bad.addedToken', { index: id }));
   return { content: data.content, special: truthy(data.special) };
 }
 
@@ -129,7 +127,7 @@ export async function sentencePieceVocab(folder: TokenizerFolder, config: HfConf
 export async function phi3SentencePieceVocab(folder: TokenizerFolder, config: HfConfig, pieces: readonly SentencePiece[]): Promise<ScoredVocab> {
   const size = 'vocab_size' in config ? vocabSizeFrom(config, ['vocab_size'], pieces.length) : pieces.length;
   if (pieces.length > size) {
-    throw folder.invalid('tokenizer.model', `has ${pieces.length} pieces, more than config.json's vocab_size ${size}`);
+    throw folder.invalid('tokenizer.model', msg('tokenizer.bad.morePieces', { pieces: pieces.length, size }));
   }
   const v = emptyVocab(size);
   pieces.forEach((p, id) => {
@@ -140,7 +138,7 @@ export async function phi3SentencePieceVocab(folder: TokenizerFolder, config: Hf
   await overlayAddedTokensJson(folder, v);
   const overlay = (file: string, id: number, data: Json | undefined): void => {
     const { content, special } = addedTokenContent(folder, file, data, id);
-    if (id >= size) throw folder.invalid(file, `added token ${id} is past the vocabulary (${size} tokens)`);
+    if (id >= size) throw folder.invalid(file, msg('tokenizer.bad.addedPastVocab', { id, size }));
     v.tokens[id] = content;
     v.scores[id] = ADDED_SCORE;
     v.types[id] = special ? TokenType.CONTROL : TokenType.USER_DEFINED;

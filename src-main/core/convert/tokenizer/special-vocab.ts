@@ -3,7 +3,8 @@
 // tokenizer.json + tokenizer_config.json first, then config.json's *_token_id; the first id set for a
 // kind wins; a TemplateProcessing post-processor decides add_bos/add_eos/add_sep.
 
-import { QuantfitError } from '../../errors.ts';
+import { quantfitError } from '../../errors.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 import { GgufValueType as T } from '../../gguf/types.ts';
 import { isObject, pyEqual, truthy, type Json, type JsonObject, type TokenizerFolder } from './folder.ts';
 import { ADD_SPECIAL_TOKEN_KEYS, KvList, SPECIAL_TOKEN_ID_KEYS, TokenizerKey } from './kv-list.ts';
@@ -59,10 +60,7 @@ export class SpecialVocab {
     if (typeof id === 'boolean') id = id ? 1 : 0;
     if (typeof id !== 'number' || !Number.isInteger(id)) return;
     if (id < 0) {
-      throw new QuantfitError(`invalid value for special token type ${kind}: ${id}`, { file }, {
-        code: 'tokenizer.negativeSpecialId',
-        params: { kind, id, file },
-      });
+      throw quantfitError('tokenizer.negativeSpecialId', { kind, id }, { file });
     }
     if (this.nVocab !== undefined && id >= this.nVocab) return;
     if (!this.specialTokenIds.has(kind)) this.specialTokenIds.set(kind, id);
@@ -90,7 +88,7 @@ export class SpecialVocab {
     const first = merges[0];
     if (typeof first === 'string') {
       this.merges = merges.map((m, i) => {
-        if (typeof m !== 'string') throw folder.invalid('tokenizer.json', `merge ${i} is not a string`);
+        if (typeof m !== 'string') throw folder.invalid('tokenizer.json', msg('tokenizer.bad.merge', { index: i }));
         return m;
       });
     } else if (Array.isArray(first) && first.length === 2 && typeof first[0] === 'string') {
@@ -98,15 +96,12 @@ export class SpecialVocab {
       // are written as U+0120.
       this.merges = merges.map((pair, i) => {
         if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-          throw folder.invalid('tokenizer.json', `merge ${i} is not a pair of strings`);
+          throw folder.invalid('tokenizer.json', msg('tokenizer.bad.merge', { index: i }));
         }
         return `${pair[0].replaceAll(' ', ENCODED_SPACE)} ${pair[1].replaceAll(' ', ENCODED_SPACE)}`;
       });
     } else {
-      throw new QuantfitError('Unknown tokenizer merges format', { file: folder.path('tokenizer.json') }, {
-        code: 'tokenizer.unknownMergesFormat',
-        params: { file: folder.path('tokenizer.json') },
-      });
+      throw quantfitError('tokenizer.unknownMergesFormat', {}, { file: folder.path('tokenizer.json') });
     }
   }
 
