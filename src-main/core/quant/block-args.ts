@@ -1,7 +1,7 @@
-// Argument checks shared by the block kernels (float, legacy, IQ4, ternary, FP4). A failure here is
-// a caller bug (the pipeline sizes every buffer from the type table), so these throw RangeError;
-// without them a short destination would silently drop bytes, as typed arrays ignore writes past
-// their end.
+// Argument checks shared by the kernels (float, legacy, K-quants, IQ4, ternary, FP4; the grid IQ
+// types keep their own) and the WebAssembly loader. A failure here is a caller bug (the pipeline
+// sizes every buffer from the type table), so these throw RangeError; without them a short
+// destination would silently drop bytes, as typed arrays ignore writes past their end.
 
 /** Checks a quantize call and returns the number of blocks in nrows × nPerRow values. */
 export function checkQuantizeArgs(

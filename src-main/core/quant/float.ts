@@ -18,12 +18,14 @@ function bitsOf(src: Float32Array, n: number): Uint32Array {
 // ============================================================================================
 // F32: ggml_quantize_chunk memcpys the rows.
 
+/** ggml_quantize_chunk's F32 case (a copy of the rows); no WebAssembly twin. */
 function quantizeF32(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const n = checkQuantizeArgs('F32', 1, 4, src, dst, nrows, nPerRow, imatrix);
   dst.set(new Uint8Array(src.buffer, src.byteOffset, n * 4));
   return n * 4;
 }
 
+/** the F32 to_float (a copy); no WebAssembly twin. */
 function dequantizeF32(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequantizeArgs('F32', 1, 4, src, dst, n);
   new Uint8Array(dst.buffer, dst.byteOffset, n * 4).set(src.subarray(0, n * 4));
@@ -32,6 +34,7 @@ function dequantizeF32(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // F16 (IEEE binary16, little-endian).
 
+/** ggml_fp32_to_fp16_row (ggml.c); no WebAssembly twin. */
 function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const n = checkQuantizeArgs('F16', 1, 2, src, dst, nrows, nPerRow, imatrix);
   const u = bitsOf(src, n);
@@ -49,6 +52,7 @@ function quantizeF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow:
   return n * 2;
 }
 
+/** ggml_fp16_to_fp32_row (ggml.c); no WebAssembly twin. */
 function dequantizeF16(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequantizeArgs('F16', 1, 2, src, dst, n);
   // Copy through the fp16 table's bit patterns so NaNs keep ggml's payload.
@@ -60,6 +64,7 @@ function dequantizeF16(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // BF16 (the upper half of a float32, little-endian).
 
+/** ggml_fp32_to_bf16_row_ref (ggml.c); no WebAssembly twin. */
 function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const n = checkQuantizeArgs('BF16', 1, 2, src, dst, nrows, nPerRow, imatrix);
   const u = bitsOf(src, n);
@@ -76,6 +81,7 @@ function quantizeBF16(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return n * 2;
 }
 
+/** ggml_bf16_to_fp32_row (ggml.c); no WebAssembly twin. */
 function dequantizeBF16(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequantizeArgs('BF16', 1, 2, src, dst, n);
   const out = new Uint32Array(dst.buffer, dst.byteOffset, n);

@@ -106,6 +106,7 @@ function mxfp4Index(x: number, twoOverD: number): number {
 // ============================================================================================
 // MXFP4 (17 bytes per 32)
 
+/** quantize_mxfp4 (ggml-quants.c: quantize_row_mxfp4_ref); no WebAssembly twin. */
 function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('MXFP4', 32, 17, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
@@ -137,6 +138,7 @@ function quantizeMXFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
   return nb * 17;
 }
 
+/** dequantize_row_mxfp4 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeMXFP4(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('MXFP4', 32, 17, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -154,6 +156,7 @@ function dequantizeMXFP4(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // NVFP4 (36 bytes per 64)
 
+/** quantize_nvfp4 (ggml-quants.c: quantize_row_nvfp4_ref); no WebAssembly twin. */
 function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('NVFP4', 64, 36, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
@@ -176,6 +179,7 @@ function quantizeNVFP4(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
   return nb * 36;
 }
 
+/** dequantize_row_nvfp4 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeNVFP4(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('NVFP4', 64, 36, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {

@@ -189,10 +189,12 @@ function dequantizeBlock(src: Uint8Array, q0: number, d: number, dst: Float32Arr
 // ============================================================================================
 // IQ4_NL: value d·kvalues[q], nibbles in the Q4_0 layout.
 
+/** quantize_iq4_nl (ggml-quants.c); WebAssembly twin: quantizeIQ4_NL in wasm/assembly/index.ts. */
 function quantizeIQ4_NL(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   return quantizeRows('IQ4_NL', 32, 18, src, dst, nrows, nPerRow, imatrix);
 }
 
+/** dequantize_row_iq4_nl (ggml-quants.c); no WebAssembly twin. */
 function dequantizeIQ4_NL(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('IQ4_NL', 32, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -205,10 +207,12 @@ function dequantizeIQ4_NL(src: Uint8Array, dst: Float32Array, n: number): void {
 // IQ4_XS: block ib's scale ls = (scales_l nibble) | (2 bits of scales_h) << 4; value
 // (d·(ls − 32))·kvalues[q].
 
+/** quantize_iq4_xs (ggml-quants.c); WebAssembly twin: quantizeIQ4_XS in wasm/assembly/index.ts. */
 function quantizeIQ4_XS(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   return quantizeRows('IQ4_XS', 256, 136, src, dst, nrows, nPerRow, imatrix);
 }
 
+/** dequantize_row_iq4_xs (ggml-quants.c); no WebAssembly twin. */
 function dequantizeIQ4_XS(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('IQ4_XS', 256, 136, src, dst, n);
   for (let i = 0; i < nb; i++) {

@@ -362,7 +362,8 @@ function writeScaleNibbles(dst: Uint8Array, at: number, id: number, count: numbe
 const IQ2_XXS_BYTES = 66;
 const q2xxs = new Uint32Array(16);
 
-function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq2_xxs (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ2_XXS(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ2_XXS, src, dst, nrows, nPerRow, IQ2_XXS_BYTES);
   checkImatrix(GgmlType.IQ2_XXS, nPerRow, imatrix, true);
   const qw = imatrix as Float32Array;
@@ -431,7 +432,8 @@ function quantizeIq2Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
   return bytes;
 }
 
-function dequantizeIq2Xxs(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq2_xxs (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ2_XXS(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ2_XXS, src, dst, n, IQ2_XXS_BYTES);
   const grid = gridValues('iq2xxs');
   let y = 0;
@@ -459,7 +461,8 @@ function dequantizeIq2Xxs(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const IQ2_XS_BYTES = 74;
 
-function quantizeIq2Xs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq2_xs (ggml-quants.c); WebAssembly twin: quantizeIQ2_XS in wasm/assembly/index.ts. */
+function quantizeIQ2_XS(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ2_XS, src, dst, nrows, nPerRow, IQ2_XS_BYTES);
   checkImatrix(GgmlType.IQ2_XS, nPerRow, imatrix, true);
   const qw = imatrix as Float32Array;
@@ -503,7 +506,8 @@ function quantizeIq2Xs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
   return bytes;
 }
 
-function dequantizeIq2Xs(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq2_xs (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ2_XS(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ2_XS, src, dst, n, IQ2_XS_BYTES);
   const grid = gridValues('iq2xs');
   let y = 0;
@@ -533,7 +537,8 @@ function dequantizeIq2Xs(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const IQ2_S_BYTES = 82;
 
-function quantizeIq2S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq2_s (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ2_S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ2_S, src, dst, nrows, nPerRow, IQ2_S_BYTES);
   checkImatrix(GgmlType.IQ2_S, nPerRow, imatrix, false);
   const t = searchTable('iq2s');
@@ -580,7 +585,8 @@ function quantizeIq2S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return bytes;
 }
 
-function dequantizeIq2S(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq2_s (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ2_S(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ2_S, src, dst, n, IQ2_S_BYTES);
   const grid = gridValues('iq2s');
   let y = 0;
@@ -611,7 +617,8 @@ function dequantizeIq2S(src: Uint8Array, dst: Float32Array, n: number): void {
 const IQ3_XXS_BYTES = 98;
 const q3SignsScales = new Uint32Array(8);
 
-function quantizeIq3Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq3_xxs (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ3_XXS(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ3_XXS, src, dst, nrows, nPerRow, IQ3_XXS_BYTES);
   checkImatrix(GgmlType.IQ3_XXS, nPerRow, imatrix, false);
   const t = searchTable('iq3xxs');
@@ -659,7 +666,8 @@ function quantizeIq3Xxs(src: Float32Array, dst: Uint8Array, nrows: number, nPerR
   return bytes;
 }
 
-function dequantizeIq3Xxs(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq3_xxs (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ3_XXS(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ3_XXS, src, dst, n, IQ3_XXS_BYTES);
   const grid = gridValues('iq3xxs');
   let y = 0;
@@ -691,7 +699,8 @@ function dequantizeIq3Xxs(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const IQ3_S_BYTES = 110;
 
-function quantizeIq3S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq3_s (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ3_S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ3_S, src, dst, nrows, nPerRow, IQ3_S_BYTES);
   checkImatrix(GgmlType.IQ3_S, nPerRow, imatrix, false);
   const t = searchTable('iq3s');
@@ -744,7 +753,8 @@ function quantizeIq3S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return bytes;
 }
 
-function dequantizeIq3S(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq3_s (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ3_S(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ3_S, src, dst, n, IQ3_S_BYTES);
   const grid = gridValues('iq3s');
   let y = 0;
@@ -907,7 +917,8 @@ const qxHighM = new Float64Array(33);
 const q2HighP = new Float64Array(33);
 const q2HighM = new Float64Array(33);
 
-function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq1_s (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ1_S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ1_S, src, dst, nrows, nPerRow, IQ1_S_BYTES);
   checkImatrix(GgmlType.IQ1_S, nPerRow, imatrix, true);
   const qw = imatrix as Float32Array;
@@ -1032,7 +1043,8 @@ function quantizeIq1S(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return bytes;
 }
 
-function dequantizeIq1S(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq1_s (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ1_S(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ1_S, src, dst, n, IQ1_S_BYTES);
   const grid = gridValues('iq1s');
   let y = 0;
@@ -1074,7 +1086,8 @@ function iq1mValues(shift: number, k: number): Float32Array {
   return (k === 0 ? shift < 2 : shift % 2 === 0) ? XP : XM;
 }
 
-function quantizeIq1M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
+/** quantize_iq1_m (ggml-quants.c); no WebAssembly twin. */
+function quantizeIQ1_M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const bytes = checkShape(GgmlType.IQ1_M, src, dst, nrows, nPerRow, IQ1_M_BYTES);
   checkImatrix(GgmlType.IQ1_M, nPerRow, imatrix, false);
   const t = searchTable('iq1s');
@@ -1222,7 +1235,8 @@ function quantizeIq1M(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return bytes;
 }
 
-function dequantizeIq1M(src: Uint8Array, dst: Float32Array, n: number): void {
+/** dequantize_row_iq1_m (ggml-quants.c); no WebAssembly twin. */
+function dequantizeIQ1_M(src: Uint8Array, dst: Float32Array, n: number): void {
   checkDequant(GgmlType.IQ1_M, src, dst, n, IQ1_M_BYTES);
   const grid = gridValues('iq1s');
   let y = 0;
@@ -1256,10 +1270,10 @@ function dequantizeIq1M(src: Uint8Array, dst: Float32Array, n: number): void {
 
 // ------------------------------------------------------------------------------------------------
 
-registerKernel({ type: GgmlType.IQ2_XXS, quantize: quantizeIq2Xxs, dequantize: dequantizeIq2Xxs });
-registerKernel({ type: GgmlType.IQ2_XS, quantize: quantizeIq2Xs, dequantize: dequantizeIq2Xs });
-registerKernel({ type: GgmlType.IQ2_S, quantize: quantizeIq2S, dequantize: dequantizeIq2S });
-registerKernel({ type: GgmlType.IQ3_XXS, quantize: quantizeIq3Xxs, dequantize: dequantizeIq3Xxs });
-registerKernel({ type: GgmlType.IQ3_S, quantize: quantizeIq3S, dequantize: dequantizeIq3S });
-registerKernel({ type: GgmlType.IQ1_S, quantize: quantizeIq1S, dequantize: dequantizeIq1S });
-registerKernel({ type: GgmlType.IQ1_M, quantize: quantizeIq1M, dequantize: dequantizeIq1M });
+registerKernel({ type: GgmlType.IQ2_XXS, quantize: quantizeIQ2_XXS, dequantize: dequantizeIQ2_XXS });
+registerKernel({ type: GgmlType.IQ2_XS, quantize: quantizeIQ2_XS, dequantize: dequantizeIQ2_XS });
+registerKernel({ type: GgmlType.IQ2_S, quantize: quantizeIQ2_S, dequantize: dequantizeIQ2_S });
+registerKernel({ type: GgmlType.IQ3_XXS, quantize: quantizeIQ3_XXS, dequantize: dequantizeIQ3_XXS });
+registerKernel({ type: GgmlType.IQ3_S, quantize: quantizeIQ3_S, dequantize: dequantizeIQ3_S });
+registerKernel({ type: GgmlType.IQ1_S, quantize: quantizeIQ1_S, dequantize: dequantizeIQ1_S });
+registerKernel({ type: GgmlType.IQ1_M, quantize: quantizeIQ1_M, dequantize: dequantizeIQ1_M });

@@ -4,7 +4,7 @@
 // quantize_row_qX_K_impl path row by row (the imatrix is one per-column vector reused by every row).
 // Every float operation is rounded to binary32 in source order; the requantization pass reads the
 // stored fp16 scales back, and keeps the first-pass levels of a sub-block whose scale is zero.
-// Layouts: /work/shared/spec/llama-quant-facts.md §2.1.
+// Layouts: ../shared/spec/llama-quant-facts.md §2.1 (beside the repository).
 
 import { registerKernel } from './registry.ts';
 import type { QuantKernel } from './types.ts';
@@ -75,10 +75,10 @@ function pack2Bit(dst: Uint8Array, qo: number): void {
 // ============================================================================ Q2_K
 // {scales[16], qs[64], d, dmin}: 16 sub-blocks of 16, 4-bit scale (low) and min (high) nibbles.
 
-const Q2K_BYTES = 84;
+const Q2_K_BYTES = 84;
 
 /** Requantize with the stored d/dmin and pack (shared tail of both Q2_K paths). */
-function q2kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
+function finishQ2_KBlock(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
   const d = readF16(dst, o + 80);
   const dmin = readF16(dst, o + 82);
   for (let j = 0; j < 16; j++) {
@@ -95,10 +95,11 @@ function q2kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): voi
   pack2Bit(dst, o + 16);
 }
 
-function quantizeQ2KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
+/** quantize_row_q2_K_ref (ggml-quants.c); WebAssembly twin: quantizeQ2_KRef in wasm/assembly/kquants.ts. */
+function quantizeQ2_KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
   for (let i = 0; i < nb; i++) {
     const xo = i * QK_K;
-    const o = i * Q2K_BYTES;
+    const o = i * Q2_K_BYTES;
     let maxScale = 0;
     let maxMin = 0;
     for (let j = 0; j < 16; j++) {
@@ -125,14 +126,15 @@ function quantizeQ2KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
     } else {
       writeF16(dst, o + 82, 0);
     }
-    q2kFinish(x, xo, dst, o);
+    finishQ2_KBlock(x, xo, dst, o);
   }
 }
 
-function quantizeQ2KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
+/** quantize_row_q2_K_impl with quant weights (ggml-quants.c); WebAssembly twin: quantizeQ2_KImatrix in wasm/assembly/kquants.ts. */
+function quantizeQ2_KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
   for (let i = 0; i < nb; i++) {
     const xo = rowX + i * QK_K;
-    const o = rowDst + i * Q2K_BYTES;
+    const o = rowDst + i * Q2_K_BYTES;
     const sigma2 = fround(sumSquares(x, xo) / QK_K);
     for (let j = 0; j < 16; j++) {
       const b = xo + 16 * j;
@@ -144,13 +146,14 @@ function quantizeQ2KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: 
     writeF16(dst, o + 80, fp32ToFp16(dm));
     writeF16(dst, o + 82, fp32ToFp16(mm));
     for (let j = 0; j < 16; j++) dst[o + j] = LS[j] | (LM[j] << 4);
-    q2kFinish(x, xo, dst, o);
+    finishQ2_KBlock(x, xo, dst, o);
   }
 }
 
-function dequantizeQ2K(src: Uint8Array, y: Float32Array, nb: number): void {
+/** dequantize_row_q2_K (ggml-quants.c); no WebAssembly twin. */
+function dequantizeQ2_K(src: Uint8Array, y: Float32Array, nb: number): void {
   for (let i = 0; i < nb; i++) {
-    const o = i * Q2K_BYTES;
+    const o = i * Q2_K_BYTES;
     const d = readF16(src, o + 80);
     const min = readF16(src, o + 82);
     let yo = i * QK_K;
@@ -172,7 +175,7 @@ function dequantizeQ2K(src: Uint8Array, y: Float32Array, nb: number): void {
 // ============================================================================ Q3_K
 // {hmask[32], qs[64], scales[12], d}: 16 sub-blocks of 16, signed 6-bit scales stored +32.
 
-const Q3K_BYTES = 110;
+const Q3_K_BYTES = 110;
 
 /** make_q3_quants(n=16, nmax=4, x, L, do_rmse=true): levels + 4 into L[lOff…], returns the scale. */
 function makeQ3Quants(x: Float32Array, xo: number, lOff: number): number {
@@ -238,7 +241,7 @@ function packQ3Scale(dst: Uint8Array, so: number, j: number, l: number): void {
 }
 
 /** Requantize with the stored d, split off the high bit into hmask and pack (both Q3_K paths). */
-function q3kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
+function finishQ3_KBlock(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
   const so = o + 96;
   const dAll = readF16(dst, o + 108);
   for (let j = 0; j < 16; j++) {
@@ -262,10 +265,11 @@ function q3kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): voi
   pack2Bit(dst, o + 32);
 }
 
-function quantizeQ3KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
+/** quantize_row_q3_K_ref (ggml-quants.c); WebAssembly twin: quantizeQ3_KRef in wasm/assembly/kquants.ts. */
+function quantizeQ3_KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
   for (let i = 0; i < nb; i++) {
     const xo = i * QK_K;
-    const o = i * Q3K_BYTES;
+    const o = i * Q3_K_BYTES;
     const so = o + 96;
     let maxScale = 0;
     let amax = 0;
@@ -287,14 +291,15 @@ function quantizeQ3KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
     } else {
       writeF16(dst, o + 108, 0);
     }
-    q3kFinish(x, xo, dst, o);
+    finishQ3_KBlock(x, xo, dst, o);
   }
 }
 
-function quantizeQ3KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
+/** quantize_row_q3_K_impl with quant weights (ggml-quants.c); WebAssembly twin: quantizeQ3_KImatrix in wasm/assembly/kquants.ts. */
+function quantizeQ3_KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
   for (let i = 0; i < nb; i++) {
     const xo = rowX + i * QK_K;
-    const o = rowDst + i * Q3K_BYTES;
+    const o = rowDst + i * Q3_K_BYTES;
     const so = o + 96;
     const sigma2 = fround(fround(2 * sumSquares(x, xo)) / QK_K);
     for (let j = 0; j < 16; j++) {
@@ -306,13 +311,14 @@ function quantizeQ3KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: 
     const dBlock = makeQxQuants(16, 32, SCALES, 0, LS, 0, 1, SW, 0);
     for (let j = 0; j < 16; j++) packQ3Scale(dst, so, j, LS[j]);
     writeF16(dst, o + 108, fp32ToFp16(dBlock));
-    q3kFinish(x, xo, dst, o);
+    finishQ3_KBlock(x, xo, dst, o);
   }
 }
 
-function dequantizeQ3K(src: Uint8Array, y: Float32Array, nb: number): void {
+/** dequantize_row_q3_K (ggml-quants.c); no WebAssembly twin. */
+function dequantizeQ3_K(src: Uint8Array, y: Float32Array, nb: number): void {
   for (let i = 0; i < nb; i++) {
-    const o = i * Q3K_BYTES;
+    const o = i * Q3_K_BYTES;
     const so = o + 96;
     const dAll = readF16(src, o + 108);
     let yo = i * QK_K;
@@ -341,8 +347,8 @@ function dequantizeQ3K(src: Uint8Array, y: Float32Array, nb: number): void {
 // {d, dmin, scales[12], [qh[32] (Q5_K)], qs[128]}: 8 sub-blocks of 32, 6-bit scales and mins packed
 // by the k4 scheme (get_scale_min_k4).
 
-const Q4K_BYTES = 144;
-const Q5K_BYTES = 176;
+const Q4_K_BYTES = 144;
+const Q5_K_BYTES = 176;
 
 /** Packs 6-bit scale ls and min lm of sub-block j into the 12 bytes at so (j ascending from 0). */
 function packK4(dst: Uint8Array, so: number, j: number, ls: number, lm: number): void {
@@ -380,7 +386,7 @@ function k4Requantize(x: Float32Array, xo: number, dst: Uint8Array, o: number, n
   }
 }
 
-function packQ4K(dst: Uint8Array, o: number): void {
+function packQ4_K(dst: Uint8Array, o: number): void {
   let q = o + 16;
   for (let j = 0; j < QK_K; j += 64) {
     for (let l = 0; l < 32; l++) dst[q + l] = L[j + l] | (L[j + l + 32] << 4);
@@ -388,7 +394,7 @@ function packQ4K(dst: Uint8Array, o: number): void {
   }
 }
 
-function packQ5K(dst: Uint8Array, o: number): void {
+function packQ5_K(dst: Uint8Array, o: number): void {
   const qh = o + 16;
   let ql = o + 48;
   for (let j = 0; j < 32; j++) dst[qh + j] = 0;
@@ -408,13 +414,25 @@ function packQ5K(dst: Uint8Array, o: number): void {
   }
 }
 
-/** The ref path of Q4_K (nmax 15) and Q5_K (nmax 31); they differ in the search parameters only. */
-function quantizeK4Ref(x: Float32Array, dst: Uint8Array, nb: number, q5: boolean): void {
-  const nmax = q5 ? 31 : 15;
-  const rmin = q5 ? -0.5 : -1;
+/**
+ * What separates Q4_K from Q5_K in ggml's shared scheme: the level range, the block size, the ref
+ * path's search range, and the packing of the levels.
+ */
+interface K4Format {
+  readonly nmax: number;
+  readonly blockBytes: number;
+  readonly refRmin: number;
+  readonly refNstep: number;
+  readonly packLevels: (dst: Uint8Array, o: number) => void;
+}
+
+const Q4_K_FORMAT: K4Format = { nmax: 15, blockBytes: Q4_K_BYTES, refRmin: -1, refNstep: 20, packLevels: packQ4_K };
+const Q5_K_FORMAT: K4Format = { nmax: 31, blockBytes: Q5_K_BYTES, refRmin: -0.5, refNstep: 15, packLevels: packQ5_K };
+
+/** The ref path shared by Q4_K and Q5_K: nb super-blocks as one stream. */
+function k4RefBlocks(x: Float32Array, dst: Uint8Array, nb: number, format: K4Format): void {
+  const { nmax, blockBytes, refRmin: rmin, refNstep: nstep } = format;
   const rdelta = fround(0.1);
-  const nstep = q5 ? 15 : 20;
-  const blockBytes = q5 ? Q5K_BYTES : Q4K_BYTES;
   for (let i = 0; i < nb; i++) {
     const xo = i * QK_K;
     const o = i * blockBytes;
@@ -448,52 +466,89 @@ function quantizeK4Ref(x: Float32Array, dst: Uint8Array, nb: number, q5: boolean
     writeF16(dst, o, fp32ToFp16(fround(maxScale / 63)));
     writeF16(dst, o + 2, fp32ToFp16(fround(maxMin / 63)));
     k4Requantize(x, xo, dst, o, nmax);
-    if (q5) packQ5K(dst, o);
-    else packQ4K(dst, o);
+    format.packLevels(dst, o);
   }
 }
 
-function quantizeK4Imatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array, q5: boolean): void {
-  const nmax = q5 ? 31 : 15;
-  const blockBytes = q5 ? Q5K_BYTES : Q4K_BYTES;
+/** quantize_row_q4_K_ref (ggml-quants.c); WebAssembly twin: quantizeQ4_KRef in wasm/assembly/kquants.ts. */
+function quantizeQ4_KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
+  k4RefBlocks(x, dst, nb, Q4_K_FORMAT);
+}
+
+/** quantize_row_q5_K_ref (ggml-quants.c); WebAssembly twin: quantizeQ5_KRef in wasm/assembly/kquants.ts. */
+function quantizeQ5_KRef(x: Float32Array, dst: Uint8Array, nb: number): void {
+  k4RefBlocks(x, dst, nb, Q5_K_FORMAT);
+}
+
+/**
+ * The first half of the imatrix path shared by Q4_K and Q5_K for super-block i of the row at
+ * x[xo]: weighted scale and min searches, their 6-bit levels into LS/LM, d and dmin into the block.
+ */
+function k4ImatrixScales(x: Float32Array, xo: number, i: number, qw: Float32Array, nmax: number, dst: Uint8Array, o: number): void {
   const rmin = fround(-0.9);
   const rdelta = fround(0.05);
+  const sigma2 = fround(fround(2 * sumSquares(x, xo)) / QK_K);
+  for (let j = 0; j < 8; j++) {
+    const b = xo + 32 * j;
+    SW[j] = imatrixWeights(x, b, qw, QK_K * i + 32 * j, sigma2, 32);
+    SCALES[j] = makeQkx3Quants(32, nmax, x, b, W, 0, L, 32 * j, MINS, j, rmin, rdelta, 36, false);
+  }
+  writeF16(dst, o, fp32ToFp16(makeQpQuants(8, 63, SCALES, 0, LS, 0, SW, 0)));
+  writeF16(dst, o + 2, fp32ToFp16(makeQpQuants(8, 63, MINS, 0, LM, 0, SW, 0)));
+}
+
+/** quantize_row_q4_K_impl with quant weights (ggml-quants.c); WebAssembly twin: quantizeQ4_KImatrix in wasm/assembly/kquants.ts. */
+function quantizeQ4_KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
   for (let i = 0; i < nb; i++) {
     const xo = rowX + i * QK_K;
-    const o = rowDst + i * blockBytes;
-    const sigma2 = fround(fround(2 * sumSquares(x, xo)) / QK_K);
-    for (let j = 0; j < 8; j++) {
-      const b = xo + 32 * j;
-      SW[j] = imatrixWeights(x, b, qw, QK_K * i + 32 * j, sigma2, 32);
-      SCALES[j] = makeQkx3Quants(32, nmax, x, b, W, 0, L, 32 * j, MINS, j, rmin, rdelta, 36, false);
-    }
-    const dBlock = makeQpQuants(8, 63, SCALES, 0, LS, 0, SW, 0);
-    const mBlock = makeQpQuants(8, 63, MINS, 0, LM, 0, SW, 0);
-    for (let j = 0; j < 8; j++) {
-      let ls = LS[j];
-      let lm = LM[j];
-      if (q5) { // only the Q5_K variant clamps here
-        if (ls > 63) ls = 63;
-        if (lm > 63) lm = 63;
-      }
-      packK4(dst, o + 4, j, ls, lm);
-    }
-    writeF16(dst, o, fp32ToFp16(dBlock));
-    writeF16(dst, o + 2, fp32ToFp16(mBlock));
-    k4Requantize(x, xo, dst, o, nmax);
-    if (q5) packQ5K(dst, o);
-    else packQ4K(dst, o);
+    const o = rowDst + i * Q4_K_BYTES;
+    k4ImatrixScales(x, xo, i, qw, 15, dst, o);
+    for (let j = 0; j < 8; j++) packK4(dst, o + 4, j, LS[j], LM[j]); // unclamped, as ggml's Q4_K
+    k4Requantize(x, xo, dst, o, 15);
+    packQ4_K(dst, o);
   }
 }
 
-function dequantizeK4(src: Uint8Array, y: Float32Array, nb: number, q5: boolean): void {
-  const blockBytes = q5 ? Q5K_BYTES : Q4K_BYTES;
+/** quantize_row_q5_K_impl with quant weights (ggml-quants.c); WebAssembly twin: quantizeQ5_KImatrix in wasm/assembly/kquants.ts. */
+function quantizeQ5_KImatrix(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array): void {
   for (let i = 0; i < nb; i++) {
-    const o = i * blockBytes;
+    const xo = rowX + i * QK_K;
+    const o = rowDst + i * Q5_K_BYTES;
+    k4ImatrixScales(x, xo, i, qw, 31, dst, o);
+    for (let j = 0; j < 8; j++) packK4(dst, o + 4, j, Math.min(LS[j], 63), Math.min(LM[j], 63)); // only Q5_K clamps
+    k4Requantize(x, xo, dst, o, 31);
+    packQ5_K(dst, o);
+  }
+}
+
+/** dequantize_row_q4_K (ggml-quants.c); no WebAssembly twin. */
+function dequantizeQ4_K(src: Uint8Array, y: Float32Array, nb: number): void {
+  for (let i = 0; i < nb; i++) {
+    const o = i * Q4_K_BYTES;
+    const d = readF16(src, o);
+    const min = readF16(src, o + 2);
+    let ql = o + 16;
+    let yo = i * QK_K;
+    for (let j = 0; j < 8; j += 2) {
+      const d1 = fround(d * k4Scale(src, o + 4, j));
+      const m1 = fround(min * k4Min(src, o + 4, j));
+      const d2 = fround(d * k4Scale(src, o + 4, j + 1));
+      const m2 = fround(min * k4Min(src, o + 4, j + 1));
+      for (let l = 0; l < 32; l++) y[yo++] = fround(d1 * (src[ql + l] & 0xf)) - m1;
+      for (let l = 0; l < 32; l++) y[yo++] = fround(d2 * (src[ql + l] >> 4)) - m2;
+      ql += 32;
+    }
+  }
+}
+
+/** dequantize_row_q5_K (ggml-quants.c); no WebAssembly twin. */
+function dequantizeQ5_K(src: Uint8Array, y: Float32Array, nb: number): void {
+  for (let i = 0; i < nb; i++) {
+    const o = i * Q5_K_BYTES;
     const d = readF16(src, o);
     const min = readF16(src, o + 2);
     const qh = o + 16;
-    let ql = q5 ? o + 48 : o + 16;
+    let ql = o + 48;
     let yo = i * QK_K;
     let u1 = 1;
     let u2 = 2;
@@ -502,13 +557,8 @@ function dequantizeK4(src: Uint8Array, y: Float32Array, nb: number, q5: boolean)
       const m1 = fround(min * k4Min(src, o + 4, j));
       const d2 = fround(d * k4Scale(src, o + 4, j + 1));
       const m2 = fround(min * k4Min(src, o + 4, j + 1));
-      if (q5) {
-        for (let l = 0; l < 32; l++) y[yo++] = fround(d1 * ((src[ql + l] & 0xf) + ((src[qh + l] & u1) !== 0 ? 16 : 0))) - m1;
-        for (let l = 0; l < 32; l++) y[yo++] = fround(d2 * ((src[ql + l] >> 4) + ((src[qh + l] & u2) !== 0 ? 16 : 0))) - m2;
-      } else {
-        for (let l = 0; l < 32; l++) y[yo++] = fround(d1 * (src[ql + l] & 0xf)) - m1;
-        for (let l = 0; l < 32; l++) y[yo++] = fround(d2 * (src[ql + l] >> 4)) - m2;
-      }
+      for (let l = 0; l < 32; l++) y[yo++] = fround(d1 * ((src[ql + l] & 0xf) + ((src[qh + l] & u1) !== 0 ? 16 : 0))) - m1;
+      for (let l = 0; l < 32; l++) y[yo++] = fround(d2 * ((src[ql + l] >> 4) + ((src[qh + l] & u2) !== 0 ? 16 : 0))) - m2;
       ql += 32;
       u1 <<= 2;
       u2 <<= 2;
@@ -519,10 +569,10 @@ function dequantizeK4(src: Uint8Array, y: Float32Array, nb: number, q5: boolean)
 // ============================================================================ Q6_K
 // {ql[128], qh[64], scales:int8[16], d}: 16 sub-blocks of 16, 6-bit levels stored +32.
 
-const Q6K_BYTES = 210;
+const Q6_K_BYTES = 210;
 
 /** One Q6_K block from the per-sub-block scales in SCALES and first-pass levels in L. */
-function q6kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
+function finishQ6_KBlock(x: Float32Array, xo: number, dst: Uint8Array, o: number): void {
   let maxScale = 0;
   let maxAbsScale = 0;
   for (let ib = 0; ib < 16; ib++) {
@@ -531,7 +581,7 @@ function q6kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): voi
     if (a > maxAbsScale) { maxAbsScale = a; maxScale = scale; }
   }
   if (maxAbsScale < GROUP_MAX_EPS) {
-    for (let k = 0; k < Q6K_BYTES; k++) dst[o + k] = 0;
+    for (let k = 0; k < Q6_K_BYTES; k++) dst[o + k] = 0;
     return;
   }
   const iscale = fround(-128 / maxScale);
@@ -565,20 +615,25 @@ function q6kFinish(x: Float32Array, xo: number, dst: Uint8Array, o: number): voi
   }
 }
 
-function quantizeQ6K(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array | null): void {
+/**
+ * quantize_row_q6_K_impl (ggml-quants.c), which with qw = null is also quantize_row_q6_K_ref;
+ * WebAssembly twin: quantizeQ6_KRow in wasm/assembly/kquants.ts.
+ */
+function quantizeQ6_KRow(x: Float32Array, dst: Uint8Array, nb: number, rowX: number, rowDst: number, qw: Float32Array | null): void {
   for (let i = 0; i < nb; i++) {
     const xo = rowX + i * QK_K;
     for (let ib = 0; ib < 16; ib++) {
       // With an imatrix the raw importances are the weights (no sigma² term).
       SCALES[ib] = makeQxQuants(16, 32, x, xo + 16 * ib, L, 16 * ib, 1, qw, QK_K * i + 16 * ib);
     }
-    q6kFinish(x, xo, dst, rowDst + i * Q6K_BYTES);
+    finishQ6_KBlock(x, xo, dst, rowDst + i * Q6_K_BYTES);
   }
 }
 
-function dequantizeQ6K(src: Uint8Array, y: Float32Array, nb: number): void {
+/** dequantize_row_q6_K (ggml-quants.c); no WebAssembly twin. */
+function dequantizeQ6_K(src: Uint8Array, y: Float32Array, nb: number): void {
   for (let i = 0; i < nb; i++) {
-    const o = i * Q6K_BYTES;
+    const o = i * Q6_K_BYTES;
     const d = readF16(src, o + 208);
     for (let n = 0; n < QK_K; n += 128) {
       const ql = o + (n >> 1);
@@ -633,27 +688,9 @@ function kQuantKernel(
   };
 }
 
-export const q2KKernel = kQuantKernel(GgmlType.Q2_K, Q2K_BYTES, quantizeQ2KRef, quantizeQ2KImatrix, dequantizeQ2K);
-export const q3KKernel = kQuantKernel(GgmlType.Q3_K, Q3K_BYTES, quantizeQ3KRef, quantizeQ3KImatrix, dequantizeQ3K);
-export const q4KKernel = kQuantKernel(
-  GgmlType.Q4_K, Q4K_BYTES,
-  (x, dst, nb) => quantizeK4Ref(x, dst, nb, false),
-  (x, dst, nb, rowX, rowDst, qw) => quantizeK4Imatrix(x, dst, nb, rowX, rowDst, qw, false),
-  (src, y, nb) => dequantizeK4(src, y, nb, false),
-);
-export const q5KKernel = kQuantKernel(
-  GgmlType.Q5_K, Q5K_BYTES,
-  (x, dst, nb) => quantizeK4Ref(x, dst, nb, true),
-  (x, dst, nb, rowX, rowDst, qw) => quantizeK4Imatrix(x, dst, nb, rowX, rowDst, qw, true),
-  (src, y, nb) => dequantizeK4(src, y, nb, true),
-);
+registerKernel(kQuantKernel(GgmlType.Q2_K, Q2_K_BYTES, quantizeQ2_KRef, quantizeQ2_KImatrix, dequantizeQ2_K));
+registerKernel(kQuantKernel(GgmlType.Q3_K, Q3_K_BYTES, quantizeQ3_KRef, quantizeQ3_KImatrix, dequantizeQ3_K));
+registerKernel(kQuantKernel(GgmlType.Q4_K, Q4_K_BYTES, quantizeQ4_KRef, quantizeQ4_KImatrix, dequantizeQ4_K));
+registerKernel(kQuantKernel(GgmlType.Q5_K, Q5_K_BYTES, quantizeQ5_KRef, quantizeQ5_KImatrix, dequantizeQ5_K));
 // Q6_K has one path; without an imatrix it reads no row-relative offsets, so all rows go as one stream.
-export const q6KKernel = kQuantKernel(
-  GgmlType.Q6_K, Q6K_BYTES, (x, dst, nb) => quantizeQ6K(x, dst, nb, 0, 0, null), quantizeQ6K, dequantizeQ6K,
-);
-
-registerKernel(q2KKernel);
-registerKernel(q3KKernel);
-registerKernel(q4KKernel);
-registerKernel(q5KKernel);
-registerKernel(q6KKernel);
+registerKernel(kQuantKernel(GgmlType.Q6_K, Q6_K_BYTES, (x, dst, nb) => quantizeQ6_KRow(x, dst, nb, 0, 0, null), quantizeQ6_KRow, dequantizeQ6_K));

@@ -128,6 +128,7 @@ function quantizeWeighted(
 // Q4_0 {d: f16, qs[16]}: element j < 16 in the low nibble of qs[j], j ≥ 16 in the high nibble of
 // qs[j−16]; value (q − 8)·d.
 
+/** quantize_q4_0 (ggml-quants.c: quantize_row_q4_0_ref, or _impl with an imatrix); WebAssembly twin: quantizeQ4_0 in wasm/assembly/index.ts. */
 function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q4_0', QK, 18, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
@@ -151,6 +152,7 @@ function quantizeQ4_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 4, false);
 }
 
+/** dequantize_row_q4_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q4_0', QK, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -168,6 +170,7 @@ function dequantizeQ4_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // Q4_1 {d: f16, m: f16, qs[16]}: value q·d + m.
 
+/** quantize_q4_1 (ggml-quants.c: quantize_row_q4_1_ref, or _impl with an imatrix); no WebAssembly twin. */
 function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q4_1', QK, 20, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
@@ -194,6 +197,7 @@ function quantizeQ4_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 4, true);
 }
 
+/** dequantize_row_q4_1 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q4_1', QK, 20, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -213,6 +217,7 @@ function dequantizeQ4_1(src: Uint8Array, dst: Float32Array, n: number): void {
 // Q5_0 {d: f16, qh: u32, qs[16]}: low nibbles as Q4_0, bit 4 of element j in bit j of qh;
 // value (q − 16)·d.
 
+/** quantize_q5_0 (ggml-quants.c: quantize_row_q5_0_ref, or _impl with an imatrix); no WebAssembly twin. */
 function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q5_0', QK, 22, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
@@ -238,6 +243,7 @@ function quantizeQ5_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 5, false);
 }
 
+/** dequantize_row_q5_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q5_0', QK, 22, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -258,6 +264,7 @@ function dequantizeQ5_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // Q5_1 {d: f16, m: f16, qh: u32, qs[16]}: value q·d + m.
 
+/** quantize_q5_1 (ggml-quants.c: quantize_row_q5_1_ref, or _impl with an imatrix); no WebAssembly twin. */
 function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q5_1', QK, 24, src, dst, nrows, nPerRow, imatrix);
   if (!imatrix) {
@@ -286,6 +293,7 @@ function quantizeQ5_1(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return quantizeWeighted(src, dst, nrows, nPerRow, imatrix, 5, true);
 }
 
+/** dequantize_row_q5_1 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q5_1', QK, 24, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -307,6 +315,7 @@ function dequantizeQ5_1(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // Q8_0 {d: f16, qs: int8[32]}: d = amax/127, q = roundf(x/d); value q·d. The imatrix is ignored.
 
+/** quantize_q8_0 (ggml-quants.c: quantize_row_q8_0_ref); WebAssembly twin: quantizeQ8_0 in wasm/assembly/index.ts. */
 function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q8_0', QK, 34, src, dst, nrows, nPerRow, imatrix);
   let x = 0;
@@ -328,6 +337,7 @@ function quantizeQ8_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return nb * 34;
 }
 
+/** dequantize_row_q8_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q8_0', QK, 34, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -343,6 +353,7 @@ function dequantizeQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // ggml has no to_float for it and ggml_quantize_chunk rejects it, so the kernel registers only
 // dequantize (q·d); quantize_row_q8_1_ref is exported for callers that need the block format.
 
+/** quantize_row_q8_1_ref (ggml-quants.c); no WebAssembly twin. */
 export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number): number {
   const nb = checkQuantizeArgs('Q8_1', QK, 36, src, dst, nrows, nPerRow);
   for (let ib = 0; ib < nb; ib++) {
@@ -364,6 +375,7 @@ export function quantizeQ8_1Ref(src: Float32Array, dst: Uint8Array, nrows: numbe
   return nb * 36;
 }
 
+/** the inverse of quantize_row_q8_1_ref (ggml has no dequantize_row_q8_1); no WebAssembly twin. */
 function dequantizeQ8_1(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q8_1', QK, 36, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -380,6 +392,7 @@ function dequantizeQ8_1(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const QK1 = 128;
 
+/** quantize_q1_0 (ggml-quants.c: quantize_row_q1_0_ref); no WebAssembly twin. */
 function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q1_0', QK1, 18, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
@@ -398,6 +411,7 @@ function quantizeQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return nb * 18;
 }
 
+/** dequantize_row_q1_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q1_0', QK1, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {
@@ -414,6 +428,7 @@ function dequantizeQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
 
 const QK2 = 64;
 
+/** quantize_q2_0 (ggml-quants.c: quantize_row_q2_0_ref); no WebAssembly twin. */
 function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('Q2_0', QK2, 18, src, dst, nrows, nPerRow, imatrix);
   for (let ib = 0; ib < nb; ib++) {
@@ -439,6 +454,7 @@ function quantizeQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow
   return nb * 18;
 }
 
+/** dequantize_row_q2_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeQ2_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('Q2_0', QK2, 18, src, dst, n);
   for (let ib = 0; ib < nb; ib++) {

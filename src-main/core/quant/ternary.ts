@@ -42,6 +42,7 @@ function trit(v: number, id: number): number {
 // ============================================================================================
 // TQ1_0 (54 bytes per 256)
 
+/** quantize_tq1_0 (ggml-quants.c: quantize_row_tq1_0_ref); no WebAssembly twin. */
 function quantizeTQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('TQ1_0', QK_K, 54, src, dst, nrows, nPerRow, imatrix);
   for (let i = 0; i < nb; i++) {
@@ -72,6 +73,7 @@ function quantizeTQ1_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
 
 const POW3 = Uint8Array.of(1, 3, 9, 27, 81);
 
+/** dequantize_row_tq1_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeTQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('TQ1_0', QK_K, 54, src, dst, n);
   let y = 0;
@@ -102,6 +104,7 @@ function dequantizeTQ1_0(src: Uint8Array, dst: Float32Array, n: number): void {
 // ============================================================================================
 // TQ2_0 (66 bytes per 256)
 
+/** quantize_tq2_0 (ggml-quants.c: quantize_row_tq2_0_ref); no WebAssembly twin. */
 function quantizeTQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, imatrix?: Float32Array): number {
   const nb = checkQuantizeArgs('TQ2_0', QK_K, 66, src, dst, nrows, nPerRow, imatrix);
   for (let i = 0; i < nb; i++) {
@@ -121,6 +124,7 @@ function quantizeTQ2_0(src: Float32Array, dst: Uint8Array, nrows: number, nPerRo
   return nb * 66;
 }
 
+/** dequantize_row_tq2_0 (ggml-quants.c); no WebAssembly twin. */
 function dequantizeTQ2_0(src: Uint8Array, dst: Float32Array, n: number): void {
   const nb = checkDequantizeArgs('TQ2_0', QK_K, 66, src, dst, n);
   let y = 0;

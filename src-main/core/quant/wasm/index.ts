@@ -36,10 +36,10 @@ export interface WasmKernel extends QuantKernel {
  * QUANTIZERS table (assembly/index.ts): quantizeFromF16 takes the position in it.
  */
 const EXPORTS: ReadonlyArray<readonly [type: number, exportName: string]> = [
-  [GgmlType.Q2_K, 'quantizeQ2K'], [GgmlType.Q3_K, 'quantizeQ3K'],
-  [GgmlType.Q4_K, 'quantizeQ4K'], [GgmlType.Q5_K, 'quantizeQ5K'], [GgmlType.Q6_K, 'quantizeQ6K'],
-  [GgmlType.IQ4_XS, 'quantizeIQ4XS'], [GgmlType.IQ4_NL, 'quantizeIQ4NL'],
-  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'], [GgmlType.IQ2_XS, 'quantizeIQ2XS'],
+  [GgmlType.Q2_K, 'quantizeQ2_K'], [GgmlType.Q3_K, 'quantizeQ3_K'],
+  [GgmlType.Q4_K, 'quantizeQ4_K'], [GgmlType.Q5_K, 'quantizeQ5_K'], [GgmlType.Q6_K, 'quantizeQ6_K'],
+  [GgmlType.IQ4_XS, 'quantizeIQ4_XS'], [GgmlType.IQ4_NL, 'quantizeIQ4_NL'],
+  [GgmlType.Q8_0, 'quantizeQ8_0'], [GgmlType.Q4_0, 'quantizeQ4_0'], [GgmlType.IQ2_XS, 'quantizeIQ2_XS'],
 ];
 
 /** Types whose quantizer needs an importance matrix: without one the reference kernel reports it. */
@@ -116,7 +116,7 @@ export function instantiateWasmKernels(path: string = wasmPath()): ReadonlyMap<n
   const kernels = new Map<number, WasmKernel>();
   for (const [index, [type, name]] of EXPORTS.entries()) {
     const fn = exports[name];
-    if (typeof fn !== 'function') throw new Error(`export ${name} is missing`);
+    if (typeof fn !== 'function') throw new Error(`export ${name} is missing (built from older sources: run npm run build:wasm)`);
     kernels.set(type, makeKernel(type, fn as QuantizeExport, index, arena));
   }
   return kernels;

@@ -109,8 +109,11 @@ function levelsOnGrid(k: i32, id: f32, scale: f32, Lg: usize): bool {
   return false;
 }
 
-/** One row of nb IQ2_XS super-blocks {d: f16, qs: u16[32], scales: u8[8]}. */
-export function iq2xs(x: usize, y: usize, nb: i32, qw: usize): void {
+/**
+ * quantize_row_iq2_xs_impl: one row of nb IQ2_XS super-blocks {d: f16, qs: u16[32], scales: u8[8]};
+ * TypeScript twin: quantizeIQ2_XS in core/quant/iquants-grid.ts.
+ */
+export function quantizeIQ2_XSRow(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let ibl = 0; ibl < nb; ibl++) {
     memory.fill(y, 0, 74);
     memory.fill(Q2, 0, 64);

@@ -103,8 +103,11 @@ function weights4(sigma2: v128, weighted: bool): void {
   }
 }
 
-/** IQ4_XS {d: f16, scales_h: u16, scales_l[4], qs[128]} for one row of nb super-blocks. */
-export function iq4xs(x: usize, y: usize, nb: i32, qw: usize): void {
+/**
+ * quantize_iq4_xs's row (quantize_row_iq4_nl_impl per super-block): IQ4_XS {d: f16, scales_h: u16,
+ * scales_l[4], qs[128]} for one row of nb super-blocks; TypeScript twin: quantizeIQ4_XS in core/quant/iq4.ts.
+ */
+export function quantizeIQ4_XSRow(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let ibl = 0; ibl < nb; ibl++) {
     let sigma2: f32 = sumSquares(x, 256);
     sigma2 *= <f32>2 / <f32>256;
@@ -150,8 +153,11 @@ export function iq4xs(x: usize, y: usize, nb: i32, qw: usize): void {
   }
 }
 
-/** IQ4_NL {d: f16, qs[16]} for one row of nb blocks, four blocks at a time. */
-export function iq4nl(x: usize, y: usize, nb: i32, qw: usize): void {
+/**
+ * quantize_iq4_nl's row (quantize_row_iq4_nl_impl per block): IQ4_NL {d: f16, qs[16]} for one row
+ * of nb blocks, four at a time; TypeScript twin: quantizeIQ4_NL in core/quant/iq4.ts.
+ */
+export function quantizeIQ4_NLRow(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let ib = 0; ib < nb; ib += 4) {
     const k = nb - ib < 4 ? nb - ib : 4;
     const xb = x + (<usize>ib << 7);

@@ -1,4 +1,4 @@
-// Q4_K, Q5_K and Q6_K (ggml-quants.c: quantize_row_q{4,5,6}_K_ref and _impl). The sub-block scale
+// Q2_K … Q6_K (ggml-quants.c: quantize_row_q{2,3,4,5,6}_K_ref and _impl). The sub-block scale
 // searches run four sub-blocks side by side (search.ts); everything else is ggml's scalar order.
 // Without an imatrix ggml runs the _ref path over all rows as one stream of super-blocks, which
 // gives the same bytes as going row by row, so both paths are driven per row here.
@@ -39,7 +39,7 @@ function requant16(x: usize, o: usize, d: f32, dm: f32, lo: i32, hi: i32, off: i
 }
 
 /** Q2_K tail: requantize with the stored d/dmin and pack. */
-function q2kFinish(x: usize, y: usize): void {
+function finishQ2_KBlock(x: usize, y: usize): void {
   const d = loadF16(y + 80);
   const dmin = loadF16(y + 82);
   for (let j = 0; j < 16; j++) {
@@ -52,8 +52,8 @@ function q2kFinish(x: usize, y: usize): void {
   pack2Bit(y + 16);
 }
 
-/** quantize_row_q2_K_ref for nb super-blocks. */
-export function q2kRef(x: usize, y: usize, nb: i32): void {
+/** quantize_row_q2_K_ref for nb super-blocks; TypeScript twin: quantizeQ2_KRef in core/quant/kquants.ts. */
+export function quantizeQ2_KRef(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
     for (let g = 0; g < 16; g += 4) {
       const b = x + (<usize>(16 * g) << 2);
@@ -87,14 +87,14 @@ export function q2kRef(x: usize, y: usize, nb: i32): void {
     } else {
       store<u16>(y + 82, 0);
     }
-    q2kFinish(x, y);
+    finishQ2_KBlock(x, y);
     x += <usize>QK_K << 2;
     y += 84;
   }
 }
 
-/** quantize_row_q2_K_impl with quant weights (one row of nb super-blocks). */
-export function q2kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+/** quantize_row_q2_K_impl with quant weights (one row of nb super-blocks); TypeScript twin: quantizeQ2_KImatrix in core/quant/kquants.ts. */
+export function quantizeQ2_KImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let i = 0; i < nb; i++) {
     const vs2 = f32x4.splat(sumSquares(x, QK_K) / <f32>QK_K);
     for (let g = 0; g < 16; g += 4) {
@@ -118,7 +118,7 @@ export function q2kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
     storeF16(y + 80, makeQpQuants(16, 15, SCALES, LS, SW));
     storeF16(y + 82, makeQpQuants(16, 15, MINS, LM, SW));
     for (let j = 0; j < 16; j++) store<u8>(y + j, load<u8>(LS + j) | (load<u8>(LM + j) << 4));
-    q2kFinish(x, y);
+    finishQ2_KBlock(x, y);
     x += <usize>QK_K << 2;
     y += 84;
   }
@@ -132,7 +132,7 @@ function packQ3Scale(s: usize, j: i32, l: u32): void {
 }
 
 /** Q3_K tail: requantize with the stored d, split the high bit into hmask, pack. */
-function q3kFinish(x: usize, y: usize): void {
+function finishQ3_KBlock(x: usize, y: usize): void {
   const s = y + 96;
   const dAll = loadF16(y + 108);
   for (let j = 0; j < 16; j++) {
@@ -153,8 +153,8 @@ function q3kFinish(x: usize, y: usize): void {
   pack2Bit(y + 32);
 }
 
-/** quantize_row_q3_K_ref for nb super-blocks. */
-export function q3kRef(x: usize, y: usize, nb: i32): void {
+/** quantize_row_q3_K_ref for nb super-blocks; TypeScript twin: quantizeQ3_KRef in core/quant/kquants.ts. */
+export function quantizeQ3_KRef(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
     for (let g = 0; g < 16; g += 4) {
       const b = x + (<usize>(16 * g) << 2);
@@ -182,14 +182,14 @@ export function q3kRef(x: usize, y: usize, nb: i32): void {
     } else {
       store<u16>(y + 108, 0);
     }
-    q3kFinish(x, y);
+    finishQ3_KBlock(x, y);
     x += <usize>QK_K << 2;
     y += 110;
   }
 }
 
-/** quantize_row_q3_K_impl with quant weights (one row of nb super-blocks). */
-export function q3kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+/** quantize_row_q3_K_impl with quant weights (one row of nb super-blocks); TypeScript twin: quantizeQ3_KImatrix in core/quant/kquants.ts. */
+export function quantizeQ3_KImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let i = 0; i < nb; i++) {
     const vs2 = f32x4.splat(<f32>2 * sumSquares(x, QK_K) / <f32>QK_K);
     for (let g = 0; g < 16; g += 4) {
@@ -216,7 +216,7 @@ export function q3kImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
     memory.fill(y + 96, 0, 12);
     for (let j = 0; j < 16; j++) packQ3Scale(y + 96, j, <u32>i32x4.extract_lane(v128.load(LV + (<usize>j << 4)), 0));
     storeF16(y + 108, f32x4.extract_lane(v128.load(RES), 0));
-    q3kFinish(x, y);
+    finishQ3_KBlock(x, y);
     x += <usize>QK_K << 2;
     y += 110;
   }
@@ -252,8 +252,8 @@ function scatterLevels(first: i32, size: i32): void {
   scatter4Bytes(LV, b, b + size, b + 2 * size, b + 3 * size, size);
 }
 
-/** Requantize the 8 sub-blocks with the stored d/dmin into L, then pack qs (and qh for Q5_K). */
-function k4Finish(x: usize, y: usize, nmax: i32, q5: bool): void {
+/** Requantize the 8 sub-blocks with the stored d/dmin into L (levels 0…nmax). */
+function k4Requantize(x: usize, y: usize, nmax: i32): void {
   const d = loadF16(y);
   const dmin = loadF16(y + 2);
   for (let j = 0; j < 8; j++) {
@@ -270,14 +270,19 @@ function k4Finish(x: usize, y: usize, nmax: i32, q5: bool): void {
       v128.store64_lane(lb + ii, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(a, b), i16x8.splat(0)), 0);
     }
   }
-  if (!q5) {
-    let q = y + 16;
-    for (let j = 0; j < QK_K; j += 64) {
-      for (let l = 0; l < 32; l++) store<u8>(q + l, load<u8>(L + j + l) | (load<u8>(L + j + l + 32) << 4));
-      q += 32;
-    }
-    return;
+}
+
+/** Q4_K's qs: levels 0…15 of L, two sub-blocks per 32 bytes. */
+function packQ4_K(y: usize): void {
+  let q = y + 16;
+  for (let j = 0; j < QK_K; j += 64) {
+    for (let l = 0; l < 32; l++) store<u8>(q + l, load<u8>(L + j + l) | (load<u8>(L + j + l + 32) << 4));
+    q += 32;
   }
+}
+
+/** Q5_K's qh and qs: levels 0…31 of L, the fifth bit into qh. */
+function packQ5_K(y: usize): void {
   const qh = y + 16;
   let ql = y + 48;
   memory.fill(qh, 0, 32);
@@ -297,106 +302,137 @@ function k4Finish(x: usize, y: usize, nmax: i32, q5: bool): void {
   }
 }
 
-/** quantize_row_q4_K_ref / q5_K_ref for nb super-blocks. */
-export function k4Ref(x: usize, y: usize, nb: i32, q5: bool): void {
-  const nmax = q5 ? 31 : 15;
-  const rmin: f32 = q5 ? -0.5 : -1.0;
+/**
+ * The ref path shared by Q4_K and Q5_K for the super-block at x: scale and min searches, the 6-bit
+ * scales and d/dmin into y, the requantized levels into L (the caller packs them).
+ */
+function k4RefBlock(x: usize, y: usize, nmax: i32, rmin: f32, nstep: i32): void {
   const rdelta: f32 = <f32>0.1;
-  const nstep = q5 ? 15 : 20;
-  const blockBytes: usize = q5 ? 176 : 144;
+  for (let g = 0; g < 8; g += 4) {
+    const b = x + (<usize>(32 * g) << 2);
+    gather4(XT, b, b + 128, b + 256, b + 384, 32);
+    // weights = sqrtf(Σx²/32) + |x|, per sub-block
+    let sumX2 = f32x4.splat(0);
+    for (let l = 0; l < 32; l++) {
+      const v = v128.load(XT + (<usize>l << 4));
+      sumX2 = f32x4.add(sumX2, f32x4.mul(v, v));
+    }
+    const avX = f32x4.sqrt(f32x4.div(sumX2, f32x4.splat(32)));
+    for (let l = 0; l < 32; l++) {
+      v128.store(WT + (<usize>l << 4), f32x4.add(avX, f32x4.abs(v128.load(XT + (<usize>l << 4)))));
+    }
+    qkxSearch4(32, nmax, rmin, rdelta, nstep, false);
+    v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+    v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
+    scatterLevels(g, 32);
+  }
+  let maxScale: f32 = 0;
+  let maxMin: f32 = 0;
+  for (let j = 0; j < 8; j++) {
+    const scale = load<f32>(SCALES + (<usize>j << 2));
+    if (scale > maxScale) maxScale = scale;
+    const min = load<f32>(MINS + (<usize>j << 2));
+    if (min > maxMin) maxMin = min;
+  }
+  const invScale: f32 = maxScale > 0 ? <f32>63 / maxScale : 0;
+  const invMin: f32 = maxMin > 0 ? <f32>63 / maxMin : 0;
+  for (let j = 0; j < 8; j++) {
+    // uint8_t ls = nearest_int(…) wraps before MIN(63, ls)
+    let ls = <u32>nearestInt(invScale * load<f32>(SCALES + (<usize>j << 2))) & 0xff;
+    let lm = <u32>nearestInt(invMin * load<f32>(MINS + (<usize>j << 2))) & 0xff;
+    if (ls > 63) ls = 63;
+    if (lm > 63) lm = 63;
+    packK4(y + 4, j, ls, lm);
+  }
+  storeF16(y, maxScale / <f32>63);
+  storeF16(y + 2, maxMin / <f32>63);
+  k4Requantize(x, y, nmax);
+}
+
+/** quantize_row_q4_K_ref for nb super-blocks; TypeScript twin: quantizeQ4_KRef in core/quant/kquants.ts. */
+export function quantizeQ4_KRef(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
-    for (let g = 0; g < 8; g += 4) {
-      const b = x + (<usize>(32 * g) << 2);
-      gather4(XT, b, b + 128, b + 256, b + 384, 32);
-      // weights = sqrtf(Σx²/32) + |x|, per sub-block
-      let sumX2 = f32x4.splat(0);
-      for (let l = 0; l < 32; l++) {
-        const v = v128.load(XT + (<usize>l << 4));
-        sumX2 = f32x4.add(sumX2, f32x4.mul(v, v));
-      }
-      const avX = f32x4.sqrt(f32x4.div(sumX2, f32x4.splat(32)));
-      for (let l = 0; l < 32; l++) {
-        v128.store(WT + (<usize>l << 4), f32x4.add(avX, f32x4.abs(v128.load(XT + (<usize>l << 4)))));
-      }
-      qkxSearch4(32, nmax, rmin, rdelta, nstep, false);
-      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
-      v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
-      scatterLevels(g, 32);
-    }
-    let maxScale: f32 = 0;
-    let maxMin: f32 = 0;
-    for (let j = 0; j < 8; j++) {
-      const scale = load<f32>(SCALES + (<usize>j << 2));
-      if (scale > maxScale) maxScale = scale;
-      const min = load<f32>(MINS + (<usize>j << 2));
-      if (min > maxMin) maxMin = min;
-    }
-    const invScale: f32 = maxScale > 0 ? <f32>63 / maxScale : 0;
-    const invMin: f32 = maxMin > 0 ? <f32>63 / maxMin : 0;
-    for (let j = 0; j < 8; j++) {
-      // uint8_t ls = nearest_int(…) wraps before MIN(63, ls)
-      let ls = <u32>nearestInt(invScale * load<f32>(SCALES + (<usize>j << 2))) & 0xff;
-      let lm = <u32>nearestInt(invMin * load<f32>(MINS + (<usize>j << 2))) & 0xff;
-      if (ls > 63) ls = 63;
-      if (lm > 63) lm = 63;
-      packK4(y + 4, j, ls, lm);
-    }
-    storeF16(y, maxScale / <f32>63);
-    storeF16(y + 2, maxMin / <f32>63);
-    k4Finish(x, y, nmax, q5);
+    k4RefBlock(x, y, 15, -1.0, 20);
+    packQ4_K(y);
     x += <usize>QK_K << 2;
-    y += blockBytes;
+    y += 144;
   }
 }
 
-/** quantize_row_q4_K_impl / q5_K_impl with quant weights qw (one row of nb super-blocks). */
-export function k4Imatrix(x: usize, y: usize, nb: i32, qw: usize, q5: bool): void {
-  const nmax = q5 ? 31 : 15;
-  const blockBytes: usize = q5 ? 176 : 144;
+/** quantize_row_q5_K_ref for nb super-blocks; TypeScript twin: quantizeQ5_KRef in core/quant/kquants.ts. */
+export function quantizeQ5_KRef(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
-    const sigma2: f32 = <f32>2 * sumSquares(x, QK_K) / <f32>QK_K;
-    const vs2 = f32x4.splat(sigma2);
-    for (let g = 0; g < 8; g += 4) {
-      const b = x + (<usize>(32 * g) << 2);
-      const q = qw + (<usize>(QK_K * i + 32 * g) << 2);
-      gather4(XT, b, b + 128, b + 256, b + 384, 32);
-      gather4(WT, q, q + 128, q + 256, q + 384, 32);
-      let sumw = f32x4.splat(0);
-      for (let l = 0; l < 32; l++) {
-        const v = v128.load(XT + (<usize>l << 4));
-        const w = f32x4.mul(v128.load(WT + (<usize>l << 4)), f32x4.sqrt(f32x4.add(vs2, f32x4.mul(v, v))));
-        v128.store(WT + (<usize>l << 4), w);
-        sumw = f32x4.add(sumw, w);
-      }
-      v128.store(SW + (<usize>g << 2), sumw);
-      qkxSearch4(32, nmax, <f32>-0.9, <f32>0.05, 36, true);
-      v128.store(SCALES + (<usize>g << 2), v128.load(RES));
-      v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
-      scatterLevels(g, 32);
-    }
-    const dBlock = makeQpQuants(8, 63, SCALES, LS, SW);
-    const mBlock = makeQpQuants(8, 63, MINS, LM, SW);
-    for (let j = 0; j < 8; j++) {
-      let ls = <u32>load<u8>(LS + j);
-      let lm = <u32>load<u8>(LM + j);
-      if (q5) { // only the Q5_K variant clamps here
-        if (ls > 63) ls = 63;
-        if (lm > 63) lm = 63;
-      }
-      packK4(y + 4, j, ls, lm);
-    }
-    storeF16(y, dBlock);
-    storeF16(y + 2, mBlock);
-    k4Finish(x, y, nmax, q5);
+    k4RefBlock(x, y, 31, -0.5, 15);
+    packQ5_K(y);
     x += <usize>QK_K << 2;
-    y += blockBytes;
+    y += 176;
+  }
+}
+
+/**
+ * The first half of the imatrix path shared by Q4_K and Q5_K for super-block i at x: weighted
+ * scale and min searches, their 6-bit levels into LS/LM, d and dmin into y.
+ */
+function k4ImatrixScales(x: usize, y: usize, i: i32, qw: usize, nmax: i32): void {
+  const sigma2: f32 = <f32>2 * sumSquares(x, QK_K) / <f32>QK_K;
+  const vs2 = f32x4.splat(sigma2);
+  for (let g = 0; g < 8; g += 4) {
+    const b = x + (<usize>(32 * g) << 2);
+    const q = qw + (<usize>(QK_K * i + 32 * g) << 2);
+    gather4(XT, b, b + 128, b + 256, b + 384, 32);
+    gather4(WT, q, q + 128, q + 256, q + 384, 32);
+    let sumw = f32x4.splat(0);
+    for (let l = 0; l < 32; l++) {
+      const v = v128.load(XT + (<usize>l << 4));
+      const w = f32x4.mul(v128.load(WT + (<usize>l << 4)), f32x4.sqrt(f32x4.add(vs2, f32x4.mul(v, v))));
+      v128.store(WT + (<usize>l << 4), w);
+      sumw = f32x4.add(sumw, w);
+    }
+    v128.store(SW + (<usize>g << 2), sumw);
+    qkxSearch4(32, nmax, <f32>-0.9, <f32>0.05, 36, true);
+    v128.store(SCALES + (<usize>g << 2), v128.load(RES));
+    v128.store(MINS + (<usize>g << 2), v128.load(RES + 16));
+    scatterLevels(g, 32);
+  }
+  storeF16(y, makeQpQuants(8, 63, SCALES, LS, SW));
+  storeF16(y + 2, makeQpQuants(8, 63, MINS, LM, SW));
+}
+
+/** quantize_row_q4_K_impl with quant weights qw (one row of nb super-blocks); TypeScript twin: quantizeQ4_KImatrix in core/quant/kquants.ts. */
+export function quantizeQ4_KImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+  for (let i = 0; i < nb; i++) {
+    k4ImatrixScales(x, y, i, qw, 15);
+    for (let j = 0; j < 8; j++) packK4(y + 4, j, <u32>load<u8>(LS + j), <u32>load<u8>(LM + j)); // unclamped, as ggml's Q4_K
+    k4Requantize(x, y, 15);
+    packQ4_K(y);
+    x += <usize>QK_K << 2;
+    y += 144;
+  }
+}
+
+/** quantize_row_q5_K_impl with quant weights qw (one row of nb super-blocks); TypeScript twin: quantizeQ5_KImatrix in core/quant/kquants.ts. */
+export function quantizeQ5_KImatrix(x: usize, y: usize, nb: i32, qw: usize): void {
+  for (let i = 0; i < nb; i++) {
+    k4ImatrixScales(x, y, i, qw, 31);
+    for (let j = 0; j < 8; j++) { // only Q5_K clamps the levels to 63 here
+      const ls = <u32>load<u8>(LS + j);
+      const lm = <u32>load<u8>(LM + j);
+      packK4(y + 4, j, ls > 63 ? 63 : ls, lm > 63 ? 63 : lm);
+    }
+    k4Requantize(x, y, 31);
+    packQ5_K(y);
+    x += <usize>QK_K << 2;
+    y += 176;
   }
 }
 
 // ============================================================================ Q6_K
 
-/** quantize_row_q6_K_ref (qw = 0) / q6_K_impl for nb super-blocks; qw advances with the blocks. */
-export function q6k(x: usize, y: usize, nb: i32, qw: usize): void {
+/**
+ * quantize_row_q6_K_impl for nb super-blocks, which with qw = 0 is quantize_row_q6_K_ref; qw
+ * advances with the blocks. TypeScript twin: quantizeQ6_KRow in core/quant/kquants.ts.
+ */
+export function quantizeQ6_KRow(x: usize, y: usize, nb: i32, qw: usize): void {
   for (let i = 0; i < nb; i++) {
     for (let g = 0; g < 16; g += 4) {
       const b = x + (<usize>(16 * g) << 2);

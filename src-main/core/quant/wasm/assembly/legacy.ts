@@ -15,8 +15,8 @@ const LQ: usize = memory.data(4 * 32, 16);
   return f32x4.add(t, step);
 }
 
-/** Q8_0 {d: f16, qs: int8[32]} for nb blocks (the imatrix is ignored, as in ggml). */
-export function q8_0(x: usize, y: usize, nb: i32): void {
+/** quantize_row_q8_0_ref: Q8_0 {d: f16, qs: int8[32]} for nb blocks; TypeScript twin: quantizeQ8_0 in core/quant/legacy.ts. */
+export function quantizeQ8_0Ref(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
     const v0 = v128.load(x);
     const v1 = v128.load(x, 16);
@@ -54,8 +54,8 @@ export function q8_0(x: usize, y: usize, nb: i32): void {
   }
 }
 
-/** quantize_row_q4_0_ref for nb blocks. */
-export function q4_0Ref(x: usize, y: usize, nb: i32): void {
+/** quantize_row_q4_0_ref for nb blocks; TypeScript twin: quantizeQ4_0 in core/quant/legacy.ts. */
+export function quantizeQ4_0Ref(x: usize, y: usize, nb: i32): void {
   for (let i = 0; i < nb; i++) {
     // max = the first value of largest magnitude (ggml keeps the first on ties), 0 for an all-zero block
     let m = f32x4.max(f32x4.max(f32x4.abs(v128.load(x)), f32x4.abs(v128.load(x, 16))), f32x4.max(f32x4.abs(v128.load(x, 32)), f32x4.abs(v128.load(x, 48))));
@@ -107,8 +107,8 @@ export function q4_0Ref(x: usize, y: usize, nb: i32): void {
   return v128.or(lo, i32x4.shl(hi, 4));
 }
 
-/** quantize_row_q4_0_impl with quant weights: one row of nb blocks, four blocks at a time. */
-export function q4_0Imatrix(x: usize, y: usize, nPerRow: i32, qw: usize): void {
+/** quantize_row_q4_0_impl with quant weights: one row, four blocks at a time; TypeScript twin: quantizeQ4_0 in core/quant/legacy.ts. */
+export function quantizeQ4_0Imatrix(x: usize, y: usize, nPerRow: i32, qw: usize): void {
   const nb = nPerRow >> 5;
   const sigma2: f32 = sumSquares(x, nPerRow) / <f32>nPerRow;
   const vs2 = f32x4.splat(sigma2);
