@@ -52,6 +52,8 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit' },
+  // bin/quantfit.mjs then runs the TypeScript sources, not the compiled CLI (test/cli-build.test.ts
+  // compares the two).
+  { cwd: root, stdio: 'inherit', env: { ...process.env, QUANTFIT_CLI_SOURCES: '1' } },
 );
 process.exit(result.status ?? 1);

@@ -1,6 +1,7 @@
 // A small pool of quantization worker threads: jobs go to whichever worker is idle, results come
 // back through promises. Worker creation is one replaceable function, because how a worker finds
-// its code differs between a tsx run (CLI, tests) and a bundled Electron build
+// its code differs between the compiled CLI (out/cli/quant-worker.js beside the running chunk), a
+// run from the TypeScript sources (tests, `npm run bench`), and the Electron build
 // (setQuantWorkerFactory).
 
 import { Worker } from 'node:worker_threads';
@@ -10,6 +11,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { QuantJob, QuantJobResult } from './quant-job.ts';
+import { packagePath } from '../package-root.ts';
 
 export type QuantWorkerFactory = () => Worker | Promise<Worker>;
 
@@ -24,7 +26,7 @@ interface EsbuildLike {
  * The bundle is kept between runs in node_modules/.cache (when the project has one), with the size
  * and mtime of every source it was made from; a run whose sources are unchanged skips esbuild.
  */
-const CACHE_DIR = fileURLToPath(new URL('../../../node_modules/.cache/quantfit/', import.meta.url));
+const CACHE_DIR = fileURLToPath(packagePath('node_modules/.cache/quantfit/'));
 const cacheFiles = (dir: string) => ({ code: join(dir, 'quant-worker.cjs'), inputs: join(dir, 'quant-worker.inputs.json') });
 
 type InputStamp = [path: string, size: number, mtimeMs: number];
@@ -113,9 +115,9 @@ function bundledWorkerSource(): Promise<string | null> {
 }
 
 /**
- * Default, in order: a built `quant-worker.js` beside the running module (a bundled app emits the
- * worker entry there); the worker bundled now with esbuild (tsx runs: CLI, tests); the .mjs shim
- * beside this file (registers tsx, loads the .ts).
+ * Default, in order: a built `quant-worker.js` beside the running module (the compiled CLI and the
+ * Electron build emit the worker entry there); the worker bundled now with esbuild (runs from the
+ * TypeScript sources); the .mjs shim beside this file (registers tsx, loads the .ts).
  */
 let workerFactory: QuantWorkerFactory = async () => {
   const built = new URL('./quant-worker.js', import.meta.url);
@@ -233,8 +235,8 @@ export class WorkerPool {
   }
 }
 
-// Starting a worker costs about a second (the TypeScript loader and the kernel tables), so one pool
-// is kept between runs: idle workers are unref'd and the pool ends itself after a quiet minute.
+// Starting a worker costs time (loading the kernels and their tables), so one pool is kept between
+// runs: idle workers are unref'd and the pool ends itself after a quiet minute.
 const IDLE_MS = 60_000;
 let shared: { pool: WorkerPool; users: number; timer?: NodeJS.Timeout } | undefined;
 

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../../gguf/ggml-types.ts';
 import { checkQuantizeArgs } from '../block-args.ts';
+import { packagePath } from '../../package-root.ts';
 import { referenceKernelFor } from '../registry.ts';
 import { searchTable } from '../iq-grids.ts';
 import type { QuantKernel } from '../types.ts';
@@ -54,9 +55,9 @@ export const NO_WASM_ENV = 'QUANTFIT_NO_WASM';
 /** Env var with an explicit path to quant.wasm; worker threads inherit it (see setWasmPath). */
 export const WASM_PATH_ENV = 'QUANTFIT_WASM_PATH';
 
-/** Where the build script writes the module, relative to this file (repo root/build/wasm). */
+/** Where the build script writes the module (build/wasm in the package root). */
 export function defaultWasmPath(): string {
-  return fileURLToPath(new URL('../../../../build/wasm/quant.wasm', import.meta.url));
+  return fileURLToPath(packagePath('build/wasm/quant.wasm'));
 }
 
 /**

@@ -1,0 +1,68 @@
+// Start-up of the `quantfit` CLI as a user runs it (`node bin/quantfit.mjs …`, without npx's own
+// start-up): median wall time of `inspect <small.gguf> --json` and `recommend <small.gguf>` against a
+// bare `node -e 0` measured in the same rounds (interleaved, so a busy machine slows all alike).
+// The first round is shown apart: it is what a user meets right after `npm install`.
+// Goal (issue 10): inspect ≤ 100 ms, recommend ≤ 150 ms.
+// Usage: node --import tsx bench/cli-start.ts [rounds, default 15] [model.gguf]
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/quantfit.mjs', import.meta.url));
+const defaultModel = fileURLToPath(new URL('../../shared/fixtures/stories260K.gguf', import.meta.url));
+
+interface Case {
+  readonly label: string;
+  readonly args: readonly string[];
+}
+
+/** Wall milliseconds of one run; throws with its stderr when it fails. */
+function wallMs(args: readonly string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return ms;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Medians per case (and each case's first run), measured round-robin. */
+export function measureCliStart(rounds: number, model: string): Array<{ label: string; first: number; median: number }> {
+  const cases: Case[] = [
+    { label: 'node -e 0', args: ['-e', '0'] },
+    { label: 'inspect --json', args: [bin, 'inspect', model, '--json'] },
+    { label: 'recommend', args: [bin, 'recommend', model] },
+  ];
+  const times = cases.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of cases.entries()) times[i]!.push(wallMs(c.args));
+  }
+  return cases.map((c, i) => ({ label: c.label, first: times[i]![0]!, median: median(times[i]!) }));
+}
+
+/** Prints the table; returns false when the model is missing (nothing measured). */
+export function printCliStart(rounds: number, model = defaultModel): boolean {
+  if (!existsSync(model)) {
+    console.log(`# cli-start: skipped, ${model} is missing`);
+    return false;
+  }
+  const rows = measureCliStart(rounds, model);
+  const bare = rows[0]!.median;
+  console.log(`# CLI start-up: node bin/quantfit.mjs on ${model}, ${rounds} rounds (goal: inspect ≤ 100 ms, recommend ≤ 150 ms)`);
+  console.log('command           first ms  median ms  × bare node');
+  for (const row of rows) {
+    console.log(`${row.label.padEnd(16)}  ${row.first.toFixed(0).padStart(8)}  ${row.median.toFixed(0).padStart(9)}  ${(row.median / bare).toFixed(2).padStart(11)}`);
+  }
+  return true;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  printCliStart(Math.max(1, Number(process.argv[2] ?? 15)), process.argv[3] ?? defaultModel);
+}
