@@ -2,8 +2,8 @@
 // Entry point of `quantfit`. Runs the compiled CLI (out/cli/, built by `npm install` through the
 // `prepare` script, or `npm run build:cli`), which starts in a fraction of the time TypeScript needs.
 // The TypeScript sources run instead, through tsx (a devDependency), when QUANTFIT_CLI_SOURCES=1
-// (the test runner sets it) or when the build is missing or older than the sources; the latter is
-// said on stderr, so a slow start is never silent.
+// (the test runner sets it) or when the build is missing or older than the sources (a development
+// checkout); a terminal is then told why the start is slow and what to run.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
@@ -41,7 +41,7 @@ async function loadMain() {
   if (reason === undefined) return import(compiled.href);
   const tsx = await loadTsx();
   if (tsx) {
-    if (!fromSources) process.stderr.write(`quantfit: note: ${reason}; running the TypeScript sources (slower start). Run \`${BUILD}\`.\n`);
+    if (!fromSources && process.stderr.isTTY) process.stderr.write(`quantfit: note: ${reason}; running the TypeScript sources (slower start). Run \`${BUILD}\`.\n`);
     tsx.register();
     return import(new URL('src-main/cli/main.ts', root).href);
   }
