@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './support/cli.ts';
 import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf } from './support/synthetic-gguf.ts';
@@ -94,4 +94,19 @@ test('bin/quantfit.mjs runs the installed build, not the sources', { skip: notIn
   // A stale or missing build would say so on stderr and run the sources.
   assert.equal(r.stderr, '', 'out/cli is older than its sources: npm run build:cli');
   assert.equal(r.stdout, runSources(['inspect', model, '--json']).stdout);
+});
+
+test('core and cli code finds package files through package-root.ts, not paths that climb from its own file', () => {
+  // `new URL('../../x', import.meta.url)` is right from src-main/… and wrong from out/cli/…; packagePath is right from both.
+  const offenders: string[] = [];
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(join(repoRoot, folder), { withFileTypes: true })) {
+      const path = `${folder}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && /new URL\(\s*['"`]\.\.\/[^)]*import\.meta\.url/.test(readFileSync(join(repoRoot, path), 'utf8'))) offenders.push(path);
+    }
+  };
+  walk('src-main/core');
+  walk('src-main/cli');
+  assert.deepEqual(offenders.filter((p) => p !== 'src-main/core/package-root.ts'), []);
 });

@@ -3,13 +3,14 @@
 // `eval` and `imatrix`.
 
 import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 
 /** Env var with an explicit path to the text; the packaged app's job host sets it (see setCalibrationTextPath). */
 export const CALIBRATION_PATH_ENV = 'QUANTFIT_CALIBRATION_PATH';
 
-/** The file in a source checkout, relative to this module (repo root/resources/calibration). */
+/** The file in the package (resources/calibration), from the sources or the compiled CLI alike. */
 export function sourceCalibrationTextPath(): string {
-  return fileURLToPath(new URL('../../../resources/calibration/calibration.txt', import.meta.url));
+  return fileURLToPath(packagePath('resources/calibration/calibration.txt'));
 }
 
 /**
