@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: MessageCode; load: () => Promise<Comma
   hardware: { summary: 'cli.command.hardware', load: () => import('./commands/hardware.ts') },
   recommend: { summary: 'cli.command.recommend', load: () => import('./commands/recommend.ts') },
   eval: { summary: 'cli.command.eval', load: () => import('./commands/eval.ts') },
+  imatrix: { summary: 'engine.command.imatrix', load: () => import('./commands/imatrix.ts') },
   fit: { summary: 'cli.command.fit', load: () => import('./commands/fit.ts') },
   import: { summary: 'cli.command.import', load: () => import('./commands/import.ts') },
   models: { summary: 'cli.command.models', load: () => import('./commands/models.ts') },

@@ -3,6 +3,7 @@ import type { Catalogue } from '../message.ts';
 
 export const catalogue = {
   en: {
+    'engine.command.imatrix': 'make an importance matrix as llama-imatrix does (llama.cpp)',
     'engine.unavailable': 'llama.cpp is not available: {reason}',
     'engine.loadFailed': 'llama.cpp could not load the model {file}',
     'engine.textEmpty': 'the text file is empty',
@@ -10,6 +11,7 @@ export const catalogue = {
     'engine.vocabMismatch': "the candidate's vocabulary has {candidate} tokens, the reference's {reference}: they are not the same model",
   },
   'zh-CN': {
+    'engine.command.imatrix': '像 llama-imatrix 一样生成重要性矩阵（llama.cpp）',
     'engine.unavailable': 'llama.cpp 不可用：{reason}',
     'engine.loadFailed': 'llama.cpp 无法加载模型 {file}',
     'engine.textEmpty': '文本文件是空的',

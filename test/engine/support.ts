@@ -7,6 +7,7 @@ import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
 import { findFtype } from '../../src-main/core/quant/ftypes.ts';
 import { llamaUnavailableReason } from '../../src-main/core/engine/llama.ts';
 import { repoRoot } from '../support/cli.ts';
+import { tinyLlama, type SyntheticModel, type SyntheticTensor } from '../support/synthetic-gguf.ts';
 
 export const STORIES = join(repoRoot, '..', 'shared', 'fixtures', 'stories260K.gguf');
 export const STORIES_TEXT = join(repoRoot, 'test', 'fixtures', 'engine', 'little-stories.txt');
@@ -30,4 +31,21 @@ export async function quantized(input: string, type: string, dir: string, name =
   const out = join(dir, `${name}-${type}.gguf`);
   if (!existsSync(out)) await quantizeFile(input, out, { ftype }, { threads: 2 });
   return out;
+}
+
+/** tinyLlama with a mixture-of-experts feed-forward (llama.cpp's llama architecture, Mixtral-style). */
+export function tinyMoe(o: { nExpert?: number; nExpertUsed?: number; nVocab?: number } = {}): SyntheticModel {
+  const nExpert = o.nExpert ?? 4;
+  const base = tinyLlama({ nEmbd: 64, nLayer: 2, nFf: 96, nVocab: o.nVocab ?? 512, nCtx: 256 });
+  const tensors: SyntheticTensor[] = [];
+  for (const t of base.tensors) {
+    const m = /^blk\.(\d+)\.ffn_(gate|down|up)\.weight$/.exec(t.name);
+    if (!m) {
+      tensors.push(t);
+      continue;
+    }
+    if (m[2] === 'gate') tensors.push({ name: `blk.${m[1]}.ffn_gate_inp.weight`, shape: [64, nExpert] });
+    tensors.push({ name: `blk.${m[1]}.ffn_${m[2]}_exps.weight`, shape: [...t.shape, nExpert] });
+  }
+  return { ...base, name: 'tiny-moe', hparams: { ...base.hparams, expert_count: nExpert, expert_used_count: o.nExpertUsed ?? 2 }, tensors };
 }

@@ -5,9 +5,10 @@
 
 import { QuantfitError } from '../errors.ts';
 import { GgufReader } from '../gguf/reader.ts';
+import { GgufWriter } from '../gguf/writer.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
 import { GgufValueType, type GgufTensorInfo } from '../gguf/types.ts';
-import { kvEntry, toNumber } from '../gguf/metadata.ts';
+import { kv, kvEntry, toNumber } from '../gguf/metadata.ts';
 import type { RawImatrix } from './types.ts';
 
 /**
@@ -98,5 +99,48 @@ export async function readGgufImatrix(path: string): Promise<RawImatrix> {
     return { format: 'gguf', entries, datasets, chunkCount, hasMetadata };
   } finally {
     await reader.close();
+  }
+}
+
+/** An importance matrix in llama-imatrix's raw form: per weight matrix Σx² per column (experts concatenated) and tokens per expert. */
+export interface ImatrixData {
+  readonly entries: ReadonlyMap<string, { readonly sums: Float32Array; readonly counts: readonly number[] }>;
+  readonly datasets: readonly string[];
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+}
+
+/**
+ * Writes `data` as llama-imatrix does: general.type, the three imatrix.* keys, then per entry in name
+ * order `<name>.in_sum2` [n_per_row, n_experts] and `<name>.counts` [1, n_experts], both F32.
+ */
+export async function writeGgufImatrix(path: string, data: ImatrixData, signal?: AbortSignal): Promise<void> {
+  const names = [...data.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const tensors: Array<{ name: string; type: number; shape: number[]; values: Float32Array }> = [];
+  for (const name of names) {
+    const { sums, counts } = data.entries.get(name)!;
+    const nMat = counts.length;
+    if (nMat === 0 || sums.length === 0) continue;
+    // ggml drops trailing dimensions of 1 when it writes a tensor: a dense entry is [n_per_row] and [1].
+    const experts = nMat > 1 ? [nMat] : [];
+    tensors.push({ name: `${name}${SUMS_SUFFIX}`, type: GgmlType.F32, shape: [sums.length / nMat, ...experts], values: sums });
+    tensors.push({ name: `${name}${COUNTS_SUFFIX}`, type: GgmlType.F32, shape: [1, ...experts], values: Float32Array.from(counts) });
+  }
+  const writer = await GgufWriter.create(path, {
+    kv: [
+      kv.string('general.type', 'imatrix'),
+      kv.array('imatrix.datasets', GgufValueType.STRING, [...data.datasets]),
+      kv.u32('imatrix.chunk_count', data.chunkCount),
+      kv.u32('imatrix.chunk_size', data.chunkSize),
+    ],
+    tensors: tensors.map(({ name, type, shape }) => ({ name, type, shape })),
+    signal,
+  });
+  try {
+    for (const t of tensors) await writer.writeTensorData(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength));
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
   }
 }

@@ -1,0 +1,76 @@
+// `quantfit imatrix MODEL -o OUT.gguf`: the importance matrix llama-imatrix makes, on real llama.cpp.
+
+import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { ProgressPrinter } from '../progress.ts';
+import { QuantfitError } from '../../core/errors.ts';
+import { pathExists } from '../../core/fs-util.ts';
+import { DEFAULT_IMATRIX_CTX, makeImatrix } from '../../core/engine/imatrix.ts';
+import { readCalibrationText } from '../../core/engine/text.ts';
+import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
+
+export const help = `Usage: quantfit imatrix <model.gguf> -o <imatrix.gguf> [options]
+
+Makes an importance matrix as llama.cpp's llama-imatrix does: the model runs over the text in
+chunks of --ctx tokens, and for every weight matrix of its layers the squared activations entering
+it are summed per column (per expert for mixture-of-experts models) and the tokens counted. The
+file is llama-imatrix's GGUF form; pass it to \`quantfit quantize --imatrix\` or \`quantfit fit --imatrix\`
+(IQ1_S…IQ3_XXS and Q2_K_S need one; every other type gets better with one).
+
+Options:
+  -o, --output FILE   where to write it (GGUF form)
+  --text FILE         the text to run over (plain UTF-8; default: the calibration text shipped with
+                      Quantfit — English, Simplified Chinese and code)
+  --ctx N             tokens per chunk (default ${DEFAULT_IMATRIX_CTX})
+  --chunks N          at most N chunks (default: all the text holds)
+  --threads N         CPU threads (default: all cores)
+  --process-output    collect output.weight too (llama-imatrix --process-output)
+  --force             overwrite an existing output file
+  --json              print a JSON summary: {out, entries, chunks, chunkSize}
+
+Progress goes to stderr.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      output: { type: 'string', short: 'o' },
+      text: { type: 'string' },
+      ctx: { type: 'string' },
+      chunks: { type: 'string' },
+      threads: { type: 'string' },
+      'process-output': { type: 'boolean' },
+      force: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'quantfit imatrix <model.gguf> -o <imatrix.gguf>' },
+  );
+  const model = positionals[0]!;
+  const output = values.output;
+  if (output === undefined) throw new UsageError('-o FILE is required (where to write the importance matrix)');
+  const ctx = intOption(values.ctx, 'ctx', 8, 1 << 20);
+  const chunks = intOption(values.chunks, 'chunks', 1, 1 << 20);
+  const threads = intOption(values.threads, 'threads', 1, 1024);
+  if (values.force !== true && (await pathExists(output))) throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
+  const { text, file } = await readCalibrationText(values.text ?? defaultCalibrationTextPath());
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = new ProgressPrinter(process.stderr);
+  try {
+    const data = await makeImatrix(model, output, {
+      text, textFile: file, ctx, chunks, threads, processOutput: values['process-output'] === true,
+      signal: controller.signal, onEvent: (e) => progress.onEvent(e),
+    });
+    progress.end();
+    const summary = { out: output, entries: data.entries.size, chunks: data.chunkCount, chunkSize: data.chunkSize };
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${output}: ${summary.entries} matrices from ${summary.chunks} chunks of ${summary.chunkSize} tokens\n`);
+    return 0;
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
