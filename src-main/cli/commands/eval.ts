@@ -6,6 +6,8 @@ import { ProgressPrinter } from '../progress.ts';
 import { DEFAULT_EVAL_CHUNKS, DEFAULT_EVAL_CTX, evaluateQuant, type EvalResult } from '../../core/engine/eval.ts';
 import { readCalibrationText } from '../../core/engine/text.ts';
 import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 
 export const help = `Usage: quantfit eval <reference.gguf> <candidate.gguf> [options]
 
@@ -82,13 +84,15 @@ export function toJson(r: EvalResult) {
 
 function describe(r: EvalResult, reference: string, candidate: string): string {
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  const dppl = r.candidate.ppl / r.reference.ppl - 1;
+  const change = r.candidate.ppl / r.reference.ppl - 1;
+  const f6 = (v: number) => v.toFixed(6);
+  const summary = { chunks: r.chunks, ctx: r.ctx, tokens: r.tokens, path: r.referenceCache.path };
   return [
-    `reference   PPL ${r.reference.ppl.toFixed(4)}   ${reference}`,
-    `candidate   PPL ${r.candidate.ppl.toFixed(4)}   ${candidate}   (${dppl >= 0 ? '+' : ''}${pct(dppl)})`,
-    `KL divergence   mean ${r.kld.mean.toFixed(6)}   median ${r.kld.median.toFixed(6)}   99% ${r.kld.p99.toFixed(6)}   max ${r.kld.max.toFixed(6)}`,
-    `same top token  ${pct(r.sameTopP)}   RMS Δp ${pct(r.rmsDeltaP)}`,
-    `${r.chunks} chunks of ${r.ctx} tokens, ${r.tokens} tokens scored; reference log-probs ${r.referenceCache.reused ? 'reused from' : 'saved to'} ${r.referenceCache.path}`,
+    say(msg('engine.eval.reference', { ppl: r.reference.ppl.toFixed(4), file: reference })),
+    say(msg('engine.eval.candidate', { ppl: r.candidate.ppl.toFixed(4), file: candidate, change: `${change >= 0 ? '+' : ''}${pct(change)}` })),
+    say(msg('engine.eval.kld', { mean: f6(r.kld.mean), median: f6(r.kld.median), p99: f6(r.kld.p99), max: f6(r.kld.max) })),
+    say(msg('engine.eval.top', { same: pct(r.sameTopP), rms: pct(r.rmsDeltaP) })),
+    say(msg(r.referenceCache.reused ? 'engine.eval.summaryReused' : 'engine.eval.summarySaved', summary)),
     '',
   ].join('\n');
 }

@@ -1,12 +1,14 @@
 // `quantfit imatrix MODEL -o OUT.gguf`: the importance matrix llama-imatrix makes, on real llama.cpp.
 
-import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { intOption, parseCommandArgs, usageError } from '../args.ts';
 import { ProgressPrinter } from '../progress.ts';
-import { QuantfitError } from '../../core/errors.ts';
+import { quantfitError } from '../../core/errors.ts';
 import { pathExists } from '../../core/fs-util.ts';
 import { DEFAULT_IMATRIX_CTX, makeImatrix } from '../../core/engine/imatrix.ts';
 import { readCalibrationText } from '../../core/engine/text.ts';
 import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 
 export const help = `Usage: quantfit imatrix <model.gguf> -o <imatrix.gguf> [options]
 
@@ -47,11 +49,11 @@ export async function run(args: string[]): Promise<number> {
   );
   const model = positionals[0]!;
   const output = values.output;
-  if (output === undefined) throw new UsageError('-o FILE is required (where to write the importance matrix)');
+  if (output === undefined) throw usageError('cli.expected', { usage: 'quantfit imatrix <model.gguf> -o <imatrix.gguf>' });
   const ctx = intOption(values.ctx, 'ctx', 8, 1 << 20);
   const chunks = intOption(values.chunks, 'chunks', 1, 1 << 20);
   const threads = intOption(values.threads, 'threads', 1, 1024);
-  if (values.force !== true && (await pathExists(output))) throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
+  if (values.force !== true && (await pathExists(output))) throw quantfitError('engine.outputExists', {}, { file: output });
   const { text, file } = await readCalibrationText(values.text ?? defaultCalibrationTextPath());
 
   const controller = new AbortController();
@@ -66,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
     });
     progress.end();
     const summary = { out: output, entries: data.entries.size, chunks: data.chunkCount, chunkSize: data.chunkSize };
-    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${output}: ${summary.entries} matrices from ${summary.chunks} chunks of ${summary.chunkSize} tokens\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${say(msg('engine.imatrix.done', { file: output, entries: summary.entries, chunks: summary.chunks, ctx: summary.chunkSize }))}\n`);
     return 0;
   } finally {
     progress.end();

@@ -2,7 +2,7 @@
 // one), cut into chunks of `ctx` tokens, each chunk evaluated from an empty cache with its first
 // token replaced by BOS. Both tools need at least two chunks' worth of tokens.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import { RateMeter, type JobEvent, type Stage } from '../progress.ts';
 import { LlamaContext, type LlamaModel } from './llama.ts';
 
@@ -23,14 +23,10 @@ export interface PlanChunksOptions {
 
 export function planChunks(model: LlamaModel, text: string, options: PlanChunksOptions): ChunkPlan {
   const { ctx } = options;
-  if (model.addEos) throw new QuantfitError('the model\'s vocabulary appends an end-of-sequence token to every text; llama.cpp cannot score it in chunks', { file: model.path });
+  if (model.addEos) throw quantfitError('engine.appendsEos', {}, { file: model.path });
   const tokens = model.tokenize(text, true, false);
   if (tokens.length < 2 * ctx) {
-    throw new QuantfitError(
-      `the text is ${tokens.length} tokens long; a context of ${ctx} needs at least ${2 * ctx} (use a longer text or a smaller --ctx)`,
-      { file: options.textFile },
-      { code: 'engine.textTooShort', params: { tokens: tokens.length, ctx, needed: 2 * ctx } },
-    );
+    throw quantfitError('engine.textTooShort', { tokens: tokens.length, ctx, needed: 2 * ctx }, { file: options.textFile });
   }
   const fit = Math.floor(tokens.length / ctx);
   const chunks = options.maxChunks === undefined ? fit : Math.min(options.maxChunks, fit);

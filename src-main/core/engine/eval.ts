@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { realpath, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { QuantfitError, throwIfAborted } from '../errors.ts';
+import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
 import { LlamaModel } from './llama.ts';
 import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress, type ChunkPlan } from './chunks.ts';
@@ -115,11 +115,7 @@ async function scoreCandidate(
 ): Promise<KldSummary> {
   const { ctx, nVocab, tokens } = reader.header;
   if (model.nVocab !== nVocab) {
-    throw new QuantfitError(
-      `the candidate's vocabulary has ${model.nVocab} tokens, the reference's ${nVocab}: they are not the same model`,
-      { file: model.path },
-      { code: 'engine.vocabMismatch', params: { candidate: model.nVocab, reference: nVocab } },
-    );
+    throw quantfitError('engine.vocabMismatch', { candidate: model.nVocab, reference: nVocab }, { file: model.path });
   }
   const first = Math.floor(ctx / 2);
   const scored = scoredPerChunk(ctx);

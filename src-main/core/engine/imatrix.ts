@@ -3,7 +3,7 @@
 // (blk.*) it sums x² per input column over the tokens (per expert for MoE: MUL_MAT_ID routes each
 // token to its experts) and counts the tokens. Written in llama-imatrix's GGUF form.
 
-import { QuantfitError, throwIfAborted } from '../errors.ts';
+import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
 import { writeGgufImatrix, type ImatrixData } from '../imatrix/gguf-format.ts';
 import { LlamaModel, type LlamaBindings } from './llama.ts';
@@ -150,7 +150,7 @@ class ActivationCollector {
 }
 
 function assertFinite(name: string, values: Float32Array): void {
-  for (const v of values) if (!Number.isFinite(v)) throw new QuantfitError(`non-finite activations in ${name}`, { tensor: name });
+  for (const v of values) if (!Number.isFinite(v)) throw quantfitError('engine.imatrix.nonFinite', { tensor: name }, { tensor: name });
 }
 
 /** Runs the model over the text and returns its importance matrix (llama-imatrix's raw form). */
@@ -175,7 +175,7 @@ export async function collectImatrix(modelPath: string, options: ImatrixOptions)
     } finally {
       context.free();
     }
-    if (collector.entries.size === 0) throw new QuantfitError('llama.cpp reported no weight matrices to collect from', { file: modelPath });
+    if (collector.entries.size === 0) throw quantfitError('engine.imatrix.empty', {}, { file: modelPath });
     // The chunk count llama-imatrix records: whole chunks' worth of tokens seen by the busiest entry.
     const maxCount = Math.max(...[...collector.entries.values()].flatMap((e) => e.counts));
     return { entries: collector.entries, datasets: [options.textFile], chunkCount: Math.floor(maxCount / ctx), chunkSize: ctx };

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type * as Koffi from 'koffi';
-import { CancelledError, QuantfitError } from '../errors.ts';
+import { CancelledError, quantfitError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
 type NativeFunction = ReturnType<Koffi.LibraryHandle['func']>;
@@ -73,7 +73,7 @@ export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: string } {
 
 function libraryPath(libDir: string, name: string): string {
   const file = readdirSync(libDir).find((f) => LIB_PATTERN(name).test(f));
-  if (!file) throw new QuantfitError(`no ${name} library in ${libDir}`, { file: libDir });
+  if (!file) throw quantfitError('engine.libraryMissing', { name, dir: libDir }, { file: libDir });
   return join(libDir, file);
 }
 
@@ -134,7 +134,7 @@ export function llamaUnavailableReason(): string | undefined {
 /** Loads and binds llama.cpp once per process; throws QuantfitError when it cannot. */
 export function loadLlama(): LlamaBindings {
   if (bound?.bindings) return bound.bindings;
-  if (bound?.unavailable) throw new QuantfitError(`llama.cpp is not available: ${bound.unavailable}`, {}, { code: 'engine.unavailable', params: { reason: bound.unavailable } });
+  if (bound?.unavailable) throw quantfitError('engine.unavailable', { reason: bound.unavailable });
   const found = findPrebuiltLlama();
   if ('unavailable' in found) {
     bound = { unavailable: found.unavailable };
@@ -321,8 +321,9 @@ export function assertPinnedLayout(b: LlamaBindings): void {
     fn.ggml_free(ctx);
   }
   if (problems.length > 0) {
-    throw new QuantfitError(
-      `the llama.cpp build in ${b.prebuilt.libDir} (release ${b.prebuilt.release}) does not match the bindings written for ${PINNED_LLAMA_RELEASE}: ${problems.join('; ')}`,
+    throw quantfitError(
+      'engine.layoutMismatch',
+      { dir: b.prebuilt.libDir, release: b.prebuilt.release, pinned: PINNED_LLAMA_RELEASE, problems: problems.join('; ') },
       { file: b.prebuilt.libDir },
     );
   }
@@ -364,7 +365,7 @@ export class LlamaModel {
     const params = { ...(b.fn.llama_model_default_params() as object), ...(options.gpuLayers === undefined ? {} : { n_gpu_layers: options.gpuLayers }) };
     const pointer = await callAsync<bigint | null>(b.fn.llama_model_load_from_file, path, params);
     if (!pointer) {
-      throw new QuantfitError(`llama.cpp could not load the model: ${lastError(b.recentLog())}`, { file: path }, { code: 'engine.loadFailed', params: { file: path } });
+      throw quantfitError('engine.loadFailed', { detail: lastError(b.recentLog()) }, { file: path });
     }
     return new LlamaModel(b, path, pointer);
   }
@@ -378,7 +379,7 @@ export class LlamaModel {
       out = new Int32Array(-n);
       n = this.bindings.fn.llama_tokenize(this.vocab, bytes, bytes.length, out, out.length, addSpecial, parseSpecial) as number;
     }
-    if (n < 0) throw new QuantfitError('llama.cpp could not tokenize the text', { file: this.path });
+    if (n < 0) throw quantfitError('engine.tokenizeFailed', {}, { file: this.path });
     return out.slice(0, n);
   }
 
@@ -501,7 +502,7 @@ export class LlamaContext {
     if (!pointer) {
       if (evalCallback !== null) koffi.unregister(evalCallback);
       koffi.free(abortFlag);
-      throw new QuantfitError(`llama.cpp could not create a context of ${options.nCtx} tokens: ${lastError(b.recentLog())}`, { file: model.path });
+      throw quantfitError('engine.contextFailed', { ctx: options.nCtx, detail: lastError(b.recentLog()) }, { file: model.path });
     }
     return new LlamaContext(model, pointer, { nBatch, nSeq, batch: allocBatch(koffi, nBatch), evalCallback, abortFlag });
   }
@@ -533,7 +534,7 @@ export class LlamaContext {
       if (signal?.aborted) throw new CancelledError();
       const rc = await callAsync<number>(fn.llama_decode, this.pointer, native);
       if (signal?.aborted) throw new CancelledError();
-      if (rc !== 0) throw new QuantfitError(`llama_decode failed (${rc}): ${lastError(this.model.bindings.recentLog())}`, { file: this.model.path });
+      if (rc !== 0) throw quantfitError('engine.decodeFailed', { rc, detail: lastError(this.model.bindings.recentLog()) }, { file: this.model.path });
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

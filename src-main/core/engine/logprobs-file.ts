@@ -10,7 +10,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 const MAGIC = '_logits_';
 const HEADER_BYTES = 8 + 4 + 4 + 4;
@@ -146,15 +146,15 @@ export class LogProbsReader {
       const head = Buffer.alloc(HEADER_BYTES);
       const { bytesRead } = await fh.read(head, 0, HEADER_BYTES, 0);
       if (bytesRead !== HEADER_BYTES || head.toString('latin1', 0, 8) !== MAGIC) {
-        throw new QuantfitError('not a log-probabilities file (llama-perplexity --kl-divergence-base format)', { file: path });
+        throw quantfitError('engine.logprobs.notLogprobs', {}, { file: path });
       }
       const ctx = head.readUInt32LE(8);
       const nVocab = head.readInt32LE(12);
       const chunks = head.readInt32LE(16);
-      if (ctx < 2 || nVocab < 1 || chunks < 1) throw new QuantfitError(`log-probabilities file has ctx ${ctx}, vocab ${nVocab}, ${chunks} chunks`, { file: path });
+      if (ctx < 2 || nVocab < 1 || chunks < 1) throw quantfitError('engine.logprobs.badHeader', { ctx, vocab: nVocab, chunks }, { file: path });
       const size = (await fh.stat()).size;
       const expected = dataStart({ ctx, chunks }) + chunks * chunkBytes({ ctx, nVocab });
-      if (size !== expected) throw new QuantfitError(`log-probabilities file is ${size} bytes, expected ${expected}`, { file: path });
+      if (size !== expected) throw quantfitError('engine.logprobs.badSize', { size, expected }, { file: path });
       const tokens = new Int32Array(ctx * chunks);
       await fh.read(new Uint8Array(tokens.buffer), 0, tokens.byteLength, HEADER_BYTES);
       return new LogProbsReader(fh, path, { ctx, nVocab, chunks, tokens });
@@ -169,7 +169,7 @@ export class LogProbsReader {
     const bytes = chunkBytes(this.header);
     const out = new Uint16Array(bytes / 2);
     const { bytesRead } = await this.fh.read(new Uint8Array(out.buffer), 0, bytes, dataStart(this.header) + index * bytes);
-    if (bytesRead !== bytes) throw new QuantfitError(`log-probabilities file ends inside chunk ${index}`, { file: this.path });
+    if (bytesRead !== bytes) throw quantfitError('engine.logprobs.truncated', { chunk: index }, { file: this.path });
     return out;
   }
 

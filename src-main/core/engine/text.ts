@@ -1,7 +1,7 @@
 // The text llama.cpp runs over for evaluation and importance matrices.
 
 import { readFile } from 'node:fs/promises';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 export interface CalibrationText {
   readonly text: string;
@@ -15,8 +15,8 @@ export async function readCalibrationText(file: string): Promise<CalibrationText
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new QuantfitError(code === 'ENOENT' ? 'text file not found' : `cannot read the text file (${code ?? String(err)})`, { file });
+    throw code === 'ENOENT' ? quantfitError('engine.textNotFound', {}, { file }) : quantfitError('engine.textUnreadable', { reason: code ?? String(err) }, { file });
   }
-  if (text.trim() === '') throw new QuantfitError('the text file is empty', { file }, { code: 'engine.textEmpty' });
+  if (text.trim() === '') throw quantfitError('engine.textEmpty', {}, { file });
   return { text, file };
 }
