@@ -8,7 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateQuant, referenceCachePath, type EvalResult } from '../../src-main/core/engine/eval.ts';
 import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf } from '../support/synthetic-gguf.ts';
-import { llamaToolMissing, parsePerplexityKld, runLlamaTool, type PerplexityKldReport } from '../support/llama-tools.ts';
+import { llamaToolMissing, perplexityKld, runLlamaTool, type PerplexityKldReport } from '../support/llama-tools.ts';
 import { runQuantfit } from '../support/cli.ts';
 import { engineSkip, quantized, STORIES, STORIES_TEXT, storiesText } from './support.ts';
 
@@ -75,15 +75,14 @@ describe('eval on stories260K', { skip: engineSkip() }, () => {
     const base = join(dir, 'llama-base.logits');
     runLlamaTool('llama-perplexity', ['-m', STORIES, '-f', STORIES_TEXT, '-c', String(CTX), '--chunks', String(CHUNKS), '-t', '2', '--kl-divergence-base', base]);
     for (const type of TYPES) {
-      const log = runLlamaTool('llama-perplexity', ['-m', candidates.get(type)!, '-f', STORIES_TEXT, '-c', String(CTX), '-t', '2', '--kl-divergence-base', base, '--kl-divergence']);
-      assertAgrees(results.get(type)!, parsePerplexityKld(log), type);
+      const theirs = perplexityKld(['-m', candidates.get(type)!, '-c', String(CTX), '-t', '2', '--kl-divergence-base', base, '--kl-divergence']);
+      assertAgrees(results.get(type)!, theirs, type);
     }
   });
 
   test('llama-perplexity reads our reference log-probs file (its format)', { skip: llamaToolMissing('llama-perplexity') }, () => {
     const ours = results.get('Q4_K_M')!;
-    const log = runLlamaTool('llama-perplexity', ['-m', candidates.get('Q4_K_M')!, '-c', String(CTX), '-t', '2', '--kl-divergence-base', ours.referenceCache.path, '--kl-divergence']);
-    const theirs = parsePerplexityKld(log);
+    const theirs = perplexityKld(['-m', candidates.get('Q4_K_M')!, '-c', String(CTX), '-t', '2', '--kl-divergence-base', ours.referenceCache.path, '--kl-divergence']);
     assert.ok(rel(ours.reference.ppl, theirs.pplBase) < 1e-5, `base PPL from our file: ${theirs.pplBase} vs ${ours.reference.ppl}`);
     assertAgrees(ours, theirs, 'Q4_K_M on our reference file');
   });
@@ -132,8 +131,7 @@ describe('eval on a synthetic llama', { skip: engineSkip() }, () => {
     assert.ok(ours.kld.mean > 0);
     const base = join(dir, 'llama-base.logits');
     runLlamaTool('llama-perplexity', ['-m', f32, '-f', join(dir, 'text.txt'), '-c', '64', '--chunks', '8', '-t', '2', '--kl-divergence-base', base]);
-    const log = runLlamaTool('llama-perplexity', ['-m', q4, '-c', '64', '-t', '2', '--kl-divergence-base', base, '--kl-divergence']);
-    assertAgrees(ours, parsePerplexityKld(log), 'synthetic Q4_0');
+    assertAgrees(ours, perplexityKld(['-m', q4, '-c', '64', '-t', '2', '--kl-divergence-base', base, '--kl-divergence']), 'synthetic Q4_0');
   });
 
   test('a candidate with another vocabulary is refused', async () => {

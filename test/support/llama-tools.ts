@@ -61,13 +61,20 @@ export interface PerplexityKldReport {
   sameTopP: number;
 }
 
-/** The statistics block llama-perplexity --kl-divergence prints. */
+/**
+ * The statistics llama-perplexity --kl-divergence prints: PPL and KLD from the final block, RMS Δp
+ * and same-top from the last per-chunk row (cumulative; the block's own tail is sometimes cut off,
+ * llama.cpp's logger being asynchronous).
+ */
 export function parsePerplexityKld(log: string): PerplexityKldReport {
   const num = (re: RegExp): number => {
     const m = re.exec(log);
     if (!m) throw new Error(`llama-perplexity output lacks ${re}:\n${log.slice(-2000)}`);
     return Number(m[1]);
   };
+  const rows = [...log.matchAll(/^\s*\d+\s+[\d.]+ ±\s+[\d.]+\s+-?[\d.]+ ±\s+[\d.]+\s+-?[\d.]+ ±\s+[\d.]+\s+([\d.]+) ±\s+[\d.]+ %\s+([\d.]+) ±\s+[\d.]+ %/gm)];
+  const last = rows.at(-1);
+  if (!last) throw new Error(`llama-perplexity output has no per-chunk rows:\n${log.slice(-2000)}`);
   return {
     pplCandidate: num(/Mean PPL\(Q\)\s+:\s+([\d.]+)/),
     pplBase: num(/Mean PPL\(base\)\s+:\s+([\d.]+)/),
@@ -75,7 +82,19 @@ export function parsePerplexityKld(log: string): PerplexityKldReport {
     kldMedian: num(/Median\s+KLD:\s+([\d.]+)/),
     kldP99: num(/99\.0%\s+KLD:\s+([\d.]+)/),
     kldMax: num(/Maximum KLD:\s+([\d.]+)/),
-    rmsDeltaP: num(/RMS Δp\s*:\s+([\d.]+)/) / 100,
-    sameTopP: num(/Same top p:\s+([\d.]+)/) / 100,
+    rmsDeltaP: Number(last[1]) / 100,
+    sameTopP: Number(last[2]) / 100,
   };
+}
+
+/** llama-perplexity --kl-divergence run and parsed; rerun (up to twice) when its log came out cut short. */
+export function perplexityKld(args: string[]): PerplexityKldReport {
+  for (let attempt = 0; ; attempt++) {
+    const log = runLlamaTool('llama-perplexity', args);
+    try {
+      return parsePerplexityKld(log);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
 }
