@@ -14,6 +14,7 @@ export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from 
 export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './types/ollama.ts';
 export type { JobEvent, Stage } from './types/progress.ts';
 export type { Locale, Message } from './message.ts';
+export { APP_STAGE_IDS, JOB_STAGES, STAGE_IDS } from './stages.ts';
 
 export interface AppInfo {
   version: string;

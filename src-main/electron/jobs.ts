@@ -1,6 +1,5 @@
-// The job registry: which core work runs for each job kind. Both kinds are the core's fit job
-// (inspect → advise → quantize → Modelfile → upload → create → verify); 'quantize' stops after
-// quantizing. The host dispatches here, so the protocol does not know what a job does.
+// The job registry: which core work runs for each job kind. Both kinds are the core's fit job (its
+// stages: JOB_STAGES in src-shared/stages.ts); 'quantize' skips the Ollama stages. The host dispatches here, so the protocol does not know what a job does.
 import type { JobKind } from '../../src-shared/contract.ts';
 import { runFitJob } from '../core/jobs/fit.ts';
 import type { JobRegistry, JobRunner } from './job-protocol.ts';

@@ -1,7 +1,9 @@
 // One shape of progress for every long step: the CLI prints it, the renderer draws it.
 
-/** The steps of a fit, in order. */
-export type Stage = 'source' | 'inspect' | 'advise' | 'imatrix' | 'quantize' | 'evaluate' | 'modelfile' | 'upload' | 'create' | 'verify';
+import type { Stage } from '../stages.ts';
+
+/** The steps of a fit, in order: the list in stages.ts. */
+export type { Stage } from '../stages.ts';
 
 export type JobEvent =
   /** A step began, finished, or was skipped (with why). */

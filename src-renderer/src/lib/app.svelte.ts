@@ -1,6 +1,6 @@
 // Application state: what the screens show and the actions that change it.
 import {
-  DEFAULT_SETTINGS, LIMITS,
+  APP_STAGE_IDS, DEFAULT_SETTINGS, LIMITS, STAGE_IDS,
   type Estimate, type FitRequest, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
   type KeptOutput, type Message, type Settings, type Stage,
 } from '../../../src-shared/contract.ts';
@@ -12,8 +12,8 @@ export type Screen = 'home' | 'model' | 'progress' | 'library' | 'settings';
 export type StageStatus = 'pending' | 'active' | 'done' | 'skipped' | 'stopped';
 type Progress = Extract<JobEvent, { type: 'progress' }>;
 
-/** The stages a fit shows, in order; a quantize-only job shows the first one. */
-export const FIT_STAGES: readonly Stage[] = ['quantize', 'upload', 'create', 'verify'];
+/** The stages a fit shows, in order (the job's own list); a quantize-only job shows the first one. */
+export const FIT_STAGES: readonly Stage[] = APP_STAGE_IDS;
 
 export interface JobView {
   id: string | null;
@@ -35,9 +35,8 @@ export interface JobView {
   predictedBytes: number | null;
 }
 
-const freshStages = (): Record<Stage, StageStatus> => ({
-  source: 'pending', inspect: 'pending', advise: 'pending', imatrix: 'pending', quantize: 'pending', evaluate: 'pending', modelfile: 'pending', upload: 'pending', create: 'pending', verify: 'pending',
-});
+const freshStages = (): Record<Stage, StageStatus> =>
+  Object.fromEntries(STAGE_IDS.map((s) => [s, 'pending'])) as Record<Stage, StageStatus>;
 
 export const app = $state({
   screen: 'home' as Screen,

@@ -1,0 +1,362 @@
+// The fit job's own stages (the Ollama ones are in core/ollama/register-stages.ts):
+//   inspect   inspectSource(): the header, the source type, the importance matrix, Ollama's version
+//   advise    planFit(): the type (the advisor for 'auto'), the plan, output file, model name and
+//             predicted memory; refuses what Ollama cannot load, a taken name, a full disk
+//   quantize  quantizeOutput(): the quantized GGUF (skipped when the input already has the type)
+// Each is a function over the job context with a typed input and output.
+
+import { statfs } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_CTX } from '../advisor/constants.ts';
+import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
+import { modelParams } from '../advisor/model-params.ts';
+import { recommendModel } from '../advisor/service.ts';
+import { formatBytes } from '../advisor/sizes.ts';
+import type { Recommendation } from '../advisor/types.ts';
+import { QuantfitError, describeError, throwIfAborted } from '../errors.ts';
+import { pathExists } from '../fs-util.ts';
+import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
+import { architecture, kvNumber } from '../gguf/metadata.ts';
+import { readGgufHeader } from '../gguf/reader.ts';
+import type { GgufHeader, GgufKv } from '../gguf/types.ts';
+import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
+import { OllamaClient } from '../ollama/client.ts';
+import { checkOllamaCompat } from '../ollama/compat.ts';
+import { resolveOllamaHost } from '../ollama/host.ts';
+import { displayName, requireModelName } from '../ollama/names.ts';
+import { requireServer } from '../ollama/register.ts';
+import { LLAMA_FTYPE_GUESSED, ftypeById, findFtype, parseFtype, type Ftype } from '../quant/ftypes.ts';
+import { assertNotSameFile, quantizeFile } from '../quant/pipeline.ts';
+import { planQuantization, type QuantPlan, type QuantizeOptions } from '../quant/policy.ts';
+import { defaultNameFromOllama } from '../sources/ollama.ts';
+import type { FitRequest } from '../../../src-shared/types/fit.ts';
+import { defaultModelName, defaultOutputName } from './default-names.ts';
+import type { StageRunner } from './runner.ts';
+
+/** The job context every fit stage runs over. */
+export interface FitContext {
+  readonly request: FitRequest;
+  readonly runner: StageRunner;
+  /** The source GGUF, resolved. */
+  readonly input: string;
+  /** The folder the output (and the Modelfile) go to. */
+  readonly outDir: string;
+  /** Register with Ollama after quantizing. */
+  readonly register: boolean;
+  readonly force: boolean;
+  readonly replaceOutput: boolean;
+  /** A client to use instead of one built from `request.host`. */
+  readonly client: OllamaClient | null;
+}
+
+/** The input's llama ftype: general.file_type when present, else guessed from the weights' types. */
+export interface SourceType {
+  readonly id: number | null;
+  readonly name: string | null;
+  /** True when any tensor is already quantized. */
+  readonly quantized: boolean;
+}
+
+/** The Ollama server the job registers with, and what it reported. */
+export interface OllamaTarget {
+  readonly client: OllamaClient;
+  readonly version: string;
+}
+
+/** inspect → */
+export interface SourceModel {
+  readonly header: GgufHeader;
+  readonly type: SourceType;
+  readonly architecture: string | null;
+  readonly imatrix: Imatrix | null;
+  /** null when not registering. */
+  readonly ollama: OllamaTarget | null;
+}
+
+/** advise → */
+export interface FitTarget {
+  readonly ftype: Ftype;
+  /** The type registered: the ftype's name, or the input's own type when quantizing is skipped. */
+  readonly typeName: string;
+  /** null: the input already has the type and is registered as it is. */
+  readonly plan: QuantPlan | null;
+  readonly quantizeOptions: QuantizeOptions;
+  /** The quantized output (or the input when plan is null). */
+  readonly outputPath: string;
+  readonly fileBytes: number;
+  /** The Ollama model name (null when not registering) and whether it replaces an existing one. */
+  readonly modelName: string | null;
+  readonly replacing: boolean;
+  readonly ctxTokens: number | null;
+  readonly predictedBytes: number | null;
+  readonly recommendation: Recommendation | null;
+}
+
+/** quantize → */
+export interface FitOutput {
+  readonly path: string;
+  /** The writer's sha256, or null when nothing was written. */
+  readonly sha256: string | null;
+  readonly tensorTypes: Record<string, number> | null;
+  /** The GGUF's metadata and tensors as written (for the template and the compat check). */
+  readonly kv: readonly GgufKv[];
+  readonly tensors: ReadonlyArray<{ readonly name: string; readonly type: number }>;
+}
+
+// ---- inspect
+
+/** Stage 'inspect': read the header (and the importance matrix); check Ollama answers. */
+export async function inspectSource(job: FitContext): Promise<SourceModel> {
+  const { runner, request } = job;
+  runner.start('inspect', job.input);
+  throwIfAborted(runner.signal);
+  const header = await readGgufHeader(job.input);
+  const type = sourceType(header);
+  let imatrix: Imatrix | null = null;
+  if (request.imatrixPath) {
+    imatrix = await loadImatrix(request.imatrixPath);
+    runner.info('inspect', `importance matrix ${request.imatrixPath}: ${imatrix.entries.size} entries`);
+  }
+  const ollama = job.register ? await connectOllama(job) : null;
+  throwIfAborted(runner.signal);
+  const arch = architecture(header) ?? null;
+  runner.done('inspect', `${arch ?? 'unknown architecture'}, ${type.name ?? 'unknown type'}, ${header.tensors.length} tensors, ${formatBytes(header.fileSize)}`);
+  return { header, type, architecture: arch, imatrix, ollama };
+}
+
+/** Checked before quantizing: finding out after an hour of work that Ollama is not there helps nobody. */
+async function connectOllama(job: FitContext): Promise<OllamaTarget> {
+  const { runner, request } = job;
+  const client = job.client ?? new OllamaClient(resolveOllamaHost({ explicit: request.host ?? undefined }));
+  const version = await requireServer(client, runner.signal, { start: request.startOllama === true, onEvent: runner.emit });
+  runner.info('inspect', `Ollama ${version} at ${client.host.url}`);
+  return { client, version };
+}
+
+function sourceType(header: GgufHeader): SourceType {
+  const quantized = header.tensors.some((t) => ggmlTypeInfo(t.type)?.quantized === true);
+  const stored = kvNumber(header, 'general.file_type');
+  if (stored !== undefined) {
+    const id = stored & ~LLAMA_FTYPE_GUESSED;
+    return { id, name: ftypeById(id)?.name ?? null, quantized };
+  }
+  const bytesByType = new Map<number, number>();
+  for (const t of header.tensors) {
+    if (t.shape.length >= 2) bytesByType.set(t.type, (bytesByType.get(t.type) ?? 0) + t.byteSize);
+  }
+  const dominant = [...bytesByType.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (dominant === undefined) return { id: null, name: null, quantized };
+  const name = ggmlTypeName(dominant).toUpperCase();
+  const f = ftypeById(findFtype(name)?.id ?? -1);
+  return { id: f?.id ?? null, name: f?.name ?? name, quantized };
+}
+
+// ---- advise
+
+/** Stage 'advise': what to make, where, under which name; everything refused now rather than later. */
+export async function planFit(job: FitContext, source: SourceModel): Promise<FitTarget> {
+  const { runner, request } = job;
+  const chosen = await chooseType(job, source);
+  const quantizeOptions: QuantizeOptions = {
+    ftype: chosen.ftype,
+    ...(source.imatrix ? { imatrix: source.imatrix.entries, overrideKv: imatrixKvOverrides(source.imatrix) } : {}),
+    allowRequantize: request.allowRequantize === true,
+  };
+  const plan = planTensors(job, source, chosen.ftype, quantizeOptions);
+  const typeName = plan ? chosen.ftype.name : (source.type.name ?? chosen.ftype.name);
+  // A hub or Ollama source names the outputs by its own stem (a blob's `sha256-…` makes a poor name).
+  const stem = request.source?.stem ?? job.input;
+  const outputPath = plan ? resolve(request.outputPath ?? join(job.outDir, defaultOutputName(stem, chosen.ftype.name))) : job.input;
+  const fileBytes = plan ? plan.fileBytes : source.header.fileSize;
+  const predictedBytes = request.predictedBytes != null && request.predictedBytes > 0
+    ? request.predictedBytes
+    : plan && chosen.advisedTotal !== null ? chosen.advisedTotal : chosen.ctxTokens !== null ? predictMemory(source.header, fileBytes, chosen.ctxTokens) : null;
+
+  const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
+  if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null);
+
+  const predicted = predictedBytes !== null && chosen.ctxTokens !== null ? `predicted memory ${formatBytes(predictedBytes)} at ${chosen.ctxTokens} tokens of context` : 'memory not predicted';
+  const choice = `${typeName}${plan ? ` → ${outputPath} (${formatBytes(plan.fileBytes)})` : ''}${name ? `, model ${name.modelName}` : ''}; ${predicted}`;
+  if (chosen.recommendation) runner.done('advise', choice);
+  else runner.skip('advise', `type ${chosen.ftype.name} given: ${choice}`);
+  throwIfAborted(runner.signal);
+  return {
+    ftype: chosen.ftype, typeName, plan, quantizeOptions, outputPath, fileBytes,
+    modelName: name?.modelName ?? null, replacing: name?.replacing ?? false,
+    ctxTokens: chosen.ctxTokens, predictedBytes, recommendation: chosen.recommendation,
+  };
+}
+
+interface ChosenType {
+  readonly ftype: Ftype;
+  readonly recommendation: Recommendation | null;
+  readonly ctxTokens: number | null;
+  /** The advisor's total memory for the chosen type, when it chose. */
+  readonly advisedTotal: number | null;
+}
+
+/** The given type, or (for 'auto') the advisor's choice for this machine and this Ollama. */
+async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenType> {
+  const { runner, request } = job;
+  const ctxTokens = request.contextLength ?? null;
+  if (ctxTokens !== null && (!Number.isInteger(ctxTokens) || ctxTokens < 1)) {
+    throw new QuantfitError(`the context length must be a positive whole number, got ${ctxTokens}`);
+  }
+  if (request.type.trim().toLowerCase() !== 'auto') {
+    return { ftype: parseFtype(request.type), recommendation: null, ctxTokens: ctxTokens ?? defaultCtx(source.header), advisedTotal: null };
+  }
+  runner.start('advise');
+  if (source.type.quantized) {
+    throw new QuantfitError(
+      `the input is already quantized (${source.type.name ?? 'quantized tensors'}): the advisor plans from F32, F16 or BF16 models. ` +
+        `Register it as it is with type ${source.type.name ?? 'its own type'} (or quantfit import), or give a type and --allow-requantize to quantize it again`,
+      { file: job.input },
+    );
+  }
+  const report = await recommendModel(job.input, {
+    ...(ctxTokens !== null ? { ctx: ctxTokens } : {}),
+    hasImatrix: source.imatrix !== null,
+    ...(request.hardware ? { hardware: request.hardware } : {}),
+    ...(request.ramBytes !== undefined ? { ramBytes: request.ramBytes } : {}),
+    ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
+    ...(request.unified === true ? { unified: true } : {}),
+    outputDir: job.outDir,
+    ollamaVersion: source.ollama?.version ?? null,
+  });
+  throwIfAborted(runner.signal);
+  const recommended = report.recommended;
+  if (recommended.type === null) {
+    throw new QuantfitError(`no quantization type fits this machine: ${recommended.reason} Give a type explicitly to make one anyway`, { file: job.input });
+  }
+  const ftype = parseFtype(recommended.type);
+  runner.info('advise', `chose ${ftype.name}: ${recommended.reason}`);
+  return { ftype, recommendation: recommended, ctxTokens: report.ctx, advisedTotal: report.options.find((o) => o.type === ftype.name)?.totalBytes ?? null };
+}
+
+/** The tensors to write, or null when the input already is that type (F32 → F32, Q8_0 asked for Q8_0). */
+function planTensors(job: FitContext, source: SourceModel, ftype: Ftype, options: QuantizeOptions): QuantPlan | null {
+  const probe = planQuantization(source.header, { ...options, allowRequantize: true });
+  const sameType = source.type.id !== null && source.type.id === ftype.id && !ftype.onlyCopy;
+  if (sameType || !probe.tensors.some((t) => t.quantize)) return null;
+  const requant = source.type.quantized ? probe.tensors.find((t) => t.quantize && ggmlTypeInfo(t.sourceType)?.quantized === true) : undefined;
+  if (requant !== undefined && job.request.allowRequantize !== true) {
+    throw new QuantfitError(
+      `the input is already quantized (${source.type.name ?? ggmlTypeName(requant.sourceType)}); quantizing it again to ${ftype.name} ` +
+        `loses quality. Pass --allow-requantize to do it anyway, or register the input as it is`,
+      { file: job.input, tensor: requant.name },
+    );
+  }
+  return planQuantization(source.header, options);
+}
+
+/** The model name, checked now: Ollama must be able to load the result, and the name be free (or forced). */
+async function checkModelName(
+  job: FitContext,
+  ollama: OllamaTarget,
+  source: SourceModel,
+  plan: QuantPlan | null,
+  typeName: string,
+): Promise<{ modelName: string; replacing: boolean }> {
+  // Refused now, before any work, when the user's Ollama could not load the result.
+  const tensors = plan ? plannedTensors(plan) : source.header.tensors;
+  const problem = checkOllamaCompat({ tensors, architecture: source.architecture }, ollama.version);
+  if (problem) throw new QuantfitError(problem.text, { file: job.input }, { code: problem.message.code, params: problem.message.params });
+  const src = job.request.source;
+  const fallbackName = src?.ollamaName ? defaultNameFromOllama(src.ollamaName, typeName) : defaultModelName(src?.stem ?? job.input, typeName);
+  const modelName = displayName(requireModelName(job.request.modelName ?? fallbackName));
+  job.runner.record.modelName = modelName;
+  // Ollama matches names case-insensitively; a clash is refused now, not after quantizing.
+  const existing = await ollama.client.findModel(modelName, { signal: job.runner.signal });
+  if (existing && !job.force) {
+    throw new QuantfitError(
+      `Ollama already has a model named '${existing.name}' (quantization ${existing.quantization ?? 'unknown'}); choose another name or pass --force to replace it`,
+    );
+  }
+  job.runner.record.modelExisted = existing !== null;
+  return { modelName, replacing: existing !== null };
+}
+
+/** The output: never the input, never an existing file unless told to replace it, and room for it. */
+async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string, modelName: string | null): Promise<void> {
+  await assertNotSameFile(job.input, outputPath).catch((err: unknown) => {
+    throw new QuantfitError(`the output would overwrite the input; choose another output folder or name (${describeError(err)})`, { file: outputPath });
+  });
+  if (await pathExists(outputPath)) {
+    if (!job.replaceOutput) {
+      throw new QuantfitError(
+        `the output file exists; pass --force to replace it${modelName !== null ? `, or register it as it is with: ${importCommand(outputPath, modelName)}` : ''}`,
+        { file: outputPath },
+      );
+    }
+    // Allowed (--force, or the app re-running the same fit), but never silently.
+    job.runner.warn('advise', `replacing the existing ${outputPath} (once the new file is complete)`);
+  }
+  if (!(await pathExists(dirname(outputPath)))) throw new QuantfitError('the output folder does not exist', { file: dirname(outputPath) });
+  const free = await freeBytes(dirname(outputPath));
+  if (free !== null && free < plan.fileBytes) {
+    throw new QuantfitError(`not enough free space for the output: it needs ${formatBytes(plan.fileBytes)}, ${formatBytes(free)} free`, { file: dirname(outputPath) });
+  }
+}
+
+// ---- quantize
+
+/** Stage 'quantize': the quantized GGUF, or (no plan) the input as it is. */
+export async function quantizeOutput(job: FitContext, source: SourceModel, target: FitTarget): Promise<FitOutput> {
+  const { runner, request } = job;
+  if (!target.plan) {
+    runner.skip('quantize', `the input is already ${target.typeName}: ${job.register ? 'registering it as it is' : 'nothing to do'}`);
+    return { path: job.input, sha256: null, tensorTypes: null, kv: source.header.kv, tensors: source.header.tensors };
+  }
+  runner.record.writingOutput = true;
+  const q = await quantizeFile(job.input, target.outputPath, target.quantizeOptions, {
+    ...(request.threads ? { threads: request.threads } : {}),
+    signal: runner.signal,
+    onEvent: runner.emit,
+  });
+  runner.record.writingOutput = false;
+  runner.record.keptOutput = q.out;
+  runner.record.blobSha256 = q.sha256;
+  runner.info('quantize', `${q.out}: ${formatBytes(q.bytes)} in ${q.seconds.toFixed(1)} s, sha256 ${q.sha256}`);
+  return { path: q.out, sha256: q.sha256, tensorTypes: q.tensorTypes, kv: q.plan.kv, tensors: plannedTensors(q.plan) };
+}
+
+// ---- helpers
+
+function plannedTensors(plan: QuantPlan): Array<{ name: string; type: number }> {
+  return plan.tensors.map((t) => ({ name: t.name, type: t.targetType }));
+}
+
+/** Memory to run `fileBytes` of this model at ctx, as the advisor counts it; null when the metadata does not allow it. */
+function predictMemory(header: GgufHeader, fileBytes: number, ctx: number): number | null {
+  try {
+    const params = modelParams(header);
+    return fileBytes + kvCacheBytes(params, ctx) + computeBufferBytes(params, ctx);
+  } catch {
+    return null;
+  }
+}
+
+function defaultCtx(header: GgufHeader): number | null {
+  try {
+    return Math.min(DEFAULT_CTX, modelParams(header).contextLengthTrain ?? DEFAULT_CTX);
+  } catch {
+    return null;
+  }
+}
+
+/** Free bytes for an unprivileged writer in `dir`, or null when the file system does not say. */
+async function freeBytes(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    const n = Number(s.bavail) * Number(s.bsize);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The command that registers a kept file, with the path quoted when a shell would split it. */
+export function importCommand(path: string, name: string): string {
+  const arg = /^[\w@%+=:,./\\-]+$/.test(path) ? path : `"${path}"`;
+  return `quantfit import ${arg} --name ${name}`;
+}
