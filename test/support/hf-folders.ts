@@ -209,3 +209,80 @@ export async function writeQwenFolder(dir: string, o: QwenFolderOptions): Promis
   await writeWeights(dir, qwenTensors(o), o.shards ?? 1);
   return dir;
 }
+
+export type OtherArch = 'Gemma2ForCausalLM' | 'Gemma3ForCausalLM' | 'Phi3ForCausalLM';
+
+export interface OtherFolderOptions {
+  arch: OtherArch;
+  dtype?: Dtype;
+  tied?: boolean;
+  shards?: number;
+  longRope?: boolean;
+  seed?: number;
+}
+
+/** Gemma 2, Gemma 3 (text) and Phi-3 shaped folders with Llama 2's tokenizer.model. */
+export function otherTensors(o: OtherFolderOptions): StTensor[] {
+  const dtype = o.dtype ?? 'BF16';
+  const H = 256; const F = 512; const L = 2; const nh = 4; const nkv = o.arch === 'Phi3ForCausalLM' ? 4 : 2; const hd = 64;
+  const V = o.arch === 'Phi3ForCausalLM' ? 32064 : 32000;
+  const rand = mulberry32(o.seed ?? 23);
+  const gemma = o.arch !== 'Phi3ForCausalLM';
+  const t: StTensor[] = [randomTensor('model.embed_tokens.weight', [V, H], dtype, rand, 0.05)];
+  for (let i = 0; i < L; i++) {
+    const p = `model.layers.${i}`;
+    t.push(randomTensor(`${p}.input_layernorm.weight`, [H], dtype, rand, 0.1));
+    if (gemma) {
+      t.push(randomTensor(`${p}.self_attn.q_proj.weight`, [nh * hd, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.self_attn.k_proj.weight`, [nkv * hd, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.self_attn.v_proj.weight`, [nkv * hd, H], dtype, rand, 0.05));
+      if (o.arch === 'Gemma3ForCausalLM') {
+        t.push(randomTensor(`${p}.self_attn.q_norm.weight`, [hd], dtype, rand, 0.1));
+        t.push(randomTensor(`${p}.self_attn.k_norm.weight`, [hd], dtype, rand, 0.1));
+      }
+      t.push(randomTensor(`${p}.pre_feedforward_layernorm.weight`, [H], dtype, rand, 0.1));
+      t.push(randomTensor(`${p}.post_feedforward_layernorm.weight`, [H], dtype, rand, 0.1));
+      t.push(randomTensor(`${p}.mlp.gate_proj.weight`, [F, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.mlp.up_proj.weight`, [F, H], dtype, rand, 0.05));
+    } else {
+      t.push(randomTensor(`${p}.self_attn.qkv_proj.weight`, [(nh + 2 * nkv) * hd, H], dtype, rand, 0.05));
+      t.push(randomTensor(`${p}.mlp.gate_up_proj.weight`, [2 * F, H], dtype, rand, 0.05));
+    }
+    t.push(randomTensor(`${p}.self_attn.o_proj.weight`, [H, nh * hd], dtype, rand, 0.05));
+    t.push(randomTensor(`${p}.post_attention_layernorm.weight`, [H], dtype, rand, 0.1));
+    t.push(randomTensor(`${p}.mlp.down_proj.weight`, [H, F], dtype, rand, 0.05));
+  }
+  t.push(randomTensor('model.norm.weight', [H], dtype, rand, 0.1));
+  if (!o.tied) t.push(randomTensor('lm_head.weight', [V, H], dtype, rand, 0.05));
+  return t;
+}
+
+export function otherConfig(o: OtherFolderOptions): Record<string, unknown> {
+  const common = {
+    architectures: [o.arch], hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2, num_attention_heads: 4,
+    bos_token_id: 1, eos_token_id: 2, torch_dtype: o.dtype === 'F16' ? 'float16' : o.dtype === 'F32' ? 'float32' : 'bfloat16',
+    tie_word_embeddings: o.tied ?? false,
+  };
+  if (o.arch === 'Gemma2ForCausalLM') {
+    return { ...common, model_type: 'gemma2', num_key_value_heads: 2, head_dim: 64, vocab_size: 32000, max_position_embeddings: 8192, rms_norm_eps: 1e-6, rope_theta: 10000.0, attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0, sliding_window: 4096, query_pre_attn_scalar: 64, hidden_activation: 'gelu_pytorch_tanh' };
+  }
+  if (o.arch === 'Gemma3ForCausalLM') {
+    return { ...common, model_type: 'gemma3_text', num_key_value_heads: 2, head_dim: 64, vocab_size: 32000, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000.0, rope_local_base_freq: 10000.0, rope_scaling: { rope_type: 'linear', factor: 8.0 }, sliding_window: 512, sliding_window_pattern: 6, final_logit_softcapping: null, attn_logit_softcapping: null, query_pre_attn_scalar: 64 };
+  }
+  const longFactor = Array.from({ length: 32 }, (_, i) => 1 + i * 0.37);
+  const shortFactor = Array.from({ length: 32 }, (_, i) => 1 + i * 0.011);
+  return {
+    ...common, model_type: 'phi3', num_key_value_heads: 4, vocab_size: 32064, rms_norm_eps: 1e-5, rope_theta: 10000.0, sliding_window: 2047,
+    max_position_embeddings: o.longRope ? 131072 : 4096, original_max_position_embeddings: 4096,
+    rope_scaling: o.longRope ? { type: 'longrope', long_factor: longFactor, short_factor: shortFactor } : null,
+  };
+}
+
+export async function writeOtherFolder(dir: string, o: OtherFolderOptions): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify(otherConfig(o), null, 2));
+  await writeFile(join(dir, 'tokenizer.model'), llama2TokenizerModel());
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', tokenizer_class: 'LlamaTokenizer' }, null, 2));
+  await writeWeights(dir, otherTensors(o), o.shards ?? 1);
+  return dir;
+}

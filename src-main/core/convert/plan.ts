@@ -112,6 +112,7 @@ async function planOpened(folder: HfFolder, options: ConvertOptions): Promise<Co
   tokenizer ??= await readTokenizerKvs(dir, config, { arch: hfArch!, signal: options.signal });
   const kv: GgufKv[] = [
     { key: 'general.architecture', type: V.STRING, value: module.ggufArch },
+    ...(module.earlyKvs?.(ctx) ?? []),
     ...(await generalKvs(dir, config, counts)),
     ...module.hparamKvs(ctx),
     { key: 'general.quantization_version', type: V.UINT32, value: GGML_QUANT_VERSION },

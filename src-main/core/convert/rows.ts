@@ -3,7 +3,7 @@
 // bf16 rounding are both round-to-nearest-even, as here.
 
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { FP16_TO_FP32, fp16FromF32Bits } from '../quant/numeric.ts';
+import { FP16_TO_FP32, f32Bits, fp16FromF32Bits } from '../quant/numeric.ts';
 
 const T = GgmlType;
 
@@ -37,7 +37,9 @@ export function convertElements(from: string, src: Uint8Array, to: number, dst: 
   if (from === 'F32') for (let i = 0; i < n; i++) f[i] = sv.getFloat32(4 * i, true);
   else if (from === 'F16') for (let i = 0; i < n; i++) f[i] = FP16_TO_FP32[sv.getUint16(2 * i, true)]!;
   else for (let i = 0; i < n; i++) bits[i] = sv.getUint16(2 * i, true) << 16;
-  if (addOne) for (let i = 0; i < n; i++) f[i] = Math.fround(f[i]! + 1);
+  // torch adds in the tensor's own dtype: float32 for upcast BF16/F32, half precision for F16.
+  if (addOne && from === 'F16') for (let i = 0; i < n; i++) f[i] = FP16_TO_FP32[fp16FromF32Bits(f32Bits(Math.fround(f[i]! + 1)))]!;
+  else if (addOne) for (let i = 0; i < n; i++) f[i] = Math.fround(f[i]! + 1);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   if (to === T.F32) for (let i = 0; i < n; i++) dv.setFloat32(4 * i, f[i]!, true);
   else if (to === T.F16) for (let i = 0; i < n; i++) dv.setUint16(2 * i, fp16FromF32Bits(bits[i]!), true);

@@ -44,6 +44,8 @@ export interface ArchModule {
   readonly hfArchitectures: readonly string[];
   /** general.architecture. */
   readonly ggufArch: string;
+  /** KVs written while the tensors are prepared, so right after general.architecture (Phi-3's rope attn_factor). */
+  earlyKvs?(ctx: ArchContext): GgufKv[];
   /** set_gguf_parameters: every KV, general.file_type included, in the converter's order. */
   hparamKvs(ctx: ArchContext): GgufKv[];
   /** The output tensors in the converter's order (generated ones first). */
