@@ -69,6 +69,12 @@ export function errorMessage(err: unknown): Message {
   return msg('common.text', { text: err instanceof Error ? err.message : String(err) });
 }
 
+/** Why an operation failed, without the path (for an error that names its file already): the OS's reason, or the error itself. */
+export function reasonOf(err: unknown): Message {
+  const { code } = (err ?? {}) as NodeJS.ErrnoException;
+  return code !== undefined && hasMessage(`common.fs.${code}`) ? { code: `common.fs.${code}` } : errorMessage(err);
+}
+
 /** One line in the reader's language: "<file>: <message> (at offset N, key K, tensor T)". */
 export function describeError(err: unknown, locale: Locale = 'en'): string {
   return formatMessage(errorMessage(err), locale);

@@ -7,6 +7,8 @@ import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
 import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
+import { catalogue as gguf } from './gguf.ts';
+import { catalogue as imatrix } from './imatrix.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as sources } from './sources.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
@@ -19,6 +21,8 @@ const AREAS = [
   convert,
   engine,
   fit,
+  gguf,
+  imatrix,
   ollama,
   sources,
   tokenizer,

@@ -3,7 +3,9 @@
 // version, counts, KVs, tensor infos, zero padding to the alignment; then each tensor's data followed
 // by zero padding to the alignment (after the last tensor too).
 
-import { QuantfitError, type ErrorLocation } from '../errors.ts';
+import { quantfitError, type ErrorLocation, type QuantfitError } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { ggmlTypeInfo, ggmlTypeName, removedGgmlType } from './ggml-types.ts';
 import {
   GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_ITEMS,
@@ -49,21 +51,21 @@ export function ggufTensorByteSize(type: number, shape: readonly number[], loc: 
   const info = ggmlTypeInfo(type);
   if (!info) {
     const removed = removedGgmlType(type);
-    throw new QuantfitError(removed ? `tensor type ${type} is no longer supported: ${removed.removed}` : `unknown tensor type ${type}`, loc);
+    throw removed ? quantfitError('gguf.removedType', { type, why: removed.removed }, loc) : quantfitError('gguf.unknownTypePlain', { type }, loc);
   }
-  if (shape.length > GGML_MAX_DIMS) throw new QuantfitError(`tensor has ${shape.length} dimensions; at most ${GGML_MAX_DIMS} are supported`, loc);
+  if (shape.length > GGML_MAX_DIMS) throw quantfitError('gguf.tooManyDims', { dims: shape.length, max: GGML_MAX_DIMS }, loc);
   let elements = 1;
   for (const [d, ne] of shape.entries()) {
-    if (!Number.isSafeInteger(ne) || ne < 1) throw new QuantfitError(`dimension ${d} is ${ne}; every dimension must be a whole number of at least 1`, loc);
+    if (!Number.isSafeInteger(ne) || ne < 1) throw quantfitError('gguf.badDimWhole', { index: d, value: String(ne) }, loc);
     elements *= ne;
-    if (!Number.isSafeInteger(elements)) throw new QuantfitError(`tensor shape [${shape.join(', ')}] is too large`, loc);
+    if (!Number.isSafeInteger(elements)) throw quantfitError('gguf.shapeTooLarge', { shape: shape.join(', ') }, loc);
   }
   const row = shape.length > 0 ? shape[0] : 1;
   if (row % info.blockSize !== 0) {
-    throw new QuantfitError(`row length ${row} is not a multiple of the ${ggmlTypeName(type)} block size ${info.blockSize}`, loc);
+    throw quantfitError('gguf.rowNotBlocks', { row, type: ggmlTypeName(type), block: info.blockSize }, loc);
   }
   const bytes = (elements / info.blockSize) * info.typeSize;
-  if (!Number.isSafeInteger(bytes)) throw new QuantfitError(`tensor shape [${shape.join(', ')}] is too large`, loc);
+  if (!Number.isSafeInteger(bytes)) throw quantfitError('gguf.shapeTooLarge', { shape: shape.join(', ') }, loc);
   return bytes;
 }
 
@@ -71,16 +73,18 @@ function hasLoneSurrogate(s: string): boolean {
   return !(s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
-function checkString(s: unknown, what: string, loc: ErrorLocation): number {
-  if (typeof s !== 'string') throw new QuantfitError(`${what} must be a string`, loc);
-  if (hasLoneSurrogate(s)) throw new QuantfitError(`${what} contains a lone UTF-16 surrogate (not encodable as UTF-8)`, loc);
+const WHAT_STRING_VALUE = msg('gguf.what.stringValue');
+
+function checkString(s: unknown, what: Message, loc: ErrorLocation): number {
+  if (typeof s !== 'string') throw quantfitError('gguf.notString', { what }, loc);
+  if (hasLoneSurrogate(s)) throw quantfitError('gguf.loneSurrogate', { what }, loc);
   const n = Buffer.byteLength(s, 'utf8');
-  if (n > GGUF_MAX_STRING_BYTES) throw new QuantfitError(`${what} is ${n} bytes, over the maximum of ${GGUF_MAX_STRING_BYTES}`, loc);
+  if (n > GGUF_MAX_STRING_BYTES) throw quantfitError('gguf.stringBytesTooMany', { what, bytes: n, max: GGUF_MAX_STRING_BYTES }, loc);
   return 8 + n;
 }
 
 function wrongType(type: number, value: unknown, loc: ErrorLocation): QuantfitError {
-  return new QuantfitError(`value ${describeValue(value)} does not fit type ${ggufValueTypeName(type)}`, loc);
+  return quantfitError('gguf.valueWrongType', { value: describeValue(value), type: ggufValueTypeName(type) }, loc);
 }
 
 /** Checks one value against its declared type and returns its encoded size. */
@@ -105,20 +109,20 @@ function valueSize(type: number, value: GgufValue, depth: number, loc: ErrorLoca
       if (typeof value !== 'boolean') throw wrongType(type, value, loc);
       return 1;
     case GgufValueType.STRING:
-      return checkString(value, 'string value', loc);
+      return checkString(value, WHAT_STRING_VALUE, loc);
     case GgufValueType.ARRAY: {
       if (!isGgufArray(value)) throw wrongType(type, value, loc);
       const { elementType, items } = value;
-      if (!isGgufValueType(elementType)) throw new QuantfitError(`invalid array element type ${elementType}`, loc);
+      if (!isGgufValueType(elementType)) throw quantfitError('gguf.badArrayTypePlain', { type: String(elementType) }, loc);
       if (depth + 1 >= GGUF_MAX_ARRAY_DEPTH && elementType === GgufValueType.ARRAY) {
-        throw new QuantfitError(`arrays are nested more than ${GGUF_MAX_ARRAY_DEPTH} deep`, loc);
+        throw quantfitError('gguf.nestedTooDeep', { max: GGUF_MAX_ARRAY_DEPTH }, loc);
       }
       if (!Array.isArray(items)) throw wrongType(type, value, loc);
-      if (items.length > GGUF_MAX_ARRAY_ITEMS) throw new QuantfitError(`array has ${items.length} items, over the maximum of ${GGUF_MAX_ARRAY_ITEMS}`, loc);
+      if (items.length > GGUF_MAX_ARRAY_ITEMS) throw quantfitError('gguf.arrayTooManyItems', { count: items.length, max: GGUF_MAX_ARRAY_ITEMS }, loc);
       return 12 + itemsSize(elementType, items, depth + 1, loc);
     }
     default:
-      throw new QuantfitError(`invalid value type ${type}`, loc);
+      throw quantfitError('gguf.badValueTypePlain', { type }, loc);
   }
 }
 
@@ -140,7 +144,7 @@ function itemsSize(elementType: number, items: readonly GgufValue[], depth: numb
   }
   let size = 0;
   if (elementType === GgufValueType.STRING) {
-    for (const v of items) size += checkString(v, 'string value', loc);
+    for (const v of items) size += checkString(v, WHAT_STRING_VALUE, loc);
     return size;
   }
   for (const v of items) size += valueSize(elementType, v, depth, loc);
@@ -192,17 +196,19 @@ export function ggufAlignment(kv: readonly GgufKv[], requested?: number, loc: Er
   if (entry) {
     const kloc = { ...loc, key: 'general.alignment' };
     if (entry.type !== GgufValueType.UINT32 || typeof entry.value !== 'number') {
-      throw new QuantfitError(`general.alignment must be of type u32 but is ${ggufValueTypeName(entry.type)}`, kloc);
+      throw quantfitError('gguf.alignmentType', { type: ggufValueTypeName(entry.type) }, kloc);
     }
     fromKv = entry.value;
   }
   const alignment = fromKv ?? GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 0x80000000) {
-    throw new QuantfitError(`alignment ${alignment} is not a power of two`, fromKv !== undefined ? { ...loc, key: 'general.alignment' } : loc);
+    throw quantfitError('gguf.alignmentBad', { value: alignment }, fromKv !== undefined ? { ...loc, key: 'general.alignment' } : loc);
   }
   // Readers take the alignment from the KV alone, so any other value would make the file unreadable.
   if (requested !== undefined && requested !== alignment) {
-    throw new QuantfitError(`alignment ${requested} was requested but the file would be read with ${alignment} (general.alignment ${fromKv === undefined ? 'absent, default 32' : fromKv})`, loc);
+    throw fromKv === undefined
+      ? quantfitError('gguf.alignmentMismatchDefault', { requested, alignment }, loc)
+      : quantfitError('gguf.alignmentMismatch', { requested, alignment, fromKv }, loc);
   }
   return alignment;
 }
@@ -219,21 +225,21 @@ function check(kv: readonly GgufKv[], tensors: readonly GgufWriteTensor[], align
   const keys = new Set<string>();
   const kvBytes = kv.map((e) => {
     const kloc = { ...loc, key: e.key };
-    checkString(e.key, 'key', kloc);
-    if (e.key.length === 0) throw new QuantfitError('key is empty', kloc);
-    if (keys.has(e.key)) throw new QuantfitError(`duplicate key '${e.key}'`, kloc);
+    checkString(e.key, msg('gguf.what.keyField'), kloc);
+    if (e.key.length === 0) throw quantfitError('gguf.keyEmpty', {}, kloc);
+    if (keys.has(e.key)) throw quantfitError('gguf.duplicateKeyPlain', { key: e.key }, kloc);
     keys.add(e.key);
-    if (!isGgufValueType(e.type)) throw new QuantfitError(`invalid value type ${e.type}`, kloc);
+    if (!isGgufValueType(e.type)) throw quantfitError('gguf.badValueTypePlain', { type: String(e.type) }, kloc);
     return 8 + Buffer.byteLength(e.key, 'utf8') + 4 + kvValueSize(e, kloc);
   });
   const names = new Set<string>();
   const tensorBytes: number[] = [];
   const tensorInfoBytes = tensors.map((t) => {
     const tloc = { ...loc, tensor: t.name };
-    const n = checkString(t.name, 'tensor name', tloc) - 8;
-    if (n > GGML_MAX_NAME_BYTES) throw new QuantfitError(`tensor name is ${n} bytes long; ggml allows at most ${GGML_MAX_NAME_BYTES}`, tloc);
-    if (t.name.includes('\0')) throw new QuantfitError('tensor name contains a NUL byte', tloc);
-    if (names.has(t.name)) throw new QuantfitError(`duplicate tensor name '${t.name}'`, tloc);
+    const n = checkString(t.name, msg('gguf.what.tensorNameField'), tloc) - 8;
+    if (n > GGML_MAX_NAME_BYTES) throw quantfitError('gguf.nameTooLong', { bytes: n, max: GGML_MAX_NAME_BYTES }, tloc);
+    if (t.name.includes('\0')) throw quantfitError('gguf.nameHasNul', {}, tloc);
+    if (names.has(t.name)) throw quantfitError('gguf.duplicateTensorPlain', { name: t.name }, tloc);
     names.add(t.name);
     tensorBytes.push(ggufTensorByteSize(t.type, t.shape, tloc));
     return 8 + n + 4 + 8 * t.shape.length + 4 + 8;

@@ -9,7 +9,9 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { QuantfitError, type ErrorLocation } from '../errors.ts';
+import { QuantfitError, quantfitError, reasonOf, type ErrorLocation } from '../errors.ts';
+import type { Message, MessageParams } from '../../../src-shared/message.ts';
+import { msg, type MessageCode } from '../../../src-shared/messages/index.ts';
 import { GGML_TYPE_COUNT, ggmlTypeInfo, ggmlTypeName, removedGgmlType } from './ggml-types.ts';
 import {
   GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_ITEMS, GGUF_MAX_HEADER_ITEMS,
@@ -27,20 +29,20 @@ const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8;
 const INT64_MAX = (1n << 63n) - 1n;
 /** One read() call at most; larger ranges are read in a loop (the OS caps single reads near 2 GiB). */
 const MAX_READ_BYTES = 1 << 30;
-const SUPPORTED = `supported versions: ${GGUF_SUPPORTED_VERSIONS.join(' and ')}`;
+const SUPPORTED = { first: GGUF_SUPPORTED_VERSIONS[0]!, second: GGUF_SUPPORTED_VERSIONS[1]! };
 
 /** Magics (as stored) of formats that are not GGUF but are often mistaken for it. */
-const FOREIGN_MAGICS: Readonly<Record<string, string>> = {
-  lmgg: 'this is a legacy GGML file (pre-GGUF), which llama.cpp no longer reads',
-  fmgg: 'this is a legacy GGMF file (pre-GGUF), which llama.cpp no longer reads',
-  tjgg: 'this is a legacy GGJT file (pre-GGUF), which llama.cpp no longer reads',
-  algg: 'this is a legacy GGLA adapter (pre-GGUF), which llama.cpp no longer reads',
-  FUGG: 'this looks like a big-endian GGUF file, which is not supported',
+const FOREIGN_MAGICS: Readonly<Record<string, MessageCode>> = {
+  lmgg: 'gguf.hint.ggml',
+  fmgg: 'gguf.hint.ggmf',
+  tjgg: 'gguf.hint.ggjt',
+  algg: 'gguf.hint.ggla',
+  FUGG: 'gguf.hint.bigEndian',
 };
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
+// The header fields named in truncation errors, built once (the hot paths pass them per value).
+const WHAT_STRING_VALUE = msg('gguf.what.stringValue');
+const WHAT_ARRAY_ITEM = msg('gguf.what.arrayItem');
 
 /** Names as they appear in messages: control characters (NUL included) shown as escapes. */
 function printable(name: string): string {
@@ -55,10 +57,10 @@ async function readExactly(fh: FileHandle, file: string, target: Uint8Array, tar
     try {
       ({ bytesRead } = await fh.read(target, targetOffset + done, Math.min(length - done, MAX_READ_BYTES), position + done));
     } catch (err) {
-      throw new QuantfitError(`read failed: ${(err as Error).message}`, { file, offset: position + done }, { cause: err });
+      throw quantfitError('gguf.readFailed', { error: reasonOf(err) }, { file, offset: position + done }, err);
     }
     if (bytesRead === 0) {
-      throw new QuantfitError(`file ended early while reading ${length} bytes (was it changed or truncated while being read?)`, { file, offset: position + done });
+      throw quantfitError('gguf.endedEarly', { length }, { file, offset: position + done });
     }
     done += bytesRead;
   }
@@ -84,9 +86,9 @@ class Cursor {
   }
 
   /** Throws a truncation error unless `n` more bytes exist; then makes them available in the window. */
-  async need(n: number, what: string, loc: ErrorLocation = {}): Promise<void> {
+  async need(n: number, what: Message, loc: ErrorLocation = {}): Promise<void> {
     if (n > this.left()) {
-      throw this.error(`file is truncated: expected ${what} (${n} bytes) but only ${this.left()} ${plural(this.left(), 'byte')} left`, loc);
+      throw this.error(this.left() === 1 ? 'gguf.truncatedOneLeft' : 'gguf.truncated', { what, need: n, left: this.left() }, loc);
     }
     if (this.bufStart + this.buf.length - this.pos < n) await this.refill(n);
   }
@@ -129,8 +131,8 @@ class Cursor {
     return this.buf.subarray(i - n, i);
   }
 
-  error(message: string, loc: ErrorLocation = {}, offset: number = this.pos): QuantfitError {
-    return new QuantfitError(message, { file: this.file, offset, ...loc });
+  error(code: MessageCode, params: MessageParams, loc: ErrorLocation = {}, offset: number = this.pos): QuantfitError {
+    return quantfitError(code, params, { file: this.file, offset, ...loc });
   }
 }
 
@@ -141,25 +143,25 @@ class HeaderParser {
 
   constructor(private readonly c: Cursor) {}
 
-  private spendItems(n: number, what: string, loc: ErrorLocation, offset: number): void {
+  private spendItems(n: number, what: Message, loc: ErrorLocation, offset: number): void {
     if (n > this.itemsLeft) {
-      throw this.c.error(`${what} takes the header over ${GGUF_MAX_HEADER_ITEMS} values (key/values, tensors and array items together)`, loc, offset);
+      throw this.c.error('gguf.tooManyItems', { what, max: GGUF_MAX_HEADER_ITEMS }, loc, offset);
     }
     this.itemsLeft -= n;
   }
 
   /** A length-prefixed UTF-8 string, with the length checked before anything is allocated. */
-  private async string(what: string, loc: ErrorLocation): Promise<string> {
+  private async string(what: Message, loc: ErrorLocation): Promise<string> {
     const c = this.c;
     const start = c.pos;
-    await c.need(8, `the length of ${what}`, loc);
+    if (!c.ready(8)) await c.need(8, msg('gguf.what.lengthOf', { what }), loc);
     const n = this.stringLength(what, loc, start);
     await c.need(n, what, loc);
     return this.stringBytes(n, what, loc, start);
   }
 
   /** The same as string() without awaiting, or undefined (nothing consumed) when the window is short. */
-  private stringInWindow(what: string, loc: ErrorLocation): string | undefined {
+  private stringInWindow(what: Message, loc: ErrorLocation): string | undefined {
     const c = this.c;
     if (!c.ready(8)) return undefined;
     const start = c.pos;
@@ -172,27 +174,27 @@ class HeaderParser {
   }
 
   /** Reads and checks a string's length field (the 8 bytes are in the window). */
-  private stringLength(what: string, loc: ErrorLocation, start: number): number {
+  private stringLength(what: Message, loc: ErrorLocation, start: number): number {
     const c = this.c;
     // Two u32 halves: no bigint on the hot path of vocabularies.
     const n = c.u32();
     const high = c.u32();
     if (high !== 0 || n > GGUF_MAX_STRING_BYTES) {
       const len = (BigInt(high) << 32n) | BigInt(n);
-      throw c.error(`${what} has length ${len}, over the maximum of ${GGUF_MAX_STRING_BYTES} bytes`, loc, start);
+      throw c.error('gguf.stringTooLong', { what, length: String(len), max: GGUF_MAX_STRING_BYTES }, loc, start);
     }
     if (n > c.left()) {
-      throw c.error(`${what} has length ${n} but only ${c.left()} bytes are left in the file`, loc, start);
+      throw c.error('gguf.stringPastEnd', { what, length: n, left: c.left() }, loc, start);
     }
     return n;
   }
 
-  private stringBytes(n: number, what: string, loc: ErrorLocation, start: number): string {
+  private stringBytes(n: number, what: Message, loc: ErrorLocation, start: number): string {
     const c = this.c;
     const text = c.utf8(n);
     // Decoding replaces invalid UTF-8 with U+FFFD, so only strings containing one need the strict
     // check. Invalid UTF-8 could not be written back unchanged: it is refused rather than replaced.
-    if (text.includes('\uFFFD') && !isUtf8(c.bytesBefore(n))) throw c.error(`${what} is not valid UTF-8`, loc, start + 8);
+    if (text.includes('\uFFFD') && !isUtf8(c.bytesBefore(n))) throw c.error('gguf.notUtf8', { what }, loc, start + 8);
     return text;
   }
 
@@ -213,54 +215,54 @@ class HeaderParser {
       case GgufValueType.BOOL: {
         const b = c.u8();
         // Any other byte would read as true and be written back as 1: not a faithful round trip.
-        if (b > 1) throw c.error(`invalid bool value ${b} (must be 0 or 1)`, loc, c.pos - 1);
+        if (b > 1) throw c.error('gguf.badBool', { value: b }, loc, c.pos - 1);
         return b === 1;
       }
       default:
-        throw c.error(`internal: ${ggufValueTypeName(type)} is not a fixed-size type`, loc);
+        throw new Error(`internal: ${ggufValueTypeName(type)} is not a fixed-size type`);
     }
   }
 
   private async value(type: number, depth: number, loc: ErrorLocation): Promise<GgufValue> {
     const c = this.c;
-    if (type === GgufValueType.STRING) return this.string('string value', loc);
+    if (type === GgufValueType.STRING) return this.string(WHAT_STRING_VALUE, loc);
     if (type !== GgufValueType.ARRAY) {
       const size = GGUF_VALUE_TYPES[type].size;
-      await c.need(size, `a ${ggufValueTypeName(type)} value`, loc);
+      if (!c.ready(size)) await c.need(size, msg('gguf.what.value', { type: ggufValueTypeName(type) }), loc);
       return this.scalar(type, loc);
     }
 
     const start = c.pos;
-    await c.need(12, 'an array header (element type and length)', loc);
+    await c.need(12, msg('gguf.what.arrayHeader'), loc);
     const elementType = c.u32();
     if (!isGgufValueType(elementType)) {
-      throw c.error(`invalid array element type ${elementType} (valid types are 0 to ${GGUF_VALUE_TYPES.length - 1})`, loc, start);
+      throw c.error('gguf.badArrayType', { type: elementType, max: GGUF_VALUE_TYPES.length - 1 }, loc, start);
     }
     if (elementType === GgufValueType.ARRAY && depth + 1 >= GGUF_MAX_ARRAY_DEPTH) {
-      throw c.error(`arrays are nested more than ${GGUF_MAX_ARRAY_DEPTH} deep`, loc, start);
+      throw c.error('gguf.nestedTooDeep', { max: GGUF_MAX_ARRAY_DEPTH }, loc, start);
     }
     const count = c.u64();
     if (count > BigInt(GGUF_MAX_ARRAY_ITEMS)) {
-      throw c.error(`array length ${count} is over the maximum of ${GGUF_MAX_ARRAY_ITEMS} items`, loc, start + 4);
+      throw c.error('gguf.arrayTooLong', { count: String(count), max: GGUF_MAX_ARRAY_ITEMS }, loc, start + 4);
     }
     const n = Number(count);
     const minBytes = n * GGUF_VALUE_TYPES[elementType].minSize;
     if (minBytes > c.left()) {
-      throw c.error(`array of ${n} ${ggufValueTypeName(elementType)} items needs at least ${minBytes} bytes but only ${c.left()} are left in the file`, loc, start + 4);
+      throw c.error('gguf.arrayPastEnd', { count: n, type: ggufValueTypeName(elementType), need: minBytes, left: c.left() }, loc, start + 4);
     }
 
-    this.spendItems(n, `array of ${n} items`, loc, start + 4);
+    this.spendItems(n, msg('gguf.what.arrayOf', { count: n }), loc, start + 4);
     const items: GgufValue[] = new Array(n);
     const size = GGUF_VALUE_TYPES[elementType].size;
     if (size > 0) {
       // Fixed-size items: the whole array is known to fit, so only refill the window as needed.
       for (let i = 0; i < n; i++) {
-        if (!c.ready(size)) await c.need(size, 'an array item', loc);
+        if (!c.ready(size)) await c.need(size, WHAT_ARRAY_ITEM, loc);
         items[i] = this.scalar(elementType, loc);
       }
     } else if (elementType === GgufValueType.STRING) {
       // Vocabularies hold hundreds of thousands of strings: parse them without an await each.
-      for (let i = 0; i < n; i++) items[i] = this.stringInWindow('string value', loc) ?? await this.string('string value', loc);
+      for (let i = 0; i < n; i++) items[i] = this.stringInWindow(WHAT_STRING_VALUE, loc) ?? await this.string(WHAT_STRING_VALUE, loc);
     } else {
       for (let i = 0; i < n; i++) items[i] = await this.value(elementType, depth + 1, loc);
     }
@@ -271,59 +273,58 @@ class HeaderParser {
     const c = this.c;
     const file = c.file;
 
-    if (c.fileSize < 4) throw c.error(`not a GGUF file: it is only ${plural(c.fileSize, 'byte')} long`, {}, 0);
-    await c.need(4, 'the magic');
+    if (c.fileSize < 4) throw c.error(c.fileSize === 1 ? 'gguf.tooShortOne' : 'gguf.tooShort', { size: c.fileSize }, {}, 0);
+    await c.need(4, msg('gguf.what.magic'));
     const magic = c.bytes(4);
     if (magic.toString('latin1') !== 'GGUF') {
       const shown = [...magic].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '?')).join('');
       const hint = FOREIGN_MAGICS[magic.toString('latin1')];
-      throw c.error(`not a GGUF file: magic is '${shown}' (0x${magic.toString('hex')}), expected 'GGUF'${hint ? `; ${hint}` : ''}`, {}, 0);
+      const found = { shown, hex: magic.toString('hex') };
+      throw hint ? c.error('gguf.badMagicHint', { ...found, hint: msg(hint) }, {}, 0) : c.error('gguf.badMagic', found, {}, 0);
     }
 
-    await c.need(4, 'the version');
+    await c.need(4, msg('gguf.what.version'));
     const version = c.u32();
     if (!GGUF_SUPPORTED_VERSIONS.includes(version)) {
-      let why: string;
-      if (version === 1) why = 'GGUF version 1 is no longer supported';
-      else if (version !== 0 && (version & 0xffff) === 0) why = `GGUF version ${version} looks byte-swapped: big-endian GGUF files are not supported`;
-      else why = `unsupported GGUF version ${version}`;
-      throw c.error(`${why} (${SUPPORTED})`, {}, 4);
+      const code: MessageCode = version === 1 ? 'gguf.version1'
+        : version !== 0 && (version & 0xffff) === 0 ? 'gguf.versionSwapped' : 'gguf.versionUnsupported';
+      throw c.error(code, { version, ...SUPPORTED }, {}, 4);
     }
 
-    await c.need(16, 'the tensor and metadata counts');
+    await c.need(16, msg('gguf.what.counts'));
     const nTensors = c.i64();
     const nKv = c.i64();
-    if (nTensors < 0n) throw c.error(`tensor count ${nTensors} is negative`, {}, 8);
-    if (nKv < 0n) throw c.error(`metadata key/value count ${nKv} is negative`, {}, 16);
+    if (nTensors < 0n) throw c.error('gguf.negativeTensorCount', { count: String(nTensors) }, {}, 8);
+    if (nKv < 0n) throw c.error('gguf.negativeKvCount', { count: String(nKv) }, {}, 16);
     const left = BigInt(c.left());
     if (nKv * BigInt(MIN_KV_BYTES) > left) {
-      throw c.error(`metadata key/value count ${nKv} cannot fit in the file (${c.fileSize} bytes)`, {}, 16);
+      throw c.error('gguf.kvCountTooBig', { count: String(nKv), size: c.fileSize }, {}, 16);
     }
     if (nTensors * BigInt(MIN_TENSOR_INFO_BYTES) > left) {
-      throw c.error(`tensor count ${nTensors} cannot fit in the file (${c.fileSize} bytes)`, {}, 8);
+      throw c.error('gguf.tensorCountTooBig', { count: String(nTensors), size: c.fileSize }, {}, 8);
     }
     if (nKv * BigInt(MIN_KV_BYTES) + nTensors * BigInt(MIN_TENSOR_INFO_BYTES) > left) {
-      throw c.error(`${nKv} key/values and ${nTensors} tensors cannot fit in the file (${c.fileSize} bytes)`, {}, 8);
+      throw c.error('gguf.countsTooBig', { kv: String(nKv), tensors: String(nTensors), size: c.fileSize }, {}, 8);
     }
 
     // Both counts fit in the file (checked above), so they are safe integers.
-    this.spendItems(Number(nKv) + Number(nTensors), `${nKv} key/values and ${nTensors} tensors`, {}, 8);
+    this.spendItems(Number(nKv) + Number(nTensors), msg('gguf.what.kvAndTensors', { kv: String(nKv), tensors: String(nTensors) }), {}, 8);
 
     const kv: GgufKv[] = [];
     const keyIndex = new Map<string, number>();
     for (let i = 0; i < Number(nKv); i++) {
       const at = c.pos;
-      const key = await this.string(`key #${i}`, {});
-      if (key.length === 0) throw c.error(`key #${i} is empty`, {}, at);
+      const key = await this.string(msg('gguf.what.key', { index: i }), {});
+      if (key.length === 0) throw c.error('gguf.emptyKey', { index: i }, {}, at);
       const loc = { key: printable(key) };
       const first = keyIndex.get(key);
-      if (first !== undefined) throw c.error(`duplicate key '${printable(key)}' (keys #${first} and #${i})`, loc, at);
+      if (first !== undefined) throw c.error('gguf.duplicateKey', { key: printable(key), first, second: i }, loc, at);
       keyIndex.set(key, i);
       const typeAt = c.pos;
-      await c.need(4, 'a value type', loc);
+      await c.need(4, msg('gguf.what.valueType'), loc);
       const type = c.u32();
       if (!isGgufValueType(type)) {
-        throw c.error(`invalid value type ${type} (valid types are 0 to ${GGUF_VALUE_TYPES.length - 1})`, loc, typeAt);
+        throw c.error('gguf.badValueType', { type, max: GGUF_VALUE_TYPES.length - 1 }, loc, typeAt);
       }
       const value = await this.value(type, 0, loc);
       kv.push({ key, type, value });
@@ -339,7 +340,7 @@ class HeaderParser {
     // llama.cpp pads to the alignment only when there are tensors; with none, data starts right here.
     const dataOffset = infos.length > 0 ? alignUp(headerEnd, alignment) : headerEnd;
     if (dataOffset > c.fileSize) {
-      throw c.error(`file is truncated: the data section starts at ${dataOffset} (after alignment padding) but the file is ${c.fileSize} bytes`, {}, headerEnd);
+      throw c.error('gguf.dataPastEnd', { start: dataOffset, size: c.fileSize }, {}, headerEnd);
     }
 
     const tensors: GgufTensorInfo[] = [];
@@ -349,17 +350,16 @@ class HeaderParser {
       const loc = { tensor: printable(t.name) };
       const a = BigInt(alignment);
       if (t.offset % a !== 0n) {
-        throw c.error(`tensor offset ${t.offset} is not a multiple of the alignment ${alignment}`, loc, t.offsetAt);
+        throw c.error('gguf.offsetUnaligned', { offset: String(t.offset), alignment }, loc, t.offsetAt);
       }
       if (t.offset !== expected) {
-        const order = 'tensor data must follow tensor-info order, each tensor padded to the alignment';
-        if (!previous) throw c.error(`first tensor starts at data offset ${t.offset}, expected 0 (${order})`, loc, t.offsetAt);
-        const how = t.offset < expected ? 'overlaps' : 'leaves a gap after';
-        throw c.error(`tensor offset ${t.offset} ${how} the previous tensor '${printable(previous.name)}' (expected offset ${expected}; ${order})`, loc, t.offsetAt);
+        if (!previous) throw c.error('gguf.firstOffset', { offset: String(t.offset) }, loc, t.offsetAt);
+        const params = { offset: String(t.offset), previous: printable(previous.name), expected: String(expected) };
+        throw c.error(t.offset < expected ? 'gguf.offsetOverlaps' : 'gguf.offsetGap', params, loc, t.offsetAt);
       }
       const end = BigInt(dataOffset) + t.offset + t.byteSize;
       if (end > BigInt(c.fileSize)) {
-        throw c.error(`tensor data (data offset ${t.offset}, ${t.byteSize} bytes) runs past the end of the file: it ends at ${end} but the file is ${c.fileSize} bytes`, loc, t.offsetAt);
+        throw c.error('gguf.tensorPastEnd', { offset: String(t.offset), bytes: String(t.byteSize), end: String(end), size: c.fileSize }, loc, t.offsetAt);
       }
       // Everything below fits in the file, so it is a safe integer.
       tensors.push({ name: t.name, type: t.type, shape: t.shape.map(Number), offset: Number(t.offset), byteSize: Number(t.byteSize) });
@@ -376,10 +376,10 @@ class HeaderParser {
     const { type, value } = kv[i];
     const loc = { file: this.c.file, key: 'general.alignment' };
     if (type !== GgufValueType.UINT32 || typeof value !== 'number') {
-      throw new QuantfitError(`general.alignment must be of type u32 but is ${ggufValueTypeName(type)}`, loc);
+      throw quantfitError('gguf.alignmentType', { type: ggufValueTypeName(type) }, loc);
     }
     if (value === 0 || (value & (value - 1)) !== 0) {
-      throw new QuantfitError(`general.alignment ${value} is not a power of two`, loc);
+      throw quantfitError('gguf.alignmentNotPow2', { value }, loc);
     }
     return value;
   }
@@ -387,56 +387,56 @@ class HeaderParser {
   private async tensorInfo(i: number, names: Map<string, number>): Promise<RawTensorInfo> {
     const c = this.c;
     const at = c.pos;
-    const name = await this.string(`the name of tensor #${i}`, {});
+    const name = await this.string(msg('gguf.what.tensorName', { index: i }), {});
     const loc = { tensor: printable(name) };
     const nameBytes = Buffer.byteLength(name, 'utf8');
     if (nameBytes > GGML_MAX_NAME_BYTES) {
-      throw c.error(`tensor name is ${nameBytes} bytes long; ggml allows at most ${GGML_MAX_NAME_BYTES}`, loc, at);
+      throw c.error('gguf.nameTooLong', { bytes: nameBytes, max: GGML_MAX_NAME_BYTES }, loc, at);
     }
-    if (name.includes('\0')) throw c.error('tensor name contains a NUL byte', loc, at);
+    if (name.includes('\0')) throw c.error('gguf.nameHasNul', {}, loc, at);
     const first = names.get(name);
-    if (first !== undefined) throw c.error(`duplicate tensor name '${printable(name)}' (tensors #${first} and #${i})`, loc, at);
+    if (first !== undefined) throw c.error('gguf.duplicateTensor', { name: printable(name), first, second: i }, loc, at);
     names.set(name, i);
 
     const dimsAt = c.pos;
-    await c.need(4, 'the number of dimensions', loc);
+    await c.need(4, msg('gguf.what.dims'), loc);
     const nDims = c.u32();
-    if (nDims > GGML_MAX_DIMS) throw c.error(`tensor has ${nDims} dimensions; at most ${GGML_MAX_DIMS} are supported`, loc, dimsAt);
-    await c.need(8 * nDims, 'the tensor shape', loc);
+    if (nDims > GGML_MAX_DIMS) throw c.error('gguf.tooManyDims', { dims: nDims, max: GGML_MAX_DIMS }, loc, dimsAt);
+    await c.need(8 * nDims, msg('gguf.what.shape'), loc);
     const shape: bigint[] = [];
     for (let d = 0; d < nDims; d++) {
       const ne = c.i64();
-      if (ne <= 0n) throw c.error(`dimension ${d} is ${ne}; every dimension must be at least 1`, loc, dimsAt + 4 + 8 * d);
+      if (ne <= 0n) throw c.error('gguf.badDim', { index: d, value: String(ne) }, loc, dimsAt + 4 + 8 * d);
       shape.push(ne);
     }
     let elements = 1n;
     for (const ne of shape) {
       elements *= ne;
       if (elements > INT64_MAX) {
-        throw c.error(`tensor shape [${shape.join(', ')}] has more than 2^63-1 elements`, loc, dimsAt);
+        throw c.error('gguf.tooManyElements', { shape: shape.join(', ') }, loc, dimsAt);
       }
     }
 
     const typeAt = c.pos;
-    await c.need(4, 'the tensor type', loc);
+    await c.need(4, msg('gguf.what.tensorType'), loc);
     const type = c.i32();
     const info = ggmlTypeInfo(type);
     if (!info) {
       const removed = removedGgmlType(type);
-      if (removed) throw c.error(`tensor type ${type} is no longer supported: ${removed.removed}`, loc, typeAt);
-      throw c.error(`unknown tensor type ${type} (known ggml types are below ${GGML_TYPE_COUNT})`, loc, typeAt);
+      if (removed) throw c.error('gguf.removedType', { type, why: removed.removed }, loc, typeAt);
+      throw c.error('gguf.unknownType', { type, count: GGML_TYPE_COUNT }, loc, typeAt);
     }
     const rowLength = shape.length > 0 ? shape[0] : 1n;
     if (rowLength % BigInt(info.blockSize) !== 0n) {
-      throw c.error(`row length ${rowLength} is not a multiple of the ${ggmlTypeName(type)} block size ${info.blockSize}`, loc, dimsAt);
+      throw c.error('gguf.rowNotBlocks', { row: String(rowLength), type: ggmlTypeName(type), block: info.blockSize }, loc, dimsAt);
     }
     const byteSize = (elements / BigInt(info.blockSize)) * BigInt(info.typeSize);
     if (byteSize > INT64_MAX) {
-      throw c.error(`tensor size in bytes (${byteSize}) overflows 2^63`, loc, dimsAt);
+      throw c.error('gguf.sizeOverflow', { bytes: String(byteSize) }, loc, dimsAt);
     }
 
     const offsetAt = c.pos;
-    await c.need(8, 'the tensor data offset', loc);
+    await c.need(8, msg('gguf.what.dataOffset'), loc);
     const offset = c.u64();
     return { name, type, shape, offset, offsetAt, byteSize };
   }
@@ -461,18 +461,16 @@ async function openForReading(path: string): Promise<{ fh: FileHandle; size: num
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new QuantfitError(`cannot open: ${why}`, { file: path }, { cause: err });
+    throw quantfitError('gguf.cannotOpen', { error: reasonOf(err) }, { file: path }, err);
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new QuantfitError('not a regular file', { file: path });
+    if (!st.isFile()) throw quantfitError('gguf.notRegularFile', {}, { file: path });
     return { fh, size: st.size };
   } catch (err) {
     await fh.close();
     if (err instanceof QuantfitError) throw err;
-    throw new QuantfitError(`cannot read: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw quantfitError('gguf.cannotRead', { error: reasonOf(err) }, { file: path }, err);
   }
 }
 
@@ -512,16 +510,16 @@ export class GgufReader {
    */
   async read(tensor: GgufTensorInfo, byteStart: number, byteLength: number, target?: Uint8Array): Promise<Uint8Array> {
     const file = this.header.path;
-    if (this.closed) throw new QuantfitError('reader is closed', { file, tensor: tensor.name });
+    if (this.closed) throw quantfitError('gguf.readerClosed', {}, { file, tensor: tensor.name });
     if (!Number.isSafeInteger(byteStart) || !Number.isSafeInteger(byteLength) || byteStart < 0 || byteLength < 0 || byteStart + byteLength > tensor.byteSize) {
-      throw new QuantfitError(`byte range ${byteStart}+${byteLength} is outside the tensor's ${tensor.byteSize} bytes`, { file, tensor: tensor.name });
+      throw quantfitError('gguf.rangeOutsideTensor', { start: byteStart, length: byteLength, size: tensor.byteSize }, { file, tensor: tensor.name });
     }
     const position = this.header.dataOffset + tensor.offset + byteStart;
     if (position + byteLength > this.header.fileSize) {
-      throw new QuantfitError(`byte range ends at ${position + byteLength}, past the end of the file (${this.header.fileSize} bytes)`, { file, tensor: tensor.name, offset: position });
+      throw quantfitError('gguf.rangePastEnd', { end: position + byteLength, size: this.header.fileSize }, { file, tensor: tensor.name, offset: position });
     }
     if (target && target.length < byteLength) {
-      throw new QuantfitError(`target buffer holds ${target.length} bytes, ${byteLength} needed`, { file, tensor: tensor.name });
+      throw quantfitError('gguf.targetTooSmall', { have: target.length, need: byteLength }, { file, tensor: tensor.name });
     }
     const out = target ? target.subarray(0, byteLength) : new Uint8Array(byteLength);
     await readExactly(this.fh, file, out, 0, byteLength, position);

@@ -12,7 +12,8 @@
 import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, QuantfitError } from '../errors.ts';
+import { CancelledError, QuantfitError, quantfitError, reasonOf } from '../errors.ts';
+import type { MessageCode } from '../../../src-shared/messages/index.ts';
 import { encodeGgufHeader, type GgufLayout, type GgufWriteTensor } from './encode.ts';
 import type { GgufKv } from './types.ts';
 
@@ -101,10 +102,10 @@ export class GgufWriter {
     const dir = dirname(destPath);
     try {
       const st = await stat(destPath);
-      if (st.isDirectory()) throw new QuantfitError('output path is a directory', { file: destPath });
+      if (st.isDirectory()) throw quantfitError('gguf.outputIsDir', {}, { file: destPath });
     } catch (err) {
       if (err instanceof QuantfitError) throw err;
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot check the output path', destPath, err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('gguf.cannotCheckOutput', destPath, err);
     }
     await sweepStalePartials(destPath);
     const tempPath = join(dir, `.${basename(destPath)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
@@ -113,7 +114,7 @@ export class GgufWriter {
       fh = await open(tempPath, 'wx');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'the output folder does not exist' : code === 'EACCES' ? 'permission denied in the output folder' : 'cannot create a temp file in the output folder';
+      const why = code === 'ENOENT' ? 'gguf.outputFolderMissing' : code === 'EACCES' ? 'gguf.outputFolderDenied' : 'gguf.cannotCreateTemp';
       throw ioError(why, destPath, err);
     }
     const bufferBytes = Math.max(64 << 10, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES);
@@ -158,7 +159,7 @@ export class GgufWriter {
       let off = 0;
       while (off < chunk.length) {
         if (this.tensorIndex >= this.tensors.length) {
-          throw new QuantfitError(`${chunk.length - off} bytes of tensor data more than the ${this.tensors.length} tensors need`, { file: this.destPath });
+          throw quantfitError('gguf.tooMuchData', { extra: chunk.length - off, count: this.tensors.length }, { file: this.destPath });
         }
         const take = Math.min(this.tensorLeft, chunk.length - off);
         await this.emit(chunk.subarray(off, off + take));
@@ -180,12 +181,12 @@ export class GgufWriter {
       if (this.tensorIndex < this.tensors.length) {
         const t = this.tensors[this.tensorIndex];
         const got = this.tensorBytes[this.tensorIndex] - this.tensorLeft;
-        throw new QuantfitError(`tensor data incomplete: got ${got} of ${this.tensorBytes[this.tensorIndex]} bytes`, { file: this.destPath, tensor: t.name });
+        throw quantfitError('gguf.dataIncomplete', { got, need: this.tensorBytes[this.tensorIndex]! }, { file: this.destPath, tensor: t.name });
       }
       await this.flush();
       await this.settle();
       if (this.filePos !== this.layout.totalBytes) {
-        throw new QuantfitError(`internal: wrote ${this.filePos} bytes, expected ${this.layout.totalBytes}`, { file: this.destPath });
+        throw quantfitError('gguf.wroteWrongSize', { wrote: this.filePos, expected: this.layout.totalBytes }, { file: this.destPath });
       }
       const fh = this.fh!;
       try {
@@ -195,7 +196,7 @@ export class GgufWriter {
         await fh.close();
         await rename(this.tempPath, this.destPath);
       } catch (err) {
-        throw ioError('cannot complete the output file', this.destPath, err);
+        throw ioError('gguf.cannotComplete', this.destPath, err);
       }
       await syncDir(dirname(this.destPath));
       this.state = 'finished';
@@ -220,7 +221,7 @@ export class GgufWriter {
     const run = async () => {
       try {
         if (this.signal?.aborted || this.state === 'aborted') throw new CancelledError();
-        if (this.state !== 'open') throw new QuantfitError(`writer is ${this.state}`, { file: this.destPath });
+        if (this.state !== 'open') throw quantfitError('gguf.writerState', { state: this.state }, { file: this.destPath });
         try {
           await op();
         } catch (err) {
@@ -315,14 +316,14 @@ export class GgufWriter {
 
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
     const fh = this.fh;
-    if (!fh) throw new QuantfitError('writer is closed', { file: this.destPath });
+    if (!fh) throw quantfitError('gguf.writerClosed', {}, { file: this.destPath });
     let done = 0;
     while (done < bytes.length) {
       let n: number;
       try {
         ({ bytesWritten: n } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), position + done));
       } catch (err) {
-        throw ioError('write failed', this.destPath, err);
+        throw ioError('gguf.writeFailed', this.destPath, err);
       }
       done += n;
     }
@@ -387,10 +388,9 @@ export async function sweepStalePartials(destPath: string, now: number = Date.no
   return removed;
 }
 
-function ioError(what: string, file: string, err: unknown): QuantfitError {
-  const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.message;
-  return new QuantfitError(`${what}: ${why}`, { file }, { cause: err });
+/** `code` names the step that failed; `{error}` is the OS's reason (ENOSPC, EACCES … in the reader's language). */
+function ioError(code: MessageCode, file: string, err: unknown): QuantfitError {
+  return quantfitError(code, { error: reasonOf(err) }, { file }, err);
 }
 
 /** Makes the rename durable; some filesystems refuse fsync on a directory, which is harmless. */

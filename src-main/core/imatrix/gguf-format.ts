@@ -3,7 +3,7 @@
 // (Σx² per column, ne = [n_per_row, n_experts]) and `<name>.counts` (tokens per expert). Other
 // tensors (e.g. `<name>.in_sum`) are ignored, as llama-quantize ignores them.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import { GgufReader } from '../gguf/reader.ts';
 import { GgufWriter } from '../gguf/writer.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
@@ -38,7 +38,7 @@ export async function readGgufImatrix(path: string): Promise<RawImatrix> {
   const reader = await GgufReader.open(path);
   try {
     const h = reader.header;
-    if (h.tensors.length < 1) throw new QuantfitError('imatrix file has no entries (no tensors)', { file: path });
+    if (h.tensors.length < 1) throw quantfitError('imatrix.noTensors', {}, { file: path });
 
     const datasetsKv = kvEntry(h, 'imatrix.datasets');
     const datasets: string[] = [];
@@ -68,31 +68,22 @@ export async function readGgufImatrix(path: string): Promise<RawImatrix> {
     for (const name of [...pairs.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const { sums, counts } = pairs.get(name)!;
       if (!sums || !counts) {
-        throw new QuantfitError(`imatrix entry '${name}' has ${sums ? 'no .counts' : 'no .in_sum2'} tensor`, { file: path, tensor: name });
+        throw quantfitError(sums ? 'imatrix.noCounts' : 'imatrix.noSums', { name }, { file: path, tensor: name });
       }
       if (sums.type !== GgmlType.F32 || counts.type !== GgmlType.F32) {
-        throw new QuantfitError(`imatrix entry '${name}': .in_sum2 and .counts must be F32`, { file: path, tensor: name });
+        throw quantfitError('imatrix.notF32', { name }, { file: path, tensor: name });
       }
       if (sums.byteSize > MAX_IMATRIX_TENSOR_BYTES) {
-        throw new QuantfitError(
-          `imatrix entry '${name}' has ${sums.byteSize / 4} sums (${sums.byteSize} bytes), over the ${MAX_IMATRIX_TENSOR_BYTES}-byte limit for one matrix`,
-          { file: path, tensor: sums.name },
-        );
+        throw quantfitError('imatrix.tooBig', { name, sums: sums.byteSize / 4, bytes: sums.byteSize, max: MAX_IMATRIX_TENSOR_BYTES }, { file: path, tensor: sums.name });
       }
       // One count per expert: never more counts than sums (checked again exactly below).
       if (counts.byteSize > sums.byteSize) {
-        throw new QuantfitError(
-          `imatrix entry '${name}' has ${counts.byteSize / 4} expert counts but only ${sums.byteSize / 4} sums`,
-          { file: path, tensor: counts.name },
-        );
+        throw quantfitError('imatrix.tooManyCounts', { name, counts: counts.byteSize / 4, sums: sums.byteSize / 4 }, { file: path, tensor: counts.name });
       }
       const sumValues = await readF32(reader, sums);
       const countValues = [...(await readF32(reader, counts))].map(lround);
       if (countValues.length < 1 || sumValues.length % countValues.length !== 0) {
-        throw new QuantfitError(
-          `imatrix entry '${name}' has ${sumValues.length} sums, not a multiple of its ${countValues.length} expert counts`,
-          { file: path, tensor: name },
-        );
+        throw quantfitError('imatrix.notMultiple', { name, sums: sumValues.length, counts: countValues.length }, { file: path, tensor: name });
       }
       entries.set(name, { sums: sumValues, counts: countValues });
     }

@@ -2,7 +2,7 @@
 // when the file is not GGUF; then normalisation, include/exclude filters and the finiteness check.
 
 import { open, readFile, stat } from 'node:fs/promises';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError, reasonOf } from '../errors.ts';
 import { parseLegacyImatrix } from './legacy.ts';
 import { readGgufImatrix } from './gguf-format.ts';
 import { normaliseImatrix, filterImatrix, assertFiniteImatrix } from './normalise.ts';
@@ -41,7 +41,7 @@ export async function loadImatrix(path: string, options: LoadImatrixOptions = {}
     isGguf = await startsWithGgufMagic(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new QuantfitError(code === 'ENOENT' ? 'imatrix file not found' : `cannot read the imatrix file (${code ?? String(err)})`, { file: path });
+    throw code === 'ENOENT' ? quantfitError('imatrix.notFound', {}, { file: path }) : quantfitError('imatrix.cannotRead', { error: reasonOf(err) }, { file: path });
   }
   let raw;
   if (isGguf) {
@@ -50,11 +50,7 @@ export async function loadImatrix(path: string, options: LoadImatrixOptions = {}
     // Sized first: a model or other big file picked by mistake is refused without reading it.
     const size = (await stat(path)).size;
     if (size > MAX_LEGACY_BYTES) {
-      throw new QuantfitError(
-        `file is ${size} bytes: too large to be a legacy (.dat) importance matrix (at most ${MAX_LEGACY_BYTES} bytes are read); ` +
-          `if it is one, convert it to the GGUF form with: llama-imatrix --in-file <it> -o <it>.gguf`,
-        { file: path },
-      );
+      throw quantfitError('imatrix.legacyTooBig', { size, max: MAX_LEGACY_BYTES }, { file: path });
     }
     raw = parseLegacyImatrix(await readFile(path), path);
   }

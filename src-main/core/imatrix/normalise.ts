@@ -1,12 +1,12 @@
 // Turning a file's raw sums into the per-column means llama-quantize hands to the quantizers, and the
 // --include-weights / --exclude-weights filters, exactly as tools/quantize does them.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import type { Imatrix, RawImatrix } from './types.ts';
 
 export function normaliseImatrix(raw: RawImatrix, file: string): Imatrix {
   if (raw.format === 'gguf' && !raw.hasMetadata) {
-    throw new QuantfitError('imatrix file lacks the imatrix.datasets, imatrix.chunk_count and imatrix.chunk_size metadata', { file });
+    throw quantfitError('imatrix.noMetadata', {}, { file });
   }
   const entries = new Map<string, Float32Array>();
   for (const [name, { sums, counts }] of raw.entries) {
@@ -38,7 +38,7 @@ export function assertFiniteImatrix(imatrix: Imatrix): void {
   for (const [name, values] of imatrix.entries) {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i]!)) {
-        throw new QuantfitError(`imatrix entry '${name}' has a non-finite value ${values[i]} at column ${i}`, { file: imatrix.file, key: name });
+        throw quantfitError('imatrix.notFinite', { name, value: String(values[i]), column: i }, { file: imatrix.file, key: name });
       }
     }
   }
@@ -49,7 +49,7 @@ export function filterImatrix(imatrix: Imatrix, filter: { include?: readonly str
   const include = filter.include ?? [];
   const exclude = filter.exclude ?? [];
   if (include.length > 0 && exclude.length > 0) {
-    throw new QuantfitError('--include-weights and --exclude-weights cannot be used together');
+    throw quantfitError('imatrix.includeAndExclude');
   }
   let names = [...imatrix.entries.keys()];
   if (exclude.length > 0) names = names.filter((n) => !exclude.some((p) => n.includes(p)));
