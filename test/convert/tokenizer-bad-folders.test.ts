@@ -148,3 +148,59 @@ test('an aborted signal stops the read with CancelledError', async () => {
     await assert.rejects(readTokenizerKvs(dir, {}, { arch: 'LlamaForCausalLM', signal: controller.signal }), CancelledError);
   });
 });
+
+/** Every path to a value inside a JSON document. */
+function jsonPaths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  const out: (string | number)[][] = [prefix];
+  if (Array.isArray(value)) value.forEach((v, i) => out.push(...jsonPaths(v, [...prefix, i])));
+  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) out.push(...jsonPaths(v, [...prefix, k]));
+  return out;
+}
+
+function replaceAt(doc: unknown, path: readonly (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const copy = (Array.isArray(doc) ? [...doc] : { ...(doc as object) }) as Record<string | number, unknown>;
+  copy[path[0]] = replaceAt(copy[path[0]], path.slice(1), value);
+  return copy;
+}
+
+test('120 tokenizer_config.json/tokenizer.json with a value of the wrong kind: each converts or is refused with a code, none crashes', async () => {
+  const tokenizerConfig = {
+    add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: { content: '</s>', special: true }, sep_token: '<sep>',
+    chat_template: [{ name: 'default', template: '{{ x }}' }, { name: 'tool', template: '{{ y }}' }],
+    added_tokens_decoder: { 32000: { content: '<|im_start|>', special: true }, 32001: { content: 'x\u2581y', special: false } },
+  };
+  const tokenizerJson = {
+    added_tokens: [{ id: 1, content: '<s>', special: true }, { id: 2, content: '</s>', special: true }, { id: 32000, content: '<|im_start|>', special: true }],
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Lowercase' }, { type: 'BertNormalizer', lowercase: true, strip_accents: false }] },
+    post_processor: { type: 'Sequence', processors: [
+      { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>' } }, { Sequence: { id: 'A' } }, { SpecialToken: { id: '</s>' } }], pair: [{ SpecialToken: { id: '<s>' } }, { Sequence: { id: 'A' } }, { SpecialToken: { id: '<sep>' } }, { Sequence: { id: 'B' } }, { SpecialToken: { id: '</s>' } }] },
+      { type: 'RobertaProcessing', cls: ['<s>', 1], sep: ['</s>', 2] },
+    ] },
+    model: { type: 'BPE', merges: [['a', 'b']], vocab: {} },
+  };
+  const oddValues: unknown[] = [null, 0, -1, 1.5, 40000, '', 'x', true, [], {}, [1, 2], { content: 3 }];
+  const llama2 = await sentencePieceModelBytes('llama2');
+  const rand = mulberry32(23);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+  const configPaths = jsonPaths(tokenizerConfig);
+  const jsonPathsList = jsonPaths(tokenizerJson);
+  await withFolder({ 'tokenizer.model': llama2 }, async (dir) => {
+    const { writeFile } = await import('node:fs/promises');
+    let converted = 0;
+    for (let n = 0; n < 120; n++) {
+      const inConfig = n % 2 === 0;
+      const doc = inConfig ? replaceAt(tokenizerConfig, pick(configPaths), pick(oddValues)) : replaceAt(tokenizerJson, pick(jsonPathsList), pick(oddValues));
+      await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(inConfig ? doc : tokenizerConfig));
+      await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(inConfig ? tokenizerJson : doc));
+      const arch = pick(['LlamaForCausalLM', 'Phi3ForCausalLM', 'Gemma2ForCausalLM']);
+      try {
+        await readTokenizerKvs(dir, { architectures: [arch], vocab_size: 32002, pad_token_id: pick([0, null, 'x', 99999]) }, { arch });
+        converted++;
+      } catch (err) {
+        assert.ok(err instanceof QuantfitError && err.code !== undefined && hasMessage(err.code), `case ${n} (${arch}): ${String(err)}\n${JSON.stringify(doc).slice(0, 400)}`);
+      }
+    }
+    assert.ok(converted > 60, `most odd values are ignored as the converter ignores them (${converted}/120)`);
+  });
+});

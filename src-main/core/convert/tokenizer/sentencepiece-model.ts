@@ -44,6 +44,7 @@ const WIRE_FIXED32 = 5;
 
 class Cursor {
   pos: number;
+  private readonly view: DataView;
   constructor(
     readonly bytes: Uint8Array,
     start: number,
@@ -51,6 +52,7 @@ class Cursor {
     readonly file: string,
   ) {
     this.pos = start;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   fail(what: Message): never {
@@ -89,9 +91,9 @@ class Cursor {
 
   float32(): number {
     if (this.end - this.pos < 4) this.fail(msg('tokenizer.spm.truncated'));
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.pos, 4);
+    const value = this.view.getFloat32(this.pos, true);
     this.pos += 4;
-    return view.getFloat32(0, true);
+    return value;
   }
 
   skip(wireType: number): void {
