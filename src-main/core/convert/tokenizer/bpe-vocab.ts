@@ -55,13 +55,22 @@ function readVocab(folder: TokenizerFolder, model: JsonObject, added: readonly A
 
 /** The ids of CHKTXT (special tokens added, as transformers' encode() does) → the converter's name. */
 export function preTokenizerName(tokenizer: Tokenizer, file: string): string {
-  const ids = tokenizer.encode(CHKTXT).ids;
+  const ids = encodeOrRefuse(tokenizer, CHKTXT, true, file);
   const hash = createHash('sha256').update(`[${ids.join(', ')}]`).digest('hex');
   const name = PRE_TOKENIZER_BY_HASH.get(hash);
   if (name === undefined) {
     throw quantfitError('tokenizer.unknownPre', { hash }, { file });
   }
   return name;
+}
+
+/** tokenizers.js throws plain errors for what it cannot run (some Oniguruma regexes): one clear refusal. */
+function encodeOrRefuse(tokenizer: Tokenizer, text: string, addSpecialTokens: boolean, file: string): number[] {
+  try {
+    return tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  } catch (err) {
+    throw quantfitError('tokenizer.invalidFile', { detail: msg('tokenizer.bad.cannotBuild', { reason: (err as Error).message }) }, { file });
+  }
 }
 
 function hparamVocabSize(config: HfConfig, fallback: number): number {
@@ -122,7 +131,7 @@ export async function bpeVocab(folder: TokenizerFolder, config: HfConfig, signal
       const info = addedById.get(i);
       if (info !== undefined && !info.normalized) {
         // llama.cpp expects CONTROL and USER_DEFINED tokens pre-normalized: the converter round-trips them.
-        const ids = tokenizer.encode(token, { add_special_tokens: false }).ids;
+        const ids = encodeOrRefuse(tokenizer, token, false, folder.path('tokenizer.json'));
         if (ids.length > 0) token = tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: cleanUp });
       }
       if (info?.special === true || looksSpecial(token)) types.push(TokenType.CONTROL);
