@@ -14,7 +14,7 @@ export const catalogue = {
     'sources.ref.unknownSite': "'{ref}': only huggingface.co, hf-mirror.com and modelscope.cn URLs are understood.",
 
     'sources.ollama.remoteHost': 'ollama:{name} reads the weights from Ollama\'s own files, so Ollama must run on this machine; {host} is another machine.',
-    'sources.ollama.notFound': "Ollama at {host} has no model '{name}'. Pull it first, or pick another model.",
+    'sources.ollama.notFound': "Ollama at {host} has no model '{name}': pull it first (--pull, or 'ollama pull {name}'), or pick another model.",
     'sources.ollama.noFrom': "Ollama's modelfile for '{name}' names no weights file.",
     'sources.ollama.blobMissing': "Ollama keeps '{name}' in {path}, which is not on this machine.",
     'sources.ollama.notGguf': "'{name}' is not stored as a GGUF model, so it cannot be read.",
@@ -64,7 +64,7 @@ export const catalogue = {
     'sources.ref.unknownSite': '“{ref}”：只支持 huggingface.co、hf-mirror.com 和 modelscope.cn 的网址。',
 
     'sources.ollama.remoteHost': 'ollama:{name} 直接读取 Ollama 自己的模型文件，因此 Ollama 必须运行在本机；{host} 是另一台机器。',
-    'sources.ollama.notFound': '{host} 上的 Ollama 没有模型“{name}”。请先拉取，或选择其他模型。',
+    'sources.ollama.notFound': '{host} 上的 Ollama 没有模型“{name}”：请先拉取（--pull，或 “ollama pull {name}”），或选择其他模型。',
     'sources.ollama.noFrom': 'Ollama 为“{name}”给出的 Modelfile 没有指明权重文件。',
     'sources.ollama.blobMissing': 'Ollama 把“{name}”存放在 {path}，但该文件不在本机上。',
     'sources.ollama.notGguf': '“{name}”不是以 GGUF 格式存储的，无法读取。',
