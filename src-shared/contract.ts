@@ -7,12 +7,14 @@ import type { RecommendReport } from './types/advisor.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './types/ollama.ts';
 import type { FitRequest, FitResult } from './types/fit.ts';
 import type { JobEvent } from './types/progress.ts';
+import type { HubRepoListing, OllamaSourceEntry, OpenedSource } from './types/sources.ts';
 import type { Message } from './message.ts';
 
 export type { HardwareProfile, GpuInfo } from './types/hardware.ts';
 export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './types/advisor.ts';
 export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './types/ollama.ts';
 export type { JobEvent, Stage } from './types/progress.ts';
+export type { HubFileEntry, HubRepoListing, OllamaSourceEntry, OpenedSource, SourceGrade } from './types/sources.ts';
 export type { Locale, Message } from './message.ts';
 export { APP_STAGE_IDS, JOB_STAGES, STAGE_IDS } from './stages.ts';
 
@@ -37,6 +39,14 @@ export interface Settings {
   threads: number;
   language: Language;
   theme: Theme;
+  /** Hugging Face endpoint (a mirror such as https://hf-mirror.com); '' = HF_ENDPOINT or huggingface.co. */
+  hfEndpoint: string;
+  /** Hugging Face token for gated repos; '' = HF_TOKEN or huggingface-cli's saved token. Never logged. */
+  hfToken: string;
+  /** ModelScope endpoint; '' = MODELSCOPE_ENDPOINT or modelscope.cn. */
+  modelscopeEndpoint: string;
+  /** ModelScope token; '' = MODELSCOPE_API_TOKEN. Never logged. */
+  modelscopeToken: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -45,6 +55,10 @@ export const DEFAULT_SETTINGS: Settings = {
   threads: 0,
   language: 'system',
   theme: 'system',
+  hfEndpoint: '',
+  hfToken: '',
+  modelscopeEndpoint: '',
+  modelscopeToken: '',
 };
 
 /** Limits shared by the IPC validator and the renderer's inputs. */
@@ -90,7 +104,7 @@ export type { FitRequest, FitResult } from './types/fit.ts';
 /** The fields of FitRequest the renderer sends (all of them, every time); ipc-validate checks each. */
 export const FIT_REQUEST_FIELDS = [
   'modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes',
-  'allowRequantize',
+  'allowRequantize', 'source',
 ] as const satisfies readonly (keyof FitRequest)[];
 
 export type JobKind = 'quantize' | 'fit';
@@ -142,7 +156,18 @@ export interface QuantfitApi {
   /** Open an allow-listed URL in the default browser. */
   openExternal(url: string): Promise<void>;
   copyText(text: string): Promise<void>;
+  /** The local Ollama's models as sources for a fit (weight type, size, how good a source). */
+  ollamaSources(): Promise<OllamaSourceEntry[]>;
+  /** An Ollama model read in place (never copied): its blob's path and what the fit keeps from it. */
+  openOllamaSource(name: string): Promise<OpenedSource>;
+  /** A Hugging Face / ModelScope repo's files (repo id or URL), with the default pick. */
+  hubListFiles(ref: string): Promise<HubRepoListing>;
+  /** Downloads the files into the hub's cache (progress as job messages of SOURCE_JOB_ID; cancelJob cancels). */
+  hubDownload(ref: string, files: string[]): Promise<OpenedSource>;
 }
+
+/** The job id of a hub download's progress messages (one download at a time). */
+export const SOURCE_JOB_ID = 'job-source';
 
 /** The request/response methods (everything except the preload-local ones). */
 export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuCommand' | 'pathForDroppedFile'>;
@@ -152,6 +177,7 @@ const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
   appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickFolder: true, pickImatrixFile: true,
   startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
+  ollamaSources: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,
 };
 export const INVOKE_METHODS = Object.keys(INVOKE_METHOD_SET) as readonly InvokeMethod[];
 

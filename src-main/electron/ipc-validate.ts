@@ -8,6 +8,8 @@ import { parseModelName } from '../../src-shared/ollama-names.ts';
 import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
 import { SETTINGS_CHECKS } from './settings-schema.ts';
+import { hubReference } from './source-services.ts';
+import type { FitSource } from '../../src-shared/types/fit.ts';
 
 export class IpcValidationError extends Error {
   constructor(message: string) {
@@ -135,7 +137,60 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
     imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, 'importance matrix'),
     predictedBytes: predicted as number | null,
     allowRequantize: bool(o.allowRequantize, 'allow re-quantizing'),
+    source: fitSource(o.source),
   };
+  return out;
+}
+
+/** A hub repository as the user typed it: an ORG/REPO id, an hf:/modelscope: reference or a hub URL. */
+function hubRef(v: unknown, where: string): string {
+  const s = boundedString(v, where, LIMITS.urlChars).trim();
+  try {
+    hubReference(s);
+  } catch (err) {
+    fail(where, err instanceof Error ? err.message : String(err));
+  }
+  return s;
+}
+
+/** Repo paths to download: 1–10000 relative `/`-paths without `.`/`..` parts. */
+function repoPaths(v: unknown, where: string): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 10_000) fail(where, 'must be a list of 1–10000 repository paths');
+  return (v as unknown[]).map((p, i) => {
+    const s = boundedString(p, `${where} [${i}]`, LIMITS.pathChars);
+    if (s.startsWith('/') || s.split('/').some((part) => part === '' || part === '.' || part === '..') || s.includes('\\')) {
+      fail(`${where} [${i}]`, `'${s.slice(0, 120)}' is not a path inside the repository`);
+    }
+    return s;
+  });
+}
+
+function optionalText(v: unknown, where: string): string | null {
+  return v === null || v === undefined ? null : boundedString(v, where, LIMITS.textChars, 0);
+}
+
+/** Where a model came from (FitRequest.source): names and what the new model keeps, all bounded. */
+function fitSource(v: unknown): FitSource | null {
+  if (v === null) return null;
+  const o = plainObject(v, 'model source');
+  onlyKeys(o, ['stem', 'ollamaName', 'template', 'system', 'parameters', 'license'], 'model source');
+  const out: FitSource = { stem: boundedString(o.stem, 'model source name', LIMITS.nameChars) };
+  if (o.ollamaName !== undefined && o.ollamaName !== null) out.ollamaName = modelName(o.ollamaName, 'Ollama source model');
+  const template = optionalText(o.template, 'source template');
+  if (template !== null) out.template = template;
+  const system = optionalText(o.system, 'source system prompt');
+  if (system !== null) out.system = system;
+  if (o.parameters !== undefined && o.parameters !== null) {
+    const p = plainObject(o.parameters, 'source parameters');
+    const keys = Object.keys(p);
+    if (keys.length > 64 || keys.some((k) => !/^[A-Za-z0-9_]{1,64}$/.test(k))) fail('source parameters', 'must be at most 64 Ollama option names');
+    if (JSON.stringify(p).length > LIMITS.textChars) fail('source parameters', 'are too long');
+    out.parameters = p;
+  }
+  if (o.license !== undefined && o.license !== null) {
+    if (!Array.isArray(o.license) || o.license.length > 16) fail('source licence', 'must be a list of at most 16 texts');
+    out.license = (o.license as unknown[]).map((t, i) => boundedString(t, `source licence [${i}]`, LIMITS.textChars, 0));
+  }
   return out;
 }
 
@@ -188,6 +243,10 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   openPath: { arity: 1, check: async ([p]) => [await existingPath(p, 'path')] },
   openExternal: { arity: 1, check: ([u]) => [externalUrl(u)] },
   copyText: { arity: 1, check: ([t]) => [boundedString(t, 'text', LIMITS.textChars)] },
+  ollamaSources: { arity: 0, check: none },
+  openOllamaSource: { arity: 1, check: ([n]) => [modelName(n, 'Ollama model')] },
+  hubListFiles: { arity: 1, check: ([r]) => [hubRef(r, 'repository')] },
+  hubDownload: { arity: 2, check: ([r, f]) => [hubRef(r, 'repository'), repoPaths(f, 'files')] },
 };
 
 /** Validate the arguments of one IPC call; throws IpcValidationError with what is wrong. */

@@ -4,7 +4,7 @@ import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeTheme, net,
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
+  EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, SOURCE_JOB_ID, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage,
 } from '../../src-shared/contract.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -16,6 +16,7 @@ import type { HostReply } from './job-protocol.ts';
 import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSpec } from './menu.ts';
 import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
+import { SourceServices } from './source-services.ts';
 import { SettingsStore } from './settings-store.ts';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
@@ -83,6 +84,7 @@ function toElectronMenu(items: MenuItemSpec[]): MenuItemConstructorOptions[] {
 /** Implementations of every invoke method, after validation. */
 function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<ApiResult<M>> } {
   const core = createCoreServices(() => store.settings);
+  const sources = new SourceServices(() => store.settings, (m) => send(IPC_EVENT_CHANNEL, m));
   return {
     appInfo: async () => ({ version: app.getVersion(), platform: process.platform }),
     hardware: () => core.hardware(),
@@ -106,10 +108,15 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       const r = await dialog.showOpenDialog(mainWindow!, { properties: ['openDirectory', 'createDirectory'] });
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
-    startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings)),
+    startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings, app.getPath('downloads'))),
     cancelJob: async (id) => {
-      jobs.cancel(id);
+      if (id === SOURCE_JOB_ID) sources.cancelDownload();
+      else jobs.cancel(id);
     },
+    ollamaSources: () => sources.ollamaSources(),
+    openOllamaSource: (n) => sources.openOllamaSource(n),
+    hubListFiles: (ref) => sources.hubListFiles(ref),
+    hubDownload: (ref, files) => sources.hubDownload(ref, files),
     listModels: () => core.listModels(),
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),

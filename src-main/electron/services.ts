@@ -1,6 +1,7 @@
 // The core services behind the IPC methods that need no window: hardware, GGUF inspection,
 // recommendation, the Ollama library. No electron import — main.ts and the e2e bridge both use it.
 import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../../src-shared/contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
@@ -69,12 +70,13 @@ export function jobKindFor(request: FitRequest): JobKind {
  * Resolve a validated request into the job's input: the output file goes to the request's folder,
  * else the settings' folder, else beside the model, with the CLI's name `<model>.<TYPE>.gguf`.
  */
-export function resolveJobInput(request: FitRequest, settings: Settings): JobInput {
+export function resolveJobInput(request: FitRequest, settings: Settings, sourceOutputDir: string = homedir()): JobInput {
   const type = parseFtype(request.type).name;
-  const dir = request.outputDir ?? settings.outputDir ?? dirname(request.modelPath);
+  // A model from Ollama or a hub cache is never written next to: those folders are theirs.
+  const dir = request.outputDir ?? settings.outputDir ?? (request.source ? sourceOutputDir : dirname(request.modelPath));
   return {
     request: { ...request, type },
-    outputPath: join(dir, defaultOutputName(request.modelPath, type)),
+    outputPath: join(dir, defaultOutputName(request.source?.stem ?? request.modelPath, type)),
     ollamaHost: settings.ollamaHost,
     threads: settings.threads,
   };

@@ -47,12 +47,31 @@ export function checkOutputDirShape(v: unknown): Check<string | null> {
   return ok(v);
 }
 
+/** A hub endpoint: '' (from the environment) or an http(s) base URL without credentials, query or fragment. */
+export function checkHubEndpoint(v: unknown): Check<string> {
+  if (v === '') return ok('');
+  return checkOllamaHost(v);
+}
+
+/** A hub token: '' (from the environment) or one printable word. */
+export function checkHubToken(v: unknown): Check<string> {
+  if (typeof v !== 'string') return bad('must be a string');
+  const s = v.trim();
+  if (s.length > 512) return bad('must be at most 512 characters');
+  if (!/^[\x21-\x7e]*$/.test(s)) return bad('must be one word of printable characters');
+  return ok(s);
+}
+
 export const SETTINGS_CHECKS: { [K in keyof Settings]: (v: unknown) => Check<Settings[K]> } = {
   outputDir: checkOutputDirShape,
   ollamaHost: checkOllamaHost,
   threads: checkThreads,
   language: checkEnum(LANGUAGES),
   theme: checkEnum(THEMES),
+  hfEndpoint: checkHubEndpoint,
+  hfToken: checkHubToken,
+  modelscopeEndpoint: checkHubEndpoint,
+  modelscopeToken: checkHubToken,
 };
 
 export const SETTINGS_KEYS = Object.keys(SETTINGS_CHECKS) as Array<keyof Settings>;

@@ -15,7 +15,7 @@ const rejects = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unkno
 
 const fit = (over: Partial<Record<keyof FitRequest, unknown>> = {}): Record<string, unknown> => ({
   modelPath: file, type: 'Q4_K_M', contextLength: 4096, outputDir: dir, modelName: 'tiny:q4_k_m',
-  register: true, force: false, imatrixPath: null, predictedBytes: 123, allowRequantize: false, ...over,
+  register: true, force: false, imatrixPath: null, predictedBytes: 123, allowRequantize: false, source: null, ...over,
 });
 
 test('ipc: arity is exact', async () => {
@@ -112,4 +112,24 @@ test('ipc: openExternal only for allow-listed links, openPath for existing paths
   await rejects(validateArgs('openPath', [join(dir, 'x')]), /does not exist/);
   assert.deepEqual(await validateArgs('copyText', ['ollama run tiny']), ['ollama run tiny']);
   await rejects(validateArgs('copyText', ['x'.repeat(100_001)]), /text must be 1–100000 characters/);
+});
+
+test('ipc: a fit request\'s source is bounded data; the source methods check their arguments', async () => {
+  const source = { stem: 'qwen2.5-7b-instruct-fp16', ollamaName: 'qwen2.5:7b-instruct-fp16', template: '{{ .Prompt }}', system: '', parameters: { stop: ['<|im_end|>'], temperature: 0.7 }, license: ['MIT'] };
+  assert.deepEqual((await validateArgs('startFit', [fit({ source })]))[0].source, source);
+  await rejects(validateArgs('startFit', [fit({ source: { ...source, ollamaName: 'bad name' } })]), /Ollama source model 'bad name'/);
+  await rejects(validateArgs('startFit', [fit({ source: { ...source, evil: 1 } })]), /unknown field 'evil'/);
+  await rejects(validateArgs('startFit', [fit({ source: { ...source, parameters: { 'a b': 1 } } })]), /source parameters/);
+  await rejects(validateArgs('startFit', [fit({ source: { ...source, license: 'MIT' } })]), /source licence/);
+  await rejects(validateArgs('startFit', [fit({ source: { stem: '' } })]), /model source name must be/);
+  assert.deepEqual(await validateArgs('openOllamaSource', ['tiny:fp16']), ['tiny:fp16']);
+  await rejects(validateArgs('openOllamaSource', ['no such']), /not a valid Ollama model name/);
+  assert.deepEqual(await validateArgs('hubListFiles', ['Qwen/Qwen2.5-0.5B-Instruct-GGUF']), ['Qwen/Qwen2.5-0.5B-Instruct-GGUF']);
+  assert.deepEqual(await validateArgs('hubListFiles', ['https://modelscope.cn/models/qwen/Qwen2-0.5B']), ['https://modelscope.cn/models/qwen/Qwen2-0.5B']);
+  await rejects(validateArgs('hubListFiles', ['https://example.com/x/y']), /repository/);
+  await rejects(validateArgs('hubListFiles', ['ollama:x']), /repository/);
+  assert.deepEqual(await validateArgs('hubDownload', ['hf:org/repo', ['a.gguf', 'sub/b.json']]), ['hf:org/repo', ['a.gguf', 'sub/b.json']]);
+  await rejects(validateArgs('hubDownload', ['hf:org/repo', ['../x']]), /not a path inside the repository/);
+  await rejects(validateArgs('hubDownload', ['hf:org/repo', []]), /list of 1–10000/);
+  await rejects(validateArgs('hubDownload', ['hf:org/repo', 'a.gguf']), /list of 1–10000/);
 });

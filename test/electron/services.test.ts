@@ -69,3 +69,10 @@ test('recommend: an importance matrix is read before it counts, so a wrong file 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('job input: a model from Ollama or a hub cache is never written next to: the downloads folder, named from the source', () => {
+  const blob = '/home/u/.ollama/models/blobs/sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
+  const source = { stem: 'qwen2.5-7b-instruct-fp16', ollamaName: 'qwen2.5:7b-instruct-fp16' };
+  assert.equal(resolveJobInput(req({ modelPath: blob, source }), DEFAULT_SETTINGS, '/home/u/Downloads').outputPath, '/home/u/Downloads/qwen2.5-7b-instruct-fp16.Q4_K_M.gguf');
+  assert.equal(resolveJobInput(req({ modelPath: blob, source }), { ...DEFAULT_SETTINGS, outputDir: '/out' }, '/dl').outputPath, '/out/qwen2.5-7b-instruct-fp16.Q4_K_M.gguf');
+});

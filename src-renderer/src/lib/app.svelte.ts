@@ -5,6 +5,9 @@ import {
   type KeptOutput, type Message, type Settings, type Stage,
 } from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
+import type { FitSource } from '../../../src-shared/types/fit.ts';
+import { defaultModelName } from '../../../src-shared/default-names.ts';
+import { defaultNameFromOllama } from '../../../src-shared/source-names.ts';
 import { applyLanguage } from './i18n.svelte.ts';
 
 export type Screen = 'home' | 'model' | 'progress' | 'library' | 'settings';
@@ -44,6 +47,8 @@ export const app = $state({
   hardware: null as HardwareProfile | null,
   hardwareError: null as Message | null,
   model: null as ModelFileInfo | null,
+  /** Where the open model came from when it is not a file of the user's (an Ollama model, a hub download). */
+  source: null as { label: string; source: FitSource } | null,
   modelLoading: null as string | null,
   modelError: null as Message | null,
   ctx: 4096,
@@ -110,12 +115,20 @@ export async function loadHardware(): Promise<void> {
   }
 }
 
-export async function openModel(path: string): Promise<void> {
+/** The name `quantfit fit` would give: from the Ollama source's name, else the file (or repo) name. */
+export function defaultNameFor(type: string): string {
+  const s = app.source?.source;
+  if (s?.ollamaName) return defaultNameFromOllama(s.ollamaName, type);
+  return defaultModelName(s?.stem ?? app.model?.path ?? 'model', type);
+}
+
+export async function openModel(path: string, from: { label: string; source: FitSource } | null = null): Promise<void> {
   app.modelError = null;
   app.modelLoading = path.split(/[\\/]/).pop() ?? path;
   try {
     const model = await api().inspectModel(path);
     app.model = model;
+    app.source = from;
     app.report = null;
     app.selectedType = null;
     app.imatrixPath = null;
@@ -201,6 +214,7 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
     imatrixPath: app.imatrixPath,
     predictedBytes: option?.totalBytes ?? null,
     allowRequantize: opts.allowRequantize,
+    source: app.source ? $state.snapshot(app.source.source) : null,
   });
 }
 

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
+import { INVOKE_METHODS, SOURCE_JOB_ID, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
 import { errorMessage } from '../../../src-main/core/errors.ts';
 import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
@@ -14,6 +14,7 @@ import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
+import { SourceServices } from '../../../src-main/electron/source-services.ts';
 
 const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -49,11 +50,14 @@ export interface Bridge {
   close(): Promise<void>;
 }
 
-export async function createBridge(opts: { userDataDir: string; outputDir: string; ollamaUrl: string; language: 'en' | 'zh-CN' }): Promise<Bridge> {
+export async function createBridge(opts: { userDataDir: string; outputDir: string; ollamaUrl: string; language: 'en' | 'zh-CN'; hfEndpoint?: string; hfCache?: string }): Promise<Bridge> {
   const store = await SettingsStore.open(opts.userDataDir);
   await store.update({ ollamaHost: opts.ollamaUrl, outputDir: opts.outputDir, language: opts.language, threads: 2 });
   const core = createCoreServices(() => store.settings);
+  // The hub cache of the test (HF_HUB_CACHE in a real run), and the hub test server as the endpoint.
+  if (opts.hfEndpoint) await store.update({ hfEndpoint: opts.hfEndpoint });
   const listeners: Array<(m: JobMessage) => void> = [];
+  const sources = new SourceServices(() => store.settings, (m) => listeners.forEach((l) => l(m)), opts.hfCache ? { hfCache: opts.hfCache } : {});
   // As main.ts: openPath reveals only what a finished job produced.
   const produced = new ProducedPaths();
   const jobs = new JobManager(forkHost, (m) => {
@@ -94,8 +98,13 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
     cancelJob: async (id) => {
-      jobs.cancel(id);
+      if (id === SOURCE_JOB_ID) sources.cancelDownload();
+      else jobs.cancel(id);
     },
+    ollamaSources: () => sources.ollamaSources(),
+    openOllamaSource: (n) => sources.openOllamaSource(n),
+    hubListFiles: (ref) => sources.hubListFiles(ref),
+    hubDownload: (ref, files) => sources.hubDownload(ref, files),
     listModels: () => core.listModels(),
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),

@@ -1,0 +1,109 @@
+// The app's model sources behind the IPC: the local Ollama's models (read in place) and Hugging Face /
+// ModelScope repos (listed, then downloaded into the hub's cache with progress pushed as job messages
+// of SOURCE_JOB_ID). No electron import: main.ts and the e2e bridge both use it. Downloads are I/O
+// (the checksum is streamed), so they run here rather than in the quantizer's utility process.
+
+import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource, type Settings } from '../../src-shared/contract.ts';
+import type { FitSource } from '../../src-shared/types/fit.ts';
+import { CancelledError, QuantfitError } from '../core/errors.ts';
+import { OllamaClient } from '../core/ollama/client.ts';
+import { resolveOllamaHost } from '../core/ollama/host.ts';
+import { listHubRepo } from '../core/sources/hub.ts';
+import type { HubSettings } from '../core/sources/hub-settings.ts';
+import { ollamaSourceGrade } from '../core/sources/ollama.ts';
+import { parseModelReference, type ModelReference } from '../core/sources/reference.ts';
+import { resolveModelReference, type ResolvedModel } from '../core/sources/resolve.ts';
+
+/** The app's hub settings over the environment ('' = what the environment says). */
+export function hubSettingsOf(s: Settings): Partial<HubSettings> {
+  return {
+    ...(s.hfEndpoint ? { hfEndpoint: s.hfEndpoint } : {}),
+    ...(s.hfToken ? { hfToken: s.hfToken } : {}),
+    ...(s.modelscopeEndpoint ? { modelscopeEndpoint: s.modelscopeEndpoint } : {}),
+    ...(s.modelscopeToken ? { modelscopeToken: s.modelscopeToken } : {}),
+  };
+}
+
+export function hubReference(ref: string): Extract<ModelReference, { kind: 'hub' }> {
+  const parsed = parseModelReference(ref.includes(':') ? ref : `hf:${ref}`);
+  if (parsed.kind !== 'hub') throw new QuantfitError(`'${ref}' is not a Hugging Face or ModelScope repository`, {}, { code: 'sources.ref.badRepo', params: { ref } });
+  return parsed;
+}
+
+function opened(model: ResolvedModel): OpenedSource {
+  const o = model.ollama;
+  const source: FitSource = o
+    ? { stem: model.stem, ollamaName: o.name, template: o.template, system: o.system, parameters: { ...o.parameters }, license: [...o.license] }
+    : { stem: model.stem };
+  return { path: model.path, label: model.reference, source };
+}
+
+export class SourceServices {
+  private download: AbortController | null = null;
+
+  constructor(
+    private readonly settings: () => Settings,
+    private readonly push: (m: JobMessage) => void,
+    /** Hub settings that win over the app's (tests: the hub cache folder). */
+    private readonly overrides: Partial<HubSettings> = {},
+  ) {}
+
+  private client(): OllamaClient {
+    return new OllamaClient(resolveOllamaHost({ explicit: this.settings().ollamaHost }));
+  }
+
+  async ollamaSources(): Promise<OllamaSourceEntry[]> {
+    const models = await this.client().listModels();
+    return models.map((m) => ({
+      name: m.name,
+      sizeBytes: m.sizeBytes,
+      quantization: m.quantization,
+      family: m.family,
+      parameterSize: m.parameterSize,
+      grade: ollamaSourceGrade(m.quantization),
+    }));
+  }
+
+  async openOllamaSource(name: string): Promise<OpenedSource> {
+    return opened(await resolveModelReference({ kind: 'ollama', name }, { ollamaClient: this.client() }));
+  }
+
+  async hubListFiles(ref: string): Promise<HubRepoListing> {
+    const parsed = hubReference(ref);
+    const { listing, chosen, kind } = await listHubRepo(parsed, { settings: { ...hubSettingsOf(this.settings()), ...this.overrides } });
+    return {
+      hub: parsed.hub,
+      repo: parsed.repo,
+      revision: listing.revision,
+      commit: listing.commit,
+      files: listing.files.map((f) => ({ path: f.path, size: f.size })),
+      chosen,
+      kind,
+    };
+  }
+
+  async hubDownload(ref: string, files: string[]): Promise<OpenedSource> {
+    if (this.download) throw new QuantfitError('a download is already running');
+    const controller = new AbortController();
+    this.download = controller;
+    try {
+      const model = await resolveModelReference(hubReference(ref), {
+        signal: controller.signal,
+        files,
+        hub: { ...hubSettingsOf(this.settings()), ...this.overrides },
+        onEvent: (event) => this.push({ jobId: SOURCE_JOB_ID, kind: 'event', event }),
+      });
+      return opened(model);
+    } catch (err) {
+      if (controller.signal.aborted) throw new CancelledError();
+      throw err;
+    } finally {
+      this.download = null;
+    }
+  }
+
+  /** Cancels the running download (its partial file is kept for the next attempt). */
+  cancelDownload(): void {
+    this.download?.abort();
+  }
+}

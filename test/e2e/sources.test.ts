@@ -1,0 +1,148 @@
+// End-to-end for the model sources: the built renderer in headless Chromium over the real core, the
+// Ollama test server (an F16 and a Q8_0 model) and the Hugging Face test server. In English and in
+// Chinese: the "From Ollama" list (best source / already quantized), "Use" opens the model's blob in
+// place with its default name; the hub box lists a repo's files with the F16 file preselected,
+// downloads it into the hub cache and opens it; the settings' model hubs section. Screenshots go to
+// test-results/screens/sources-*.png.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Page } from 'playwright-core';
+import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
+import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
+import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
+import { startFakeOllama } from '../support/fake-ollama.ts';
+import { startFakeHfHub } from '../support/fake-hf-hub.ts';
+import { writeTinyLlama } from '../jobs/support.ts';
+import { buildRenderer } from './build-renderer.ts';
+import { createBridge, pageBridgeScript } from './support/bridge.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENS = join(ROOT, 'test-results/screens');
+const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+if (skip) console.log(`# skipping sources e2e: ${skip}`);
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
+
+async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const root = resolve(dir);
+  const server = http.createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = resolve(root, `.${path === '/' ? '/index.html' : path}`);
+    if (!file.startsWith(root + sep)) return void res.writeHead(404).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': contentSecurityPolicy() });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+}
+
+test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: skip ?? false, timeout: 300_000 }, async (t) => {
+  await mkdir(SCREENS, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'qf-e2e-src-'));
+  const built = join(work, 'renderer');
+  await buildRenderer(built);
+  const server = await serve(built);
+  const fake = await startFakeOllama();
+  const hub = await startFakeHfHub();
+  try {
+    const f16 = await writeTinyLlama(work, 'tiny-f16', { type: 'F16', nEmbd: 256, nFf: 512, nVocab: 256, seed: 5 });
+    const q8 = join(work, 'tiny-q8_0.gguf');
+    await quantizeFile(f16, q8, { ftype: parseFtype('Q8_0') }, { threads: 1 });
+    await fake.installModel('tiny:fp16', { gguf: f16, template: '{{ .Prompt }}', system: 'Be brief.' });
+    await fake.installModel('tiny:q8_0', { gguf: q8 });
+    hub.addRepo('org/Tiny-GGUF', { files: [{ path: 'tiny-f16.gguf', data: await readFile(f16) }, { path: 'tiny-q8_0.gguf', data: await readFile(q8) }, { path: 'README.md', data: Buffer.from('# tiny') }] });
+
+    for (const lang of ['en', 'zh-CN'] as const) {
+      await t.test(lang, async () => {
+        const T = (code: string, params: Record<string, string | number> = {}) => formatMessage({ code, params }, lang);
+        const userData = await mkdtemp(join(work, `user-${lang}-`));
+        const outDir = await mkdtemp(join(work, `out-${lang}-`));
+        const bridge = await createBridge({ userDataDir: join(userData, 'app'), outputDir: outDir, ollamaUrl: fake.url, language: 'en', hfEndpoint: hub.url, hfCache: join(work, `hf-cache-${lang}`) });
+        await bridge.invoke('setSettings', [{ language: 'system' }]);
+        const context = await chromium.launchPersistentContext(join(userData, 'chromium'), {
+          executablePath: CHROMIUM, headless: true, locale: lang === 'en' ? 'en-US' : 'zh-CN', viewport: { width: 1280, height: 900 }, colorScheme: 'light',
+          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+        });
+        const problems: string[] = [];
+        try {
+          await context.exposeBinding('__quantfitInvoke', (_s, method: string, args: unknown[]) => bridge.invoke(method, args));
+          await context.addInitScript(pageBridgeScript());
+          const page = context.pages()[0] ?? (await context.newPage());
+          page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+          bridge.onMessage((m) => {
+            void page.evaluate((msg) => (window as unknown as { __quantfitDeliver: (x: unknown) => void }).__quantfitDeliver(msg), m).catch(() => undefined);
+          });
+          await page.goto(server.url);
+
+          // From Ollama: both models, the F16 one marked the best source, the Q8_0 one already quantized.
+          const ollama = page.getByTestId('source-ollama');
+          await ollama.getByRole('heading', { name: T('sources.ui.ollamaTitle') }).waitFor();
+          const rows = ollama.getByTestId('ollama-source');
+          await rows.nth(1).waitFor();
+          assert.match(await rows.nth(0).innerText(), new RegExp(`tiny:fp16[\\s\\S]*F16[\\s\\S]*${T('sources.ui.best')}`));
+          assert.match(await rows.nth(1).innerText(), new RegExp(`tiny:q8_0[\\s\\S]*Q8_0[\\s\\S]*${T('sources.ui.quantized')}`));
+
+          // From a hub: the repo's files with sizes, the F16 file picked.
+          const hubBox = page.getByTestId('source-hub');
+          await hubBox.getByTestId('hub-ref').fill('https://huggingface.co/org/Tiny-GGUF');
+          await hubBox.getByRole('button', { name: T('sources.ui.list') }).click();
+          const files = hubBox.getByTestId('hub-files');
+          await files.getByText('tiny-q8_0.gguf').waitFor();
+          const checked = await files.locator('input:checked').count();
+          assert.equal(checked, 1);
+          assert.equal(await files.locator('li', { has: page.locator('input:checked') }).locator('.name').innerText(), 'tiny-f16.gguf');
+          await shot(page, `sources-1-home-${lang}`);
+
+          // Download → the model screen, named from the repo file, with where it came from.
+          await hubBox.getByTestId('hub-download').click();
+          await page.getByTestId('model-source').waitFor();
+          assert.match(await page.getByTestId('model-source').innerText(), /hf:org\/Tiny-GGUF/);
+          await page.getByTestId('recommended').waitFor();
+          await shot(page, `sources-2-model-from-hub-${lang}`);
+
+          // Back home, "Use" the Ollama F16 model: read in place; default name from its tag.
+          await page.getByTestId('nav-home').click();
+          await rows.nth(0).getByRole('button', { name: T('sources.ui.use') }).click();
+          await page.getByTestId('model-source').getByText('ollama:tiny:fp16').waitFor();
+          await page.getByTestId('recommended').waitFor();
+          const name = await page.getByTestId('model-name').inputValue();
+          assert.match(name, /^tiny:[a-z0-9_]+$/);
+          await shot(page, `sources-3-model-from-ollama-${lang}`);
+
+          // Settings: the model hubs' endpoints and tokens.
+          await page.getByTestId('nav-settings').click();
+          await page.getByTestId('settings-hubs').getByRole('heading', { name: T('sources.settings.title') }).waitFor();
+          await shot(page, `sources-4-settings-${lang}`);
+          assert.deepEqual(problems, []);
+        } finally {
+          await context.close();
+          await bridge.close();
+        }
+      });
+    }
+  } finally {
+    await fake.stop();
+    await hub.stop();
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
