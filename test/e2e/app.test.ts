@@ -111,7 +111,7 @@ async function visibleText(page: Page): Promise<string> {
 }
 
 /** Names and units that read the same in Chinese. */
-const LANGUAGE_FREE_WORDS = new Set(['Quantfit', 'Ollama', 'Modelfile', 'English', 'ppl', 'tokens']);
+const LANGUAGE_FREE_WORDS = new Set(['Quantfit', 'Ollama', 'Hugging', 'Face', 'ModelScope', 'Modelfile', 'English', 'ppl', 'tokens']);
 
 /**
  * Runs of three or more English words in `text`: a sentence someone forgot to translate. Paths, file
