@@ -9,6 +9,8 @@
 // includes starting its worker pool); the child's total wall time is shown too.
 //
 // Usage: npm run bench -- [--rounds N] [--threads N] [--types Q4_K_M,Q6_K] [--layers N] [--dir DIR] [--keep]
+//        [--no-cli-start]
+// First, the CLI's start-up against a bare node (bench/cli-start.ts; --no-cli-start skips it).
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,6 +26,7 @@ import { readGgufHeader } from '../src-main/core/gguf/reader.ts';
 import { fp32ToFp16 } from '../src-main/core/quant/numeric.ts';
 import { tinyLlama, syntheticKv, tensorTypeId } from '../test/support/synthetic-gguf.ts';
 import { syntheticImatrix } from '../test/support/quant-parity.ts';
+import { printCliStart } from './cli-start.ts';
 
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -128,8 +131,11 @@ async function main(): Promise<void> {
     options: {
       rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' }, types: { type: 'string' },
       layers: { type: 'string', default: '2' }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
+      'cli-start': { type: 'boolean', default: true },
     },
+    allowNegative: true,
   });
+  if (values['cli-start']) await printCliStart(15);
   const rounds = Math.max(1, Number(values.rounds));
   const threads = Math.max(1, Number(values.threads));
   const only = values.types?.split(',').map((s) => s.trim().toUpperCase());

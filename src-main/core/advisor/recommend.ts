@@ -183,7 +183,16 @@ export interface AdviseOptions extends RecommendOptions {
 
 /** The whole answer of `quantfit recommend`: plan every type, estimate, place and pick. */
 export function advise(header: GgufHeader, hardware: HardwareProfile, options: AdviseOptions): RecommendReport & { skipped: PlannedModel['skipped'] } {
-  const model = planModel(header, options.planner, { hasImatrix: options.hasImatrix });
+  return adviseFromPlan(planModel(header, options.planner, { hasImatrix: options.hasImatrix }), header, hardware, options);
+}
+
+/**
+ * advise for a model planned already: planning needs no hardware, so a caller can plan while the
+ * hardware probe (mostly waiting for lscpu, lspci and the like) runs.
+ */
+export function adviseFromPlan(
+  model: PlannedModel, header: GgufHeader, hardware: HardwareProfile, options: RecommendOptions & { readonly ctx?: number },
+): RecommendReport & { skipped: PlannedModel['skipped'] } {
   if (model.plans.length === 0) {
     const first = model.skipped[0];
     throw new QuantfitError(`no quant type can be made from this model${first ? `: ${first.reason}` : ''}`, { file: header.path });

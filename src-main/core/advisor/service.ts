@@ -5,7 +5,8 @@ import { readModelHeader } from '../convert/model.ts';
 import { probeHardware } from '../hardware/probe.ts';
 import { applyOverrides, type HardwareOverrides } from '../hardware/override.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
-import { advise } from './recommend.ts';
+import { adviseFromPlan } from './recommend.ts';
+import { planModel } from './estimate.ts';
 import { quantizerPlanner } from './planner.ts';
 import type { RecommendReport } from './types.ts';
 
@@ -28,15 +29,17 @@ export interface RecommendModelResult extends RecommendReport {
 }
 
 export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
+  // The probe mostly waits for child processes (lscpu, lspci, …): start it first, plan meanwhile.
+  const probing = options.hardware ? Promise.resolve(options.hardware) : probeHardware({ outputDir: options.outputDir ?? dirname(path) });
   const header = await readModelHeader(path);
-  const probed = options.hardware ?? await probeHardware({ outputDir: options.outputDir ?? dirname(path) });
+  const model = planModel(header, quantizerPlanner, { hasImatrix: options.hasImatrix === true });
+  const probed = await probing;
   const hardware = applyOverrides(probed, {
     ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
     ...(options.vramBytes !== undefined ? { vramBytes: options.vramBytes } : {}),
     ...(options.unified === true ? { unified: true } : {}),
   });
-  return advise(header, hardware, {
-    planner: quantizerPlanner,
+  return adviseFromPlan(model, header, hardware, {
     hasImatrix: options.hasImatrix === true,
     ollamaVersion: options.ollamaVersion ?? null,
     ...(options.ctx !== undefined ? { ctx: options.ctx } : {}),

@@ -4,7 +4,8 @@
 
 import { readdir, readFile, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import si from 'systeminformation';
+import { createRequire } from 'node:module';
+import type { Systeminformation } from 'systeminformation';
 import type { RawGpu, RawHardware } from './raw.ts';
 import { profileFromRaw } from './profile.ts';
 import type { HardwareProfile } from './types.ts';
@@ -12,6 +13,31 @@ import type { HardwareProfile } from './types.ts';
 export interface ProbeOptions {
   /** Folder the output will be written to; its file system's free space is reported. */
   readonly outputDir?: string;
+}
+
+/** The three systeminformation queries the probe makes. */
+interface SystemQueries {
+  mem(): Promise<Systeminformation.MemData>;
+  cpu(): Promise<Systeminformation.CpuData>;
+  graphics(): Promise<Systeminformation.GraphicsData>;
+}
+
+let queries: SystemQueries | undefined;
+
+/**
+ * systeminformation's memory, cpu and graphics modules, required one by one on first use: its index
+ * loads all twenty (network, docker, wifi, …), which was a third of `quantfit recommend`'s start-up.
+ */
+function systemQueries(): SystemQueries {
+  if (!queries) {
+    const require = createRequire(import.meta.url);
+    queries = {
+      mem: (require('systeminformation/lib/memory') as Pick<SystemQueries, 'mem'>).mem,
+      cpu: (require('systeminformation/lib/cpu') as Pick<SystemQueries, 'cpu'>).cpu,
+      graphics: (require('systeminformation/lib/graphics') as Pick<SystemQueries, 'graphics'>).graphics,
+    };
+  }
+  return queries;
 }
 
 function message(err: unknown): string {
@@ -81,6 +107,7 @@ function mergeDrm(g: RawGpu, cards: readonly DrmCard[]): RawGpu {
 export async function collectRawHardware(options: ProbeOptions = {}): Promise<RawHardware> {
   const errors: Record<string, string> = {};
   const outputDir = resolve(options.outputDir ?? process.cwd());
+  const si = systemQueries();
   const [mem, cpu, graphics, disk, drm] = await Promise.all([
     settle('mem', errors, () => si.mem()),
     settle('cpu', errors, () => si.cpu()),

@@ -5,10 +5,11 @@
 
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { OllamaClient } from '../ollama/client.ts';
+import type { OllamaClient } from '../ollama/client.ts';
 import type { JobEvent } from '../progress.ts';
-import { resolveHubSource, type HubSettings } from './hub.ts';
-import { defaultNameFromOllama, resolveOllamaSource, type OllamaSourceInfo } from './ollama.ts';
+import type { HubSettings } from './hub.ts';
+import type { OllamaSourceInfo } from './ollama.ts';
+import { defaultNameFromOllama } from '../../../src-shared/source-names.ts';
 import { formatModelReference, parseModelReference, type HubName, type ModelReference } from './reference.ts';
 import { defaultModelName } from '../jobs/default-names.ts';
 
@@ -88,6 +89,8 @@ export async function resolveModelReference(ref: string | ModelReference, opts: 
       return { reference, path, kind, origin: { type: 'path' }, stem: pathStem(path), outputDir: dirname(path) };
     }
     case 'ollama': {
+      // Loaded here: a plain path (most runs) never needs the Ollama or hub clients.
+      const { resolveOllamaSource } = await import('./ollama.ts');
       const r = await resolveOllamaSource(parsed.name, {
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
@@ -107,6 +110,7 @@ export async function resolveModelReference(ref: string | ModelReference, opts: 
       };
     }
     case 'hub': {
+      const { resolveHubSource } = await import('./hub.ts');
       const r = await resolveHubSource(parsed, {
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
