@@ -8,6 +8,9 @@
 // or a cold page cache hurts both alike. Seconds are the quantize call inside the child (ours
 // includes starting its worker pool); the child's total wall time is shown too.
 //
+// Then one more line (bench/convert-quantize.ts): a Hugging Face folder → Q4_K_M in one pass against
+// convert_hf_to_gguf.py --outtype auto + llama_model_quantize, with both peak RSS.
+//
 // Usage: npm run bench -- [--rounds N] [--threads N] [--types Q4_K_M,Q6_K] [--layers N] [--dir DIR] [--keep]
 //        [--no-cli-start]
 // First, the CLI's start-up against a bare node (bench/cli-start.ts; --no-cli-start skips it).
@@ -182,6 +185,9 @@ async function main(): Promise<void> {
       await rm(outTheirs, { force: true });
     }
     console.log('# seconds: best of the rounds; RSS: the largest; ratio < 1 means we are faster');
+    // A Hugging Face folder → Q4_K_M in one pass against convert_hf_to_gguf.py + llama_model_quantize.
+    const { convertBench } = await import('./convert-quantize.ts');
+    await convertBench({ threads, ...(values.dir ? { dir: values.dir } : {}) });
   } finally {
     if (values.keep) console.log(`# kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
