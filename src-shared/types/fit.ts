@@ -54,6 +54,8 @@ export interface FitRequest {
   /** Ollama base URL; when given it counts as the user's explicit choice. */
   host?: string | null;
   system?: string | null;
+  /** Write Quantfit's Go chat template even where Ollama (≥ 0.30) renders the GGUF's own (drops tool calling). */
+  goTemplate?: boolean;
   /** Run the test prompt after create (default true). */
   verify?: boolean;
   /** Start `ollama serve` when no server answers and Ollama is installed. */

@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
 import { checkOllamaCompat, ftypeLoads, parseOllamaVersion, rendersGgufTemplate, tensorTypeLoads } from '../../src-main/core/ollama/compat.ts';
-import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
-import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GgufValueType } from '../../src-main/core/gguf/types.ts';
+import { registerGguf } from '../../src-main/core/ollama/register.ts';
+import { startFakeOllama } from '../support/fake-ollama.ts';
+import { parseModelfile } from '../support/go-template.ts';
+import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf, type SyntheticModel } from '../support/synthetic-gguf.ts';
 import { listDir, writeTinyLlama } from './support.ts';
 
 describe('the Ollama compat table', () => {
@@ -121,4 +126,56 @@ describe('quantfit fit --type TQ1_0 against the server\'s version', () => {
       await removeTempDir(out);
     }
   });
+});
+
+describe('the chat template follows the server version', () => {
+  // A ChatML Jinja template far enough from Ollama's own (tool calls) that it matches none of them.
+  const JINJA =
+    "{%- if tools %}{{ '<|im_start|>system\\n# Tools\\n' + (tools | tojson) + '<|im_end|>\\n' }}{%- endif %}" +
+    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{{ '<|im_start|>assistant\\n' }}";
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir('template-version');
+  });
+  after(async () => {
+    await removeTempDir(dir);
+  });
+
+  async function withChatTemplate(name: string): Promise<string> {
+    const base = tinyLlama({ seed: 9 });
+    const model: SyntheticModel = { ...base, kv: [...(base.kv ?? []), { key: 'tokenizer.chat_template', type: GgufValueType.STRING, value: JINJA }] };
+    const path = join(dir, `${name}.gguf`);
+    await writeSyntheticGguf(path, model);
+    return path;
+  }
+
+  const cases = [
+    { version: '0.33.0', profile: 'v0.33', goTemplate: false, kind: 'gguf' },
+    { version: '0.30.0', profile: 'v0.33', goTemplate: false, kind: 'gguf' },
+    { version: '0.33.0', profile: 'v0.33', goTemplate: true, kind: 'own' },
+    { version: '0.29.1', profile: 'pre-0.30', goTemplate: false, kind: 'own' },
+  ] as const;
+  for (const c of cases) {
+    test(`Ollama ${c.version}${c.goTemplate ? ' with --go-template' : ''}: ${c.kind === 'gguf' ? 'no Go template, Ollama renders the GGUF\'s' : 'Quantfit\'s Go template'}`, async () => {
+      const fake = await startFakeOllama({ version: c.version, profile: c.profile, templatesDir: null });
+      try {
+        const path = await withChatTemplate(`chat-${c.version}-${c.goTemplate}`);
+        const r = await registerGguf({ ggufPath: path, name: 'chat', host: fake.url, verify: false, goTemplate: c.goTemplate });
+        assert.equal(r.template.kind, c.kind);
+        assert.deepEqual(r.warnings, []);
+        const create = fake.requests.find((q) => q.path === '/api/create')?.body as { template?: string; parameters?: { stop?: string[] } };
+        const mf = parseModelfile(await readFile(r.modelfilePath ?? '', 'utf8'));
+        if (c.kind === 'gguf') {
+          assert.equal('template' in create, false);
+          assert.equal(create.parameters?.stop, undefined);
+          assert.equal(mf.template, null);
+        } else {
+          assert.match(create.template ?? '', /<\|im_start\|>/);
+          assert.equal(mf.template, create.template);
+        }
+      } finally {
+        await fake.stop();
+      }
+    });
+  }
 });

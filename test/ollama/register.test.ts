@@ -145,7 +145,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     const path = await writeModel('l3', { chatTemplate: spec.jinja, specials: spec.specials, eos: spec.eos, eot: spec.eot });
     const { events, onEvent } = collect();
     fake.requests.length = 0;
-    const result = await registerGguf({ ggufPath: path, name: 'l3:test', host: fake.url, numCtx: 2048, system: 'You are terse.', predictedBytes: 2_000_000 }, { onEvent });
+    const result = await registerGguf({ ggufPath: path, name: 'l3:test', host: fake.url, numCtx: 2048, system: 'You are terse.', predictedBytes: 2_000_000, goTemplate: true }, { onEvent });
 
     assert.equal(result.model, 'l3:test');
     assert.equal(result.sha256, await sha(path));
@@ -200,7 +200,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     test(`template choice: ${family} gets Quantfit's ${family} template and its stop tokens`, async () => {
       const spec = JINJA[family];
       const path = await writeModel(`fam-${family}`, { chatTemplate: spec.jinja, specials: spec.specials, eos: spec.eos, eot: spec.eot, seed: 20 });
-      const result = await registerGguf({ ggufPath: path, name: `fam-${family}`, host: fake.url, verify: false });
+      const result = await registerGguf({ ggufPath: path, name: `fam-${family}`, host: fake.url, verify: false, goTemplate: true });
       const f = FAMILY_TEMPLATES.find((t) => t.family === family)!;
       assert.equal(result.template.kind, 'own');
       assert.equal((result.template as { family: string }).family, family);

@@ -31,6 +31,8 @@ Options:
   --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF)
   --threads N         quantizer threads (default: all cores); the output does not depend on it
   --system TEXT       system prompt
+  --go-template       write Quantfit's Go chat template for the model's family even where Ollama
+                      (0.30 or newer) renders the GGUF's own chat template (a Go template drops tool calling)
   --no-verify         skip the test prompt
   --force             replace an existing output file and an existing model of the same name
   --allow-requantize  quantize an input that is already quantized (lower quality)
@@ -57,6 +59,7 @@ export async function run(args: string[]): Promise<number> {
       imatrix: { type: 'string' },
       threads: { type: 'string' },
       system: { type: 'string' },
+      'go-template': { type: 'boolean' },
       'no-verify': { type: 'boolean' },
       force: { type: 'boolean' },
       'allow-requantize': { type: 'boolean' },
@@ -93,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
           ...(threads !== undefined ? { threads } : {}),
           host: values.host ?? null,
           system: values.system ?? null,
+          goTemplate: values['go-template'] === true,
           verify: values['no-verify'] !== true,
           force: values.force === true,
           allowRequantize: values['allow-requantize'] === true,

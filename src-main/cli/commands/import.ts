@@ -20,6 +20,8 @@ Options:
   --ctx N            context length to store as PARAMETER num_ctx
   --system TEXT      system prompt
   --template FILE    a Go template to use instead of the one Quantfit picks from the GGUF
+  --go-template      write Quantfit's Go chat template for the model's family even where Ollama
+                     (0.30 or newer) renders the GGUF's own chat template (a Go template drops tool calling)
   --modelfile PATH   where to write the Modelfile (default: <file>.Modelfile next to the GGUF)
   --sha256 HEX       the file's sha256 if already known (skips hashing)
   --predicted-bytes N  the memory the advisor predicted, shown next to what Ollama reports
@@ -39,6 +41,7 @@ export async function run(args: string[]): Promise<number> {
       ctx: { type: 'string' },
       system: { type: 'string' },
       template: { type: 'string' },
+      'go-template': { type: 'boolean' },
       sha256: { type: 'string' },
       modelfile: { type: 'string' },
       'predicted-bytes': { type: 'string' },
@@ -74,6 +77,7 @@ export async function run(args: string[]): Promise<number> {
         numCtx,
         system: values.system,
         template,
+        goTemplate: values['go-template'] === true,
         sha256: values.sha256?.toLowerCase(),
         modelfilePath: values.modelfile,
         force: values.force === true,

@@ -122,7 +122,7 @@ function fitContext(request: FitRequest, runner: StageRunner, client: OllamaClie
  */
 async function registration(job: FitContext, rc: RegisterStageContext, target: FitTarget, output: FitOutput, modelName: string): Promise<Registration> {
   const { request, runner } = job;
-  await requireServer(rc.client, runner.signal, { start: request.startOllama === true, onEvent: runner.emit });
+  const serverVersion = await requireServer(rc.client, runner.signal, { start: request.startOllama === true, onEvent: runner.emit });
   return {
     file: output.path,
     fileSize: target.fileBytes,
@@ -137,6 +137,8 @@ async function registration(job: FitContext, rc: RegisterStageContext, target: F
     template: request.source?.template && request.source.template !== '{{ .Prompt }}' ? request.source.template : null,
     parameters: request.source?.parameters ?? {},
     license: request.source?.license ?? [],
+    serverVersion,
+    goTemplate: request.goTemplate === true,
     modelfilePath: join(job.outDir, `${fileStem(output.path)}.Modelfile`),
     verify: request.verify !== false,
     verifyPrompt: null,

@@ -13,6 +13,7 @@ import type { GgufKv } from '../gguf/types.ts';
 import type { StageRunner } from '../jobs/runner.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest, sha256File } from './blobs.ts';
 import type { OllamaClient } from './client.ts';
+import { rendersGgufTemplate } from './compat.ts';
 import { modelfileFrom, modelfileOwner, renderModelfile } from './modelfile.ts';
 import { planTemplate, type TemplatePlan } from './templates.ts';
 import type { TemplateChoice, VerifyResult } from './types.ts';
@@ -38,6 +39,10 @@ export interface Registration {
   readonly parameters: Readonly<Record<string, unknown>>;
   /** Licence texts, one layer each. */
   readonly license: readonly string[];
+  /** The server's version (decides the chat template, compat.ts); null when unknown. */
+  readonly serverVersion: string | null;
+  /** Write Quantfit's Go template even where the server renders the GGUF's own (drops tool calling). */
+  readonly goTemplate: boolean;
   /** Where the Modelfile goes; null writes none. */
   readonly modelfilePath: string | null;
   readonly verify: boolean;
@@ -113,13 +118,13 @@ export interface TemplateDraft {
 export async function writeModelfile(rc: RegisterStageContext, reg: Registration): Promise<TemplateDraft> {
   const { runner } = rc;
   runner.start('modelfile');
-  const plan = planTemplate(reg.kv, reg.template ?? undefined);
+  const plan = planTemplate(reg.kv, reg.template ?? undefined, { serverRendersGgufTemplate: !reg.goTemplate && rendersGgufTemplate(reg.serverVersion) });
   for (const w of plan.warnings) runner.warn('modelfile', w);
   // Without a template of ours, sending `stop` would replace the stop list Ollama adds when it
   // recognises the template itself (request parameters win); the runner ends at EOS regardless.
   // A source model's own stop list (an `ollama:` source) is kept as it was.
   const inheritedStop = Array.isArray(reg.parameters.stop) ? reg.parameters.stop.filter((s): s is string => typeof s === 'string') : null;
-  const stop = inheritedStop ?? (plan.choice.kind !== 'none' ? plan.stop : []);
+  const stop = inheritedStop ?? (plan.template !== null ? plan.stop : []);
   const parameters: Record<string, unknown> = { ...reg.parameters };
   if (stop.length > 0) parameters.stop = [...stop];
   if (reg.numCtx !== null) parameters.num_ctx = reg.numCtx;
@@ -314,5 +319,7 @@ export function describeChoice(choice: TemplateChoice): string {
       return `template chosen by Ollama: ${choice.reason}`;
     case 'none':
       return `no chat template: ${choice.reason}`;
+    case 'gguf':
+      return `no Go template sent: ${choice.reason}`;
   }
 }

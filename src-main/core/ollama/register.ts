@@ -111,6 +111,8 @@ async function prepareRegistration(options: RegisterOptions, client: OllamaClien
     template: options.template ?? null,
     parameters: options.parameters ?? {},
     license: options.license ?? [],
+    serverVersion: version,
+    goTemplate: options.goTemplate === true,
     modelfilePath,
     verify: options.verify !== false,
     verifyPrompt: options.verifyPrompt ?? null,

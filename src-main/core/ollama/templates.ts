@@ -163,11 +163,21 @@ export interface TemplatePlan {
   readonly warnings: readonly string[];
 }
 
+export interface TemplateOptions {
+  /**
+   * The server renders the GGUF's own Jinja chat template when none of its built-in ones matches
+   * (Ollama ≥ 0.30, compat.ts), and no Go template was asked for: then none is sent.
+   */
+  readonly serverRendersGgufTemplate?: boolean;
+}
+
 /**
- * Decides the TEMPLATE and stop strings for a GGUF from its metadata. `userTemplate` (if given) wins.
- * Never returns a bare `{{ .Prompt }}` quietly: with no usable template the plan carries a warning.
+ * Decides the TEMPLATE and stop strings for a GGUF from its metadata. `userTemplate` (if given) wins;
+ * then, where the server renders the GGUF's own chat template, none is sent (a Go template would drop
+ * tool calling); else Quantfit's Go template for the family. Never returns a bare `{{ .Prompt }}`
+ * quietly: with no usable template the plan carries a warning.
  */
-export function planTemplate(kv: readonly GgufKv[], userTemplate?: string): TemplatePlan {
+export function planTemplate(kv: readonly GgufKv[], userTemplate?: string, options: TemplateOptions = {}): TemplatePlan {
   const eot = endOfTurnTokens(kv);
   const chat = kvValue(kv, 'tokenizer.chat_template');
   const chatTemplate = typeof chat === 'string' ? chat : '';
@@ -176,6 +186,10 @@ export function planTemplate(kv: readonly GgufKv[], userTemplate?: string): Temp
 
   if (userTemplate !== undefined && userTemplate.trim() !== '') {
     return { choice: { kind: 'user', reason: 'template given explicitly' }, template: userTemplate, stop, warnings: [] };
+  }
+  if (options.serverRendersGgufTemplate === true && chatTemplate !== '') {
+    // No stop list either: it would replace the one Ollama adds when it matches a built-in template.
+    return { choice: { kind: 'gguf', reason: 'Ollama renders the GGUF\'s own chat template (tool calling included)' }, template: null, stop: [], warnings: [] };
   }
   if (family) {
     return {

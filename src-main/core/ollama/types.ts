@@ -38,7 +38,9 @@ export type TemplateChoice =
   /** A template the caller gave explicitly. */
   | { readonly kind: 'user'; readonly reason: string }
   /** Nothing applies: registered without a template, with a warning saying so. */
-  | { readonly kind: 'none'; readonly reason: string };
+  | { readonly kind: 'none'; readonly reason: string }
+  /** No Go template sent: this Ollama (≥ 0.30) renders the GGUF's own chat template (tools included). */
+  | { readonly kind: 'gguf'; readonly reason: string };
 
 /** Input of `registerGguf`: import one GGUF file into Ollama under `name`. */
 export interface RegisterOptions {
@@ -55,6 +57,11 @@ export interface RegisterOptions {
   readonly system?: string;
   /** A Go template to use instead of the detected one. */
   readonly template?: string;
+  /**
+   * Write Quantfit's Go template for the model's family even where the server renders the GGUF's own
+   * chat template (Ollama ≥ 0.30); a Go template drops tool calling. Older servers always get one.
+   */
+  readonly goTemplate?: boolean;
   /** Options the model keeps from the model it was made from (`ollama:` sources); ours (num_ctx) win, its `stop` wins over ours. */
   readonly parameters?: Readonly<Record<string, unknown>>;
   /** Licence texts, one layer each. */
