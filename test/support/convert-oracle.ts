@@ -3,7 +3,7 @@
 // ../shared/tools/convert-oracle/run-convert.py. `convertOracleUnavailable()` says why it cannot run.
 
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +39,18 @@ function findReason(): string | undefined {
   if (probe.status !== 0) return `${PYTHON} cannot import torch, numpy and sentencepiece (apt-get install python3-torch python3-numpy python3-sentencepiece)`;
   if (!existsSync(join(LLAMA_SRC, 'convert_hf_to_gguf.py'))) {
     if (!existsSync(BUNDLE)) return `${BUNDLE} is absent`;
-    const clone = spawnSync('git', ['clone', '-q', BUNDLE, LLAMA_SRC], { encoding: 'utf8' });
-    if (clone.status !== 0) return `cannot clone llama.cpp from ${BUNDLE}: ${clone.stderr || clone.error}`;
+    // Test files run in parallel processes: each clones beside the target and renames; the first wins.
+    const temp = `${LLAMA_SRC}.tmp-${process.pid}`;
+    const clone = spawnSync('git', ['clone', '-q', BUNDLE, temp], { encoding: 'utf8' });
+    if (clone.status === 0) {
+      try {
+        renameSync(temp, LLAMA_SRC);
+      } catch {
+        // Another process got there first.
+      }
+    }
+    rmSync(temp, { recursive: true, force: true });
+    if (!existsSync(join(LLAMA_SRC, 'convert_hf_to_gguf.py'))) return `cannot clone llama.cpp from ${BUNDLE}: ${clone.stderr || clone.error}`;
   }
   return undefined;
 }
