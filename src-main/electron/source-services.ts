@@ -4,7 +4,6 @@
 // (the checksum is streamed), so they run here rather than in the quantizer's utility process.
 
 import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource, type Settings } from '../../src-shared/contract.ts';
-import type { FitSource } from '../../src-shared/types/fit.ts';
 import { CancelledError, QuantfitError } from '../core/errors.ts';
 import { OllamaClient } from '../core/ollama/client.ts';
 import { resolveOllamaHost } from '../core/ollama/host.ts';
@@ -12,7 +11,7 @@ import { listHubRepo } from '../core/sources/hub.ts';
 import type { HubSettings } from '../core/sources/hub-settings.ts';
 import { ollamaSourceGrade } from '../core/sources/ollama.ts';
 import { parseModelReference, type ModelReference } from '../core/sources/reference.ts';
-import { resolveModelReference, type ResolvedModel } from '../core/sources/resolve.ts';
+import { fitSourceOf, resolveModelReference, type ResolvedModel } from '../core/sources/resolve.ts';
 
 /** The app's hub settings over the environment ('' = what the environment says). */
 export function hubSettingsOf(s: Settings): Partial<HubSettings> {
@@ -31,11 +30,7 @@ export function hubReference(ref: string): Extract<ModelReference, { kind: 'hub'
 }
 
 function opened(model: ResolvedModel): OpenedSource {
-  const o = model.ollama;
-  const source: FitSource = o
-    ? { stem: model.stem, ollamaName: o.name, template: o.template, system: o.system, parameters: { ...o.parameters }, license: [...o.license] }
-    : { stem: model.stem };
-  return { path: model.path, label: model.reference, source };
+  return { path: model.path, label: model.reference, source: fitSourceOf(model) ?? { stem: model.stem } };
 }
 
 export class SourceServices {

@@ -25,7 +25,7 @@ export interface FitSource {
  * path, Ollama host and threads from the settings; the CLI fills the rest from its flags.
  */
 export interface FitRequest {
-  /** The source GGUF (never modified). */
+  /** The source GGUF (never modified), or a model reference (`ollama:NAME`, `hf:ORG/REPO`, a hub URL) the 'source' stage makes local. */
   modelPath: string;
   /** A llama-quantize type name or id (`Q4_K_M`, `q8_0`, `7`), or `auto` to let the advisor choose. */
   type: string;
@@ -62,6 +62,10 @@ export interface FitRequest {
   startOllama?: boolean;
   /** 'auto' only: a profile probed earlier (the app caches one); otherwise this machine is probed. */
   hardware?: HardwareProfile | null;
+  /** `modelPath` as an `ollama:` reference: pull it through Ollama first. */
+  pull?: boolean;
+  /** `modelPath` as a hub reference: the repo files to fetch (default: the best GGUF, or the model folder). */
+  sourceFiles?: string[] | null;
   /** Where the input came from (an Ollama model, a hub download); null or absent for a plain file. */
   source?: FitSource | null;
   /** 'auto' only: "what if" memory sizes instead of the probed ones. */

@@ -8,9 +8,7 @@ import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { jsonEvents, withInterrupt } from '../ollama-output.ts';
 import { ProgressPrinter } from '../progress.ts';
-import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
-import type { FitSource } from '../../core/jobs/fit.ts';
-import type { ResolvedModel } from '../../core/sources/resolve.ts';
+import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS } from '../model-arg.ts';
 
 export const help = `Usage: quantfit fit <model> [options]
 
@@ -83,14 +81,15 @@ export async function run(args: string[]): Promise<number> {
   try {
     result = await withInterrupt(async (signal) => {
       const onEvent = json ? jsonEvents : (e: Parameters<typeof jsonEvents>[0]) => progress.onEvent(e);
-      const model = await resolveModelArg(positionals[0]!, { ...values, signal, onEvent });
       return runFitJob(
         {
-          modelPath: model.path,
-          source: fitSource(model),
+          // A reference (ollama:, hf:, modelscope:, a hub URL) is made local by the job's 'source' stage.
+          modelPath: positionals[0]!,
+          pull: values.pull === true,
+          sourceFiles: values.file ?? null,
           type,
           contextLength: contextLength ?? null,
-          outputDir: values.out ?? (model.origin.type === 'path' ? null : model.outputDir),
+          outputDir: values.out ?? null,
           modelName: values.name ?? null,
           imatrixPath: values.imatrix ?? null,
           ...(threads !== undefined ? { threads } : {}),
@@ -159,12 +158,3 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-/** What the fit job needs to know about a model that is not a plain file of the user's. */
-function fitSource(model: ResolvedModel): FitSource | null {
-  if (model.origin.type === 'path') return null;
-  const o = model.ollama;
-  return {
-    stem: model.stem,
-    ...(o ? { ollamaName: o.name, template: o.template, system: o.system, parameters: { ...o.parameters }, license: [...o.license] } : {}),
-  };
-}

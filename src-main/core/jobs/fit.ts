@@ -25,6 +25,8 @@ import type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
 import { fileStem } from './default-names.ts';
 import { importCommand, inspectSource, planFit, quantizeOutput, type FitContext, type FitOutput, type FitTarget, type SourceModel } from './fit-stages.ts';
 import { StageRunner, type JobRecord } from './runner.ts';
+import { parseModelReference } from '../sources/reference.ts';
+import { fitSourceOf, resolveModelReference } from '../sources/resolve.ts';
 
 // The default names live in a Node-free module the app's renderer shares; callers import them from here too.
 export { defaultModelName, defaultOutputName } from './default-names.ts';
@@ -76,8 +78,9 @@ export class FitCancelledError extends CancelledError {
 export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): Promise<FitResult> {
   const started = performance.now();
   const runner = new StageRunner(ctx.signal, ctx.onEvent);
-  const job = fitContext(request, runner, ctx.client ?? null);
   try {
+    const local = await runner.run('source', () => resolveSource(request, runner, ctx.client ?? null));
+    const job = fitContext(local, runner, ctx.client ?? null);
     const source = await runner.run('inspect', () => inspectSource(job));
     const target = await runner.run('advise', () => planFit(job, source));
     const output = await runner.run('quantize', () => quantizeOutput(job, source, target));
@@ -99,6 +102,32 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
   } finally {
     runner.dispose();
   }
+}
+
+/**
+ * The 'source' stage: a model reference becomes a local file (downloaded into the hub's cache, or
+ * Ollama's blob read in place), with what the fit keeps from where it came from; outputs then go to
+ * the current folder, never next to Ollama's or the cache's files. A plain path passes unchanged.
+ */
+async function resolveSource(request: FitRequest, runner: StageRunner, client: OllamaClient | null): Promise<FitRequest> {
+  const ref = parseModelReference(request.modelPath);
+  if (ref.kind === 'path') return request;
+  if (ref.kind === 'ollama') runner.start('source', `ollama:${ref.name}`);
+  const model = await resolveModelReference(ref, {
+    ...(runner.signal ? { signal: runner.signal } : {}),
+    onEvent: runner.emit,
+    ...(request.pull ? { pull: true } : {}),
+    ...(request.host ? { ollamaHost: request.host } : {}),
+    ...(client && ref.kind === 'ollama' ? { ollamaClient: client } : {}),
+    ...(request.sourceFiles && request.sourceFiles.length > 0 ? { files: request.sourceFiles } : {}),
+  });
+  if (ref.kind === 'ollama') runner.done('source', `${model.path} (read in place)`);
+  return {
+    ...request,
+    modelPath: model.path,
+    source: request.source ?? fitSourceOf(model),
+    outputDir: request.outputDir ?? (request.outputPath ? null : model.outputDir),
+  };
 }
 
 function fitContext(request: FitRequest, runner: StageRunner, client: OllamaClient | null): FitContext {

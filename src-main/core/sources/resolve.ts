@@ -12,6 +12,7 @@ import type { OllamaSourceInfo } from './ollama.ts';
 import { defaultNameFromOllama } from '../../../src-shared/source-names.ts';
 import { formatModelReference, parseModelReference, type HubName, type ModelReference } from './reference.ts';
 import { defaultModelName } from '../jobs/default-names.ts';
+import type { FitSource } from '../../../src-shared/types/fit.ts';
 
 export type ModelOrigin =
   | { readonly type: 'path' }
@@ -127,6 +128,15 @@ export async function resolveModelReference(ref: string | ModelReference, opts: 
       };
     }
   }
+}
+
+/** What a fit needs to know about a source that is not a plain file of the user's (null for a path). */
+export function fitSourceOf(model: ResolvedModel): FitSource | null {
+  if (model.origin.type === 'path') return null;
+  const o = model.ollama;
+  return o
+    ? { stem: model.stem, ollamaName: o.name, template: o.template, system: o.system, parameters: { ...o.parameters }, license: [...o.license] }
+    : { stem: model.stem };
 }
 
 /** The default Ollama name of a model of `type` made from this source. */
