@@ -43,6 +43,8 @@ export const catalogue = {
     'tokenizer.bad.morePieces': "{pieces} pieces, more than config.json's vocab_size {size}",
     'tokenizer.bad.addedPastVocab': 'added token {id} is past the vocabulary ({size} tokens)',
     'tokenizer.bad.merge': 'merge {index} is not a string or a pair of strings',
+    'tokenizer.kind.hybridDna': 'HybridDNATokenizer',
+    'tokenizer.kind.byteFallbackBpe': 'byte-fallback BPE (tokenizer.json without tokenizer.model)',
   },
   'zh-CN': {
     'tokenizer.missing': '文件夹中没有分词器（查找了 {wanted}）',
@@ -84,5 +86,7 @@ export const catalogue = {
     'tokenizer.bad.morePieces': '{pieces} 个词片，多于 config.json 的 vocab_size {size}',
     'tokenizer.bad.addedPastVocab': '添加的词元 {id} 超出词表（{size} 个词元）',
     'tokenizer.bad.merge': '合并规则 {index} 既不是字符串也不是字符串对',
+    'tokenizer.kind.hybridDna': 'HybridDNATokenizer（DNA 序列）',
+    'tokenizer.kind.byteFallbackBpe': '字节回退 BPE（只有 tokenizer.json，没有 tokenizer.model）',
   },
 } satisfies Catalogue;

@@ -204,3 +204,12 @@ test('120 tokenizer_config.json/tokenizer.json with a value of the wrong kind: e
     assert.ok(converted > 60, `most odd values are ignored as the converter ignores them (${converted}/120)`);
   });
 });
+
+test('a Llama folder with only a byte-fallback BPE tokenizer.json (the converter\'s LlamaHfVocab): refused by name, not guessed', async () => {
+  const tj = { model: { type: 'BPE', byte_fallback: true, vocab: { '<unk>': 0 }, merges: [] }, decoder: { type: 'Sequence', decoders: [] }, added_tokens: [] };
+  await withFolder({ 'tokenizer.json': tj }, async (dir) => {
+    const err = await refusal(dir, 'LlamaForCausalLM');
+    assert.equal(err.code, 'tokenizer.unsupportedKind');
+    assert.equal(err.location.file, join(dir, 'tokenizer.json'));
+  });
+});

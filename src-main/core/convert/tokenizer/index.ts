@@ -3,6 +3,8 @@
 // extra keys it adds before or after), then gguf-py's SpecialVocab.add_to_gguf.
 
 import { quantfitError, throwIfAborted, type QuantfitError } from '../../errors.ts';
+import type { Message } from '../../../../src-shared/message.ts';
+import { msg } from '../../../../src-shared/messages/index.ts';
 import { GgufValueType as T, type GgufKv } from '../../gguf/types.ts';
 import type { HfConfig } from '../hf-config.ts';
 import { bpeVocab } from './bpe-vocab.ts';
@@ -120,14 +122,14 @@ async function llamaVocab(folder: TokenizerFolder, config: HfConfig, kv: KvList)
   if (tc !== undefined) {
     const addPrefix = tc.add_prefix_space;
     if (addPrefix !== undefined && addPrefix !== null) kv.bool(TokenizerKey.ADD_PREFIX, addPrefix === true || (addPrefix !== false && addPrefix !== 0 && addPrefix !== ''));
-    if (tc.tokenizer_class === 'HybridDNATokenizer') throw unsupportedTokenizer(folder, 'tokenizer_config.json', 'HybridDNATokenizer');
+    if (tc.tokenizer_class === 'HybridDNATokenizer') throw unsupportedTokenizer(folder, 'tokenizer_config.json', msg('tokenizer.kind.hybridDna'));
   }
   if (!(await spmVocab(folder, config, kv))) {
     const tj = await folder.jsonObject('tokenizer.json');
     if (tj !== undefined && isLlamaHfBpe(tj)) {
       // LlamaHfVocab (a byte-fallback BPE tokenizer.json without tokenizer.model) needs transformers'
       // special-token bookkeeping; not reproduced yet.
-      throw unsupportedTokenizer(folder, 'tokenizer.json', 'byte-fallback BPE without tokenizer.model');
+      throw unsupportedTokenizer(folder, 'tokenizer.json', msg('tokenizer.kind.byteFallbackBpe'));
     }
     await gpt2Vocab(folder, config, kv);
   }
@@ -168,6 +170,6 @@ async function phi3Vocab(folder: TokenizerFolder, config: HfConfig, kv: KvList):
   (await SpecialVocab.load(folder, config, { nVocab: v.tokens.length })).addTo(kv);
 }
 
-function unsupportedTokenizer(folder: TokenizerFolder, file: string, kind: string): QuantfitError {
+function unsupportedTokenizer(folder: TokenizerFolder, file: string, kind: Message): QuantfitError {
   return quantfitError('tokenizer.unsupportedKind', { kind }, { file: folder.path(file) });
 }
