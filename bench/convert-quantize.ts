@@ -4,6 +4,8 @@
 // RSS (ours ≤ 512 MB). Each side runs in child processes, so peak RSS is its own: ours from
 // process.resourceUsage(), the converter's and the quantizer's from /usr/bin/time.
 // Run alone: node --import tsx bench/convert-quantize.ts [--threads N] [--layers N] [--type T]
+//   --big-tensor-mib 1024: instead, peak RSS of our one pass (TYPE, then F16) on a folder whose
+//   token_embd alone is that big
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,8 +23,9 @@ interface Measured { seconds: number; maxRssMB: number }
 async function child(mode: string, dir: string, input: string, output: string, type: string, threads: number): Promise<void> {
   const t0 = performance.now();
   if (mode === 'ours') {
-    const { quantizeFolder } = await import('../src-main/core/convert/write.ts');
-    await quantizeFolder(dir, output, { ftype: type }, { threads });
+    const { convertFolder, quantizeFolder } = await import('../src-main/core/convert/write.ts');
+    if (type === 'F16') await convertFolder(dir, output, { outtype: 'f16' });
+    else await quantizeFolder(dir, output, { ftype: type }, { threads });
   } else {
     const { loadQuantizeOracle } = await import('../test/support/llama-quantize-oracle.ts');
     const { parseFtype } = await import('../src-main/core/quant/ftypes.ts');
@@ -63,6 +66,65 @@ async function runConverter(dir: string, out: string): Promise<Measured | string
   return { seconds: Number(m[1]), maxRssMB: Number(m[2]) / 1024 };
 }
 
+/**
+ * A folder whose token_embd alone is `mib` MiB of BF16 (vocab × 4096), streamed to disk in slabs: the
+ * peak-RSS check for one huge tensor. Other tensors are minimal (1 layer).
+ */
+async function writeBigFolder(dir: string, mib: number): Promise<void> {
+  const { mkdir, writeFile, open } = await import('node:fs/promises');
+  const { llama2TokenizerModel, llamaConfig, llamaTensors } = await import('../test/support/hf-folders.ts');
+  const hidden = 4096;
+  const vocab = Math.floor((mib * 1024 * 1024) / (hidden * 2));
+  const o = { dtype: 'BF16' as const, hidden, intermediate: 256, heads: 32, kvHeads: 8, layers: 1, vocab: 8, tied: true };
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ ...llamaConfig(o), vocab_size: vocab }));
+  await writeFile(join(dir, 'tokenizer.model'), llama2TokenizerModel());
+  const small = llamaTensors(o).filter((t) => t.name !== 'model.embed_tokens.weight');
+  const embBytes = vocab * hidden * 2;
+  const header: Record<string, unknown> = { 'model.embed_tokens.weight': { dtype: 'BF16', shape: [vocab, hidden], data_offsets: [0, embBytes] } };
+  let at = embBytes;
+  for (const t of small) { header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.data.length] }; at += t.data.length; }
+  let json = Buffer.from(JSON.stringify(header));
+  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const fh = await open(join(dir, 'model.safetensors'), 'w');
+  try {
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    await fh.write(prefix);
+    await fh.write(json);
+    const slab = new Uint16Array(1 << 22);
+    let s = 0x9e3779b9;
+    for (let done = 0; done < embBytes / 2; done += slab.length) {
+      const n = Math.min(slab.length, embBytes / 2 - done);
+      for (let k = 0; k < n; k++) {
+        s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+        slab[k] = 0x3c00 | ((s >>> 0) & 0x00ff) | (((s >>> 8) & 1) << 15); // ±(2^-7 … 2^-6)
+      }
+      await fh.write(new Uint8Array(slab.buffer, 0, n * 2));
+    }
+    for (const t of small) await fh.write(t.data);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Peak RSS of our one pass (and of the F16 conversion) on a folder with one `mib` MiB tensor. */
+export async function bigTensorBench(o: { threads: number; mib: number; type: string; dir?: string }): Promise<void> {
+  const dir = await mkdtemp(join(o.dir ?? tmpdir(), 'quantfit-convert-big-'));
+  try {
+    const model = join(dir, 'big');
+    const w = spawnSync(process.execPath, ['--import', 'tsx', self, '--write-big', model, String(o.mib)], { cwd: root, encoding: 'utf8' });
+    if (w.status !== 0) throw new Error(`writing the big folder failed: ${w.stderr}`);
+    for (const type of [o.type, 'F16']) {
+      const r = runNodeChild(['ours', model, '-', join(dir, `out-${type}.gguf`), type, String(o.threads)]);
+      console.log(typeof r === 'string' ? `${o.mib} MiB tensor → ${type}: ${r}` : `${o.mib} MiB tensor → ${type}: ${r.seconds.toFixed(1)} s, peak RSS ${r.maxRssMB.toFixed(0)} MB (goal ≤ 512)`);
+      await rm(join(dir, `out-${type}.gguf`), { force: true });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export interface ConvertBenchOptions { threads: number; layers?: number; type?: string; dir?: string }
 
 /** Writes the folder, runs both sides once, prints one result line (and a header line). */
@@ -95,14 +157,17 @@ export async function convertBench(o: ConvertBenchOptions): Promise<void> {
 }
 
 if (process.argv[1] === self) {
-  if (process.argv[2] === '--write-folder') {
+  if (process.argv[2] === '--write-big') {
+    await writeBigFolder(process.argv[3]!, Number(process.argv[4]));
+  } else if (process.argv[2] === '--write-folder') {
     const { writeLlamaFolder } = await import('../test/support/hf-folders.ts');
     await writeLlamaFolder(process.argv[3]!, { dtype: 'BF16', hidden: 2048, intermediate: 5632, heads: 32, kvHeads: 4, layers: Number(process.argv[4]), vocab: 32000 });
   } else if (process.argv[2] === '--child') {
     const [mode, dir, input, output, type, threads] = process.argv.slice(3) as [string, string, string, string, string, string];
     await child(mode, dir, input, output, type, Number(threads));
   } else {
-    const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, type: { type: 'string', default: 'Q4_K_M' }, dir: { type: 'string' } } });
-    await convertBench({ threads: Number(values.threads), layers: Number(values.layers), type: values.type, ...(values.dir ? { dir: values.dir } : {}) });
+    const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, layers: { type: 'string', default: '2' }, type: { type: 'string', default: 'Q4_K_M' }, dir: { type: 'string' }, 'big-tensor-mib': { type: 'string' } } });
+    if (values['big-tensor-mib']) await bigTensorBench({ threads: Number(values.threads), mib: Number(values['big-tensor-mib']), type: values.type!, ...(values.dir ? { dir: values.dir } : {}) });
+    else await convertBench({ threads: Number(values.threads), layers: Number(values.layers), type: values.type, ...(values.dir ? { dir: values.dir } : {}) });
   }
 }

@@ -18,6 +18,7 @@ import { pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
+import { isModelFolder, readModelHeader } from '../convert/model.ts';
 import type { GgufHeader, GgufKv } from '../gguf/types.ts';
 import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
 import { OllamaClient } from '../ollama/client.ts';
@@ -71,6 +72,8 @@ export interface SourceModel {
   readonly imatrix: Imatrix | null;
   /** null when not registering. */
   readonly ollama: OllamaTarget | null;
+  /** A Hugging Face folder: converted while quantized (never registered as it is). */
+  readonly folder?: boolean;
 }
 
 /** advise → */
@@ -110,7 +113,9 @@ export async function inspectSource(job: FitContext): Promise<SourceModel> {
   const { runner, request } = job;
   runner.start('inspect', job.input);
   throwIfAborted(runner.signal);
-  const header = await readGgufHeader(job.input);
+  const folder = await isModelFolder(job.input);
+  // A folder's header is the GGUF its conversion writes (--outtype auto), from the headers alone.
+  const header = folder ? await readModelHeader(job.input, runner.signal) : await readGgufHeader(job.input);
   const type = sourceType(header);
   let imatrix: Imatrix | null = null;
   if (request.imatrixPath) {
@@ -121,7 +126,7 @@ export async function inspectSource(job: FitContext): Promise<SourceModel> {
   throwIfAborted(runner.signal);
   const arch = architecture(header) ?? null;
   runner.done('inspect', `${arch ?? 'unknown architecture'}, ${type.name ?? 'unknown type'}, ${header.tensors.length} tensors, ${formatBytes(header.fileSize)}`);
-  return { header, type, architecture: arch, imatrix, ollama };
+  return { header, type, architecture: arch, imatrix, ollama, folder };
 }
 
 /** Checked before quantizing: finding out after an hour of work that Ollama is not there helps nobody. */
@@ -237,7 +242,8 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
 function planTensors(job: FitContext, source: SourceModel, ftype: Ftype, options: QuantizeOptions): QuantPlan | null {
   const probe = planQuantization(source.header, { ...options, allowRequantize: true });
   const sameType = source.type.id !== null && source.type.id === ftype.id && !ftype.onlyCopy;
-  if (sameType || !probe.tensors.some((t) => t.quantize)) return null;
+  // A folder always becomes a file, even in its own 16-bit type.
+  if (!source.folder && (sameType || !probe.tensors.some((t) => t.quantize))) return null;
   const requant = source.type.quantized ? probe.tensors.find((t) => t.quantize && ggmlTypeInfo(t.sourceType)?.quantized === true) : undefined;
   if (requant !== undefined && job.request.allowRequantize !== true) {
     throw new QuantfitError(
@@ -308,16 +314,31 @@ export async function quantizeOutput(job: FitContext, source: SourceModel, targe
     return { path: job.input, sha256: null, tensorTypes: null, kv: source.header.kv, tensors: source.header.tensors };
   }
   runner.record.writingOutput = true;
-  const q = await quantizeFile(job.input, target.outputPath, target.quantizeOptions, {
-    ...(request.threads ? { threads: request.threads } : {}),
-    signal: runner.signal,
-    onEvent: runner.emit,
-  });
+  const run = { ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit };
+  if (source.folder && FOLDER_FLOAT_OUTTYPES[target.ftype.name]) return convertOutput(job, target, FOLDER_FLOAT_OUTTYPES[target.ftype.name]!);
+  const q = source.folder
+    ? await (await import('../convert/write.ts')).quantizeFolder(job.input, target.outputPath, target.quantizeOptions, run)
+    : await quantizeFile(job.input, target.outputPath, target.quantizeOptions, run);
   runner.record.writingOutput = false;
   runner.record.keptOutput = q.out;
   runner.record.blobSha256 = q.sha256;
   runner.info('quantize', `${q.out}: ${formatBytes(q.bytes)} in ${q.seconds.toFixed(1)} s, sha256 ${q.sha256}`);
   return { path: q.out, sha256: q.sha256, tensorTypes: q.tensorTypes, kv: q.plan.kv, tensors: plannedTensors(q.plan) };
+}
+
+/** A folder to F16/BF16/F32: what convert_hf_to_gguf.py --outtype f16|bf16|f32 writes. */
+const FOLDER_FLOAT_OUTTYPES: Readonly<Record<string, 'f16' | 'bf16' | 'f32'>> = { F16: 'f16', BF16: 'bf16', F32: 'f32' };
+
+async function convertOutput(job: FitContext, target: FitTarget, outtype: 'f16' | 'bf16' | 'f32'): Promise<FitOutput> {
+  const { runner } = job;
+  const { convertFolder } = await import('../convert/write.ts');
+  const c = await convertFolder(job.input, target.outputPath, { outtype, signal: runner.signal, onEvent: runner.emit });
+  runner.record.writingOutput = false;
+  runner.record.keptOutput = c.out;
+  runner.record.blobSha256 = c.sha256;
+  runner.info('quantize', `${c.out}: ${formatBytes(c.bytes)} in ${c.seconds.toFixed(1)} s, sha256 ${c.sha256}`);
+  const h = await readGgufHeader(c.out);
+  return { path: c.out, sha256: c.sha256, tensorTypes: c.tensorTypes, kv: h.kv, tensors: h.tensors };
 }
 
 // ---- helpers
