@@ -41,7 +41,12 @@ export function quantfitError(
   location: ErrorLocation = {},
   cause?: unknown,
 ): QuantfitError {
-  return new QuantfitError(formatMessage({ code, params }, 'en'), location, { cause, code, params });
+  return errorFrom({ code, params }, location, cause);
+}
+
+/** A QuantfitError for a message built elsewhere (a worker's reply, a reason passed up). */
+export function errorFrom(message: Message, location: ErrorLocation = {}, cause?: unknown): QuantfitError {
+  return new QuantfitError(formatMessage(message, 'en'), location, { cause, code: message.code, params: message.params ?? {} });
 }
 
 /** The work was cancelled through its AbortSignal. `code`/`params` say what it kept, when anything. */

@@ -10,6 +10,7 @@ import { catalogue as fit } from './fit.ts';
 import { catalogue as gguf } from './gguf.ts';
 import { catalogue as imatrix } from './imatrix.ts';
 import { catalogue as ollama } from './ollama.ts';
+import { catalogue as quant } from './quant.ts';
 import { catalogue as sources } from './sources.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
 import { catalogue as ui } from './ui.ts';
@@ -24,6 +25,7 @@ const AREAS = [
   gguf,
   imatrix,
   ollama,
+  quant,
   sources,
   tokenizer,
   ui,

@@ -33,8 +33,8 @@ test('F16 and F32 rows: the first NaN/Inf is found at every position, aligned or
       for (const shift of [0, 2, 4]) {
         assert.equal(validateRowData(type, placeAt(type, n, -1, 0, shift)), undefined, `clean n=${n}`);
         for (let at = 0; at < n; at++) {
-          assert.equal(validateRowData(type, placeAt(type, n, at, nan, shift)), `NaN value at element ${at}`, `n=${n} at=${at} shift=${shift}`);
-          assert.equal(validateRowData(type, placeAt(type, n, at, inf, shift)), `infinite value at element ${at}`, `n=${n} at=${at} shift=${shift}`);
+          assert.deepEqual(validateRowData(type, placeAt(type, n, at, nan, shift)), { code: 'quant.data.nan', params: { index: at } }, `n=${n} at=${at} shift=${shift}`);
+          assert.deepEqual(validateRowData(type, placeAt(type, n, at, inf, shift)), { code: 'quant.data.infinite', params: { index: at } }, `n=${n} at=${at} shift=${shift}`);
         }
       }
     }
@@ -57,7 +57,7 @@ test('quantized blocks: a NaN/Inf fp16 scale is found in the block it is in, for
           const data = clean.slice();
           data[block * size + at] = bad & 0xff;
           data[block * size + at + 1] = bad >> 8;
-          assert.equal(validateRowData(type, data), `non-finite scale in block ${block}`, `type ${type} block ${block} offset ${at}`);
+          assert.deepEqual(validateRowData(type, data), { code: 'quant.data.badScale', params: { block } }, `type ${type} block ${block} offset ${at}`);
         }
       }
     }

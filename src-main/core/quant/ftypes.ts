@@ -3,7 +3,7 @@
 // src/llama-quant.cpp (llama_ftype_get_default_type) gives each. Data, not a switch.
 
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 export interface Ftype {
   /** Upper-case name as llama-quantize prints it (`Q4_K_M`, `Q3_K`, `COPY`). */
@@ -121,5 +121,5 @@ export function findFtype(nameOrId: string | number): Ftype | undefined {
 export function parseFtype(nameOrId: string | number): Ftype {
   const f = findFtype(nameOrId);
   if (f) return f;
-  throw new QuantfitError(`unknown quantization type '${nameOrId}' (expected one of ${FTYPES.map((x) => x.name).join(', ')}, or its numeric id)`);
+  throw quantfitError('quant.unknownFtype', { name: nameOrId, types: FTYPES.map((x) => x.name).join(', ') });
 }

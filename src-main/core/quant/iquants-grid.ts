@@ -3,7 +3,7 @@
 // side by side. Bit-exact rules: every float operation is rounded to binary32 with `f` in the C
 // source's evaluation order (no FMA), rounding is nearestInt, and searches keep the first best.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import { GgmlType, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { fp16ToFp32, fp32ToFp16, nearestInt } from './numeric.ts';
 import { registerKernel } from './registry.ts';
@@ -27,28 +27,28 @@ const EPS_IQ1_S = f(1e-12);
 
 function checkShape(type: number, src: Float32Array, dst: Uint8Array, nrows: number, nPerRow: number, blockBytes: number): number {
   if (nPerRow % QK_K !== 0) {
-    throw new QuantfitError(`${ggmlTypeName(type)} needs rows that are a multiple of ${QK_K} values (row has ${nPerRow})`);
+    throw quantfitError('quant.gridRows', { type: ggmlTypeName(type), block: QK_K, row: nPerRow });
   }
-  if (src.length < nrows * nPerRow) throw new QuantfitError(`${ggmlTypeName(type)}: source has ${src.length} values, ${nrows}×${nPerRow} expected`);
+  if (src.length < nrows * nPerRow) throw quantfitError('quant.sourceShort', { type: ggmlTypeName(type), have: src.length, rows: nrows, row: nPerRow });
   const bytes = nrows * (nPerRow / QK_K) * blockBytes;
-  if (dst.length < bytes) throw new QuantfitError(`${ggmlTypeName(type)}: destination has ${dst.length} bytes, ${bytes} needed`);
+  if (dst.length < bytes) throw quantfitError('quant.destShort', { type: ggmlTypeName(type), have: dst.length, need: bytes });
   return bytes;
 }
 
 function checkImatrix(type: number, nPerRow: number, imatrix: Float32Array | undefined, required: boolean): void {
   if (imatrix === undefined) {
-    if (required) throw new QuantfitError(`${ggmlTypeName(type)} cannot be quantized without an importance matrix (imatrix)`);
+    if (required) throw quantfitError('quant.needsImatrixKernel', { type: ggmlTypeName(type) });
     return;
   }
   if (imatrix.length < nPerRow) {
-    throw new QuantfitError(`${ggmlTypeName(type)}: importance matrix has ${imatrix.length} values, the row has ${nPerRow}`);
+    throw quantfitError('quant.imatrixRowMismatch', { type: ggmlTypeName(type), have: imatrix.length, row: nPerRow });
   }
 }
 
 function checkDequant(type: number, src: Uint8Array, dst: Float32Array, n: number, blockBytes: number): void {
-  if (n % QK_K !== 0) throw new QuantfitError(`${ggmlTypeName(type)}: ${n} values is not a whole number of ${QK_K}-blocks`);
+  if (n % QK_K !== 0) throw quantfitError('quant.notWholeBlocks', { type: ggmlTypeName(type), count: n, block: QK_K });
   if (src.length < (n / QK_K) * blockBytes || dst.length < n) {
-    throw new QuantfitError(`${ggmlTypeName(type)}: buffers too small to dequantize ${n} values`);
+    throw quantfitError('quant.dequantBuffers', { type: ggmlTypeName(type), count: n });
   }
 }
 

@@ -10,7 +10,7 @@ import { GgufReader } from '../gguf/reader.ts';
 import { GgufWriter } from '../gguf/writer.ts';
 import type { GgufHeader, GgufTensorInfo } from '../gguf/types.ts';
 import { ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
-import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { CancelledError, QuantfitError, errorFrom, quantfitError, throwIfAborted } from '../errors.ts';
 import { RateMeter, type JobEvent } from '../progress.ts';
 import { planQuantization, tensorTypeCounts, type PlannedTensor, type QuantizeOptions, type QuantPlan } from './policy.ts';
 import { canConvert } from './quant-job.ts';
@@ -104,7 +104,7 @@ export async function assertNotSameFile(input: string, output: string): Promise<
       return; // missing folder: the writer reports that
     }
   }
-  if (realIn === realOut) throw new QuantfitError('input and output are the same file', { file: output });
+  if (realIn === realOut) throw quantfitError('quant.sameFile', {}, { file: output });
 }
 
 /**
@@ -139,7 +139,7 @@ export async function quantizeSource(reader: TensorSource, output: string, optio
     for (const t of plan.tensors) {
       if (!t.quantize) continue;
       const why = canConvert(t.sourceType, t.targetType);
-      if (why) throw new QuantfitError(`cannot quantize: ${why}`, { file: input, tensor: t.name });
+      if (why) throw quantfitError('quant.cannotQuantize', { why }, { file: input, tensor: t.name });
     }
     const threads = Math.max(1, Math.min(run.threads ?? availableParallelism(), MAX_THREADS));
     const maxTasks = threads * 2 + 2;
@@ -214,7 +214,7 @@ export async function quantizeSource(reader: TensorSource, output: string, optio
     failed = true;
     await writer?.abort();
     if (signal?.aborted) throw new CancelledError();
-    if (err instanceof QuantJobFailed) throw new QuantfitError(err.message, { file: input, tensor: err.tensor });
+    if (err instanceof QuantJobFailed) throw errorFrom(err.error, { file: input, tensor: err.tensor });
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -241,7 +241,7 @@ function* tensorTasks(reader: TensorSource, t: PlannedTensor, index: number, opt
       const result = reader.read(src, start, length, buffers.take(length)).then((bytes) => {
         const bad = validateRowData(src.type, bytes);
         if (bad !== undefined) {
-          throw new QuantfitError(`the tensor has invalid data: ${bad} of rows from ${r} (llama.cpp refuses NaN/Inf too)`, { file: reader.header.path, tensor: t.name });
+          throw quantfitError('quant.invalidData', { why: bad, row: r }, { file: reader.header.path, tensor: t.name });
         }
         return bytes;
       });

@@ -6,7 +6,9 @@ import type { GgufHeader, GgufKv, GgufTensorInfo, GgufValue } from '../gguf/type
 import { GgufValueType, isGgufArray } from '../gguf/types.ts';
 import { ggufAlignment, ggufLayout } from '../gguf/writer.ts';
 import { GgmlType, ggmlTypeByName, ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
-import { QuantfitError } from '../errors.ts';
+import { errorMessage, quantfitError } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { type Ftype, LlamaFtype as F, LLAMA_FTYPE_GUESSED, parseFtype } from './ftypes.ts';
 
 const T = GgmlType;
@@ -102,12 +104,12 @@ export function parseGgmlTypeName(name: string): number | undefined {
  */
 export function parseTensorTypeOption(text: string): TensorTypeOverride {
   const eq = text.indexOf('=');
-  if (eq < 0) throw new QuantfitError(`malformed tensor type '${text}' (expected REGEX=TYPE)`);
-  if (eq === 0) throw new QuantfitError(`missing tensor name in tensor type '${text}'`);
+  if (eq < 0) throw quantfitError('quant.tensorTypeMalformed', { text });
+  if (eq === 0) throw quantfitError('quant.tensorTypeNoName', { text });
   const typeName = text.slice(eq + 1);
-  if (typeName === '') throw new QuantfitError(`missing quantization type in tensor type '${text}'`);
+  if (typeName === '') throw quantfitError('quant.tensorTypeNoType', { text });
   const type = parseGgmlTypeName(typeName);
-  if (type === undefined) throw new QuantfitError(`invalid quantization type '${typeName}' in tensor type '${text}'`);
+  if (type === undefined) throw quantfitError('quant.tensorTypeBadType', { type: typeName, text });
   return { pattern: text.slice(0, eq).toLowerCase(), type };
 }
 
@@ -147,10 +149,10 @@ function atof(s: string): number {
 /** `KEY=TYPE:VALUE` with TYPE int, float, bool or str, as llama.cpp's string_parse_kv_override reads it. */
 export function parseKvOverride(text: string): KvOverride {
   const eq = text.indexOf('=');
-  if (eq < 0) throw new QuantfitError(`malformed KV override '${text}' (expected KEY=TYPE:VALUE)`);
-  if (Buffer.byteLength(text.slice(0, eq)) >= 128) throw new QuantfitError(`malformed KV override '${text}': key longer than 127 bytes`);
+  if (eq < 0) throw quantfitError('quant.kvMalformed', { text });
+  if (Buffer.byteLength(text.slice(0, eq)) >= 128) throw quantfitError('quant.kvKeyTooLong', { text });
   const key = text.slice(0, eq);
-  if (key === '') throw new QuantfitError(`malformed KV override '${text}': empty key`);
+  if (key === '') throw quantfitError('quant.kvEmptyKey', { text });
   const rest = text.slice(eq + 1);
   if (rest.startsWith('int:')) return { key, type: 'int', value: atol(rest.slice(4)) };
   if (rest.startsWith('float:')) return { key, type: 'float', value: atof(rest.slice(6)) };
@@ -158,14 +160,14 @@ export function parseKvOverride(text: string): KvOverride {
     const v = rest.slice(5);
     if (v === 'true') return { key, type: 'bool', value: true };
     if (v === 'false') return { key, type: 'bool', value: false };
-    throw new QuantfitError(`invalid boolean value for KV override '${text}' (expected true or false)`);
+    throw quantfitError('quant.kvBadBool', { text });
   }
   if (rest.startsWith('str:')) {
     const v = rest.slice(4);
-    if (Buffer.byteLength(v) > 127) throw new QuantfitError(`malformed KV override '${text}': value cannot exceed 127 bytes`);
+    if (Buffer.byteLength(v) > 127) throw quantfitError('quant.kvValueTooLong', { text });
     return { key, type: 'str', value: v };
   }
-  throw new QuantfitError(`invalid type for KV override '${text}' (expected int:, float:, bool: or str:)`);
+  throw quantfitError('quant.kvBadType', { text });
 }
 
 /** The metadata entry an override writes: ints as u32 of |value| (llama.cpp, PR 14182), floats as f32. */
@@ -251,7 +253,7 @@ function readHparams(h: GgufHeader, overrides: ReadonlyMap<string, KvOverride>):
   const archOverride = overrides.get('general.architecture');
   const archKv = kvFind(h, 'general.architecture');
   const arch = archOverride?.type === 'str' ? archOverride.value : typeof archKv?.value === 'string' ? archKv.value : '';
-  if (arch === '') throw new QuantfitError('the model has no general.architecture', { file: h.path, key: 'general.architecture' });
+  if (arch === '') throw quantfitError('quant.noArchitecture', {}, { file: h.path, key: 'general.architecture' });
 
   // get_key: an int override wins (even for a key the file lacks), then the file's value.
   const u32 = (key: string): number | undefined => {
@@ -272,7 +274,7 @@ function readHparams(h: GgufHeader, overrides: ReadonlyMap<string, KvOverride>):
   };
 
   const nLayerAll = u32(`${arch}.block_count`);
-  if (nLayerAll === undefined) throw new QuantfitError(`key not found in model: ${arch}.block_count`, { file: h.path, key: `${arch}.block_count` });
+  if (nLayerAll === undefined) throw quantfitError('quant.keyNotFound', { key: `${arch}.block_count` }, { file: h.path, key: `${arch}.block_count` });
   const nLayerNextn = u32(`${arch}.nextn_predict_layers`) ?? 0;
   const nExpert = u32(`${arch}.expert_count`) ?? 0;
   const nHead = firstOfKeyOrArr(`${arch}.attention.head_count`) ?? 0;
@@ -373,9 +375,9 @@ function layerInfo(st: SelectionState, counter: number, name: string): [number, 
   const n = st.hp.nLayerAll;
   if (Math.max(1, st.hp.nExpert) > 1) {
     const m = /^blk\.[\t\n\v\f\r ]*([+-]?\d+)/.exec(name);
-    if (!m) throw new QuantfitError(`failed to determine layer for tensor ${name}`, { tensor: name });
+    if (!m) throw quantfitError('quant.noLayer', { name }, { tensor: name });
     const layer = Number(m[1]);
-    if (layer < 0 || layer >= n) throw new QuantfitError(`bad layer ${layer} for tensor ${name}; must be in [0, ${n})`, { tensor: name });
+    if (layer < 0 || layer >= n) throw quantfitError('quant.badLayer', { layer, name, count: n }, { tensor: name });
     return [layer, n];
   }
   return [counter, n];
@@ -520,7 +522,7 @@ function fallbackType(st: SelectionState, name: string, ncols: number, target: n
     case T.Q6_K: ret = T.Q8_0; break;
     default:
       if (qk <= 32) { ret = target; break; }
-      throw new QuantfitError(`no tensor type fallback is defined for type ${ggmlTypeName(target)} (row length ${ncols})`, { tensor: name });
+      throw quantfitError('quant.noFallback', { type: ggmlTypeName(target), row: ncols }, { tensor: name });
   }
   if (ncols % blockSize(ret) !== 0) ret = T.F16;
   return ret;
@@ -612,9 +614,9 @@ function requiresImatrix(name: string, type: number, ftype: number): boolean {
   }
 }
 
-function checkTypeOption(value: number | undefined, option: string): number | undefined {
+function checkTypeOption(value: number | undefined, option: Message): number | undefined {
   if (value === undefined) return undefined;
-  if (!ggmlTypeInfo(value)) throw new QuantfitError(`${option}: ${ggmlTypeName(value)} is not a ggml type this build knows`);
+  if (!ggmlTypeInfo(value)) throw quantfitError('quant.unknownGgmlType', { option, type: ggmlTypeName(value) });
   return value;
 }
 
@@ -627,7 +629,7 @@ function rowCount(shape: readonly number[]): number {
 /** ggml_nbytes of a (contiguous) tensor of this type and shape. */
 export function tensorBytes(type: number, shape: readonly number[]): number {
   const info = ggmlTypeInfo(type);
-  if (!info) throw new QuantfitError(`unknown tensor type ${type}`);
+  if (!info) throw quantfitError('quant.unknownTensorType', { type });
   return ((shape[0]! / info.blockSize) * info.typeSize) * rowCount(shape);
 }
 
@@ -635,29 +637,29 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
   const ftype = typeof options.ftype === 'object' ? options.ftype : parseFtype(options.ftype);
   const onlyCopy = ftype.onlyCopy === true;
   const defaultType = ftype.defaultType;
-  const outputTensorType = checkTypeOption(options.outputTensorType, 'output tensor type');
-  const tokenEmbeddingType = checkTypeOption(options.tokenEmbeddingType, 'token embedding type');
+  const outputTensorType = checkTypeOption(options.outputTensorType, msg('quant.option.output'));
+  const tokenEmbeddingType = checkTypeOption(options.tokenEmbeddingType, msg('quant.option.tokenEmbedding'));
   const overrides = options.overrideKv ?? [];
   const overrideMap = new Map<string, KvOverride>();
   for (const o of overrides) if (!overrideMap.has(o.key)) overrideMap.set(o.key, o); // the loader keeps the first
 
   const splitCount = kvFind(header, 'split.count');
   if (splitCount && (asNumber(splitCount.value) ?? 1) > 1) {
-    throw new QuantfitError('split GGUF files (split.count > 1) are not supported; merge them first', { file: header.path, key: 'split.count' });
+    throw quantfitError('quant.splitFile', {}, { file: header.path, key: 'split.count' });
   }
 
   const patterns = (options.tensorTypes ?? []).map((t) => {
-    checkTypeOption(t.type, `tensor type '${t.pattern}'`);
+    checkTypeOption(t.type, msg('quant.option.tensorType', { pattern: t.pattern }));
     try {
       return { re: new RegExp(t.pattern), type: t.type };
     } catch (err) {
-      throw new QuantfitError(`invalid tensor type pattern '${t.pattern}': ${err instanceof Error ? err.message : String(err)}`);
+      throw quantfitError('quant.badPattern', { pattern: t.pattern, error: errorMessage(err) });
     }
   });
   const imatrix = options.imatrix;
   for (const [name, values] of imatrix ?? []) {
     for (const v of values) {
-      if (!Number.isFinite(v)) throw new QuantfitError(`the importance matrix contains a non-finite value (${v}) for ${name}`);
+      if (!Number.isFinite(v)) throw quantfitError('quant.imatrixNotFinite', { value: String(v), name });
     }
   }
   const hasImatrix = (imatrix !== undefined && imatrix.size > 0) || options.hasImatrix === true;
@@ -707,14 +709,14 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
     if (convert) {
       const tinfo = ggmlTypeInfo(targetType);
       if (!tinfo || shape[0]! % tinfo.blockSize !== 0) {
-        throw new QuantfitError(`cannot store a row of ${shape[0]} values as ${ggmlTypeName(targetType)} (block size ${tinfo?.blockSize ?? '?'})`, { tensor: t.name });
+        throw quantfitError('quant.rowNotStorable', { row: shape[0]!, type: ggmlTypeName(targetType), block: tinfo?.blockSize ?? '?' }, { tensor: t.name });
       }
       const sinfo = ggmlTypeInfo(t.type);
       if (sinfo?.quantized && !options.allowRequantize) {
-        throw new QuantfitError(`tensor is already quantized (${ggmlTypeName(t.type)}); requantizing to ${ggmlTypeName(targetType)} needs --allow-requantize`, { file: header.path, tensor: t.name });
+        throw quantfitError('quant.alreadyQuantized', { from: ggmlTypeName(t.type), to: ggmlTypeName(targetType) }, { file: header.path, tensor: t.name });
       }
       if (!sinfo || (!sinfo.quantized && t.type !== T.F32 && t.type !== T.F16 && t.type !== T.BF16)) {
-        throw new QuantfitError(`cannot convert a tensor of type ${ggmlTypeName(t.type)} to ${ggmlTypeName(targetType)}`, { file: header.path, tensor: t.name });
+        throw quantfitError('quant.cannotConvert', { from: ggmlTypeName(t.type), to: ggmlTypeName(targetType) }, { file: header.path, tensor: t.name });
       }
     }
     const needsImatrix = allowed && requiresImatrix(t.name, targetType, ftype.id);
@@ -725,22 +727,17 @@ export function planQuantization(header: GgufHeader, options: QuantizeOptions): 
       if (entry !== undefined) {
         if (entry.length === want) imatrixName = t.name;
         else if (!isTokenEmbd(t.name)) {
-          throw new QuantfitError(`imatrix size ${entry.length} is different from tensor size ${want}`, { tensor: t.name });
+          throw quantfitError('quant.imatrixSize', { have: entry.length, want }, { tensor: t.name });
         }
       }
     }
     // Checked before any data is written, as llama.cpp does: first "needs an imatrix at all", then
     // (for tensors actually converted) "has an entry for this tensor".
     if (needsImatrix && !hasImatrix) {
-      throw new QuantfitError(
-        `${ftype.name} needs an importance matrix (this tensor would be ${ggmlTypeName(targetType)}): ` +
-          'make one with llama.cpp\'s llama-imatrix (llama-imatrix -m model.gguf -f calibration.txt -o imatrix.gguf) ' +
-          'or download one published with the model, then pass --imatrix FILE',
-        { file: header.path, tensor: t.name },
-      );
+      throw quantfitError('quant.needsImatrix', { ftype: ftype.name, type: ggmlTypeName(targetType) }, { file: header.path, tensor: t.name });
     }
     if (needsImatrix && convert && imatrix !== undefined && imatrixName === undefined) {
-      throw new QuantfitError(`missing importance matrix for this tensor in a very low-bit quantization (${ggmlTypeName(targetType)})`, { tensor: t.name });
+      throw quantfitError('quant.imatrixMissingTensor', { type: ggmlTypeName(targetType) }, { tensor: t.name });
     }
     out.push({
       name: t.name, sourceType: t.type, targetType, shape, source: t,

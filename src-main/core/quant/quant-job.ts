@@ -3,6 +3,9 @@
 // inline. Rows are independent in every ggml quantizer, so how rows are cut into jobs never changes
 // the bytes.
 
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { errorFrom } from '../errors.ts';
 import { GgmlType, ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
 import { FP16_TO_FP32, fp32ToFp16, fp32ToBf16 } from './numeric.ts';
 import { kernelFor } from './kernels.ts';
@@ -31,15 +34,8 @@ export interface QuantJob {
 /** Both buffers come back, so the caller can reuse them instead of making garbage per job. */
 export type QuantJobResult =
   | { readonly id: number; readonly ok: true; readonly src: Uint8Array; readonly dst: Uint8Array }
-  | { readonly id: number; readonly ok: false; readonly message: string; readonly tensor: string; readonly src: Uint8Array; readonly dst: Uint8Array };
+  | { readonly id: number; readonly ok: false; readonly error: Message; readonly tensor: string; readonly src: Uint8Array; readonly dst: Uint8Array };
 
-/** Thrown by runQuantJob with a message meant for the user; the caller adds file and tensor. */
-export class QuantJobError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QuantJobError';
-  }
-}
 
 let scratch = new Float32Array(0);
 
@@ -66,7 +62,7 @@ function toFloat32(job: QuantJob): Float32Array {
     return out;
   }
   const kernel = kernelFor(job.srcType);
-  if (!kernel) throw new QuantJobError(`no dequantization kernel for ${ggmlTypeName(job.srcType)}`);
+  if (!kernel) throw errorFrom(msg('quant.noDequantKernel', { type: ggmlTypeName(job.srcType) }));
   kernel.dequantize(src, out, n);
   return out;
 }
@@ -97,40 +93,40 @@ function hasF16Path(k: QuantKernel): k is F16Kernel {
   return typeof (k as Partial<F16Kernel>).quantizeF16 === 'function';
 }
 
-/** Quantizes one job into job.dst (returned); throws QuantJobError on bad data or a missing kernel. */
+/** Quantizes one job into job.dst (returned); throws a QuantfitError (the caller adds file and tensor) on bad data or a missing kernel. */
 export function runQuantJob(job: QuantJob): Uint8Array {
   // The loader checks what it reads: NaN/Inf values (or scales) are refused before anything else.
   const bad = validateRowData(job.srcType, job.src);
   if (bad !== undefined) {
-    throw new QuantJobError(`the tensor has invalid data: ${bad} of rows from ${job.firstRow} (llama.cpp refuses NaN/Inf too)`);
+    throw errorFrom(msg('quant.invalidData', { why: bad, row: job.firstRow }));
   }
   const { dst } = job;
   if (dst.length !== rowBytes(job.dstType, job.nPerRow) * job.nrows) {
-    throw new QuantJobError(`output buffer holds ${dst.length} bytes, ${rowBytes(job.dstType, job.nPerRow) * job.nrows} needed`);
+    throw errorFrom(msg('quant.outputBufferSize', { have: dst.length, need: rowBytes(job.dstType, job.nPerRow) * job.nrows }));
   }
   const kernel = kernelFor(job.dstType);
   if (job.srcType === T.F16 && kernel && hasF16Path(kernel)) {
     // WebAssembly kernels convert F16 rows themselves (same floats, no JS conversion pass).
     const written = kernel.quantizeF16(job.src, dst, job.nrows, job.nPerRow, job.imatrix);
-    if (written !== dst.length) throw new QuantJobError(`${ggmlTypeName(job.dstType)} kernel wrote ${written} bytes, expected ${dst.length}`);
+    if (written !== dst.length) throw errorFrom(msg('quant.kernelWroteWrong', { type: ggmlTypeName(job.dstType), wrote: written, expected: dst.length }));
   } else if (kernel?.quantize) {
     const f32 = toFloat32(job);
     const written = kernel.quantize(f32, dst, job.nrows, job.nPerRow, job.imatrix);
-    if (written !== dst.length) throw new QuantJobError(`${ggmlTypeName(job.dstType)} kernel wrote ${written} bytes, expected ${dst.length}`);
+    if (written !== dst.length) throw errorFrom(msg('quant.kernelWroteWrong', { type: ggmlTypeName(job.dstType), wrote: written, expected: dst.length }));
   } else if (!fromFloat32(job.dstType, toFloat32(job), dst)) {
-    throw new QuantJobError(`no quantization kernel for ${ggmlTypeName(job.dstType)}`);
+    throw errorFrom(msg('quant.noQuantKernel', { type: ggmlTypeName(job.dstType) }));
   }
   // llama.cpp validates what it wrote too: a scale, or an F16 value, that overflowed fp16 fails here.
   if (validateRowData(job.dstType, dst) !== undefined) {
-    throw new QuantJobError(`quantized data validation failed (${ggmlTypeName(job.dstType)}, rows from ${job.firstRow})`);
+    throw errorFrom(msg('quant.outputInvalid', { type: ggmlTypeName(job.dstType), row: job.firstRow }));
   }
   return dst;
 }
 
 /** Whether this process can convert srcType → dstType (kernels registered). */
-export function canConvert(srcType: number, dstType: number): string | undefined {
+export function canConvert(srcType: number, dstType: number): Message | undefined {
   const floatTypes: number[] = [T.F32, T.F16, T.BF16];
-  if (!floatTypes.includes(srcType) && !kernelFor(srcType)) return `no dequantization kernel for ${ggmlTypeName(srcType)}`;
-  if (!kernelFor(dstType)?.quantize && !floatTypes.includes(dstType)) return `no quantization kernel for ${ggmlTypeName(dstType)}`;
+  if (!floatTypes.includes(srcType) && !kernelFor(srcType)) return msg('quant.noDequantKernel', { type: ggmlTypeName(srcType) });
+  if (!kernelFor(dstType)?.quantize && !floatTypes.includes(dstType)) return msg('quant.noQuantKernel', { type: ggmlTypeName(dstType) });
   return undefined;
 }

@@ -2,6 +2,7 @@
 // buffer and sends both buffers back (transferred, not copied) for reuse.
 
 import { parentPort } from 'node:worker_threads';
+import { errorMessage } from '../errors.ts';
 import { runQuantJob, type QuantJob, type QuantJobResult } from './quant-job.ts';
 
 const port = parentPort;
@@ -13,7 +14,7 @@ port.on('message', (job: QuantJob) => {
     runQuantJob(job);
     result = { id: job.id, ok: true, src: job.src, dst: job.dst };
   } catch (err) {
-    result = { id: job.id, ok: false, message: err instanceof Error ? err.message : String(err), tensor: job.tensor, src: job.src, dst: job.dst };
+    result = { id: job.id, ok: false, error: errorMessage(err), tensor: job.tensor, src: job.src, dst: job.dst };
   }
   port.postMessage(result, [job.src.buffer as ArrayBuffer, job.dst.buffer as ArrayBuffer]);
 });

@@ -1,6 +1,8 @@
 // ggml_validate_row_data: llama.cpp checks every slab of tensor data it reads (NaN/Inf values, or
 // NaN/Inf block scales of quantized types) and every block it writes. We refuse the same inputs.
 
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 
 const T = GgmlType;
@@ -36,49 +38,49 @@ function firstCleanWords(data: Uint8Array, exponents: number, carry: number, top
   return k;
 }
 
-/** Undefined when the data is valid, else why not ("NaN at element 12", "inf scale in block 3"). */
-export function validateRowData(type: number, data: Uint8Array): string | undefined {
+/** Undefined when the data is valid, else why not ("NaN value at element 12", "non-finite scale in block 3"). */
+export function validateRowData(type: number, data: Uint8Array): Message | undefined {
   const info = ggmlTypeInfo(type);
-  if (!info) return `invalid type ${type}`;
-  if (data.length % info.typeSize !== 0) return `invalid size ${data.length} for type ${ggmlTypeName(type)}`;
+  if (!info) return msg('quant.data.invalidType', { type });
+  if (data.length % info.typeSize !== 0) return msg('quant.data.invalidSize', { size: data.length, type: ggmlTypeName(type) });
   const nb = data.length / info.typeSize;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   switch (type) {
     case T.F32: {
       for (let i = firstCleanWords(data, 0x7f800000, 0x00800000, 0x80000000); i < nb; i++) {
         const u = dv.getUint32(i * 4, true);
-        if ((u & 0x7f800000) === 0x7f800000) return `${(u & 0x7fffff) !== 0 ? 'NaN' : 'infinite'} value at element ${i}`;
+        if ((u & 0x7f800000) === 0x7f800000) return msg((u & 0x7fffff) !== 0 ? 'quant.data.nan' : 'quant.data.infinite', { index: i });
       }
       return undefined;
     }
     case T.F16: {
       for (let i = 2 * firstCleanWords(data, 0x7c007c00, 0x04000400, 0x80008000); i < nb; i++) {
         const h = dv.getUint16(i * 2, true);
-        if (isBadFp16(h)) return `${(h & 0x3ff) !== 0 ? 'NaN' : 'infinite'} value at element ${i}`;
+        if (isBadFp16(h)) return msg((h & 0x3ff) !== 0 ? 'quant.data.nan' : 'quant.data.infinite', { index: i });
       }
       return undefined;
     }
     case T.BF16: {
       for (let i = 0; i < nb; i++) {
         const h = dv.getUint16(i * 2, true) & 0x7fff;
-        if (h >= 0x7f80) return `${h > 0x7f80 ? 'NaN' : 'infinite'} value at element ${i}`;
+        if (h >= 0x7f80) return msg(h > 0x7f80 ? 'quant.data.nan' : 'quant.data.infinite', { index: i });
       }
       return undefined;
     }
     case T.F64: {
       for (let i = 0; i < nb; i++) {
-        if (!Number.isFinite(dv.getFloat64(i * 8, true))) return `non-finite value at element ${i}`;
+        if (!Number.isFinite(dv.getFloat64(i * 8, true))) return msg('quant.data.nonFinite', { index: i });
       }
       return undefined;
     }
     case T.Q8_K: {
       for (let i = 0; i < nb; i++) {
-        if (!Number.isFinite(dv.getFloat32(i * info.typeSize, true))) return `non-finite scale in block ${i}`;
+        if (!Number.isFinite(dv.getFloat32(i * info.typeSize, true))) return msg('quant.data.badScale', { block: i });
       }
       return undefined;
     }
     case T.MXFP4: {
-      for (let i = 0; i < nb; i++) if (data[i * info.typeSize] === 0xff) return `invalid E8M0 scale in block ${i}`;
+      for (let i = 0; i < nb; i++) if (data[i * info.typeSize] === 0xff) return msg('quant.data.badE8M0', { block: i });
       return undefined;
     }
     case T.IQ1_M: {
@@ -88,21 +90,21 @@ export function validateRowData(type: number, data: Uint8Array): string | undefi
         const b = i * info.typeSize + scalesAt;
         const sc = (k: number) => dv.getUint16(b + 2 * k, true);
         const h = (sc(0) >> 12) | ((sc(1) >> 8) & 0x00f0) | ((sc(2) >> 4) & 0x0f00) | (sc(3) & 0xf000);
-        if (isBadFp16(h)) return `non-finite scale in block ${i}`;
+        if (isBadFp16(h)) return msg('quant.data.badScale', { block: i });
       }
       return undefined;
     }
   }
   if (UNCHECKED.has(type)) return undefined;
   const offsets = FP16_SCALE_OFFSETS.get(type);
-  if (!offsets) return `cannot validate data of type ${ggmlTypeName(type)}`;
+  if (!offsets) return msg('quant.data.cannotValidate', { type: ggmlTypeName(type) });
   // An fp16 is NaN/Inf when its exponent bits (0x7c of the high, second byte) are all set. Every
   // type has one or two scales per block.
   const size = info.typeSize;
   const first = offsets[0]! + 1;
   const second = offsets.length > 1 ? offsets[1]! + 1 : first;
   for (let i = 0, b = 0; i < nb; i++, b += size) {
-    if ((data[b + first]! & 0x7c) === 0x7c || (data[b + second]! & 0x7c) === 0x7c) return `non-finite scale in block ${i}`;
+    if ((data[b + first]! & 0x7c) === 0x7c || (data[b + second]! & 0x7c) === 0x7c) return msg('quant.data.badScale', { block: i });
   }
   return undefined;
 }

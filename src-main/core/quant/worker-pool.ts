@@ -4,6 +4,9 @@
 // run from the TypeScript sources (tests, `npm run bench`), and the Electron build
 // (setQuantWorkerFactory).
 
+import { createHash } from 'node:crypto';
+import type { Message } from '../../../src-shared/message.ts';
+import { formatMessage } from '../../../src-shared/messages/index.ts';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -24,9 +27,11 @@ interface EsbuildLike {
 
 /**
  * The bundle is kept between runs in node_modules/.cache (when the project has one), with the size
- * and mtime of every source it was made from; a run whose sources are unchanged skips esbuild.
+ * and mtime of every source it was made from; a run whose sources are unchanged skips esbuild. One
+ * folder per checkout: several checkouts sharing one node_modules (git worktrees) must not run each
+ * other's bundle, whose stamps name the other checkout's unchanged sources.
  */
-const CACHE_DIR = fileURLToPath(packagePath('node_modules/.cache/quantfit/'));
+const CACHE_DIR = fileURLToPath(packagePath(`node_modules/.cache/quantfit/${createHash('sha256').update(fileURLToPath(packagePath('.'))).digest('hex').slice(0, 12)}/`));
 const cacheFiles = (dir: string) => ({ code: join(dir, 'quant-worker.cjs'), inputs: join(dir, 'quant-worker.inputs.json') });
 
 type InputStamp = [path: string, size: number, mtimeMs: number];
@@ -139,8 +144,8 @@ interface Pending {
 }
 
 export class QuantJobFailed extends Error {
-  constructor(message: string, readonly tensor: string) {
-    super(message);
+  constructor(readonly error: Message, readonly tensor: string) {
+    super(formatMessage(error, 'en'));
     this.name = 'QuantJobFailed';
   }
 }
@@ -217,7 +222,7 @@ export class WorkerPool {
     w.unref();
     this.idle.push(w);
     if (r.ok) p.resolve({ src: r.src, dst: r.dst });
-    else p.reject(new QuantJobFailed(r.message, r.tensor));
+    else p.reject(new QuantJobFailed(r.error, r.tensor));
     this.dispatch();
   }
 
