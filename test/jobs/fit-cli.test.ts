@@ -94,6 +94,18 @@ test('quantfit fit ../shared/fixtures/stories260K.gguf --type Q8_0 --name storie
   }
 });
 
+test('quantfit fit --out DIR makes the folder when it is missing', async () => {
+  const out = await makeTempDir('fit-cli-out');
+  try {
+    const target = join(out, 'new', 'folder');
+    const r = await quantfit([tiny, '--type', 'Q5_1', '--name', 'tiny:out', '--host', fake.url, '--out', target, '--json', '--no-verify']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(await listDir(target), ['tiny.Q5_1.Modelfile', 'tiny.Q5_1.gguf']);
+  } finally {
+    await removeTempDir(out);
+  }
+});
+
 test('quantfit fit <synthetic tiny llama> --type Q8_0 --name tiny:q8 --json', async () => {
   const out = await makeTempDir('fit-cli-tiny');
   try {

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FitRequest as AppFitRequest, FitResult as AppFitResult } from '../../src-shared/contract.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
@@ -189,7 +189,19 @@ test('refusals before any work: existing output, the input as output, a taken na
     assert.deepEqual(workRequests(fake.requests), [], 'nothing reached Ollama but the checks');
 
     await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputPath: input, register: false }), /the output would overwrite the input/);
-    await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: join(out, 'missing'), register: false }), /the output folder does not exist/);
+    // A missing output folder is made (with its parents); a file in its way is refused before any work.
+    const made = await runFitJob({ modelPath: input, type: 'Q4_0', outputDir: join(out, 'missing', 'deeper'), register: false });
+    assert.equal(made.outputPath, join(out, 'missing', 'deeper', 'Tiny Llama.Q4_0.gguf'));
+    assert.deepEqual(await listDir(join(out, 'missing', 'deeper')), ['Tiny Llama.Q4_0.gguf']);
+    await rm(join(out, 'missing'), { recursive: true });
+    await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: join(existing, 'sub'), register: false }), /the output folder cannot be made: .*Tiny Llama\.Q4_0\.gguf is not a folder/);
+    // Cancelled while writing into a folder it made: the folder goes too.
+    const ac = new AbortController();
+    await assert.rejects(
+      runFitJob({ modelPath: input, type: 'Q4_0', outputDir: join(out, 'made', 'here'), register: false }, { signal: ac.signal, onEvent: (e) => { if (e.type === 'progress' && e.stage === 'quantize') ac.abort(); } }),
+      /cancelled during quantize/,
+    );
+    assert.equal((await listDir(out)).includes('made'), false);
 
     // The app's `force` is about the model only; replaceOutput says what to do with the file.
     await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, force: true, replaceOutput: false, register: false }), /the output file exists/);

@@ -5,7 +5,7 @@
 //   quantize  quantizeOutput(): the quantized GGUF (skipped when the input already has the type)
 // Each is a function over the job context with a typed input and output.
 
-import { statfs } from 'node:fs/promises';
+import { mkdir, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CTX } from '../advisor/constants.ts';
 import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
@@ -297,8 +297,10 @@ async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string,
     // Allowed (--force, or the app re-running the same fit), but never silently.
     job.runner.warn('advise', `replacing the existing ${outputPath} (once the new file is complete)`);
   }
-  if (!(await pathExists(dirname(outputPath)))) throw new QuantfitError('the output folder does not exist', { file: dirname(outputPath) });
-  const free = await freeBytes(dirname(outputPath));
+  // A missing output folder is made when the output is written (quantizeOutput); its room is
+  // measured on the nearest folder that exists.
+  const folder = await nearestFolder(dirname(outputPath));
+  const free = await freeBytes(folder);
   if (free !== null && free < plan.fileBytes) {
     throw new QuantfitError(`not enough free space for the output: it needs ${formatBytes(plan.fileBytes)}, ${formatBytes(free)} free`, { file: dirname(outputPath) });
   }
@@ -313,6 +315,7 @@ export async function quantizeOutput(job: FitContext, source: SourceModel, targe
     runner.skip('quantize', `the input is already ${target.typeName}: ${job.register ? 'registering it as it is' : 'nothing to do'}`);
     return { path: job.input, sha256: null, tensorTypes: null, kv: source.header.kv, tensors: source.header.tensors };
   }
+  await makeOutputFolder(job, dirname(target.outputPath));
   runner.record.writingOutput = true;
   const run = { ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit };
   if (source.folder && FOLDER_FLOAT_OUTTYPES[target.ftype.name]) return convertOutput(job, target, FOLDER_FLOAT_OUTTYPES[target.ftype.name]!);
@@ -342,6 +345,35 @@ async function convertOutput(job: FitContext, target: FitTarget, outtype: 'f16' 
 }
 
 // ---- helpers
+
+/** `dir` or its nearest existing ancestor; refused when that is a file (the folder cannot be made). */
+async function nearestFolder(dir: string): Promise<string> {
+  for (let at = dir; ; at = dirname(at)) {
+    const st = await stat(at).catch(() => null);
+    if (st?.isDirectory() === true) return at;
+    if (st !== null) throw new QuantfitError(`the output folder cannot be made: ${at} is not a folder`, { file: dir });
+    if (dirname(at) === at) return at;
+  }
+}
+
+/**
+ * Makes the output folder (and its parents) when missing; if the job then stops before a finished
+ * output is kept, the folders it made are removed again (only while empty).
+ */
+async function makeOutputFolder(job: FitContext, dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new QuantfitError(`cannot make the output folder: ${describeError(err)}`, { file: dir }, { cause: err });
+  });
+  if (first === undefined) return;
+  job.runner.info('quantize', `made the output folder ${dir}`);
+  job.runner.onStop(async () => {
+    if (job.runner.record.keptOutput !== null) return;
+    for (let at = dir; at.length >= first.length; at = dirname(at)) {
+      if (!(await rmdir(at).then(() => true, () => false))) return;
+      if (at === first) return;
+    }
+  });
+}
 
 function plannedTensors(plan: QuantPlan): Array<{ name: string; type: number }> {
   return plan.tensors.map((t) => ({ name: t.name, type: t.targetType }));
