@@ -12,7 +12,8 @@
 // convert_hf_to_gguf.py --outtype auto + llama_model_quantize, with both peak RSS.
 //
 // Usage: npm run bench -- [--rounds N] [--threads N] [--types Q4_K_M,Q6_K] [--layers N] [--dir DIR] [--keep]
-//        [--no-cli-start]
+//        [--no-cli-start] [--no-engine]
+// Last, the engine's speed against llama-perplexity and llama-imatrix (bench/engine.ts; --no-engine skips it).
 // First, the CLI's start-up against a bare node (bench/cli-start.ts; --no-cli-start skips it).
 
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ import { fp32ToFp16 } from '../src-main/core/quant/numeric.ts';
 import { tinyLlama, syntheticKv, tensorTypeId } from '../test/support/synthetic-gguf.ts';
 import { syntheticImatrix } from '../test/support/quant-parity.ts';
 import { printCliStart } from './cli-start.ts';
+import { benchEngine } from './engine.ts';
 
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' }, types: { type: 'string' },
       layers: { type: 'string', default: '2' }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
       'cli-start': { type: 'boolean', default: true },
+      engine: { type: 'boolean', default: true },
     },
     allowNegative: true,
   });
@@ -192,6 +195,7 @@ async function main(): Promise<void> {
     if (values.keep) console.log(`# kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
+  if (values.engine) await benchEngine({ threads, rounds, chunks: 8 });
 }
 
 await main();

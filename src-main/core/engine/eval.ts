@@ -3,7 +3,7 @@
 // logits scored against them — perplexity of both, KL divergence, same-top-token rate, RMS Δp.
 
 import { createHash } from 'node:crypto';
-import { realpath, stat, unlink } from 'node:fs/promises';
+import { mkdir, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
@@ -147,6 +147,7 @@ async function scoreCandidate(
 export async function evaluateQuant(reference: string, candidate: string, options: EvalOptions): Promise<EvalResult> {
   const ctx = options.ctx ?? DEFAULT_EVAL_CTX;
   const wantChunks = options.chunks ?? DEFAULT_EVAL_CHUNKS;
+  await mkdir(options.cacheDir, { recursive: true });
   const cachePath = await referenceCachePath(reference, options.text, ctx, options.cacheDir);
   const { reader, chunks, progress, reused } = await referenceLogProbs(reference, cachePath, ctx, wantChunks, options);
   try {
