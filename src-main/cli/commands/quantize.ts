@@ -7,7 +7,6 @@ import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 import { isModelFolder } from '../../core/convert/model.ts';
-import { convertFolder, quantizeFolder } from '../../core/convert/write.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
 import { pathExists } from '../../core/fs-util.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
@@ -122,9 +121,11 @@ export async function run(args: string[]): Promise<number> {
   try {
     const run = { threads, signal: controller.signal, onEvent: (e: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(e) };
     const floatOut = FLOAT_OUTTYPES[ftype.name];
-    const result = !(await isModelFolder(input)) ? await quantizeFile(input, output, options, run)
-      : floatOut ? await convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent })
-      : await quantizeFolder(input, output, options, run);
+    // The converter (and its tokenizer libraries) loads only for a folder.
+    const folder = (await isModelFolder(input)) ? await import('../../core/convert/write.ts') : null;
+    const result = folder === null ? await quantizeFile(input, output, options, run)
+      : floatOut ? await folder.convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent })
+      : await folder.quantizeFolder(input, output, options, run);
     progress.end();
     const summary = { out: result.out, bytes: result.bytes, sha256: result.sha256, seconds: Math.round(result.seconds * 1000) / 1000, tensorTypes: result.tensorTypes };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

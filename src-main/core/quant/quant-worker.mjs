@@ -1,5 +1,6 @@
-// Worker entry for runs without a build step (CLI and tests): worker threads do not inherit the
-// tsx loader that `bin/quantfit.mjs` registers, so register it here, then load the TypeScript worker.
+// Worker entry for runs from the TypeScript sources when esbuild cannot bundle the worker (see
+// worker-pool.ts): worker threads do not inherit the tsx loader, so register it here, then load the
+// TypeScript worker. The compiled CLI starts out/cli/quant-worker.js instead.
 import { register } from 'tsx/esm/api';
 
 register();
