@@ -1,6 +1,7 @@
 // Every message code's texts, merged from one catalogue per area (each area owns its file, so work
 // on one area never edits another's). Add an area: write messages/<area>.ts and list it in AREAS.
 import type { Catalogue, Locale, Message, MessageParams } from '../message.ts';
+import { catalogue as advisor } from './advisor.ts';
 import { catalogue as app } from './app.ts';
 import { catalogue as cli } from './cli.ts';
 import { catalogue as common } from './common.ts';
@@ -8,6 +9,7 @@ import { catalogue as convert } from './convert.ts';
 import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as gguf } from './gguf.ts';
+import { catalogue as hardware } from './hardware.ts';
 import { catalogue as imatrix } from './imatrix.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as quant } from './quant.ts';
@@ -17,12 +19,14 @@ import { catalogue as ui } from './ui.ts';
 
 const AREAS = [
   common,
+  advisor,
   app,
   cli,
   convert,
   engine,
   fit,
   gguf,
+  hardware,
   imatrix,
   ollama,
   quant,

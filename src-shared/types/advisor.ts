@@ -3,6 +3,7 @@
 // and the payload the desktop app shows.
 
 import type { HardwareProfile } from './hardware.ts';
+import type { Message } from '../message.ts';
 
 /** Where a model runs: every layer on the GPU, some layers on it, all in system RAM, or nowhere. */
 export type Fit = 'gpu' | 'partial' | 'cpu' | 'none';
@@ -63,6 +64,8 @@ export interface ReasonItem {
   readonly budgetBytes?: number;
   readonly bytes?: number;
   readonly detail?: string;
+  /** hardware_unknown: what the probe could not learn that the estimate depends on. */
+  readonly unknowns?: readonly Message[];
 }
 
 export interface Recommendation {

@@ -2,6 +2,8 @@
 // Every byte count is a plain number of bytes (safe up to 8 PiB). Anything the probe could not
 // learn is null and named in `unknowns` — the probe never guesses silently.
 
+import type { Message } from '../message.ts';
+
 export type GpuVendor = 'nvidia' | 'amd' | 'intel' | 'apple' | 'other';
 
 export interface GpuInfo {
@@ -59,7 +61,7 @@ export interface HardwareProfile {
   readonly cpu: CpuInfo;
   readonly disk: DiskInfo | null;
   /** What the probe could not learn, one short phrase each (e.g. "free VRAM of GPU 0 (AMD …)"). */
-  readonly unknowns: readonly string[];
+  readonly unknowns: readonly Message[];
   /** 'probe' for a real machine, 'override' when --ram/--vram/--unified replaced (part of) it. */
   readonly source: 'probe' | 'override' | 'fixture';
 }

@@ -1,4 +1,8 @@
 import { test } from 'node:test';
+import { formatMessage } from '../../src-shared/messages/index.ts';
+import type { Message } from '../../src-shared/message.ts';
+
+const english = (messages: readonly Message[]): string[] => messages.map((m) => formatMessage(m, 'en'));
 import assert from 'node:assert/strict';
 import { formatBytes, parseByteSize } from '../../src-main/core/advisor/sizes.ts';
 import { memoryBudget } from '../../src-main/core/advisor/budget.ts';
@@ -63,5 +67,5 @@ test('budget: a unified GPU gets its working set minus a reserve, never more tha
 test('budget: unknown RAM gives nothing to plan with (and the profile says RAM is unknown)', () => {
   const hw = profileFromRaw({ ...base, mem: null });
   assert.equal(memoryBudget(hw).cpuBytes, 0);
-  assert.ok(hw.unknowns.includes('RAM total'));
+  assert.ok(english(hw.unknowns).includes('RAM total'));
 });

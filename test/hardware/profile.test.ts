@@ -1,4 +1,8 @@
 import { test } from 'node:test';
+import { formatMessage } from '../../src-shared/messages/index.ts';
+import type { Message } from '../../src-shared/message.ts';
+
+const english = (messages: readonly Message[]): string[] => messages.map((m) => formatMessage(m, 'en'));
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { profileFromRaw } from '../../src-main/core/hardware/profile.ts';
@@ -56,7 +60,7 @@ test('Apple M2 16 GB: unified memory, working set modelled as 2/3 of RAM and fla
   assert.equal(g!.vramFreeBytes, null);
   assert.equal(p.cpu.simd.neon, true, 'AArch64 always has Advanced SIMD');
   assert.equal(p.cpu.simd.avx2, false);
-  assert.ok(!p.unknowns.some((u) => u.includes('SIMD')), 'empty flags on arm64 are not an unknown');
+  assert.ok(!english(p.unknowns).some((u) => u.includes('SIMD')), 'empty flags on arm64 are not an unknown');
 });
 
 test('Apple Silicon above 36 GiB: 3/4 of RAM', () => {
@@ -96,7 +100,7 @@ test('2 GB ARM board: display-only GPU, NEON from asimd, failed disk query liste
   assert.equal(p.gpus[0]!.offload, false);
   assert.equal(p.cpu.simd.neon, true);
   assert.equal(p.disk, null);
-  assert.ok(p.unknowns.some((u) => u.startsWith('free disk space') && u.includes('EACCES')), p.unknowns.join('; '));
+  assert.ok(english(p.unknowns).some((u) => u.startsWith('free disk space') && u.includes('EACCES')), english(p.unknowns).join('; '));
 });
 
 test('every query failed: nulls and a list of unknowns, no guesses', () => {
@@ -106,7 +110,7 @@ test('every query failed: nulls and a list of unknowns, no guesses', () => {
   assert.equal(p.cpu.model, null);
   assert.deepEqual(p.gpus, []);
   for (const what of ['RAM total', 'RAM available', 'CPU architecture', 'CPU model and cores', 'GPUs: lspci: command not found', 'free disk space: ENOENT']) {
-    assert.ok(p.unknowns.includes(what), `missing unknown '${what}' in ${JSON.stringify(p.unknowns)}`);
+    assert.ok(english(p.unknowns).includes(what), `missing unknown '${what}' in ${JSON.stringify(p.unknowns)}`);
   }
 });
 
@@ -115,7 +119,7 @@ test('NVIDIA without nvidia-smi: the lspci aperture is not taken for VRAM', () =
   const p = profileFromRaw({ ...raw, gpus: [{ vendor: 'NVIDIA Corporation', model: 'AD102 [GeForce RTX 4090]', vram: 256, vramDynamic: false }] });
   assert.equal(p.gpus[0]!.vramTotalBytes, null);
   assert.equal(p.gpus[0]!.offload, false);
-  assert.ok(p.unknowns.some((u) => u.includes('nvidia-smi')));
+  assert.ok(english(p.unknowns).some((u) => u.includes('nvidia-smi')));
 });
 
 test('AMD discrete: sysfs gives exact total and free; Windows 4 GiB WMI cap is an unknown', () => {
@@ -124,7 +128,7 @@ test('AMD discrete: sysfs gives exact total and free; Windows 4 GiB WMI cap is a
   assert.deepEqual([linux.gpus[0]!.vramTotalBytes, linux.gpus[0]!.vramFreeBytes, linux.gpus[0]!.unified, linux.gpus[0]!.backend], [24 * GiB, 23 * GiB, false, 'rocm']);
   const win = profileFromRaw({ ...base, platform: 'win32', gpus: [{ vendor: 'AMD', model: 'AMD Radeon RX 7900 XTX', vram: 4095 }] });
   assert.equal(win.gpus[0]!.vramTotalBytes, null);
-  assert.ok(win.unknowns.some((u) => u.includes('4 GiB')));
+  assert.ok(english(win.unknowns).some((u) => u.includes('4 GiB')));
 });
 
 test('overrides: --ram recomputes an estimated Apple working set; --vram replaces GPUs; --vram 0 means none', () => {
@@ -141,7 +145,7 @@ test('overrides: --ram recomputes an estimated Apple working set; --vram replace
   assert.equal(uni.gpus[0]!.workingSetEstimated, true);
   const none = profileFromRaw(fixture('no-answers'));
   const filled = applyOverrides(none, { ramBytes: 8 * GiB, vramBytes: 4 * GiB });
-  assert.ok(!filled.unknowns.some((u) => u.startsWith('RAM') || u.startsWith('GPUs')), filled.unknowns.join('; '));
+  assert.ok(!english(filled.unknowns).some((u) => u.startsWith('RAM') || u.startsWith('GPUs')), english(filled.unknowns).join('; '));
   assert.equal(applyOverrides(mac, {}), mac);
 });
 

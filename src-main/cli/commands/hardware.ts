@@ -4,6 +4,9 @@ import { parseCommandArgs } from '../args.ts';
 import { probeHardware } from '../../core/hardware/probe.ts';
 import type { HardwareProfile } from '../../core/hardware/types.ts';
 import { formatBytes } from '../../core/advisor/sizes.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { displayWidth, padDisplay, say } from '../locale.ts';
 
 export const help = `Usage: quantfit hardware [--json] [--output-dir DIR]
 
@@ -27,29 +30,29 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-const or = (n: number | null, unknown = 'unknown') => (n === null ? unknown : formatBytes(n));
+const or = (n: number | null): string => (n === null ? say(msg('cli.hw.unknown')) : formatBytes(n));
 
 export function hardwareTable(hw: HardwareProfile): string {
   const rows: [string, string][] = [];
-  rows.push(['Platform', `${hw.platform ?? 'unknown'} ${hw.cpu.arch ?? ''}`.trim()]);
-  rows.push(['RAM', `${or(hw.ram.totalBytes)} total, ${or(hw.ram.availableBytes)} available`]);
+  const row = (label: Message, value: string) => rows.push([say(label), value]);
+  row(msg('cli.hw.platform'), `${hw.platform ?? say(msg('cli.hw.unknown'))} ${hw.cpu.arch ?? ''}`.trim());
+  row(msg('cli.hw.ram'), say(msg('cli.hw.ramValue', { total: or(hw.ram.totalBytes), available: or(hw.ram.availableBytes) })));
   const simd = [hw.cpu.simd.avx2 && 'AVX2', hw.cpu.simd.avx512 && 'AVX-512', hw.cpu.simd.neon && 'NEON', hw.cpu.simd.fma && 'FMA', hw.cpu.simd.f16c && 'F16C']
     .filter((s): s is string => typeof s === 'string');
-  const cores = hw.cpu.physicalCores !== null ? `${hw.cpu.physicalCores} cores${hw.cpu.logicalCores !== null ? `, ${hw.cpu.logicalCores} threads` : ''}` : 'cores unknown';
-  rows.push(['CPU', `${hw.cpu.model ?? 'unknown'} (${cores})${simd.length > 0 ? ` ${simd.join(' ')}` : ''}`]);
-  if (hw.gpus.length === 0) rows.push(['GPU', 'none found']);
-  hw.gpus.forEach((g, i) => {
-    let mem: string;
-    if (g.unified) {
-      mem = `shares RAM, may use ${or(g.workingSetBytes)}${g.workingSetEstimated ? ' (estimate)' : ''}`;
-    } else {
-      mem = `${or(g.vramTotalBytes)} VRAM${g.vramFreeBytes !== null ? `, ${formatBytes(g.vramFreeBytes)} free` : ''}`;
-    }
-    const use = g.offload ? g.backend.toUpperCase() : 'not used for inference';
-    rows.push([`GPU ${i}`, `${g.model}: ${mem} (${use})`]);
+  const { physicalCores: physical, logicalCores: logical } = hw.cpu;
+  const cores = say(physical === null ? msg('cli.hw.coresUnknown')
+    : logical === null ? msg('cli.hw.cores', { physical }) : msg('cli.hw.coresThreads', { physical, logical }));
+  row(msg('cli.hw.cpu'), `${hw.cpu.model ?? say(msg('cli.hw.unknown'))} (${cores})${simd.length > 0 ? ` ${simd.join(' ')}` : ''}`);
+  if (hw.gpus.length === 0) row(msg('cli.hw.gpu'), say(msg('cli.hw.noGpu')));
+  hw.gpus.forEach((g, index) => {
+    const mem = g.unified
+      ? msg(g.workingSetEstimated ? 'cli.hw.sharedEstimate' : 'cli.hw.shared', { bytes: or(g.workingSetBytes) })
+      : g.vramFreeBytes !== null ? msg('cli.hw.vramFree', { total: or(g.vramTotalBytes), free: formatBytes(g.vramFreeBytes) }) : msg('cli.hw.vram', { total: or(g.vramTotalBytes) });
+    const use = g.offload ? g.backend.toUpperCase() : say(msg('cli.hw.notUsed'));
+    row(msg('cli.hw.gpuN', { index }), `${g.model}: ${say(mem)} (${use})`);
   });
-  rows.push(['Disk', hw.disk ? `${or(hw.disk.freeBytes)} free at ${hw.disk.path}` : 'unknown']);
-  for (const u of hw.unknowns) rows.push(['Unknown', u]);
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+  row(msg('cli.hw.disk'), hw.disk ? say(msg('cli.hw.diskValue', { free: or(hw.disk.freeBytes), path: hw.disk.path })) : say(msg('cli.hw.unknown')));
+  for (const u of hw.unknowns) row(msg('cli.hw.unknownLabel'), say(u));
+  const width = Math.max(...rows.map(([k]) => displayWidth(k)));
+  return `${rows.map(([k, v]) => `${padDisplay(k, width)}  ${v}`).join('\n')}\n`;
 }

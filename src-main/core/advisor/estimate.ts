@@ -6,7 +6,8 @@ import type { Estimate, Fit, MemoryBudget } from './types.ts';
 import { computeBufferBytes, kvCacheBytes, layerKvBytes } from './memory.ts';
 import { modelParams, type ModelParams } from './model-params.ts';
 import { ESTIMATED_FTYPES, REQUIRES_IMATRIX, pplIncrease, qualityRank } from './quality.ts';
-import { describeError } from '../errors.ts';
+import { describeError, errorMessage } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
 
 /** What the advisor needs from a quantization plan. */
 export interface PlanSummary {
@@ -29,7 +30,7 @@ export interface PlannedModel {
   readonly params: ModelParams;
   readonly plans: readonly TypePlan[];
   /** Types the planner refused for this model, with its reason. */
-  readonly skipped: readonly { readonly type: string; readonly reason: string }[];
+  readonly skipped: readonly { readonly type: string; readonly reason: string; readonly message: Message }[];
 }
 
 const LAYER_TENSOR = /^blk\.(\d+)\./;
@@ -61,14 +62,14 @@ function summarize(type: string, plan: PlanSummary, layers: number, layerOf: (na
 export function planModel(header: GgufHeader, planner: Planner, options: { hasImatrix: boolean; types?: readonly string[] }): PlannedModel {
   const params = modelParams(header);
   const plans: TypePlan[] = [];
-  const skipped: { type: string; reason: string }[] = [];
+  const skipped: { type: string; reason: string; message: Message }[] = [];
   const layerOf = layerIndexer();
   for (const type of options.types ?? ESTIMATED_FTYPES) {
     try {
       // Sizes of imatrix-only types are predicted as if a matrix were given: the user may make one.
       plans.push(summarize(type, planner(header, type, options.hasImatrix || REQUIRES_IMATRIX.has(type)), params.layerCount, layerOf));
     } catch (err) {
-      skipped.push({ type, reason: describeError(err) });
+      skipped.push({ type, reason: describeError(err), message: errorMessage(err) });
     }
   }
   plans.sort((a, b) => qualityRank(a.type) - qualityRank(b.type));

@@ -4,7 +4,7 @@
 import type { GgufHeader, GgufValue } from '../gguf/types.ts';
 import { isGgufArray } from '../gguf/types.ts';
 import { architecture, kvGet, toNumber } from '../gguf/metadata.ts';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 export type HeaderLike = Pick<GgufHeader, 'kv' | 'tensors'> & { readonly path?: string };
 
@@ -61,7 +61,7 @@ function need(h: HeaderLike, arch: string, suffix: string): number {
   const key = `${arch}.${suffix}`;
   const v = toNumber(kvGet(h, key));
   if (v === undefined || !Number.isFinite(v) || v <= 0) {
-    throw new QuantfitError(`model metadata lacks a usable '${key}' (needed to estimate memory)`, { ...(h.path !== undefined ? { file: h.path } : {}), key });
+    throw quantfitError('advisor.lacksKey', { key }, { ...(h.path !== undefined ? { file: h.path } : {}), key });
   }
   return v;
 }
@@ -105,14 +105,14 @@ function vocabSize(h: HeaderLike, arch: string): number {
 export function modelParams(h: HeaderLike): ModelParams {
   const arch = architecture(h);
   if (arch === undefined) {
-    throw new QuantfitError("model metadata lacks 'general.architecture'", { ...(h.path !== undefined ? { file: h.path } : {}), key: 'general.architecture' });
+    throw quantfitError('advisor.lacksArchitecture', {}, { ...(h.path !== undefined ? { file: h.path } : {}), key: 'general.architecture' });
   }
   const layerCount = need(h, arch, 'block_count');
   const embeddingLength = need(h, arch, 'embedding_length');
   const headCounts = perLayer(kvGet(h, `${arch}.attention.head_count`), layerCount, 0);
   const firstHeads = headCounts.find((n) => n > 0) ?? 0;
   if (firstHeads === 0) {
-    throw new QuantfitError(`model metadata lacks a usable '${arch}.attention.head_count'`, { ...(h.path !== undefined ? { file: h.path } : {}), key: `${arch}.attention.head_count` });
+    throw quantfitError('advisor.lacksHeadCount', { key: `${arch}.attention.head_count` }, { ...(h.path !== undefined ? { file: h.path } : {}), key: `${arch}.attention.head_count` });
   }
   // llama.cpp: n_head_kv defaults to n_head (no GQA); head sizes default to n_embd / n_head.
   const headCountsKv = perLayer(kvGet(h, `${arch}.attention.head_count_kv`), layerCount, Number.NaN)

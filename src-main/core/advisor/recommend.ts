@@ -1,5 +1,6 @@
 // Picks a quant type from the estimates and says why, as data (codes and numbers) and in English.
 
+import { formatMessage } from '../../../src-shared/messages/index.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
 import type { Estimate, Fit, ReasonItem, Recommendation, RecommendReport } from './types.ts';
 import { estimateAt, planModel, type PlannedModel, type Planner } from './estimate.ts';
@@ -8,7 +9,7 @@ import { ACCEPTABLE_FLOOR_TYPE, CPU_BEST_TYPE, LADDER, REQUIRES_IMATRIX } from '
 import { DEFAULT_CTX } from './constants.ts';
 import { formatBytes } from './sizes.ts';
 import type { GgufHeader } from '../gguf/types.ts';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import { ftypeLoads } from '../ollama/compat.ts';
 
 const TIER_ORDER: readonly Fit[] = ['gpu', 'partial', 'cpu'];
@@ -103,7 +104,7 @@ function sentence(r: ReasonItem): string {
     case 'gpu_memory_estimated':
       return 'The GPU memory limit is an estimate.';
     case 'hardware_unknown':
-      return `Not known: ${r.detail}.`;
+      return `Not known: ${(r.unknowns ?? []).map((u) => formatMessage(u, 'en')).join('; ')}.`;
   }
 }
 
@@ -163,8 +164,8 @@ export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ct
   }
 
   if (budget.gpuEstimated && pick !== null && pick.fit !== 'cpu') reasons.push({ code: 'gpu_memory_estimated' });
-  const relevantUnknowns = hardware.unknowns.filter((u) => /^RAM total|VRAM of|GPU working set|^GPUs/.test(u));
-  if (relevantUnknowns.length > 0) reasons.push({ code: 'hardware_unknown', detail: relevantUnknowns.join('; ') });
+  const relevantUnknowns = hardware.unknowns.filter((u) => /^hardware\.unknown\.(ramTotal|vram|gpu)/.test(u.code));
+  if (relevantUnknowns.length > 0) reasons.push({ code: 'hardware_unknown', unknowns: relevantUnknowns });
 
   const recommended: Recommendation = {
     type: pick?.type ?? null,
@@ -195,7 +196,7 @@ export function adviseFromPlan(
 ): RecommendReport & { skipped: PlannedModel['skipped'] } {
   if (model.plans.length === 0) {
     const first = model.skipped[0];
-    throw new QuantfitError(`no quant type can be made from this model${first ? `: ${first.reason}` : ''}`, { file: header.path });
+    throw first ? quantfitError('advisor.nothingPlannableBecause', { reason: first.message }, { file: header.path }) : quantfitError('advisor.nothingPlannable', {}, { file: header.path });
   }
   const ctx = options.ctx ?? Math.min(DEFAULT_CTX, model.params.contextLengthTrain ?? DEFAULT_CTX);
   const { options: estimates, recommended, budget } = recommendFrom(model, hardware, ctx, options);

@@ -1,6 +1,6 @@
 // Byte sizes as people write them, and back.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 /** Memory is counted in powers of two, so every unit is binary: 8G = 8GB = 8GiB = 8 × 2^30 bytes. */
 const UNITS: Readonly<Record<string, number>> = {
@@ -23,7 +23,7 @@ export function parseByteSize(text: string): number | undefined {
 
 export function requireByteSize(text: string, what: string): number {
   const n = parseByteSize(text);
-  if (n === undefined) throw new QuantfitError(`${what}: '${text}' is not a size (examples: 8G, 24GiB, 512M, 17179869184)`);
+  if (n === undefined) throw quantfitError('hardware.notASize', { what, text });
   return n;
 }
 

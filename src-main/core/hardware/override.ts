@@ -2,7 +2,7 @@
 
 import type { GpuInfo, HardwareProfile } from './types.ts';
 import { appleWorkingSetBytes, sharedGpuWorkingSetBytes } from './unified-memory.ts';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 export interface HardwareOverrides {
   /** Total system RAM in bytes. */
@@ -13,7 +13,9 @@ export interface HardwareOverrides {
   readonly unified?: boolean;
 }
 
-const GPU_UNKNOWN = /VRAM|GPU/;
+/** The unknowns a "what if" size replaces: the RAM's, and the GPUs' (their memory, their list). */
+const RAM_UNKNOWN = /^hardware\.unknown\.ram/;
+const GPU_UNKNOWN = /^hardware\.unknown\.(gpu|vram)/;
 
 function hypotheticalGpu(bytes: number, unified: boolean, estimated: boolean): GpuInfo {
   return {
@@ -28,21 +30,21 @@ function hypotheticalGpu(bytes: number, unified: boolean, estimated: boolean): G
 export function applyOverrides(hw: HardwareProfile, o: HardwareOverrides): HardwareProfile {
   if (o.ramBytes === undefined && o.vramBytes === undefined && o.unified !== true) return hw;
   for (const [name, v] of [['ram', o.ramBytes], ['vram', o.vramBytes]] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new QuantfitError(`--${name} must be a size in bytes, got ${v}`);
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw quantfitError('hardware.sizeOption', { name, value: v });
   }
   let unknowns = [...hw.unknowns];
   const ram = o.ramBytes !== undefined ? { totalBytes: o.ramBytes, availableBytes: o.ramBytes } : hw.ram;
-  if (o.ramBytes !== undefined) unknowns = unknowns.filter((u) => !u.startsWith('RAM'));
+  if (o.ramBytes !== undefined) unknowns = unknowns.filter((u) => !RAM_UNKNOWN.test(u.code));
   const ramTotal = ram.totalBytes;
 
   let gpus: readonly GpuInfo[];
   if (o.vramBytes !== undefined || o.unified === true) {
-    unknowns = unknowns.filter((u) => !GPU_UNKNOWN.test(u));
+    unknowns = unknowns.filter((u) => !GPU_UNKNOWN.test(u.code));
     if (o.vramBytes === 0) gpus = [];
     else if (o.unified === true) {
       if (o.vramBytes !== undefined) gpus = [hypotheticalGpu(o.vramBytes, true, false)];
       else if (ramTotal !== null) gpus = [hypotheticalGpu(appleWorkingSetBytes(ramTotal), true, true)];
-      else throw new QuantfitError('--unified needs the RAM size: give --ram or --vram');
+      else throw quantfitError('hardware.unifiedNeedsRam');
     } else gpus = [hypotheticalGpu(o.vramBytes!, false, false)];
   } else if (o.ramBytes !== undefined) {
     // A unified GPU's share follows the RAM; recompute estimated working sets for the new size.

@@ -2,6 +2,8 @@
 // machines we do not have can be tested. Whatever the raw data does not establish is null and named
 // in `unknowns`; numbers known to be unreliable (PCI BAR sizes, 32-bit WMI counters) are not used.
 
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import type { CpuInfo, GpuInfo, GpuVendor, HardwareProfile, RamInfo } from './types.ts';
 import type { RawGpu, RawHardware } from './raw.ts';
 import { appleWorkingSetBytes, sharedGpuWorkingSetBytes } from './unified-memory.ts';
@@ -35,15 +37,15 @@ function gpuModel(g: RawGpu): string {
   return (g.name || g.model || g.vendor || 'unknown GPU').trim();
 }
 
-function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number | null, unknowns: string[]): GpuInfo {
+function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number | null, unknowns: Message[]): GpuInfo {
   const vendor = classifyVendor(g);
   const model = gpuModel(g);
-  const label = `GPU ${index} (${model})`;
+  const gpu = { index, model };
   const darwin = raw.platform === 'darwin';
 
   if (vendor === 'apple') {
     const ws = ramTotal === null ? null : appleWorkingSetBytes(ramTotal);
-    if (ws === null) unknowns.push(`GPU working set of ${label}: RAM size unknown`);
+    if (ws === null) unknowns.push(msg('hardware.unknown.gpuWorkingSet', gpu));
     return { vendor, model, vramTotalBytes: ws, vramFreeBytes: null, unified: true, workingSetBytes: ws, workingSetEstimated: true, backend: 'metal', offload: true };
   }
 
@@ -53,8 +55,8 @@ function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number |
     // Only nvidia-smi's figures are trusted; lspci reports the PCI BAR, not the memory.
     const total = typeof g.memoryTotal === 'number' && g.memoryTotal > 0 ? g.memoryTotal * MiB : null;
     const free = typeof g.memoryFree === 'number' && total !== null ? g.memoryFree * MiB : null;
-    if (total === null) unknowns.push(`VRAM of ${label}: nvidia-smi gave no answer`);
-    else if (free === null) unknowns.push(`free VRAM of ${label}`);
+    if (total === null) unknowns.push(msg('hardware.unknown.vramNoSmi', gpu));
+    else if (free === null) unknowns.push(msg('hardware.unknown.vramFree', gpu));
     return { vendor, model, vramTotalBytes: total, vramFreeBytes: free, unified: false, workingSetBytes: null, workingSetEstimated: false, backend: darwin ? 'metal' : 'cuda', offload: total !== null };
   }
 
@@ -72,7 +74,7 @@ function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number |
       let estimated = false;
       if (gtt !== null) ws = Math.max(gtt, carveOut ?? 0);
       else if (ramTotal !== null) { ws = sharedGpuWorkingSetBytes(ramTotal, carveOut); estimated = true; }
-      else unknowns.push(`GPU working set of ${label}: RAM size unknown`);
+      else unknowns.push(msg('hardware.unknown.gpuWorkingSet', gpu));
       // Intel iGPUs are listed but not planned for: the same RAM serves the CPU just as well.
       const offload = vendor === 'amd' && ws !== null;
       return { vendor, model, vramTotalBytes: ws, vramFreeBytes: null, unified: true, workingSetBytes: ws, workingSetEstimated: estimated, backend: offload ? 'vulkan' : 'none', offload };
@@ -80,16 +82,16 @@ function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number |
     let total = sysfsTotal;
     if (total === null && reportedMiB !== null) {
       if (raw.platform === 'win32' && reportedMiB >= WMI_CAP_MIB && reportedMiB <= WMI_CAP_MIB + 1) {
-        unknowns.push(`VRAM of ${label}: Windows reports at most 4 GiB`);
+        unknowns.push(msg('hardware.unknown.vramWmi', gpu));
       } else if (reportedMiB >= 1024) {
         total = reportedMiB * MiB;
       } else {
-        unknowns.push(`VRAM of ${label}: only the PCI aperture (${reportedMiB} MiB) was reported`);
+        unknowns.push(msg('hardware.unknown.vramAperture', { ...gpu, mib: reportedMiB }));
       }
     } else if (total === null) {
-      unknowns.push(`VRAM of ${label}`);
+      unknowns.push(msg('hardware.unknown.vram', gpu));
     }
-    if (total !== null && sysfsFree === null) unknowns.push(`free VRAM of ${label}`);
+    if (total !== null && sysfsFree === null) unknowns.push(msg('hardware.unknown.vramFree', gpu));
     const backend = darwin ? 'metal' : vendor === 'amd' ? 'rocm' : 'vulkan';
     return { vendor, model, vramTotalBytes: total, vramFreeBytes: sysfsFree, unified: false, workingSetBytes: null, workingSetEstimated: false, backend, offload: total !== null };
   }
@@ -98,14 +100,14 @@ function buildGpu(g: RawGpu, index: number, raw: RawHardware, ramTotal: number |
   return { vendor, model, vramTotalBytes: reportedMiB !== null ? reportedMiB * MiB : null, vramFreeBytes: null, unified: false, workingSetBytes: null, workingSetEstimated: false, backend: 'none', offload: false };
 }
 
-function buildCpu(raw: RawHardware, unknowns: string[]): CpuInfo {
+function buildCpu(raw: RawHardware, unknowns: Message[]): CpuInfo {
   const c = raw.cpu;
   const arch = raw.arch;
-  if (arch === null) unknowns.push('CPU architecture');
-  if (c === null) unknowns.push('CPU model and cores');
+  if (arch === null) unknowns.push(msg('hardware.unknown.cpuArch'));
+  if (c === null) unknowns.push(msg('hardware.unknown.cpuModel'));
   const flags = new Set((c?.flags ?? '').toLowerCase().split(/[\s,]+/).filter((f) => f.length > 0));
   const isArm64 = arch === 'arm64';
-  if (flags.size === 0 && !isArm64) unknowns.push('CPU SIMD features');
+  if (flags.size === 0 && !isArm64) unknowns.push(msg('hardware.unknown.simd'));
   const model = c ? [c.manufacturer, c.brand].filter((s): s is string => typeof s === 'string' && s.length > 0).join(' ') || null : null;
   return {
     model,
@@ -123,26 +125,27 @@ function buildCpu(raw: RawHardware, unknowns: string[]): CpuInfo {
   };
 }
 
-function buildRam(raw: RawHardware, unknowns: string[]): RamInfo {
+function buildRam(raw: RawHardware, unknowns: Message[]): RamInfo {
   const total = raw.mem && raw.mem.total > 0 ? raw.mem.total : null;
   const available = raw.mem && typeof raw.mem.available === 'number' && raw.mem.available > 0 ? raw.mem.available : null;
-  if (total === null) unknowns.push('RAM total');
-  if (available === null) unknowns.push('RAM available');
+  if (total === null) unknowns.push(msg('hardware.unknown.ramTotal'));
+  if (available === null) unknowns.push(msg('hardware.unknown.ramAvailable'));
   return { totalBytes: total, availableBytes: available };
 }
 
 export function profileFromRaw(raw: RawHardware, source: HardwareProfile['source'] = 'probe'): HardwareProfile {
-  const unknowns: string[] = [];
-  if (raw.platform === null) unknowns.push('operating system');
+  const unknowns: Message[] = [];
+  if (raw.platform === null) unknowns.push(msg('hardware.unknown.os'));
   const ram = buildRam(raw, unknowns);
   const cpu = buildCpu(raw, unknowns);
   let gpus: GpuInfo[] = [];
   if (raw.gpus === null) {
-    unknowns.push(`GPUs: ${raw.errors?.['graphics'] ?? 'the graphics query failed'}`);
+    const error = raw.errors?.['graphics'];
+    unknowns.push(error !== undefined ? msg('hardware.unknown.gpus', { error }) : msg('hardware.unknown.gpusQuery'));
   } else {
     gpus = raw.gpus.map((g, i) => buildGpu(g, i, raw, ram.totalBytes, unknowns));
   }
-  if (raw.disk === null) unknowns.push(`free disk space${raw.errors?.['disk'] ? `: ${raw.errors['disk']}` : ''}`);
+  if (raw.disk === null) unknowns.push(raw.errors?.['disk'] ? msg('hardware.unknown.diskError', { error: raw.errors['disk'] }) : msg('hardware.unknown.disk'));
   const disk = raw.disk ? { path: raw.disk.path, freeBytes: raw.disk.freeBytes, totalBytes: raw.disk.totalBytes } : null;
   return { platform: raw.platform, ram, gpus, cpu, disk, unknowns, source };
 }

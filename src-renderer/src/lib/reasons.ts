@@ -2,7 +2,7 @@
 // advisor's English sentences in core/advisor/recommend.ts).
 import type { Fit, ReasonItem } from '../../../src-shared/contract.ts';
 import { bytes, integer } from './format.ts';
-import { i18n, t } from './i18n.svelte.ts';
+import { i18n, say, t } from './i18n.svelte.ts';
 import type { MessageKey } from './i18n.svelte.ts';
 
 export function fitLabel(fit: Fit, gpuLayers?: number): string {
@@ -20,7 +20,7 @@ export function reasonText(r: ReasonItem): string {
     ctx: r.ctx !== undefined ? integer(r.ctx) : '',
     layers: r.gpuLayers ?? 0,
     types: (r.types ?? []).join(t('common.or')),
-    detail: r.detail ?? '',
+    detail: (r.unknowns ?? []).map(say).join(t('common.listSeparator')),
   };
   switch (r.code) {
     case 'fits':

@@ -1,0 +1,48 @@
+// What the hardware probe could not learn (shown on the machine card, in `quantfit hardware` and in
+// the advisor's reasons), and the "what if" size options.
+import type { Catalogue } from '../message.ts';
+
+export const catalogue = {
+  en: {
+    'hardware.unknown.os': 'operating system',
+    'hardware.unknown.ramTotal': 'RAM total',
+    'hardware.unknown.ramAvailable': 'RAM available',
+    'hardware.unknown.cpuArch': 'CPU architecture',
+    'hardware.unknown.cpuModel': 'CPU model and cores',
+    'hardware.unknown.simd': 'CPU SIMD features',
+    'hardware.unknown.gpus': 'GPUs: {error}',
+    'hardware.unknown.gpusQuery': 'GPUs: the graphics query failed',
+    'hardware.unknown.disk': 'free disk space',
+    'hardware.unknown.diskError': 'free disk space: {error}',
+    'hardware.unknown.gpuWorkingSet': 'GPU working set of GPU {index} ({model}): RAM size unknown',
+    'hardware.unknown.vramNoSmi': 'VRAM of GPU {index} ({model}): nvidia-smi gave no answer',
+    'hardware.unknown.vramFree': 'free VRAM of GPU {index} ({model})',
+    'hardware.unknown.vramWmi': 'VRAM of GPU {index} ({model}): Windows reports at most 4 GiB',
+    'hardware.unknown.vramAperture': 'VRAM of GPU {index} ({model}): only the PCI aperture ({mib} MiB) was reported',
+    'hardware.unknown.vram': 'VRAM of GPU {index} ({model})',
+    'hardware.sizeOption': '--{name} must be a size in bytes, got {value}',
+    'hardware.unifiedNeedsRam': '--unified needs the RAM size: give --ram or --vram',
+    'hardware.notASize': "{what}: '{text}' is not a size (examples: 8G, 24GiB, 512M, 17179869184)",
+  },
+  'zh-CN': {
+    'hardware.unknown.os': '操作系统',
+    'hardware.unknown.ramTotal': '内存总量',
+    'hardware.unknown.ramAvailable': '可用内存',
+    'hardware.unknown.cpuArch': 'CPU 架构',
+    'hardware.unknown.cpuModel': 'CPU 型号和核心数',
+    'hardware.unknown.simd': 'CPU SIMD 指令集',
+    'hardware.unknown.gpus': 'GPU：{error}',
+    'hardware.unknown.gpusQuery': 'GPU：显卡查询失败',
+    'hardware.unknown.disk': '磁盘可用空间',
+    'hardware.unknown.diskError': '磁盘可用空间：{error}',
+    'hardware.unknown.gpuWorkingSet': 'GPU {index}（{model}）可用的内存：内存大小未知',
+    'hardware.unknown.vramNoSmi': 'GPU {index}（{model}）的显存：nvidia-smi 没有回应',
+    'hardware.unknown.vramFree': 'GPU {index}（{model}）的可用显存',
+    'hardware.unknown.vramWmi': 'GPU {index}（{model}）的显存：Windows 最多只报告 4 GiB',
+    'hardware.unknown.vramAperture': 'GPU {index}（{model}）的显存：只报告了 PCI 窗口（{mib} MiB）',
+    'hardware.unknown.vram': 'GPU {index}（{model}）的显存',
+    'hardware.sizeOption': '--{name} 必须是字节数，实际为 {value}',
+    'hardware.unifiedNeedsRam': '--unified 需要内存大小：请给出 --ram 或 --vram',
+    'hardware.notASize': '{what}：“{text}” 不是大小（例如：8G、24GiB、512M、17179869184）',
+  },
+} satisfies Catalogue;
