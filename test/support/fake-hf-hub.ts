@@ -31,7 +31,7 @@ export interface FakeRepoOptions {
 }
 
 export interface HubFaults {
-  /** Drop the connection of the next file GET after this many body bytes. */
+  /** Drop the connection of the next file GET longer than this after this many body bytes. */
   dropAfterBytes?: number;
   /** Flip a byte of the next file served (the client's sha256 check must catch it). */
   corruptNext?: boolean;
@@ -99,9 +99,10 @@ export async function serveBytes(req: IncomingMessage, res: ServerResponse, data
     res.end();
     return;
   }
-  const drop = faults.dropAfterBytes;
-  if (drop !== undefined) delete faults.dropAfterBytes;
   const slice = body.subarray(start, end + 1);
+  // The drop hits the next body long enough to be cut.
+  const drop = faults.dropAfterBytes !== undefined && slice.length > faults.dropAfterBytes ? faults.dropAfterBytes : undefined;
+  if (drop !== undefined) delete faults.dropAfterBytes;
   const chunk = 16 * 1024;
   let sent = 0;
   for (let at = 0; at < slice.length; at += chunk) {

@@ -107,7 +107,10 @@ export async function run(args: string[]): Promise<number> {
     ...(imatrix ? { imatrix: imatrix.entries } : {}),
   };
 
-  const input = (await resolveModelArg(modelArg, values)).path;
+  const model = await resolveModelArg(modelArg, values);
+  const input = model.path;
+  // A hub snapshot folder is named by its commit: the model is named after its repo, as a local copy would be.
+  const nameFrom = model.origin.type === 'hub' && model.kind === 'hf-folder' ? { nameFrom: model.stem } : {};
   await assertNotSameFile(input, output);
   if (values.force !== true && (await pathExists(output))) {
     throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
@@ -124,8 +127,8 @@ export async function run(args: string[]): Promise<number> {
     // The converter (and its tokenizer libraries) loads only for a folder.
     const folder = (await isModelFolder(input)) ? await import('../../core/convert/write.ts') : null;
     const result = folder === null ? await quantizeFile(input, output, options, run)
-      : floatOut ? await folder.convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent })
-      : await folder.quantizeFolder(input, output, options, run);
+      : floatOut ? await folder.convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent, ...nameFrom })
+      : await folder.quantizeFolder(input, output, options, { ...run, ...nameFrom });
     progress.end();
     const summary = { out: result.out, bytes: result.bytes, sha256: result.sha256, seconds: Math.round(result.seconds * 1000) / 1000, tensorTypes: result.tensorTypes };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

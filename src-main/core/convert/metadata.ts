@@ -243,7 +243,7 @@ function samplingKvs(gen: Record<string, unknown> | undefined): GgufKv[] {
 }
 
 /** general.type … general.size_label, in the converter's order (after general.architecture). */
-export async function generalKvs(dir: string, config: HfConfig, counts: ParamCounts): Promise<GgufKv[]> {
+export async function generalKvs(dir: string, config: HfConfig, counts: ParamCounts, nameFrom: string = basename(dir)): Promise<GgufKv[]> {
   const meta: Omit<ModelMetadata, 'sampling'> = {};
   const apply = (c: IdComponents) => {
     if (meta.name === undefined && c.fullName !== undefined) meta.name = idToTitle(c.fullName);
@@ -255,8 +255,8 @@ export async function generalKvs(dir: string, config: HfConfig, counts: ParamCou
   };
   const nameOrPath = config._name_or_path;
   if (typeof nameOrPath === 'string' && (nameOrPath.match(/\//g)?.length ?? 0) <= 1) apply(modelIdComponents(nameOrPath, counts.total));
-  apply(modelIdComponents(basename(dir), counts.total));
-  meta.name ??= basename(dir);
+  apply(modelIdComponents(nameFrom, counts.total));
+  meta.name ??= nameFrom;
   if (meta.sizeLabel === undefined && counts.total > 0) meta.sizeLabel = sizeLabel(counts);
 
   const kv: GgufKv[] = [{ key: 'general.type', type: V.STRING, value: 'model' }];

@@ -32,6 +32,11 @@ export interface ConvertOptions {
    * reference converter's own to check everything else byte for byte).
    */
   readonly tokenizerKvs?: readonly GgufKv[];
+  /**
+   * The name the model's general.* metadata is derived from instead of the folder's own name (a hub
+   * cache snapshot is named by its commit; the repo's name is what the converter would have seen).
+   */
+  readonly nameFrom?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -113,7 +118,7 @@ async function planOpened(folder: HfFolder, options: ConvertOptions): Promise<Co
   const kv: GgufKv[] = [
     { key: 'general.architecture', type: V.STRING, value: module.ggufArch },
     ...(module.earlyKvs?.(ctx) ?? []),
-    ...(await generalKvs(dir, config, counts)),
+    ...(await generalKvs(dir, config, counts, options.nameFrom)),
     ...module.hparamKvs(ctx),
     { key: 'general.quantization_version', type: V.UINT32, value: GGML_QUANT_VERSION },
   ];

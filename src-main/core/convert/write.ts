@@ -71,8 +71,8 @@ export async function convertFolder(dir: string, output: string, options: Conver
 }
 
 /** Converts and quantizes in one streaming pass: equal to `--outtype auto` then llama-quantize. */
-export async function quantizeFolder(dir: string, output: string, options: QuantizeOptions, run: QuantizeRunOptions & { tokenizerKvs?: ConvertOptions['tokenizerKvs'] } = {}): Promise<QuantizeResult> {
+export async function quantizeFolder(dir: string, output: string, options: QuantizeOptions, run: QuantizeRunOptions & { tokenizerKvs?: ConvertOptions['tokenizerKvs']; nameFrom?: string } = {}): Promise<QuantizeResult> {
   throwIfAborted(run.signal);
-  const conv = await planConversion(dir, { outtype: 'auto', tokenizerKvs: run.tokenizerKvs, signal: run.signal });
+  const conv = await planConversion(dir, { outtype: 'auto', tokenizerKvs: run.tokenizerKvs, signal: run.signal, ...(run.nameFrom !== undefined ? { nameFrom: run.nameFrom } : {}) });
   return quantizeSource(conv.source, output, options, run);
 }

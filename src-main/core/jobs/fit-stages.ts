@@ -320,7 +320,7 @@ export async function quantizeOutput(job: FitContext, source: SourceModel, targe
   const run = { ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit };
   if (source.folder && FOLDER_FLOAT_OUTTYPES[target.ftype.name]) return convertOutput(job, target, FOLDER_FLOAT_OUTTYPES[target.ftype.name]!);
   const q = source.folder
-    ? await (await import('../convert/write.ts')).quantizeFolder(job.input, target.outputPath, target.quantizeOptions, run)
+    ? await (await import('../convert/write.ts')).quantizeFolder(job.input, target.outputPath, target.quantizeOptions, { ...run, ...nameFromSource(job) })
     : await quantizeFile(job.input, target.outputPath, target.quantizeOptions, run);
   runner.record.writingOutput = false;
   runner.record.keptOutput = q.out;
@@ -332,10 +332,15 @@ export async function quantizeOutput(job: FitContext, source: SourceModel, targe
 /** A folder to F16/BF16/F32: what convert_hf_to_gguf.py --outtype f16|bf16|f32 writes. */
 const FOLDER_FLOAT_OUTTYPES: Readonly<Record<string, 'f16' | 'bf16' | 'f32'>> = { F16: 'f16', BF16: 'bf16', F32: 'f32' };
 
+/** A hub snapshot folder is named by its commit: its model is named after the repo (the source's stem). */
+function nameFromSource(job: FitContext): { nameFrom?: string } {
+  return job.request.source ? { nameFrom: job.request.source.stem } : {};
+}
+
 async function convertOutput(job: FitContext, target: FitTarget, outtype: 'f16' | 'bf16' | 'f32'): Promise<FitOutput> {
   const { runner } = job;
   const { convertFolder } = await import('../convert/write.ts');
-  const c = await convertFolder(job.input, target.outputPath, { outtype, signal: runner.signal, onEvent: runner.emit });
+  const c = await convertFolder(job.input, target.outputPath, { outtype, signal: runner.signal, onEvent: runner.emit, ...nameFromSource(job) });
   runner.record.writingOutput = false;
   runner.record.keptOutput = c.out;
   runner.record.blobSha256 = c.sha256;
