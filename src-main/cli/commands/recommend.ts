@@ -4,10 +4,15 @@
 import { parseCommandArgs, intOption } from '../args.ts';
 import type { HardwareProfile } from '../../core/hardware/types.ts';
 import { recommendModel } from '../../core/advisor/service.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { reasonsMessage } from '../../../src-shared/reasons.ts';
+import { displayWidth, padDisplay, say } from '../locale.ts';
 import { formatBytes, requireByteSize } from '../../core/advisor/sizes.ts';
 import type { RecommendReport } from '../../core/advisor/types.ts';
 import { DEFAULT_CTX } from '../../core/advisor/constants.ts';
-import { UsageError } from '../args.ts';
+import { UsageError, usageError } from '../args.ts';
+import { errorMessage } from '../../core/errors.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
 export const help = `Usage: quantfit recommend <model> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
@@ -47,12 +52,12 @@ export async function run(args: string[]): Promise<number> {
     try {
       return requireByteSize(v, `--${name}`);
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      throw new UsageError(errorMessage(err));
     }
   };
   const ramBytes = size(values.ram, 'ram');
   const vramBytes = size(values.vram, 'vram');
-  if (ramBytes === 0) throw new UsageError('--ram must be more than 0');
+  if (ramBytes === 0) throw usageError('cli.ramZero');
   const model = await resolveModelArg(positionals[0]!, values);
   const report = await recommendModel(model.path, {
     ...(ramBytes !== undefined ? { ramBytes } : {}),
@@ -70,35 +75,39 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-function machineLine(hw: HardwareProfile, report: RecommendReport): string {
-  const gpu = report.budget.gpuBytes > 0
-    ? `${report.budget.unified ? 'unified GPU' : 'GPU'} ${formatBytes(report.budget.gpuBytes)} usable`
-    : 'no GPU used';
-  const what = hw.source === 'override' ? ' (with --ram/--vram/--unified)' : '';
-  return `Machine${what}: RAM ${formatBytes(report.budget.cpuBytes)} usable, ${gpu}.`;
+function machineLine(hw: HardwareProfile, report: RecommendReport): Message {
+  const { gpuBytes, cpuBytes, unified } = report.budget;
+  const gpu = gpuBytes > 0 ? msg(unified ? 'cli.rec.unifiedUsable' : 'cli.rec.gpuUsable', { bytes: formatBytes(gpuBytes) }) : msg('cli.rec.noGpu');
+  return msg(hw.source === 'override' ? 'cli.rec.machineOverride' : 'cli.rec.machine', { ram: formatBytes(cpuBytes), gpu });
 }
 
-const FIT_LABEL = { gpu: 'GPU', partial: 'partial', cpu: 'CPU', none: '-' } as const;
+function recommendedLine(r: RecommendReport['recommended']): Message {
+  if (r.type === null) return msg('cli.rec.nothing');
+  if (r.fit === 'gpu') return msg('cli.rec.recommendedGpu', { type: r.type });
+  if (r.fit === 'partial') return msg('cli.rec.recommendedPartial', { type: r.type, layers: r.gpuLayers });
+  return msg('cli.rec.recommendedCpu', { type: r.type });
+}
 
-export function recommendTable(report: RecommendReport, skipped: readonly { type: string; reason: string }[] = []): string {
-  const head = ['', 'TYPE', 'FILE', 'KV', 'COMPUTE', 'TOTAL', 'FIT', 'GPU LAYERS', 'PPL +'];
+const FIT_LABEL = { gpu: 'cli.rec.fit.gpu', partial: 'cli.rec.fit.partial', cpu: 'cli.rec.fit.cpu' } as const;
+const NUMBERS = { bytes: (n: number | undefined) => (n === undefined ? '-' : formatBytes(n)), integer: String };
+
+export function recommendTable(report: RecommendReport, skipped: readonly { type: string; message: Message }[] = []): string {
+  const head = say(msg('cli.rec.head')).split('|');
   const rows = report.options.map((o) => [
     o.type === report.recommended.type ? '*' : '',
-    o.type + (o.requiresImatrix ? ' (imatrix)' : ''),
+    o.requiresImatrix ? say(msg('cli.rec.imatrix', { type: o.type })) : o.type,
     formatBytes(o.fileBytes), formatBytes(o.kvCacheBytes), formatBytes(o.computeBytes), formatBytes(o.totalBytes),
-    FIT_LABEL[o.fit], o.fit === 'partial' || o.fit === 'gpu' ? String(o.gpuLayers) : '',
-    o.pplIncrease === null ? 'n/a' : o.pplIncrease.toFixed(4),
+    o.fit === 'none' ? '-' : say(msg(FIT_LABEL[o.fit])), o.fit === 'partial' || o.fit === 'gpu' ? String(o.gpuLayers) : '',
+    o.pplIncrease === null ? say(msg('cli.rec.notMeasured')) : o.pplIncrease.toFixed(4),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!))));
   const right = new Set([2, 3, 4, 5, 7, 8]);
-  const line = (r: string[]) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const out = [machineLine(report.hardware, report), `Context: ${report.ctx} tokens.`, '', line(head), ...rows.map(line), ''];
-  const r = report.recommended;
-  out.push(r.type !== null
-    ? `Recommended: ${r.type} (${r.fit === 'gpu' ? 'all layers on the GPU' : r.fit === 'partial' ? `${r.gpuLayers} layers on the GPU` : 'CPU'}).`
-    : 'Recommended: nothing fits.');
-  out.push(r.reason);
-  for (const s of skipped) out.push(`(${s.type} not estimated: ${s.reason})`);
-  out.push('PPL +: perplexity increase on 7B LLaMA (llama.cpp PR 1684); n/a: not measured.');
+  const cell = (c: string, i: number) => (right.has(i) ? ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))) + c : padDisplay(c, widths[i]!));
+  const line = (r: string[]) => r.map(cell).join('  ').trimEnd();
+  const out = [say(machineLine(report.hardware, report)), say(msg('cli.rec.context', { ctx: report.ctx })), '', line(head), ...rows.map(line), ''];
+  out.push(say(recommendedLine(report.recommended)));
+  out.push(say(reasonsMessage(report.recommended.reasons, NUMBERS)));
+  for (const s of skipped) out.push(say(msg('cli.rec.skipped', { type: s.type, reason: s.message })));
+  out.push(say(msg('cli.rec.pplNote')));
   return `${out.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 // One call for the CLI and the app: read a model's header, probe (or imagine) the machine, advise.
 
+import type { Message } from '../../../src-shared/message.ts';
 import { dirname } from 'node:path';
 import { readModelHeader } from '../convert/model.ts';
 import { probeHardware } from '../hardware/probe.ts';
@@ -25,7 +26,7 @@ export interface RecommendModelOptions extends HardwareOverrides {
 
 export interface RecommendModelResult extends RecommendReport {
   /** ftypes the quantizer refused for this model, with its reason. */
-  readonly skipped: readonly { readonly type: string; readonly reason: string }[];
+  readonly skipped: readonly { readonly type: string; readonly reason: string; readonly message: Message }[];
 }
 
 export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
