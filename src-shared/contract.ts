@@ -133,6 +133,8 @@ export interface QuantfitApi {
   recommend(path: string, ctx: number, opts: RecommendOptions): Promise<RecommendReport>;
   /** Native open dialog for a .gguf; null when cancelled. */
   pickModelFile(): Promise<string | null>;
+  /** Native folder dialog for a Hugging Face model folder (config.json, *.safetensors); null when cancelled. */
+  pickModelFolder(): Promise<string | null>;
   /** Native folder dialog; null when cancelled. */
   pickFolder(): Promise<string | null>;
   /** Native open dialog for an importance matrix (llama-imatrix .dat or .gguf); null when cancelled. */
@@ -174,7 +176,7 @@ export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuComm
 
 // A record, so the compiler insists every invoke method is listed exactly once.
 const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
-  appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickFolder: true, pickImatrixFile: true,
+  appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickModelFolder: true, pickFolder: true, pickImatrixFile: true,
   startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
   ollamaSources: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,

@@ -127,7 +127,7 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
   }
   // Required<Pick<…>>: the compiler insists every field the renderer sends is checked here.
   const out: Required<Pick<FitRequest, (typeof FIT_REQUEST_FIELDS)[number]>> = {
-    modelPath: await existingFile(o.modelPath, 'model file'),
+    modelPath: await existingPath(o.modelPath, 'model'),
     type: ftypeName(o.type, 'quant type'),
     contextLength: integerInRange(o.contextLength, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
     outputDir: o.outputDir === null ? null : await existingFolder(o.outputDir, 'output folder'),
@@ -220,16 +220,17 @@ const none = (): [] => [];
 const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } } = {
   appInfo: { arity: 0, check: none },
   hardware: { arity: 0, check: none },
-  inspectModel: { arity: 1, check: async ([p]) => [await existingFile(p, 'model file')] },
+  inspectModel: { arity: 1, check: async ([p]) => [await existingPath(p, 'model')] },
   recommend: {
     arity: 3,
     check: async ([p, ctx, opts]) => [
-      await existingFile(p, 'model file'),
+      await existingPath(p, 'model'),
       integerInRange(ctx, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
       await recommendOptions(opts),
     ],
   },
   pickModelFile: { arity: 0, check: none },
+  pickModelFolder: { arity: 0, check: none },
   pickFolder: { arity: 0, check: none },
   pickImatrixFile: { arity: 0, check: none },
   startFit: { arity: 1, check: async ([r]) => [await fitRequest(r)] },

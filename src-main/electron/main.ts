@@ -97,6 +97,10 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       });
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
+    pickModelFolder: async () => {
+      const r = await dialog.showOpenDialog(mainWindow!, { properties: ['openDirectory'] });
+      return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
+    },
     pickImatrixFile: async () => {
       const r = await dialog.showOpenDialog(mainWindow!, {
         properties: ['openFile'],

@@ -26,6 +26,7 @@ const api: QuantfitApi = {
   inspectModel: (path) => invoke('inspectModel', path),
   recommend: (path, ctx, opts) => invoke('recommend', path, ctx, opts),
   pickModelFile: () => invoke('pickModelFile'),
+  pickModelFolder: () => invoke('pickModelFolder'),
   pickFolder: () => invoke('pickFolder'),
   pickImatrixFile: () => invoke('pickImatrixFile'),
   pathForDroppedFile: (file) => webUtils.getPathForFile(file),

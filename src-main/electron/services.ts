@@ -9,7 +9,7 @@ import { quantizerPlanner } from '../core/advisor/planner.ts';
 import { advise } from '../core/advisor/recommend.ts';
 import { architecture, kvArch, kvNumber, kvString, toNumber } from '../core/gguf/metadata.ts';
 import { ggmlTypeName } from '../core/gguf/ggml-types.ts';
-import { readGgufHeader } from '../core/gguf/reader.ts';
+import { readModelHeader } from '../core/convert/model.ts';
 import { loadImatrix } from '../core/imatrix/index.ts';
 import { defaultOutputName } from '../../src-shared/default-names.ts';
 import { probeHardware } from '../core/hardware/probe.ts';
@@ -41,7 +41,7 @@ function dominantTensorType(tensors: readonly { type: number; byteSize: number }
 }
 
 export async function inspectModelFile(path: string): Promise<ModelFileInfo> {
-  const h = await readGgufHeader(path);
+  const h = await readModelHeader(path);
   const arch = architecture(h) ?? null;
   const fileTypeId = kvNumber(h, 'general.file_type');
   const name = kvString(h, 'general.name') ?? null;
@@ -121,7 +121,7 @@ export function createCoreServices(getSettings: () => Settings): CoreServices {
     },
     inspectModel: inspectModelFile,
     recommend: async (path, ctx, opts) => {
-      const [header, hardware] = await Promise.all([readGgufHeader(path), hardwareCached(), opts.imatrixPath ? checkImatrix(opts.imatrixPath) : null]);
+      const [header, hardware] = await Promise.all([readModelHeader(path), hardwareCached(), opts.imatrixPath ? checkImatrix(opts.imatrixPath) : null]);
       const { skipped: _skipped, ...report } = advise(header, hardware, { planner: quantizerPlanner, hasImatrix: Boolean(opts.imatrixPath), ctx });
       return report;
     },

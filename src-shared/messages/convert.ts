@@ -3,6 +3,8 @@ import type { Catalogue } from '../message.ts';
 
 export const catalogue = {
   en: {
+    'convert.ui.pickFolder': 'Choose model folder…',
+    'convert.ui.folderHint': 'A Hugging Face model folder (config.json, *.safetensors and its tokenizer) works too: it is converted while it is quantized.',
     'convert.incompleteExperts': 'layer {layer} has {have} of its {want} expert tensors (incomplete download?)',
     'convert.noFolder': '{dir}: no such folder',
     'convert.noWeights': '{dir}: no weights in the folder (model*.safetensors)',
@@ -24,6 +26,8 @@ export const catalogue = {
     'safetensors.open': '{file}: cannot open: {why}',
   },
   'zh-CN': {
+    'convert.ui.pickFolder': '选择模型文件夹…',
+    'convert.ui.folderHint': '也可以选择 Hugging Face 模型文件夹（config.json、*.safetensors 及分词器）：量化时会同时完成转换。',
     'convert.incompleteExperts': '第 {layer} 层只有 {have} 个专家张量，应为 {want} 个（下载不完整？）',
     'convert.noFolder': '{dir}：文件夹不存在',
     'convert.noWeights': '{dir}：文件夹中没有权重文件（model*.safetensors）',

@@ -31,10 +31,12 @@ test('ipc: unknown method is refused', async () => {
 
 test('ipc: model paths must be absolute existing files', async () => {
   assert.deepEqual(await validateArgs('inspectModel', [file]), [file]);
-  await rejects(validateArgs('inspectModel', ['model.gguf']), /model file must be an absolute path/);
+  await rejects(validateArgs('inspectModel', ['model.gguf']), /model must be an absolute path/);
   await rejects(validateArgs('inspectModel', [join(dir, 'nope.gguf')]), /does not exist/);
-  await rejects(validateArgs('inspectModel', [dir]), /is not a file/);
-  await rejects(validateArgs('inspectModel', [42]), /model file must be a string/);
+  // A folder is a model too (Hugging Face layout); a device is neither a file nor a folder.
+  assert.deepEqual(await validateArgs('inspectModel', [dir]), [dir]);
+  await rejects(validateArgs('inspectModel', ['/dev/null']), /is neither a file nor a folder/);
+  await rejects(validateArgs('inspectModel', [42]), /model must be a string/);
   await rejects(validateArgs('inspectModel', [`${file}\0x`]), /NUL/);
   await rejects(validateArgs('inspectModel', ['/'.repeat(5000)]), /1–4096 characters/);
 });

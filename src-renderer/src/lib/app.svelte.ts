@@ -152,6 +152,15 @@ export async function pickModel(): Promise<void> {
   if (path) await openModel(path);
 }
 
+/** A Hugging Face model folder: converted while it is quantized. */
+export async function pickModelFolder(): Promise<void> {
+  const path = await api().pickModelFolder().catch((err: unknown) => {
+    app.modelError = messageOf(err);
+    return null;
+  });
+  if (path) await openModel(path);
+}
+
 let reportSeq = 0;
 
 /** Re-estimate for the current model and context; a newer request supersedes an older one. */

@@ -94,6 +94,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     inspectModel: (p) => core.inspectModel(p),
     recommend: (p, ctx, o) => core.recommend(p, ctx, o),
     pickModelFile: async () => bridge.nextPick,
+    pickModelFolder: async () => bridge.nextPick,
     pickFolder: async () => opts.outputDir,
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
