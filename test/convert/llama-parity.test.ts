@@ -13,7 +13,7 @@ import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { convertFolder, quantizeFolder } from '../../src-main/core/convert/write.ts';
 import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
-import { writeLlamaFolder, type LlamaFolderOptions } from '../support/hf-folders.ts';
+import { MODEL_CARD, writeLlamaFolder, type LlamaFolderOptions } from '../support/hf-folders.ts';
 import { convertOracleUnavailable, runConvertOracle } from '../support/convert-oracle.ts';
 import { loadQuantizeOracle, quantizeOracleUnavailableReason } from '../support/llama-quantize-oracle.ts';
 
@@ -25,10 +25,10 @@ if (quantReason && !convertReason) console.log(`# skipping converted quant parit
 const LLAMA31_ROPE = { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192, rope_type: 'llama3' };
 
 const FOLDERS: ReadonlyArray<{ name: string; options: LlamaFolderOptions }> = [
-  { name: 'TinyLlama-1.1B-Chat-v1.0', options: { dtype: 'BF16' } },
+  { name: 'TinyLlama-1.1B-Chat-v1.0', options: { dtype: 'BF16', readme: MODEL_CARD } },
   { name: 'Mistral-7B-Instruct-v0.3', options: { architecture: 'MistralForCausalLM', dtype: 'F16', tied: true, shards: 3 } },
   { name: 'Meta-Llama-3.1-8B', options: { dtype: 'BF16', ropeTheta: 500000, ropeScaling: LLAMA31_ROPE, shards: 2 } },
-  { name: 'smol', options: { dtype: 'F32', hidden: 128, heads: 2, kvHeads: 1, tied: true } },
+  { name: 'smol', options: { dtype: 'F32', hidden: 128, heads: 2, kvHeads: 1, tied: true, readme: '---\nlicense: [mit, other]\nmodel_name: Smol Test\nbase_model: null\ntags: pretrained\n---\n' } },
 ];
 
 const QUANT_TYPES = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q5_K_S', 'Q5_1', 'Q5_0', 'Q4_K_M', 'Q4_K_S', 'Q4_1', 'Q4_0', 'IQ4_NL', 'IQ4_XS', 'Q3_K_L', 'Q3_K_M', 'Q3_K_S', 'Q2_K'];

@@ -41,7 +41,35 @@ export interface LlamaFolderOptions {
   ropeTheta?: number;
   seed?: number;
   extraConfig?: Record<string, unknown>;
+  /** README.md text (a model card with YAML front matter feeds general.*). */
+  readme?: string;
 }
+
+/** A model card as Hugging Face repos carry them: licence, languages, base model, datasets, tags. */
+export const MODEL_CARD = `---
+license: apache-2.0
+license_link: https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/LICENSE
+language:
+- en
+- zh
+- no
+pipeline_tag: text-generation
+base_model:
+- Qwen/Qwen2.5-0.5B
+- https://huggingface.co/mistralai/Mistral-7B-v0.1
+tags:
+- chat
+- llama-factory
+library_name: transformers
+datasets:
+- HuggingFaceH4/ultrachat_200k
+model_creator: Someone Else
+---
+
+# A model
+
+Text after the front matter is not read.
+`;
 
 function encode(values: Float32Array, dtype: Dtype): Uint8Array {
   if (dtype === 'F32') return new Uint8Array(values.buffer.slice(0));
@@ -130,6 +158,7 @@ export async function writeLlamaFolder(dir: string, o: LlamaFolderOptions = {}):
     model_max_length: 4096, tokenizer_class: 'LlamaTokenizer',
   }, null, 2));
   await writeFile(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2, temperature: 0.6, top_p: 0.9 }));
+  if (o.readme !== undefined) await writeFile(join(dir, 'README.md'), o.readme);
   await writeWeights(dir, llamaTensors(o), o.shards ?? 1);
   return dir;
 }

@@ -11,10 +11,6 @@ interface IdComponents {
   fullName?: string; org?: string; basename?: string; finetune?: string; version?: string; sizeLabel?: string;
 }
 
-export interface ModelMetadata {
-  name?: string; organization?: string; basename?: string; finetune?: string; version?: string; sizeLabel?: string;
-  sampling: GgufKv[];
-}
 
 /** Python's str.title(): a cased letter is upper-cased after a non-cased character, lower-cased otherwise. */
 function pyTitle(s: string): string {
@@ -242,9 +238,114 @@ function samplingKvs(gen: Record<string, unknown> | undefined): GgufKv[] {
   return out;
 }
 
-/** general.type … general.size_label, in the converter's order (after general.architecture). */
+/** Everything Metadata.load gathers, before it is written. */
+interface Meta {
+  name?: string; author?: string; version?: string; organization?: string; finetune?: string; basename?: string;
+  description?: string; sizeLabel?: string; license?: string; licenseName?: string; licenseLink?: string;
+  sourceUrl?: string; sourceDoi?: string; sourceUuid?: string; sourceRepoUrl?: string;
+  baseModels?: Array<Record<string, unknown>>; datasets?: Array<Record<string, unknown>>;
+  tags?: string[]; languages?: string[];
+}
+
+/** Python's str.splitlines() separators. */
+const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+/** Metadata.load_model_card: README.md's YAML front matter (PyYAML safe_load ≈ YAML 1.1), or {}. */
+export async function readModelCard(dir: string): Promise<Record<string, unknown>> {
+  let content: string;
+  try {
+    content = await readFile(join(dir, 'README.md'), 'utf8');
+  } catch {
+    return {};
+  }
+  const lines = content.split(LINE_BREAKS);
+  if (content.length === 0 || lines[0] !== '---') return {};
+  const body: string[] = [];
+  for (const line of lines.slice(1)) {
+    if (line === '---') break;
+    body.push(line);
+  }
+  const yamlText = `${body.join('\n')}\n`.replaceAll('- no\n', '- "no"\n').replaceAll('\t', '  ');
+  try {
+    const { parse } = await import('yaml');
+    const data: unknown = parse(yamlText, { version: '1.1' });
+    return typeof data === 'object' && data !== null && !Array.isArray(data) ? data as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+const asText = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : typeof v === 'string' ? v : String(v));
+
+/** A base model or dataset reference from the card, as Metadata.apply_metadata_heuristic expands it. */
+function expandReference(id: unknown, totalParams: number): Record<string, unknown> {
+  if (typeof id === 'object' && id !== null && !Array.isArray(id)) return id as Record<string, unknown>;
+  if (typeof id !== 'string') return {};
+  const out: Record<string, unknown> = {};
+  const describe = (c: IdComponents, withRepo: boolean) => {
+    if (c.fullName !== undefined) out.name = idToTitle(c.fullName);
+    if (c.org !== undefined) out.organization = idToTitle(c.org);
+    if (c.version !== undefined) out.version = c.version;
+    if (withRepo && c.org !== undefined && c.fullName !== undefined) out.repo_url = `https://huggingface.co/${c.org}/${c.fullName}`;
+  };
+  if (id.startsWith('http://') || id.startsWith('https://') || id.startsWith('ssh://')) {
+    out.repo_url = id;
+    const m = id.includes('huggingface.co') ? /^https?:\/\/huggingface.co\/([^/]+\/[^/]+)$/.exec(id) : null;
+    if (m) describe(modelIdComponents(m[1], totalParams), false);
+  } else {
+    describe(modelIdComponents(id, totalParams), true);
+  }
+  return out;
+}
+
+/** The model card part of apply_metadata_heuristic, in its order (the first value found wins). */
+function applyModelCard(meta: Meta, card: Record<string, unknown>, totalParams: number): void {
+  const use = (key: keyof Meta, cardKey: string) => {
+    if (cardKey in card && meta[key] === undefined) (meta as Record<string, unknown>)[key] = card[cardKey] ?? undefined;
+  };
+  const pairs: Array<[keyof Meta, string]> = [
+    ['name', 'name'], ['author', 'author'], ['version', 'version'], ['organization', 'organization'], ['description', 'description'],
+    ['finetune', 'finetune'], ['basename', 'basename'], ['sizeLabel', 'size_label'], ['sourceUrl', 'url'], ['sourceDoi', 'doi'],
+    ['sourceUuid', 'uuid'], ['sourceRepoUrl', 'repo_url'],
+    ['name', 'model_name'], ['author', 'model_author'], ['version', 'model_version'], ['organization', 'model_organization'],
+    ['description', 'model_description'], ['finetune', 'model_finetune'], ['basename', 'model_basename'], ['sizeLabel', 'model_size_label'],
+    ['sourceUrl', 'model_url'], ['sourceDoi', 'model_doi'], ['sourceUuid', 'model_uuid'], ['sourceRepoUrl', 'model_repo_url'],
+    ['name', 'model_name'], ['author', 'model_creator'], ['basename', 'model_type'],
+  ];
+  for (const [k, c] of pairs) use(k, c);
+  const list = (v: unknown): unknown[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v : []);
+  const firstOf = (keys: string[]) => (keys[0]! in card ? card[keys[0]!] : keys[1]! in card ? card[keys[1]!] : card[keys[2]!]);
+  if (['base_model', 'base_models', 'base_model_sources'].some((k) => k in card)) {
+    meta.baseModels ??= [];
+    for (const id of list(firstOf(['base_model', 'base_models', 'base_model_sources']))) meta.baseModels.push(expandReference(id, totalParams));
+  }
+  if (['datasets', 'dataset', 'dataset_sources'].some((k) => k in card)) {
+    meta.datasets ??= [];
+    for (const id of list(firstOf(['datasets', 'dataset', 'dataset_sources']))) meta.datasets.push(expandReference(id, totalParams));
+  }
+  use('license', 'license');
+  use('licenseName', 'license_name');
+  use('licenseLink', 'license_link');
+  const append = (key: 'tags' | 'languages', cardKey: string) => {
+    const v = card[cardKey];
+    if (v === undefined || v === null) return;
+    const cur = meta[key] ?? [];
+    if (typeof v === 'string') cur.push(v);
+    else if (Array.isArray(v)) cur.push(...v.map((x) => String(x)));
+    meta[key] = cur;
+  };
+  append('tags', 'tags');
+  append('tags', 'pipeline_tag');
+  append('languages', 'languages');
+  append('languages', 'language');
+}
+
+const REFERENCE_FIELDS = ['name', 'author', 'version', 'organization', 'description', 'url', 'doi', 'uuid', 'repo_url'] as const;
+
+/** general.type … general.languages, in the converter's order (after general.architecture). */
 export async function generalKvs(dir: string, config: HfConfig, counts: ParamCounts, nameFrom: string = basename(dir)): Promise<GgufKv[]> {
-  const meta: Omit<ModelMetadata, 'sampling'> = {};
+  const meta: Meta = {};
+  applyModelCard(meta, await readModelCard(dir), counts.total);
   const apply = (c: IdComponents) => {
     if (meta.name === undefined && c.fullName !== undefined) meta.name = idToTitle(c.fullName);
     if (meta.organization === undefined && c.org !== undefined) meta.organization = idToTitle(c.org);
@@ -261,12 +362,36 @@ export async function generalKvs(dir: string, config: HfConfig, counts: ParamCou
 
   const kv: GgufKv[] = [{ key: 'general.type', type: V.STRING, value: 'model' }];
   kv.push(...samplingKvs(await readJsonObject(join(dir, 'generation_config.json'))));
-  const str = (key: string, value: string | undefined) => { if (value) kv.push({ key: `general.${key}`, type: V.STRING, value }); };
+  const str = (key: string, value: unknown) => {
+    const text = asText(value);
+    if (text) kv.push({ key: `general.${key}`, type: V.STRING, value: text });
+  };
   str('name', meta.name);
+  str('author', meta.author);
   str('version', meta.version);
   str('organization', meta.organization);
   str('finetune', meta.finetune);
   str('basename', meta.basename);
+  str('description', meta.description);
   str('size_label', meta.sizeLabel);
+  str('license', Array.isArray(meta.license) ? (meta.license as unknown[]).join(',') : meta.license);
+  str('license.name', meta.licenseName);
+  str('license.link', meta.licenseLink);
+  str('source.url', meta.sourceUrl);
+  str('source.doi', meta.sourceDoi);
+  str('source.uuid', meta.sourceUuid);
+  str('source.repo_url', meta.sourceRepoUrl);
+  for (const [group, entries] of [['base_model', meta.baseModels], ['dataset', meta.datasets]] as const) {
+    if (entries === undefined) continue;
+    kv.push({ key: `general.${group}.count`, type: V.UINT32, value: entries.length });
+    entries.forEach((entry, i) => {
+      for (const f of REFERENCE_FIELDS) if (f in entry) str(`${group}.${i}.${f}`, entry[f]);
+    });
+  }
+  const strings = (key: string, values: string[] | undefined) => {
+    if (values && values.length > 0) kv.push({ key: `general.${key}`, type: V.ARRAY, value: { elementType: V.STRING, items: values } });
+  };
+  strings('tags', meta.tags);
+  strings('languages', meta.languages);
   return kv;
 }
