@@ -12,9 +12,10 @@
 // convert_hf_to_gguf.py --outtype auto + llama_model_quantize, with both peak RSS.
 //
 // Usage: npm run bench -- [--rounds N] [--threads N] [--types Q4_K_M,Q6_K] [--layers N] [--dir DIR] [--keep]
-//        [--no-cli-start] [--no-engine]
+//        [--no-cli-start] [--no-engine] [--no-memory] [--memory-only] [--memory-ctx 512,2048,8192,32768] [--memory-runs N]
 // Last, the engine's speed against llama-perplexity and llama-imatrix (bench/engine.ts; --no-engine skips it).
 // First, the CLI's start-up against a bare node (bench/cli-start.ts; --no-cli-start skips it).
+// After the engine, the memory estimate against real loads (bench/memory-estimate.ts; --no-memory skips it, --memory-only runs it alone).
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,6 +33,7 @@ import { tinyLlama, syntheticKv, tensorTypeId } from '../test/support/synthetic-
 import { syntheticImatrix } from '../test/support/quant-parity.ts';
 import { printCliStart } from './cli-start.ts';
 import { benchEngine } from './engine.ts';
+import { runMemoryEstimateBench } from './memory-estimate.ts';
 
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -138,9 +140,20 @@ async function main(): Promise<void> {
       layers: { type: 'string', default: '2' }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
       'cli-start': { type: 'boolean', default: true },
       engine: { type: 'boolean', default: true },
+      // The memory estimate against real loads (bench/memory-estimate.ts), after the other lines.
+      memory: { type: 'boolean', default: true }, 'memory-only': { type: 'boolean', default: false },
+      'memory-ctx': { type: 'string' }, 'memory-runs': { type: 'string' },
     },
     allowNegative: true,
   });
+  const memory = () => runMemoryEstimateBench({
+    ...(values['memory-ctx'] ? { contexts: values['memory-ctx'].split(',').map(Number) } : {}),
+    ...(values['memory-runs'] ? { runs: Number(values['memory-runs']) } : {}),
+  });
+  if (values['memory-only']) {
+    await memory();
+    return;
+  }
   if (values['cli-start']) await printCliStart(15);
   const rounds = Math.max(1, Number(values.rounds));
   const threads = Math.max(1, Number(values.threads));
@@ -196,6 +209,7 @@ async function main(): Promise<void> {
     else await rm(dir, { recursive: true, force: true });
   }
   if (values.engine) await benchEngine({ threads, rounds, chunks: 8 });
+  if (values.memory) await memory();
 }
 
 await main();

@@ -16,9 +16,17 @@ export interface Estimate {
   readonly fileBytes: number;
   /** f16 K and V cache for the context length (GQA and sliding-window layers honoured). */
   readonly kvCacheBytes: number;
-  /** Runtime compute (graph) buffers, see advisor/constants.ts for the formula. */
+  /**
+   * Compute (graph) buffers: on the GPU as llama.cpp reserves them (advisor/memory.ts); on the CPU the
+   * part a prompt touches (advisor/cpu-memory.ts).
+   */
   readonly computeBytes: number;
-  /** fileBytes + kvCacheBytes + computeBytes: what must be resident to run it. */
+  /**
+   * CPU runs only (0 otherwise): what llama.cpp keeps besides file, cache and compute — the repacked copies
+   * of the weights its SIMD kernels use, the output buffer and vocabulary, less the file's unmapped header.
+   */
+  readonly runtimeBytes: number;
+  /** fileBytes + kvCacheBytes + computeBytes + runtimeBytes: what must be resident to run it. */
   readonly totalBytes: number;
   readonly fit: Fit;
   /** Repeating layers offloaded to the GPU (all of them for 'gpu', 0 for 'cpu'/'none'). */

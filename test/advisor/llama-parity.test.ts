@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import type { GgufHeader } from '../../src-main/core/gguf/types.ts';
 import { modelParams } from '../../src-main/core/advisor/model-params.ts';
 import { computeBufferBytes, kvCacheBytes } from '../../src-main/core/advisor/memory.ts';
-import { makeTempDir, removeTempDir, tinyLlama, type SyntheticModel } from '../support/synthetic-gguf.ts';
+import { cpuComputeBytes, weightResidency, type CpuSimd } from '../../src-main/core/advisor/cpu-memory.ts';
+import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
+import { readFileSync } from 'node:fs';
+import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf, type SyntheticModel } from '../support/synthetic-gguf.ts';
 import { gemma2, llama7b, writeSparseGguf } from './support.ts';
 import { llamaContextMemory, llamaMemoryUnavailableReason } from '../support/llama-memory-oracle.ts';
 
@@ -61,4 +64,47 @@ test('compute buffer matches llama.cpp\'s reservation (flash attention off) from
     const fa = llamaContextMemory(m.path, 8192, { flashAttn: true }).computeMiB;
     assert.ok(computeBufferBytes(params, 8192) / MiB >= fa, `${m.name}: FA ${fa} MiB`);
   }
+});
+
+test('CPU compute a prompt touches (flash attention, last token\'s logits) equals llama.cpp\'s reservation with one output', { skip }, () => {
+  for (const m of models) {
+    const params = modelParams(m.header);
+    for (const ctx of [512, 4096, 32768]) {
+      const real = llamaContextMemory(m.path, ctx, { flashAttn: true, outputs: 1 }).computeMiB;
+      const ours = cpuComputeBytes(params, ctx) / MiB;
+      // Exact (to the log's 2 decimals) on llama graphs; Gemma-2 keeps ~0.5 MiB more (softcapping).
+      assert.ok(Math.abs(ours - real) <= (m.header.kv.some((e) => e.value === 'gemma2') ? 0.6 : 0.011), `${m.name} at ${ctx}: ours ${ours.toFixed(2)} MiB, llama.cpp ${real} MiB`);
+    }
+  }
+});
+
+/** The SIMD families of this machine's CPU, from the flags llama.cpp's CPU backend checks too. */
+function thisCpu(): CpuSimd {
+  const flags = new Set(readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.trim().split(/\s+/) ?? []);
+  return { avx2: flags.has('avx2'), avx512: flags.has('avx512f'), neon: false };
+}
+
+test('repacked and mapped weight bytes equal llama.cpp\'s CPU_REPACK and CPU_Mapped buffers on a real load', { skip }, async () => {
+  // A llama with a type per matrix: repackable or not on x86, rows divisible by 8 or not (output: 1004 rows).
+  const base = tinyLlama({ nEmbd: 1024, nLayer: 4, nHead: 8, nHeadKv: 2, nFf: 2048, nVocab: 1004 });
+  const types: Record<string, string> = {
+    'token_embd.weight': 'Q4_K', 'output.weight': 'Q4_K', attn_q: 'Q4_K', attn_k: 'Q4_0', attn_v: 'IQ4_NL', attn_output: 'Q6_K',
+    ffn_gate: 'Q2_K', ffn_up: 'Q8_0', ffn_down: 'Q5_K',
+  };
+  const spec: SyntheticModel = {
+    ...base,
+    tensors: base.tensors.map((t) => {
+      const type = types[t.name] ?? types[t.name.replace(/^blk\.\d+\.|\.weight$/g, '')];
+      return type && t.shape.length === 2 ? { name: t.name, shape: t.shape, type } : t;
+    }),
+  };
+  const path = join(dir, 'mixed-types.gguf');
+  await writeSyntheticGguf(path, spec);
+  const header = await readGgufHeader(path);
+  const real = llamaContextMemory(path, 512, { load: true });
+  const ours = weightResidency(header.tensors, thisCpu());
+  assert.ok(ours.repackedBytes > MiB, 'weights are repacked on this CPU');
+  console.log(`# repacked ${ours.repackedBytes} B, mapped ${ours.mappedBytes} B; llama.cpp: ${JSON.stringify(real.modelMiB)} MiB`);
+  assert.equal((ours.repackedBytes / MiB).toFixed(2), (real.modelMiB.CPU_REPACK ?? 0).toFixed(2), JSON.stringify(real.modelMiB));
+  assert.equal((ours.mappedBytes / MiB).toFixed(2), (real.modelMiB.CPU_Mapped ?? 0).toFixed(2), JSON.stringify(real.modelMiB));
 });

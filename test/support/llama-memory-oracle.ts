@@ -16,10 +16,12 @@ export interface LlamaContextMemory {
   readonly kvCells: readonly number[];
   /** The CPU backend's compute buffer (MiB, 2 decimals). */
   readonly computeMiB: number;
+  /** The model's weight buffers by buffer type (MiB, 2 decimals): CPU_Mapped, CPU_REPACK, ... */
+  readonly modelMiB: Readonly<Record<string, number>>;
 }
 
 interface Binding {
-  contextMemory(path: string, nCtx: number, flashAttn: boolean, swaFull: boolean): LlamaContextMemory;
+  contextMemory(path: string, nCtx: number, flashAttn: boolean, swaFull: boolean, nOutputsMax: number, load: boolean): LlamaContextMemory;
 }
 
 let binding: Binding | undefined;
@@ -68,13 +70,13 @@ function bind(): Binding {
   const LLAMA_LOAD_MODE_NONE = 0;
 
   binding = {
-    contextMemory(path, nCtx, flashAttn, swaFull) {
+    contextMemory(path, nCtx, flashAttn, swaFull, nOutputsMax, load) {
       log = '';
-      const mp = { ...(modelDefaults() as object), no_alloc: true, load_mode: LLAMA_LOAD_MODE_NONE, n_gpu_layers: 0 };
+      const mp = { ...(modelDefaults() as object), n_gpu_layers: 0, ...(load ? {} : { no_alloc: true, load_mode: LLAMA_LOAD_MODE_NONE }) };
       const model = loadModel(path, mp) as unknown;
       if (!model) throw new Error(`llama.cpp could not load ${path}:\n${log.slice(-2000)}`);
       try {
-        const cp = { ...(contextDefaults() as object), n_ctx: nCtx, flash_attn_type: flashAttn ? 1 : 0, swa_full: swaFull, n_threads: 1, n_threads_batch: 1 };
+        const cp = { ...(contextDefaults() as object), n_ctx: nCtx, flash_attn_type: flashAttn ? 1 : 0, swa_full: swaFull, n_outputs_max: nOutputsMax, n_threads: 1, n_threads_batch: 1 };
         const ctx = initContext(model, cp) as unknown;
         if (!ctx) throw new Error(`llama.cpp could not create a context:\n${log.slice(-2000)}`);
         freeContext(ctx);
@@ -83,11 +85,14 @@ function bind(): Binding {
       }
       const sizes = [...log.matchAll(/llama_kv_cache: size =\s*([\d.]+) MiB \(\s*(\d+) cells/g)];
       const compute = /CPU compute buffer size =\s*([\d.]+) MiB/.exec(log);
+      const modelMiB: Record<string, number> = {};
+      for (const m of log.matchAll(/(\S+) model buffer size =\s*([\d.]+) MiB/g)) modelMiB[m[1]!] = (modelMiB[m[1]!] ?? 0) + Number(m[2]);
       if (sizes.length === 0 || !compute) throw new Error(`no KV/compute sizes in llama.cpp's log:\n${log.slice(-2000)}`);
       return {
         kvMiB: sizes.reduce((s, m) => s + Number(m[1]), 0),
         kvCells: sizes.map((m) => Number(m[2])),
         computeMiB: Number(compute[1]),
+        modelMiB,
       };
     },
   };
@@ -96,8 +101,12 @@ function bind(): Binding {
 
 /**
  * KV cache and compute buffer llama.cpp reserves for `path` at `nCtx` (CPU backend, one sequence).
- * swa_full defaults to off as in llama-server/llama-cli (the C API's own default is on).
+ * `load`: really load the weights (mmap, as llama-server) so that the model buffers (CPU_Mapped,
+ * CPU_REPACK) have their sizes; by default nothing is loaded (no_alloc) and a sparse file will do.
+ * swa_full defaults to off as in llama-server/llama-cli (the C API's own default is on). `outputs`: the
+ * most logits one micro-batch may ask for (n_outputs_max; default 0 = n_batch, every token): 1 gives the
+ * graph of a prompt whose last token alone is sampled, as in chat.
  */
-export function llamaContextMemory(path: string, nCtx: number, options: { flashAttn?: boolean; swaFull?: boolean } = {}): LlamaContextMemory {
-  return bind().contextMemory(path, nCtx, options.flashAttn === true, options.swaFull === true);
+export function llamaContextMemory(path: string, nCtx: number, options: { flashAttn?: boolean; swaFull?: boolean; outputs?: number; load?: boolean } = {}): LlamaContextMemory {
+  return bind().contextMemory(path, nCtx, options.flashAttn === true, options.swaFull === true, options.outputs ?? 0, options.load === true);
 }

@@ -4,15 +4,16 @@
 import type { GgufHeader } from '../gguf/types.ts';
 import type { Estimate, Fit, MemoryBudget } from './types.ts';
 import { computeBufferBytes, kvCacheBytes, layerKvBytes } from './memory.ts';
+import { cpuComputeBytes, cpuRuntimeBytes, weightResidency, type CpuSimd, type WeightTensor } from './cpu-memory.ts';
 import { modelParams, type ModelParams } from './model-params.ts';
 import { ESTIMATED_FTYPES, REQUIRES_IMATRIX, pplIncrease, qualityRank } from './quality.ts';
 import { describeError, errorMessage } from '../errors.ts';
 import type { Message } from '../../../src-shared/message.ts';
 
-/** What the advisor needs from a quantization plan. */
+/** What the advisor needs from a quantization plan (type, shape and offset: for the CPU's residency). */
 export interface PlanSummary {
   readonly fileBytes: number;
-  readonly tensors: readonly { readonly name: string; readonly byteSize: number }[];
+  readonly tensors: readonly { readonly name: string; readonly byteSize: number; readonly targetType?: number; readonly shape?: readonly number[]; readonly offset?: number }[];
 }
 
 /** Plans one ftype for a header (the quantizer's planQuantization, or a stand-in in tests). */
@@ -24,6 +25,8 @@ export interface TypePlan {
   readonly fileBytes: number;
   /** Weight bytes of blk.N.* tensors, index N. */
   readonly layerWeightBytes: readonly number[];
+  /** The tensors as the file stores them, when the plan says (for what a CPU run keeps resident). */
+  readonly weights: readonly WeightTensor[] | undefined;
 }
 
 export interface PlannedModel {
@@ -49,13 +52,23 @@ function layerIndexer(): (name: string) => number {
   };
 }
 
+/** The plan's tensors as stored, when the plan says their types and places (a stand-in plan may not). */
+function weightTensors(plan: PlanSummary): WeightTensor[] | undefined {
+  const out: WeightTensor[] = [];
+  for (const t of plan.tensors) {
+    if (t.targetType === undefined || t.shape === undefined || t.offset === undefined) return undefined;
+    out.push({ name: t.name, type: t.targetType, shape: t.shape, offset: t.offset, byteSize: t.byteSize });
+  }
+  return out;
+}
+
 function summarize(type: string, plan: PlanSummary, layers: number, layerOf: (name: string) => number): TypePlan {
   const layerWeightBytes = new Array<number>(layers).fill(0);
   for (const t of plan.tensors) {
     const il = layerOf(t.name);
     if (il >= 0 && il < layers) layerWeightBytes[il] += t.byteSize;
   }
-  return { type, fileBytes: plan.fileBytes, layerWeightBytes };
+  return { type, fileBytes: plan.fileBytes, layerWeightBytes, weights: weightTensors(plan) };
 }
 
 /** Plans every type once; sizes do not depend on the context, so other contexts reuse the plans. */
@@ -87,10 +100,10 @@ export interface Placement {
  * Where a model of `totalBytes` goes. All on the GPU when it fits there; otherwise the last layers
  * (llama.cpp offloads from the output end) go to the GPU, each with its KV cache, alongside the compute
  * buffer, as long as they fit, and the rest plus a CPU compute buffer must fit in RAM; otherwise all in
- * RAM; otherwise nowhere.
+ * RAM (`cpuTotal`: what a CPU run keeps resident, cpu-memory.ts); otherwise nowhere.
  * On unified memory the GPU part is RAM too, so the whole must fit the RAM budget.
  */
-export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, kvBytes: number, computeBytes: number): Placement {
+export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, kvBytes: number, computeBytes: number, cpuTotal: number): Placement {
   const total = plan.fileBytes + kvBytes + computeBytes;
   if (budget.gpuBytes > 0 && total <= budget.gpuBytes && (!budget.unified || total <= budget.cpuBytes)) {
     return { fit: 'gpu', gpuLayers: params.layerCount, gpuBytes: total };
@@ -108,22 +121,33 @@ export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: 
     }
     if (layers > 0 && ramOk(used)) return { fit: 'partial', gpuLayers: layers, gpuBytes: used };
   }
-  if (total <= budget.cpuBytes) return { fit: 'cpu', gpuLayers: 0, gpuBytes: 0 };
+  if (cpuTotal <= budget.cpuBytes) return { fit: 'cpu', gpuLayers: 0, gpuBytes: 0 };
   return { fit: 'none', gpuLayers: 0, gpuBytes: 0 };
 }
 
-/** Every planned type at one context length. */
-export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudget): Estimate[] {
+/**
+ * Every planned type at one context length. The figures are those of where it runs: on the GPU (or split)
+ * the weights, cache and compute buffer as llama.cpp reserves them; on the CPU what the process keeps
+ * resident (cpu-memory.ts: mapped and repacked weights, the compute pages a prompt touches, the runtime).
+ * `simd`: the CPU it runs on, which decides the weights llama.cpp repacks (none when not given).
+ */
+export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudget, simd?: CpuSimd): Estimate[] {
   const kv = kvCacheBytes(model.params, ctx);
   const compute = computeBufferBytes(model.params, ctx);
+  const cpuCompute = cpuComputeBytes(model.params, ctx);
+  const cpuRuntime = cpuRuntimeBytes(model.params);
   return model.plans.map((plan) => {
-    const placement = place(plan, model.params, ctx, budget, kv, compute);
+    const { mappedBytes, repackedBytes } = plan.weights && simd ? weightResidency(plan.weights, simd) : { mappedBytes: plan.fileBytes, repackedBytes: 0 };
+    const cpuTotal = mappedBytes + repackedBytes + kv + cpuCompute + cpuRuntime;
+    const placement = place(plan, model.params, ctx, budget, kv, compute, cpuTotal);
+    const onCpu = placement.fit === 'cpu' || (placement.fit === 'none' && budget.gpuBytes === 0);
     return {
       type: plan.type,
       fileBytes: plan.fileBytes,
       kvCacheBytes: kv,
-      computeBytes: compute,
-      totalBytes: plan.fileBytes + kv + compute,
+      computeBytes: onCpu ? cpuCompute : compute,
+      runtimeBytes: onCpu ? cpuTotal - plan.fileBytes - kv - cpuCompute : 0,
+      totalBytes: onCpu ? cpuTotal : plan.fileBytes + kv + compute,
       fit: placement.fit,
       gpuLayers: placement.gpuLayers,
       pplIncrease: pplIncrease(plan.type),

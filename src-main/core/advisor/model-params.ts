@@ -50,6 +50,10 @@ export interface ModelParams {
   readonly vocabSize: number;
   /** Largest feed-forward width over the layers (0 when unknown). */
   readonly feedForwardLength: number;
+  /** MoE: experts used per token (0 for a dense model), an expert's feed-forward width, the shared expert's. */
+  readonly expertUsedCount: number;
+  readonly expertFeedForwardLength: number;
+  readonly sharedExpertFeedForwardLength: number;
   /** Training context length, when the file says. */
   readonly contextLengthTrain: number | undefined;
   /** Sliding window in tokens (0: no SWA layers). */
@@ -144,12 +148,19 @@ export function modelParams(h: HeaderLike): ModelParams {
     layers.push({ headCountKv: kvHeads, headCount: headCounts[il]!, kWidth: k * kvHeads, vWidth: mla ? 0 : v * kvHeads, swa: swa[il]! });
   }
   const ff = perLayer(kvGet(h, `${arch}.feed_forward_length`), layerCount, 0);
+  const feedForwardLength = Math.max(0, ...ff);
+  const expertCount = toNumber(kvGet(h, `${arch}.expert_count`)) ?? 0;
+  const expertUsedCount = expertCount > 0 ? (toNumber(kvGet(h, `${arch}.expert_used_count`)) ?? 0) : 0;
   return {
     architecture: arch,
     layerCount,
     embeddingLength,
     vocabSize: vocabSize(h, arch),
-    feedForwardLength: Math.max(0, ...ff),
+    feedForwardLength,
+    expertUsedCount,
+    // Mixtral-style files give the expert width as feed_forward_length (llama.cpp's n_ff_exp fallback).
+    expertFeedForwardLength: toNumber(kvGet(h, `${arch}.expert_feed_forward_length`)) ?? feedForwardLength,
+    sharedExpertFeedForwardLength: expertUsedCount > 0 ? (toNumber(kvGet(h, `${arch}.expert_shared_feed_forward_length`)) ?? 0) : 0,
     contextLengthTrain: toNumber(kvGet(h, `${arch}.context_length`)),
     slidingWindow: window,
     layers,

@@ -115,7 +115,7 @@ export function reasonText(reasons: readonly ReasonItem[]): string {
 /** Recommends at `ctx`; looks at shorter contexts only to name what they would allow. */
 export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ctx: number, options: RecommendOptions): { options: Estimate[]; recommended: Recommendation; budget: BudgetDetail } {
   const budget = memoryBudget(hardware);
-  const estimates = estimateAt(model, ctx, budget);
+  const estimates = estimateAt(model, ctx, budget, hardware.cpu.simd);
   const version = options.ollamaVersion ?? null;
   const { estimate: pick } = choose(estimates, options.hasImatrix, version);
   const ladder = candidates(estimates, options.hasImatrix, version);
@@ -143,7 +143,7 @@ export function recommendFrom(model: PlannedModel, hardware: HardwareProfile, ct
   const pickIsTop = pick !== null && pick.fit === 'gpu' && ladder.indexOf(pick) === 0;
   if (!pickIsTop) {
     for (let c = Math.floor(ctx / 2); c >= MIN_SUGGESTED_CTX; c = Math.floor(c / 2)) {
-      const alt = choose(estimateAt(model, c, budget), options.hasImatrix, version).estimate;
+      const alt = choose(estimateAt(model, c, budget, hardware.cpu.simd), options.hasImatrix, version).estimate;
       if (better(alt, pick) || (alt !== null && pick !== null && alt.type === pick.type && FIT_RANK[alt.fit] < FIT_RANK[pick.fit])) {
         reasons.push({ code: 'shorter_context', ctx: c, type: alt!.type, fit: alt!.fit });
         break;

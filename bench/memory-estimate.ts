@@ -1,0 +1,97 @@
+// The advisor's memory estimate against real loads: each shape of bench/support/memory-models.ts (built
+// once with our quantizer, cached) is loaded by node-llama-cpp in a fresh child process per context
+// (bench/support/memory-probe.ts), which evaluates one 512-token micro-batch and reports its RSS growth;
+// the line shows the CPU estimate (core/advisor/cpu-memory.ts) beside it and the error. With a GPU, the
+// child offloads every layer and the VRAM it used is shown as well.
+// Standalone: node --import tsx bench/memory-estimate.ts [--ctx 512,2048,8192,32768] [--shapes dense,gqa] [--runs N]
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readGgufHeader } from '../src-main/core/gguf/reader.ts';
+import { modelParams } from '../src-main/core/advisor/model-params.ts';
+import { cpuRunMemory, type CpuSimd } from '../src-main/core/advisor/cpu-memory.ts';
+import { probeHardware } from '../src-main/core/hardware/probe.ts';
+import { MEMORY_SHAPES, quantizedModel } from './support/memory-models.ts';
+import type { ProbeResult } from './support/memory-probe.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const probe = fileURLToPath(new URL('./support/memory-probe.ts', import.meta.url));
+const MiB = 1024 * 1024;
+
+export interface MemoryBenchOptions {
+  readonly contexts?: readonly number[];
+  readonly shapes?: readonly string[];
+  /** Loads per point; the median RSS growth is compared (glibc's allocator leaves ±10 MiB of noise). */
+  readonly runs?: number;
+  readonly ftype?: string;
+}
+
+export interface MemoryBenchRow {
+  readonly shape: string;
+  readonly ctx: number;
+  /** The estimate for the state measured (one micro-batch in the cache). */
+  readonly predictedBytes: number;
+  /** The advisor's figure: the same with the whole context in use (larger attention masks). */
+  readonly predictedFullBytes: number;
+  readonly measuredBytes: number;
+  readonly error: number;
+  readonly vramBytes?: number;
+}
+
+function runProbe(model: string, ctx: number): ProbeResult {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', probe, model, String(ctx)], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`memory probe failed on ${model} at ${ctx}: ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join(' | ')}`);
+  return JSON.parse(line) as ProbeResult;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const mib = (b: number) => (b / MiB).toFixed(1);
+
+export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, print: (line: string) => void = console.log): Promise<MemoryBenchRow[]> {
+  const contexts = options.contexts ?? [512, 2048, 8192, 32768];
+  const runs = Math.max(1, options.runs ?? 1);
+  const ftype = options.ftype ?? 'Q4_K_M';
+  const hw = await probeHardware();
+  const simd: CpuSimd = hw.cpu.simd;
+  print(`# memory estimate vs real loads (node-llama-cpp, ${ftype}, flash attention on, one 512-token micro-batch evaluated; RSS growth, median of ${runs}); CPU: avx2 ${simd.avx2}, avx512 ${simd.avx512}, neon ${simd.neon}`);
+  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  | VRAM MiB');
+  const rows: MemoryBenchRow[] = [];
+  for (const shape of MEMORY_SHAPES.filter((s) => !options.shapes || options.shapes.includes(s.name))) {
+    const path = await quantizedModel(shape, ftype, print);
+    const header = await readGgufHeader(path);
+    const params = modelParams(header);
+    for (const ctx of contexts) {
+      const results = Array.from({ length: runs }, () => runProbe(path, ctx));
+      const measured = median(results.map((r) => r.afterEval.rss - r.baseline.rss));
+      const vram = results[0]!.vramBytes;
+      // The probe fills one micro-batch of cells: the masks span those, not yet the whole context.
+      const p = cpuRunMemory(params, header.tensors, ctx, simd, results[0]!.evaluated);
+      const full = cpuRunMemory(params, header.tensors, ctx, simd);
+      const error = (p.totalBytes - measured) / measured;
+      rows.push({ shape: shape.name, ctx, predictedBytes: p.totalBytes, predictedFullBytes: full.totalBytes, measuredBytes: measured, error, ...(vram !== undefined ? { vramBytes: vram } : {}) });
+      print(
+        `${shape.name.padEnd(7)} ${String(ctx).padEnd(7)} ${mib(p.totalBytes).padStart(13)}  ${mib(measured).padStart(12)}  ${`${(error * 100).toFixed(1)}%`.padStart(6)}  ` +
+          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  | ${vram !== undefined ? mib(vram) : '-'}`,
+      );
+    }
+  }
+  const worst = rows.reduce((m, r) => Math.max(m, Math.abs(r.error)), 0);
+  print(`# worst error ${(worst * 100).toFixed(1)}% (target: within 5%). "full ctx": the advisor's figure once the whole context is in use (attention masks over every cell, llama.cpp's formula; not measured here)`);
+  return rows;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { ctx: { type: 'string' }, shapes: { type: 'string' }, runs: { type: 'string' }, ftype: { type: 'string' } } });
+  await runMemoryEstimateBench({
+    ...(values.ctx ? { contexts: values.ctx.split(',').map(Number) } : {}),
+    ...(values.shapes ? { shapes: values.shapes.split(',') } : {}),
+    ...(values.runs ? { runs: Number(values.runs) } : {}),
+    ...(values.ftype ? { ftype: values.ftype } : {}),
+  });
+}
