@@ -60,7 +60,7 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
   const hw = await probeHardware();
   const simd: CpuSimd = hw.cpu.simd;
   print(`# memory estimate vs real loads (node-llama-cpp, ${ftype}, flash attention on, one 512-token micro-batch evaluated; RSS growth, median of ${runs}); CPU: avx2 ${simd.avx2}, avx512 ${simd.avx512}, neon ${simd.neon}`);
-  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  | VRAM MiB');
+  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  working set  | VRAM MiB');
   const rows: MemoryBenchRow[] = [];
   for (const shape of MEMORY_SHAPES.filter((s) => !options.shapes || options.shapes.includes(s.name))) {
     const path = await quantizedModel(shape, ftype, print);
@@ -77,12 +77,12 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
       rows.push({ shape: shape.name, ctx, predictedBytes: p.totalBytes, predictedFullBytes: full.totalBytes, measuredBytes: measured, error, ...(vram !== undefined ? { vramBytes: vram } : {}) });
       print(
         `${shape.name.padEnd(7)} ${String(ctx).padEnd(7)} ${mib(p.totalBytes).padStart(13)}  ${mib(measured).padStart(12)}  ${`${(error * 100).toFixed(1)}%`.padStart(6)}  ` +
-          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  | ${vram !== undefined ? mib(vram) : '-'}`,
+          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  ${mib(full.workingSetBytes).padStart(11)}  | ${vram !== undefined ? mib(vram) : '-'}`,
       );
     }
   }
   const worst = rows.reduce((m, r) => Math.max(m, Math.abs(r.error)), 0);
-  print(`# worst error ${(worst * 100).toFixed(1)}% (target: within 5%). "full ctx": the advisor's figure once the whole context is in use (attention masks over every cell, llama.cpp's formula; not measured here)`);
+  print(`# worst error ${(worst * 100).toFixed(1)}% (target: within 5%). "full ctx": the RSS once the whole context is in use (attention masks over every cell, llama.cpp's formula; not measured here); "working set": the advisor's figure, the same less the mapped pages of repacked tensors (clean, never read again, reclaimable)`);
   return rows;
 }
 

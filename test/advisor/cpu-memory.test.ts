@@ -69,7 +69,22 @@ test('mapped range: from the first to the end of the last tensor not repacked; r
   // token_embd starts at 1152; ffn_down (Q6_K, not repacked on x86) ends the range.
   assert.equal(r.mappedBytes, tensors[3]!.offset + 1680 - 1152);
   // Without the SIMD kernels everything is mapped and nothing copied.
-  assert.deepEqual(weightResidency(tensors, NONE), { mappedBytes: tensors[4]!.offset + 13824, repackedBytes: 0 });
+  assert.deepEqual(weightResidency(tensors, NONE), { mappedBytes: tensors[4]!.offset + 13824, repackedBytes: 0, reclaimableBytes: 0 });
+  // Both repacked tensors lie outside the mapped range: none of their pages stay mapped.
+  assert.equal(r.reclaimableBytes, 0);
+});
+
+test('repacked tensors inside the mapped range: their pages stay mapped (RSS) but are reclaimable', () => {
+  const tensors = tensorsInOrder([
+    ['token_embd.weight', GgmlType.Q6_K, [256, 100], 21000],
+    ['blk.0.attn_q.weight', GgmlType.Q4_K, [256, 8], 1152],
+    ['output_norm.weight', GgmlType.F32, [256], 1024],
+  ]);
+  const r = weightResidency(tensors, AVX2);
+  assert.deepEqual(r, { mappedBytes: tensors[2]!.offset + 1024, repackedBytes: 1152, reclaimableBytes: 1152 });
+  const p = modelParams(headerWith('llama', { block_count: 1, embedding_length: 256, 'attention.head_count': 4, feed_forward_length: 512, vocab_size: 100 }));
+  const run = cpuRunMemory(p, tensors, 512, AVX2);
+  assert.equal(run.workingSetBytes, run.totalBytes - 1152);
 });
 
 test('tied embeddings: the output duplicate of token_embd is a mat-mul weight, repacked as a second copy', () => {

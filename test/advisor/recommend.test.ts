@@ -127,8 +127,9 @@ test('8 GB NVIDIA at 16K context: the KV cache no longer fits the GPU, so partia
   assert.equal(shorter?.fit, 'gpu');
 });
 
-// The model is planned without a CPU (no repacked copies): the CPU run's compute is flash attention's
-// (llama-server's default), ~190 MiB less than the FA-off reservation at 4K, so Q4_0 fits at 4K.
+// A CPU run's compute is flash attention's (llama-server's default), ~190 MiB under the FA-off
+// reservation at 4K for 7B; the repacked copies (AVX-512 laptop) take the place of the file pages they
+// were made from in what must stay resident: so Q4_0 fits at 4K.
 test('CPU-only 8 GB laptop: Q4_0 at 4K, and the reason offers 2K context for Q5_K_M', () => {
   const hw = machine('cpu-laptop-8gb');
   assert.equal(memoryBudget(hw).gpuBytes, 0, 'the Iris Xe is not planned for');

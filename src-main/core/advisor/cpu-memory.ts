@@ -2,7 +2,9 @@
 // backend's repacking extra buffer, flash attention on, one sequence, logits of the last token) does it:
 //   mapped weights   the file's pages from the first to the last tensor read through the mapping; the
 //                    loader maps the file with MAP_POPULATE and unmaps only what lies outside that range
-//                    (llama-model-loader.cpp), so repacked tensors inside it stay resident too;
+//                    (llama-model-loader.cpp), so repacked tensors inside it stay resident too — clean
+//                    pages never read again, which RSS counts but the kernel reclaims under pressure:
+//                    the advisor leaves them out of what must fit (workingSetBytes);
 //   repacked copies  weights the CPU backend re-lays out for its SIMD kernels (ggml-cpu/repack.cpp:
 //                    ggml_repack_get_optimal_repack_type) live in a second, malloc'd buffer of equal size;
 //   KV cache         memory.ts;
@@ -66,6 +68,11 @@ export interface WeightResidency {
   readonly mappedBytes: number;
   /** Bytes of the repacked copies (same size as the tensors: the blocks are only interleaved). */
   readonly repackedBytes: number;
+  /**
+   * The mapped pages of repacked tensors: read once to make the copy, never again. Resident after the
+   * load (RSS counts them) but clean file pages, which the kernel drops first when memory runs short.
+   */
+  readonly reclaimableBytes: number;
 }
 
 /**
@@ -76,9 +83,11 @@ export function weightResidency(tensors: readonly WeightTensor[], simd: CpuSimd)
   let first = Infinity;
   let last = 0;
   let repackedBytes = 0;
+  const repacked: WeightTensor[] = [];
   for (const t of tensors) {
     if (repackedOnCpu(t, simd)) {
       repackedBytes += t.byteSize;
+      repacked.push(t);
       continue;
     }
     first = Math.min(first, t.offset);
@@ -88,7 +97,9 @@ export function weightResidency(tensors: readonly WeightTensor[], simd: CpuSimd)
   if (embd && !tensors.some((t) => t.name === 'output.weight') && repackedOnCpu({ ...embd, name: 'output.weight' }, simd)) {
     repackedBytes += embd.byteSize;
   }
-  return { mappedBytes: last > first ? last - first : 0, repackedBytes };
+  let reclaimableBytes = 0;
+  for (const t of repacked) reclaimableBytes += Math.max(0, Math.min(last, t.offset + t.byteSize) - Math.max(first, t.offset));
+  return { mappedBytes: last > first ? last - first : 0, repackedBytes, reclaimableBytes };
 }
 
 /** Width of the feed-forward activations of one token: n_ff, or the experts used plus the shared one. */
@@ -138,17 +149,22 @@ export const RUNTIME_FIXED_BYTES = 2 * MiB;
 export interface CpuRunMemory {
   readonly mappedBytes: number;
   readonly repackedBytes: number;
+  readonly reclaimableBytes: number;
   readonly kvBytes: number;
   readonly computeBytes: number;
   readonly runtimeBytes: number;
+  /** The process's RSS growth: every term above but the reclaimable one. */
   readonly totalBytes: number;
+  /** What must stay resident to run at speed: totalBytes less the reclaimable pages (the advisor's figure). */
+  readonly workingSetBytes: number;
 }
 
 /** Everything a CPU run of these weights keeps resident at `ctx` (see the terms at the top; `cellsInUse`: cpuComputeBytes). */
 export function cpuRunMemory(params: ModelParams, tensors: readonly WeightTensor[], ctx: number, simd: CpuSimd, cellsInUse?: number): CpuRunMemory {
-  const { mappedBytes, repackedBytes } = weightResidency(tensors, simd);
+  const { mappedBytes, repackedBytes, reclaimableBytes } = weightResidency(tensors, simd);
   const kvBytes = kvCacheBytes(params, ctx);
   const computeBytes = cpuComputeBytes(params, ctx, cellsInUse);
   const runtimeBytes = cpuRuntimeBytes(params);
-  return { mappedBytes, repackedBytes, kvBytes, computeBytes, runtimeBytes, totalBytes: mappedBytes + repackedBytes + kvBytes + computeBytes + runtimeBytes };
+  const totalBytes = mappedBytes + repackedBytes + kvBytes + computeBytes + runtimeBytes;
+  return { mappedBytes, repackedBytes, reclaimableBytes, kvBytes, computeBytes, runtimeBytes, totalBytes, workingSetBytes: totalBytes - reclaimableBytes };
 }

@@ -137,8 +137,10 @@ export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudge
   const cpuCompute = cpuComputeBytes(model.params, ctx);
   const cpuRuntime = cpuRuntimeBytes(model.params);
   return model.plans.map((plan) => {
-    const { mappedBytes, repackedBytes } = plan.weights && simd ? weightResidency(plan.weights, simd) : { mappedBytes: plan.fileBytes, repackedBytes: 0 };
-    const cpuTotal = mappedBytes + repackedBytes + kv + cpuCompute + cpuRuntime;
+    // What must stay resident: the mapped file less the pages of repacked tensors, which nothing reads
+    // again once copied (cpu-memory.ts), plus the copies.
+    const w = plan.weights && simd ? weightResidency(plan.weights, simd) : { mappedBytes: plan.fileBytes, repackedBytes: 0, reclaimableBytes: 0 };
+    const cpuTotal = w.mappedBytes - w.reclaimableBytes + w.repackedBytes + kv + cpuCompute + cpuRuntime;
     const placement = place(plan, model.params, ctx, budget, kv, compute, cpuTotal);
     const onCpu = placement.fit === 'cpu' || (placement.fit === 'none' && budget.gpuBytes === 0);
     return {
