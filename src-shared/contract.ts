@@ -160,6 +160,8 @@ export interface QuantfitApi {
   copyText(text: string): Promise<void>;
   /** The local Ollama's models as sources for a fit (weight type, size, how good a source). */
   ollamaSources(): Promise<OllamaSourceEntry[]>;
+  /** Pulls a model through Ollama's /api/pull (progress as job messages of SOURCE_JOB_ID; cancelJob cancels). */
+  ollamaPull(name: string): Promise<void>;
   /** An Ollama model read in place (never copied): its blob's path and what the fit keeps from it. */
   openOllamaSource(name: string): Promise<OpenedSource>;
   /** A Hugging Face / ModelScope repo's files (repo id or URL), with the default pick. */
@@ -179,7 +181,7 @@ const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
   appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickModelFolder: true, pickFolder: true, pickImatrixFile: true,
   startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
-  ollamaSources: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,
+  ollamaSources: true, ollamaPull: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,
 };
 export const INVOKE_METHODS = Object.keys(INVOKE_METHOD_SET) as readonly InvokeMethod[];
 

@@ -246,6 +246,7 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   copyText: { arity: 1, check: ([t]) => [boundedString(t, 'text', LIMITS.textChars)] },
   ollamaSources: { arity: 0, check: none },
   openOllamaSource: { arity: 1, check: ([n]) => [modelName(n, 'Ollama model')] },
+  ollamaPull: { arity: 1, check: ([n]) => [modelName(n, 'Ollama model')] },
   hubListFiles: { arity: 1, check: ([r]) => [hubRef(r, 'repository')] },
   hubDownload: { arity: 2, check: ([r, f]) => [hubRef(r, 'repository'), repoPaths(f, 'files')] },
 };

@@ -119,6 +119,7 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
     },
     ollamaSources: () => sources.ollamaSources(),
     openOllamaSource: (n) => sources.openOllamaSource(n),
+    ollamaPull: (n) => sources.ollamaPull(n),
     hubListFiles: (ref) => sources.hubListFiles(ref),
     hubDownload: (ref, files) => sources.hubDownload(ref, files),
     listModels: () => core.listModels(),

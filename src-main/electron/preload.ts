@@ -41,6 +41,7 @@ const api: QuantfitApi = {
   getSettings: () => invoke('getSettings'),
   ollamaSources: () => invoke('ollamaSources'),
   openOllamaSource: (name) => invoke('openOllamaSource', name),
+  ollamaPull: (name) => invoke('ollamaPull', name),
   hubListFiles: (ref) => invoke('hubListFiles', ref),
   hubDownload: (ref, files) => invoke('hubDownload', ref, files),
   setSettings: (patch) => invoke('setSettings', patch),

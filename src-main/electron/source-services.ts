@@ -63,6 +63,13 @@ export class SourceServices {
     return opened(await resolveModelReference({ kind: 'ollama', name }, { ollamaClient: this.client() }));
   }
 
+  /** Pulls through the local Ollama, progress pushed as SOURCE_JOB_ID messages; one pull or download at a time. */
+  async ollamaPull(name: string): Promise<void> {
+    await this.exclusive(async (signal) => {
+      await this.client().pullModel(name, { signal, stage: 'source', onEvent: (event) => this.push({ jobId: SOURCE_JOB_ID, kind: 'event', event }) });
+    });
+  }
+
   async hubListFiles(ref: string): Promise<HubRepoListing> {
     const parsed = hubReference(ref);
     const { listing, chosen, kind } = await listHubRepo(parsed, { settings: { ...hubSettingsOf(this.settings()), ...this.overrides } });
@@ -78,17 +85,24 @@ export class SourceServices {
   }
 
   async hubDownload(ref: string, files: string[]): Promise<OpenedSource> {
-    if (this.download) throw new QuantfitError('a download is already running');
-    const controller = new AbortController();
-    this.download = controller;
-    try {
+    return this.exclusive(async (signal) => {
       const model = await resolveModelReference(hubReference(ref), {
-        signal: controller.signal,
+        signal,
         files,
         hub: { ...hubSettingsOf(this.settings()), ...this.overrides },
         onEvent: (event) => this.push({ jobId: SOURCE_JOB_ID, kind: 'event', event }),
       });
       return opened(model);
+    });
+  }
+
+  /** Runs one cancellable transfer (a download or a pull) at a time. */
+  private async exclusive<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.download) throw new QuantfitError('a download is already running');
+    const controller = new AbortController();
+    this.download = controller;
+    try {
+      return await work(controller.signal);
     } catch (err) {
       if (controller.signal.aborted) throw new CancelledError();
       throw err;

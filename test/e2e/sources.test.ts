@@ -69,6 +69,7 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
     await quantizeFile(f16, q8, { ftype: parseFtype('Q8_0') }, { threads: 1 });
     await fake.installModel('tiny:fp16', { gguf: f16, template: '{{ .Prompt }}', system: 'Be brief.' });
     await fake.installModel('tiny:q8_0', { gguf: q8 });
+    fake.library.set('pulled:fp16', { gguf: f16 });
     hub.addRepo('org/Tiny-GGUF', { files: [{ path: 'tiny-f16.gguf', data: await readFile(f16) }, { path: 'tiny-q8_0.gguf', data: await readFile(q8) }, { path: 'README.md', data: Buffer.from('# tiny') }] });
 
     for (const lang of ['en', 'zh-CN'] as const) {
@@ -98,8 +99,17 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
           await ollama.getByRole('heading', { name: T('sources.ui.ollamaTitle') }).waitFor();
           const rows = ollama.getByTestId('ollama-source');
           await rows.nth(1).waitFor();
-          assert.match(await rows.nth(0).innerText(), new RegExp(`tiny:fp16[\\s\\S]*F16[\\s\\S]*${T('sources.ui.best')}`));
-          assert.match(await rows.nth(1).innerText(), new RegExp(`tiny:q8_0[\\s\\S]*Q8_0[\\s\\S]*${T('sources.ui.quantized')}`));
+          const row = (name: string) => rows.filter({ hasText: name });
+          assert.match(await row('tiny:fp16').innerText(), new RegExp(`tiny:fp16[\\s\\S]*F16[\\s\\S]*${T('sources.ui.best')}`));
+          assert.match(await row('tiny:q8_0').innerText(), new RegExp(`tiny:q8_0[\\s\\S]*Q8_0[\\s\\S]*${T('sources.ui.quantized')}`));
+
+          // Pull through Ollama: the pulled model joins the list.
+          if (lang === 'en') {
+            await ollama.getByTestId('ollama-pull-name').fill('pulled:fp16');
+            await ollama.getByRole('button', { name: T('sources.ui.pull') }).click();
+            await ollama.getByText('pulled:fp16').waitFor();
+            assert.ok(fake.requests.some((r) => r.path === '/api/pull'));
+          }
 
           // From a hub: the repo's files with sizes, the F16 file picked.
           const hubBox = page.getByTestId('source-hub');
@@ -121,7 +131,7 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
 
           // Back home, "Use" the Ollama F16 model: read in place; default name from its tag.
           await page.getByTestId('nav-home').click();
-          await rows.nth(0).getByRole('button', { name: T('sources.ui.use') }).click();
+          await row('tiny:fp16').getByRole('button', { name: T('sources.ui.use') }).click();
           await page.getByTestId('model-source').getByText('ollama:tiny:fp16').waitFor();
           await page.getByTestId('recommended').waitFor();
           const name = await page.getByTestId('model-name').inputValue();

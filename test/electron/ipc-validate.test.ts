@@ -125,6 +125,8 @@ test('ipc: a fit request\'s source is bounded data; the source methods check the
   await rejects(validateArgs('startFit', [fit({ source: { ...source, license: 'MIT' } })]), /source licence/);
   await rejects(validateArgs('startFit', [fit({ source: { stem: '' } })]), /model source name must be/);
   assert.deepEqual(await validateArgs('openOllamaSource', ['tiny:fp16']), ['tiny:fp16']);
+  assert.deepEqual(await validateArgs('ollamaPull', ['qwen2.5:7b-instruct-fp16']), ['qwen2.5:7b-instruct-fp16']);
+  await rejects(validateArgs('ollamaPull', ['a b']), /not a valid Ollama model name/);
   await rejects(validateArgs('openOllamaSource', ['no such']), /not a valid Ollama model name/);
   assert.deepEqual(await validateArgs('hubListFiles', ['Qwen/Qwen2.5-0.5B-Instruct-GGUF']), ['Qwen/Qwen2.5-0.5B-Instruct-GGUF']);
   assert.deepEqual(await validateArgs('hubListFiles', ['https://modelscope.cn/models/qwen/Qwen2-0.5B']), ['https://modelscope.cn/models/qwen/Qwen2-0.5B']);

@@ -104,6 +104,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     },
     ollamaSources: () => sources.ollamaSources(),
     openOllamaSource: (n) => sources.openOllamaSource(n),
+    ollamaPull: (n) => sources.ollamaPull(n),
     hubListFiles: (ref) => sources.hubListFiles(ref),
     hubDownload: (ref, files) => sources.hubDownload(ref, files),
     listModels: () => core.listModels(),
