@@ -1,6 +1,9 @@
 // Validation of every IPC argument the renderer sends. The renderer is treated as untrusted:
 // each method has a fixed arity, every value is type-, range- and length-checked, and paths must
 // exist and be the right kind (file or folder). Anything else is refused with a clear message.
+import type { Message } from '../../src-shared/message.ts';
+import { formatMessage, msg } from '../../src-shared/messages/index.ts';
+import { QuantfitError } from '../core/errors.ts';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../../src-shared/contract.ts';
@@ -11,15 +14,21 @@ import { SETTINGS_CHECKS } from './settings-schema.ts';
 import { hubReference } from './source-services.ts';
 import type { FitSource } from '../../src-shared/types/fit.ts';
 
-export class IpcValidationError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A refused IPC argument: "<what> <why>", each a Message where the user can meet it (a setting, a file gone). */
+// The argument names a user can meet in an error (a file moved after it was picked).
+const WHERE_MODEL = msg('app.where.model');
+const WHERE_OUTPUT = msg('app.where.outputFolder');
+const WHERE_IMATRIX = msg('app.where.imatrix');
+
+export class IpcValidationError extends QuantfitError {
+  constructor(message: Message) {
+    super(formatMessage(message, 'en'), {}, { code: message.code, params: message.params ?? {} });
     this.name = 'IpcValidationError';
   }
 }
 
-const fail = (where: string, why: string): never => {
-  throw new IpcValidationError(`${where} ${why}`);
+const fail = (where: string | Message, why: string | Message): never => {
+  throw new IpcValidationError(msg('app.ipc.invalid', { where, why }));
 };
 
 function plainObject(v: unknown, where: string): Record<string, unknown> {
@@ -33,7 +42,7 @@ function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], wher
   for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(where, `has an unknown field '${k.slice(0, 40)}'`);
 }
 
-export function boundedString(v: unknown, where: string, max: number, min = 1): string {
+export function boundedString(v: unknown, where: string | Message, max: number, min = 1): string {
   if (typeof v !== 'string') fail(where, 'must be a string');
   const s = v as string;
   if (s.length < min || s.length > max) fail(where, `must be ${min}–${max} characters (got ${s.length})`);
@@ -41,33 +50,33 @@ export function boundedString(v: unknown, where: string, max: number, min = 1): 
   return s;
 }
 
-function pathShape(v: unknown, where: string): string {
+function pathShape(v: unknown, where: string | Message): string {
   const p = boundedString(v, where, LIMITS.pathChars);
   if (!isAbsolute(p)) fail(where, `must be an absolute path (got '${p.slice(0, 120)}')`);
   return p;
 }
 
-export async function existingFile(v: unknown, where: string): Promise<string> {
+export async function existingFile(v: unknown, where: string | Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
-  if (!st) fail(where, `'${p}' does not exist`);
-  if (!st!.isFile()) fail(where, `'${p}' is not a file`);
+  if (!st) fail(where, msg('app.check.missing', { path: p }));
+  if (!st!.isFile()) fail(where, msg('app.check.notFile', { path: p }));
   return p;
 }
 
-export async function existingFolder(v: unknown, where: string): Promise<string> {
+export async function existingFolder(v: unknown, where: string | Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
-  if (!st) fail(where, `'${p}' does not exist`);
-  if (!st!.isDirectory()) fail(where, `'${p}' is not a folder`);
+  if (!st) fail(where, msg('app.check.missing', { path: p }));
+  if (!st!.isDirectory()) fail(where, msg('app.check.notFolder', { path: p }));
   return p;
 }
 
-export async function existingPath(v: unknown, where: string): Promise<string> {
+export async function existingPath(v: unknown, where: string | Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
-  if (!st) fail(where, `'${p}' does not exist`);
-  if (!st!.isFile() && !st!.isDirectory()) fail(where, `'${p}' is neither a file nor a folder`);
+  if (!st) fail(where, msg('app.check.missing', { path: p }));
+  if (!st!.isFile() && !st!.isDirectory()) fail(where, msg('app.check.notFileOrFolder', { path: p }));
   return p;
 }
 
@@ -113,7 +122,7 @@ async function recommendOptions(v: unknown): Promise<RecommendOptions> {
   const o = plainObject(v, 'recommend options');
   onlyKeys(o, ['imatrixPath'], 'recommend options');
   const out: RecommendOptions = {};
-  if (o.imatrixPath !== undefined && o.imatrixPath !== null) out.imatrixPath = await existingFile(o.imatrixPath, 'importance matrix');
+  if (o.imatrixPath !== undefined && o.imatrixPath !== null) out.imatrixPath = await existingFile(o.imatrixPath, WHERE_IMATRIX);
   return out;
 }
 
@@ -127,14 +136,14 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
   }
   // Required<Pick<…>>: the compiler insists every field the renderer sends is checked here.
   const out: Required<Pick<FitRequest, (typeof FIT_REQUEST_FIELDS)[number]>> = {
-    modelPath: await existingPath(o.modelPath, 'model'),
+    modelPath: await existingPath(o.modelPath, WHERE_MODEL),
     type: ftypeName(o.type, 'quant type'),
     contextLength: integerInRange(o.contextLength, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
-    outputDir: o.outputDir === null ? null : await existingFolder(o.outputDir, 'output folder'),
+    outputDir: o.outputDir === null ? null : await existingFolder(o.outputDir, WHERE_OUTPUT),
     modelName: modelName(o.modelName, 'model name'),
     register: bool(o.register, 'register'),
     force: bool(o.force, 'force'),
-    imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, 'importance matrix'),
+    imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, WHERE_IMATRIX),
     predictedBytes: predicted as number | null,
     allowRequantize: bool(o.allowRequantize, 'allow re-quantizing'),
     source: fitSource(o.source),
@@ -200,10 +209,10 @@ async function settingsPatch(v: unknown): Promise<Partial<Settings>> {
   for (const [key, value] of Object.entries(o)) {
     if (!(key in SETTINGS_CHECKS)) fail('settings', `has an unknown field '${key.slice(0, 40)}'`);
     const check = SETTINGS_CHECKS[key as keyof Settings](value);
-    if (!check.ok) fail(`setting '${key}'`, check.why);
+    if (!check.ok) fail(msg('app.where.setting', { name: key }), check.why);
     out[key] = (check as { value: unknown }).value;
   }
-  if (typeof out.outputDir === 'string') out.outputDir = await existingFolder(out.outputDir, "setting 'outputDir'");
+  if (typeof out.outputDir === 'string') out.outputDir = await existingFolder(out.outputDir, msg('app.where.setting', { name: 'outputDir' }));
   return out as Partial<Settings>;
 }
 
@@ -220,11 +229,11 @@ const none = (): [] => [];
 const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } } = {
   appInfo: { arity: 0, check: none },
   hardware: { arity: 0, check: none },
-  inspectModel: { arity: 1, check: async ([p]) => [await existingPath(p, 'model')] },
+  inspectModel: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
   recommend: {
     arity: 3,
     check: async ([p, ctx, opts]) => [
-      await existingPath(p, 'model'),
+      await existingPath(p, WHERE_MODEL),
       integerInRange(ctx, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
       await recommendOptions(opts),
     ],
@@ -254,9 +263,9 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
 /** Validate the arguments of one IPC call; throws IpcValidationError with what is wrong. */
 export async function validateArgs<M extends InvokeMethod>(method: M, args: readonly unknown[]): Promise<ApiArgs<M>> {
   const v = VALIDATORS[method] as { arity: number; check: Validator<M> } | undefined;
-  if (!v) throw new IpcValidationError(`unknown method '${String(method).slice(0, 40)}'`);
+  if (!v) throw new IpcValidationError(msg('app.ipc.unknownMethod', { method: String(method).slice(0, 40) }));
   if (args.length !== v.arity) {
-    throw new IpcValidationError(`${method} takes ${v.arity} argument${v.arity === 1 ? '' : 's'} (got ${args.length})`);
+    throw new IpcValidationError(msg(v.arity === 1 ? 'app.ipc.arityOne' : 'app.ipc.arity', { method, arity: v.arity, got: args.length }));
   }
   return v.check(args);
 }

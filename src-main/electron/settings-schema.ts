@@ -2,31 +2,34 @@
 // validator (bad value → clear error).
 import { isAbsolute } from 'node:path';
 import { LANGUAGES, LIMITS, THEMES, type Settings } from '../../src-shared/contract.ts';
+import type { Message, MessageParams } from '../../src-shared/message.ts';
+import { msg, type MessageCode } from '../../src-shared/messages/index.ts';
 
-export type Check<T> = { ok: true; value: T } | { ok: false; why: string };
+/** `why` completes "setting '<name>' …" (the Settings screen shows it in the user's language). */
+export type Check<T> = { ok: true; value: T } | { ok: false; why: Message };
 
 const ok = <T>(value: T): Check<T> => ({ ok: true, value });
-const bad = (why: string): Check<never> => ({ ok: false, why });
+const bad = (code: MessageCode, params?: MessageParams): Check<never> => ({ ok: false, why: msg(code, params) });
 
 export function checkOllamaHost(v: unknown): Check<string> {
-  if (typeof v !== 'string') return bad('must be a string');
+  if (typeof v !== 'string') return bad('app.check.string');
   const s = v.trim();
-  if (s.length === 0 || s.length > LIMITS.urlChars) return bad(`must be 1–${LIMITS.urlChars} characters`);
+  if (s.length === 0 || s.length > LIMITS.urlChars) return bad('app.check.length', { min: 1, max: LIMITS.urlChars });
   let u: URL;
   try {
     u = new URL(s);
   } catch {
-    return bad(`'${s.slice(0, 80)}' is not a URL (expected e.g. http://127.0.0.1:11434)`);
+    return bad('app.check.notUrl', { text: s.slice(0, 80) });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return bad('must start with http:// or https://');
-  if (u.username || u.password) return bad('must not contain a user name or password');
-  if (u.search || u.hash) return bad('must not contain a query or fragment');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return bad('app.check.httpOnly');
+  if (u.username || u.password) return bad('app.check.noCredentials');
+  if (u.search || u.hash) return bad('app.check.noQuery');
   return ok(s.replace(/\/+$/, ''));
 }
 
 export function checkThreads(v: unknown): Check<number> {
-  if (typeof v !== 'number' || !Number.isInteger(v)) return bad('must be a whole number');
-  if (v < 0 || v > LIMITS.threadsMax) return bad(`must be between 0 (automatic) and ${LIMITS.threadsMax}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) return bad('app.check.wholeNumber');
+  if (v < 0 || v > LIMITS.threadsMax) return bad('app.check.threads', { max: LIMITS.threadsMax });
   return ok(v);
 }
 
@@ -34,16 +37,16 @@ export function checkEnum<T extends string>(allowed: readonly T[]) {
   return (v: unknown): Check<T> =>
     typeof v === 'string' && (allowed as readonly string[]).includes(v)
       ? ok(v as T)
-      : bad(`must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+      : bad('app.check.oneOf', { choices: allowed.map((a) => `'${a}'`).join(', ') });
 }
 
 /** Shape only (absolute, bounded); whether the folder exists is checked where it is used. */
 export function checkOutputDirShape(v: unknown): Check<string | null> {
   if (v === null) return ok(null);
-  if (typeof v !== 'string') return bad('must be a folder path or null');
-  if (v.length === 0 || v.length > LIMITS.pathChars) return bad(`must be 1–${LIMITS.pathChars} characters`);
-  if (v.includes('\0')) return bad('must not contain NUL characters');
-  if (!isAbsolute(v)) return bad('must be an absolute path');
+  if (typeof v !== 'string') return bad('app.check.folderOrNull');
+  if (v.length === 0 || v.length > LIMITS.pathChars) return bad('app.check.length', { min: 1, max: LIMITS.pathChars });
+  if (v.includes('\0')) return bad('app.check.noNul');
+  if (!isAbsolute(v)) return bad('app.check.absolute');
   return ok(v);
 }
 
@@ -55,10 +58,10 @@ export function checkHubEndpoint(v: unknown): Check<string> {
 
 /** A hub token: '' (from the environment) or one printable word. */
 export function checkHubToken(v: unknown): Check<string> {
-  if (typeof v !== 'string') return bad('must be a string');
+  if (typeof v !== 'string') return bad('app.check.string');
   const s = v.trim();
-  if (s.length > 512) return bad('must be at most 512 characters');
-  if (!/^[\x21-\x7e]*$/.test(s)) return bad('must be one word of printable characters');
+  if (s.length > 512) return bad('app.check.atMost', { max: 512 });
+  if (!/^[\x21-\x7e]*$/.test(s)) return bad('app.check.oneWord');
   return ok(s);
 }
 
