@@ -2,6 +2,7 @@
 // NDJSON JobEvents on stdout with --json.
 
 import type { JobEvent } from '../core/progress.ts';
+import { say } from './locale.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -42,11 +43,12 @@ export class HumanProgress {
       return;
     }
     this.endLine();
+    const note = e.text ? say(e.text) : e.message;
     if (e.type === 'stage') {
-      if (e.status === 'start') this.out.write(`${e.stage}…${e.message ? ` ${e.message}` : ''}\n`);
-      else this.out.write(`${e.stage} ${e.status}${e.message ? `: ${e.message}` : ''}\n`);
+      if (e.status === 'start') this.out.write(`${e.stage}…${note ? ` ${note}` : ''}\n`);
+      else this.out.write(`${e.stage} ${e.status}${note ? `: ${note}` : ''}\n`);
     } else {
-      this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${e.message}\n`);
+      this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${note}\n`);
     }
   }
 

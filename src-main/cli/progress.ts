@@ -2,6 +2,7 @@
 // ETA on a terminal; a plain line every couple of seconds otherwise (logs, pipes, CI).
 
 import type { JobEvent } from '../core/progress.ts';
+import { say } from './locale.ts';
 
 const MB = 1024 * 1024;
 
@@ -33,16 +34,18 @@ export class ProgressPrinter {
   onEvent(e: JobEvent): void {
     if (e.type === 'log') {
       this.clear();
-      if (this.stages) this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${e.message}\n`);
-      else this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+      const text = e.text ? say(e.text) : e.message;
+      if (this.stages) this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${text}\n`);
+      else this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${text}\n`);
       return;
     }
     if (e.type === 'stage') {
       if (!this.stages) return;
       this.clear();
       this.lastLine = -Infinity;
-      if (e.status === 'start') this.out.write(`${e.stage}…${e.message ? ` ${e.message}` : ''}\n`);
-      else this.out.write(`${e.stage} ${e.status}${e.message ? `: ${e.message}` : ''}\n`);
+      const note = e.text ? say(e.text) : e.message;
+      if (e.status === 'start') this.out.write(`${e.stage}…${note ? ` ${note}` : ''}\n`);
+      else this.out.write(`${e.stage} ${e.status}${note ? `: ${note}` : ''}\n`);
       return;
     }
     const pct = e.total > 0 ? (100 * e.done) / e.total : 100;

@@ -1,5 +1,6 @@
 // One shape of progress for every long step: the CLI prints it, the renderer draws it.
 
+import type { Message } from '../message.ts';
 import type { Stage } from '../stages.ts';
 
 /** The steps of a fit, in order: the list in stages.ts. */
@@ -7,7 +8,15 @@ export type { Stage } from '../stages.ts';
 
 export type JobEvent =
   /** A step began, finished, or was skipped (with why). */
-  | { type: 'stage'; stage: Stage; status: 'start' | 'done' | 'skipped'; message?: string }
+  | {
+      type: 'stage';
+      stage: Stage;
+      status: 'start' | 'done' | 'skipped';
+      /** The note in English (what the CLI's JSON output and older readers show). */
+      message?: string;
+      /** The same note as a message code, for the reader's language. */
+      text?: Message;
+    }
   /** Work inside a step: `done` of `total` units, the rate over a recent window, and an ETA. */
   | {
       type: 'progress';
@@ -28,4 +37,12 @@ export type JobEvent =
       status?: string;
     }
   /** Something a person should read (a warning, a server status line). */
-  | { type: 'log'; level: 'info' | 'warn'; stage?: Stage; message: string };
+  | {
+      type: 'log';
+      level: 'info' | 'warn';
+      stage?: Stage;
+      /** In English. */
+      message: string;
+      /** The same line as a message code, for the reader's language. */
+      text?: Message;
+    };

@@ -130,7 +130,10 @@ test('the input already of the type is registered as it is (quantize skipped), F
     // The input was never written by us, so it is hashed once for the upload.
     assert.ok(events.some((e) => e.type === 'progress' && e.stage === 'upload' && e.status === 'hashing'));
     const skipped = events.find((e) => e.type === 'stage' && e.stage === 'quantize');
-    assert.deepEqual(skipped, { type: 'stage', stage: 'quantize', status: 'skipped', message: 'the input is already F32: registering it as it is' });
+    assert.deepEqual(skipped, {
+      type: 'stage', stage: 'quantize', status: 'skipped', message: 'the input is already F32: registering it as it is',
+      text: { code: 'fit.quantize.asIs', params: { type: 'F32' } },
+    });
     // The Modelfile goes to the output folder; nothing else is written.
     assert.deepEqual(await listDir(out), ['Tiny Llama.Modelfile']);
     assert.deepEqual(parseModelfile(await readFile(join(out, 'Tiny Llama.Modelfile'), 'utf8')).from, [input]);

@@ -1,7 +1,10 @@
 // `quantfit fit <model.gguf>`: inspect, advise, quantize, write the Modelfile, upload, create and
 // verify in one go — the core's runFitJob, with progress on stderr and a summary (or NDJSON) on stdout.
 
-import { CancelledError } from '../../core/errors.ts';
+import { CancelledError, errorMessage } from '../../core/errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 import { formatBytes } from '../../core/advisor/sizes.ts';
 import { runFitJob, type FitResult } from '../../core/jobs/fit.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
@@ -108,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
     progress.end();
     if (err instanceof CancelledError) {
       // The dispatcher would print a bare "cancelled"; this one says what was kept.
-      process.stderr.write(`quantfit: error: ${err.message}\n`);
+      process.stderr.write(`${say(msg('cli.errorLine', { error: errorMessage(err) }))}\n`);
       return 130;
     }
     throw err;
@@ -136,23 +139,28 @@ export async function run(args: string[]): Promise<number> {
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {
-    const out = process.stdout;
-    const how = result.quantized ? `quantized to ${result.type}` : `already ${result.type}, registered as it is`;
-    out.write(`${result.model}: ${how} in ${(result.elapsedMs / 1000).toFixed(1)} s\n`);
-    out.write(`file      ${result.outputPath} (${formatBytes(result.fileBytes)})\n`);
-    out.write(`sha256    ${result.sha256}\n`);
-    if (result.modelfilePath) out.write(`Modelfile ${result.modelfilePath}\n`);
+    const line = (m: Message) => process.stdout.write(`${say(m)}\n`);
+    const model = result.model ?? '';
+    const seconds = (result.elapsedMs / 1000).toFixed(1);
+    line(msg(result.quantized ? 'fit.cli.quantized' : 'fit.cli.asIs', { model, type: result.type, seconds }));
+    line(msg('fit.cli.file', { path: result.outputPath, size: formatBytes(result.fileBytes) }));
+    line(msg('fit.cli.sha256', { sha256: result.sha256 }));
+    if (result.modelfilePath) line(msg('fit.cli.modelfile', { path: result.modelfilePath }));
     if (v) {
-      out.write(`speed     ${v.tokensPerSecond !== null ? `${v.tokensPerSecond.toFixed(1)} tokens/s` : 'unknown'}, load ${Math.round(v.loadMs)} ms\n`);
-      const measured = v.sizeBytes !== null ? `${formatBytes(v.sizeBytes)} (${formatBytes(v.sizeVramBytes ?? 0)} on the GPU)` : 'not reported';
-      const predicted = result.predictedBytes !== null ? `${formatBytes(result.predictedBytes)}${result.ctx !== null ? ` at ${result.ctx} tokens` : ''}` : 'not predicted';
+      const speed = v.tokensPerSecond !== null ? msg('fit.cli.tokensPerSecond', { value: v.tokensPerSecond.toFixed(1) }) : msg('fit.cli.unknown');
+      line(msg('fit.cli.speed', { speed, loadMs: Math.round(v.loadMs) }));
+      const measured = v.sizeBytes !== null ? msg('fit.cli.measured', { size: formatBytes(v.sizeBytes), gpu: formatBytes(v.sizeVramBytes ?? 0) }) : msg('fit.cli.notReported');
+      const predicted = result.predictedBytes === null ? msg('fit.cli.notPredicted')
+        : result.ctx !== null ? msg('fit.cli.predictedAt', { size: formatBytes(result.predictedBytes), ctx: result.ctx })
+        : msg('common.text', { text: formatBytes(result.predictedBytes) });
       const diff = v.predictionErrorPercent !== null ? ` (${v.predictionErrorPercent >= 0 ? '+' : ''}${v.predictionErrorPercent.toFixed(1)}%)` : '';
-      out.write(`memory    measured ${measured}, predicted ${predicted}${diff}\n`);
+      line(msg('fit.cli.memory', { measured, predicted, diff }));
     }
-    out.write(`run it:   ollama run ${result.model}\n`);
+    line(msg('fit.cli.run', { model }));
   }
   if (result.verifyError !== null) {
-    process.stderr.write(`quantfit: error: ${result.model} was created, but the test run failed: ${result.verifyError}\n`);
+    const error = msg('fit.cli.verifyFailed', { model: result.model ?? '', error: result.verifyError });
+    process.stderr.write(`${say(msg('cli.errorLine', { error }))}\n`);
     return 1;
   }
   return 0;

@@ -2,9 +2,12 @@
 // upload, create, verify).
 
 import { readFile } from 'node:fs/promises';
-import { QuantfitError } from '../../core/errors.ts';
+import { quantfitError, reasonOf } from '../../core/errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 import { registerGguf } from '../../core/ollama/register.ts';
-import { describeVerify } from '../../core/ollama/verify.ts';
+import { verifySummary } from '../../core/ollama/verify.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { HumanProgress, jsonEvents, withInterrupt } from '../ollama-output.ts';
 
@@ -62,7 +65,7 @@ export async function run(args: string[]): Promise<number> {
     try {
       template = await readFile(values.template, 'utf8');
     } catch (err) {
-      throw new QuantfitError(`cannot read the template: ${(err as Error).message}`, { file: values.template });
+      throw quantfitError('import.cli.cannotReadTemplate', { reason: reasonOf(err) }, { file: values.template }, err);
     }
   }
 
@@ -106,14 +109,16 @@ export async function run(args: string[]): Promise<number> {
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {
-    process.stdout.write(`${result.model}: registered from ${result.file}\n`);
-    process.stdout.write(`sha256 ${result.sha256}${result.uploaded ? '' : ' (already on the server)'}\n`);
-    if (result.modelfilePath) process.stdout.write(`Modelfile ${result.modelfilePath}\n`);
-    if (v) process.stdout.write(`verify: ${describeVerify(v)}\n`);
-    process.stdout.write(`run it: ollama run ${result.model}\n`);
+    const line = (m: Message) => process.stdout.write(`${say(m)}\n`);
+    line(msg('import.cli.registered', { model: result.model, path: result.file }));
+    line(msg(result.uploaded ? 'import.cli.sha256' : 'import.cli.sha256Had', { sha256: result.sha256 }));
+    if (result.modelfilePath) line(msg('import.cli.modelfile', { path: result.modelfilePath }));
+    if (v) line(msg('import.cli.verify', { summary: verifySummary(v) }));
+    line(msg('import.cli.run', { model: result.model }));
   }
   if (result.verifyError !== null) {
-    process.stderr.write(`quantfit: error: ${result.model} was created, but the test run failed: ${result.verifyError}\n`);
+    const error = msg('fit.cli.verifyFailed', { model: result.model, error: result.verifyError });
+    process.stderr.write(`${say(msg('cli.errorLine', { error }))}\n`);
     return 1;
   }
   return 0;

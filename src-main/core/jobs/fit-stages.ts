@@ -13,7 +13,8 @@ import { modelParams } from '../advisor/model-params.ts';
 import { recommendModel } from '../advisor/service.ts';
 import { formatBytes } from '../advisor/sizes.ts';
 import type { Recommendation } from '../advisor/types.ts';
-import { QuantfitError, describeError, throwIfAborted } from '../errors.ts';
+import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
@@ -111,7 +112,7 @@ export interface FitOutput {
 /** Stage 'inspect': read the header (and the importance matrix); check Ollama answers. */
 export async function inspectSource(job: FitContext): Promise<SourceModel> {
   const { runner, request } = job;
-  runner.start('inspect', job.input);
+  runner.start('inspect', msg('common.text', { text: job.input }));
   throwIfAborted(runner.signal);
   const folder = await isModelFolder(job.input);
   // A folder's header is the GGUF its conversion writes (--outtype auto), from the headers alone.
@@ -120,12 +121,14 @@ export async function inspectSource(job: FitContext): Promise<SourceModel> {
   let imatrix: Imatrix | null = null;
   if (request.imatrixPath) {
     imatrix = await loadImatrix(request.imatrixPath);
-    runner.info('inspect', `importance matrix ${request.imatrixPath}: ${imatrix.entries.size} entries`);
+    runner.info('inspect', msg('fit.inspect.imatrix', { path: request.imatrixPath, entries: imatrix.entries.size }));
   }
   const ollama = job.register ? await connectOllama(job) : null;
   throwIfAborted(runner.signal);
   const arch = architecture(header) ?? null;
-  runner.done('inspect', `${arch ?? 'unknown architecture'}, ${type.name ?? 'unknown type'}, ${header.tensors.length} tensors, ${formatBytes(header.fileSize)}`);
+  runner.done('inspect', msg('fit.inspect.done', {
+    arch: arch ?? msg('fit.unknownArch'), type: type.name ?? msg('fit.unknownType'), tensors: header.tensors.length, size: formatBytes(header.fileSize),
+  }));
   return { header, type, architecture: arch, imatrix, ollama, folder };
 }
 
@@ -134,7 +137,7 @@ async function connectOllama(job: FitContext): Promise<OllamaTarget> {
   const { runner, request } = job;
   const client = job.client ?? new OllamaClient(resolveOllamaHost({ explicit: request.host ?? undefined }));
   const version = await requireServer(client, runner.signal, { start: request.startOllama === true, onEvent: runner.emit });
-  runner.info('inspect', `Ollama ${version} at ${client.host.url}`);
+  runner.info('inspect', msg('fit.inspect.ollama', { version, url: client.host.url }));
   return { client, version };
 }
 
@@ -180,10 +183,14 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
   const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
   if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null);
 
-  const predicted = predictedBytes !== null && chosen.ctxTokens !== null ? `predicted memory ${formatBytes(predictedBytes)} at ${chosen.ctxTokens} tokens of context` : 'memory not predicted';
-  const choice = `${typeName}${plan ? ` → ${outputPath} (${formatBytes(plan.fileBytes)})` : ''}${name ? `, model ${name.modelName}` : ''}; ${predicted}`;
+  const predicted = predictedBytes !== null && chosen.ctxTokens !== null
+    ? msg('fit.advise.predicted', { bytes: formatBytes(predictedBytes), ctx: chosen.ctxTokens })
+    : msg('fit.advise.notPredicted');
+  const made = plan ? msg('fit.advise.target', { type: typeName, path: outputPath, size: formatBytes(plan.fileBytes) }) : msg('common.text', { text: typeName });
+  const target = name ? msg('fit.advise.withModel', { target: made, model: name.modelName }) : made;
+  const choice = msg('fit.advise.choice', { target, predicted });
   if (chosen.recommendation) runner.done('advise', choice);
-  else runner.skip('advise', `type ${chosen.ftype.name} given: ${choice}`);
+  else runner.skip('advise', msg('fit.advise.given', { type: chosen.ftype.name, choice }));
   throwIfAborted(runner.signal);
   return {
     ftype: chosen.ftype, typeName, plan, quantizeOptions, outputPath, fileBytes,
@@ -205,18 +212,14 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   const { runner, request } = job;
   const ctxTokens = request.contextLength ?? null;
   if (ctxTokens !== null && (!Number.isInteger(ctxTokens) || ctxTokens < 1)) {
-    throw new QuantfitError(`the context length must be a positive whole number, got ${ctxTokens}`);
+    throw quantfitError('fit.error.ctx', { value: ctxTokens });
   }
   if (request.type.trim().toLowerCase() !== 'auto') {
     return { ftype: parseFtype(request.type), recommendation: null, ctxTokens: ctxTokens ?? defaultCtx(source.header), advisedTotal: null };
   }
   runner.start('advise');
   if (source.type.quantized) {
-    throw new QuantfitError(
-      `the input is already quantized (${source.type.name ?? 'quantized tensors'}): the advisor plans from F32, F16 or BF16 models. ` +
-        `Register it as it is with type ${source.type.name ?? 'its own type'} (or quantfit import), or give a type and --allow-requantize to quantize it again`,
-      { file: job.input },
-    );
+    throw quantfitError('fit.error.autoQuantized', { type: source.type.name ?? msg('fit.unknownType') }, { file: job.input });
   }
   const report = await recommendModel(job.input, {
     ...(ctxTokens !== null ? { ctx: ctxTokens } : {}),
@@ -231,10 +234,10 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   throwIfAborted(runner.signal);
   const recommended = report.recommended;
   if (recommended.type === null) {
-    throw new QuantfitError(`no quantization type fits this machine: ${recommended.reason} Give a type explicitly to make one anyway`, { file: job.input });
+    throw quantfitError('fit.error.nothingFits', { reason: recommended.reason }, { file: job.input });
   }
   const ftype = parseFtype(recommended.type);
-  runner.info('advise', `chose ${ftype.name}: ${recommended.reason}`);
+  runner.info('advise', msg('fit.advise.chose', { type: ftype.name, reason: recommended.reason }));
   return { ftype, recommendation: recommended, ctxTokens: report.ctx, advisedTotal: report.options.find((o) => o.type === ftype.name)?.totalBytes ?? null };
 }
 
@@ -246,11 +249,7 @@ function planTensors(job: FitContext, source: SourceModel, ftype: Ftype, options
   if (!source.folder && (sameType || !probe.tensors.some((t) => t.quantize))) return null;
   const requant = source.type.quantized ? probe.tensors.find((t) => t.quantize && ggmlTypeInfo(t.sourceType)?.quantized === true) : undefined;
   if (requant !== undefined && job.request.allowRequantize !== true) {
-    throw new QuantfitError(
-      `the input is already quantized (${source.type.name ?? ggmlTypeName(requant.sourceType)}); quantizing it again to ${ftype.name} ` +
-        `loses quality. Pass --allow-requantize to do it anyway, or register the input as it is`,
-      { file: job.input, tensor: requant.name },
-    );
+    throw quantfitError('fit.error.requantize', { source: source.type.name ?? ggmlTypeName(requant.sourceType), type: ftype.name }, { file: job.input, tensor: requant.name });
   }
   return planQuantization(source.header, options);
 }
@@ -274,9 +273,7 @@ async function checkModelName(
   // Ollama matches names case-insensitively; a clash is refused now, not after quantizing.
   const existing = await ollama.client.findModel(modelName, { signal: job.runner.signal });
   if (existing && !job.force) {
-    throw new QuantfitError(
-      `Ollama already has a model named '${existing.name}' (quantization ${existing.quantization ?? 'unknown'}); choose another name or pass --force to replace it`,
-    );
+    throw quantfitError('fit.error.nameTaken', { name: existing.name, quantization: existing.quantization ?? msg('fit.cli.unknown') });
   }
   job.runner.record.modelExisted = existing !== null;
   return { modelName, replacing: existing !== null };
@@ -285,24 +282,23 @@ async function checkModelName(
 /** The output: never the input, never an existing file unless told to replace it, and room for it. */
 async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string, modelName: string | null): Promise<void> {
   await assertNotSameFile(job.input, outputPath).catch((err: unknown) => {
-    throw new QuantfitError(`the output would overwrite the input; choose another output folder or name (${describeError(err)})`, { file: outputPath });
+    throw quantfitError('fit.error.overwritesInput', { reason: errorMessage(err) }, { file: outputPath });
   });
   if (await pathExists(outputPath)) {
     if (!job.replaceOutput) {
-      throw new QuantfitError(
-        `the output file exists; pass --force to replace it${modelName !== null ? `, or register it as it is with: ${importCommand(outputPath, modelName)}` : ''}`,
-        { file: outputPath },
-      );
+      throw modelName !== null
+        ? quantfitError('fit.error.outputExistsImport', { command: importCommand(outputPath, modelName) }, { file: outputPath })
+        : quantfitError('fit.error.outputExists', {}, { file: outputPath });
     }
     // Allowed (--force, or the app re-running the same fit), but never silently.
-    job.runner.warn('advise', `replacing the existing ${outputPath} (once the new file is complete)`);
+    job.runner.warn('advise', msg('fit.warn.replacingOutput', { path: outputPath }));
   }
   // A missing output folder is made when the output is written (quantizeOutput); its room is
   // measured on the nearest folder that exists.
   const folder = await nearestFolder(dirname(outputPath));
   const free = await freeBytes(folder);
   if (free !== null && free < plan.fileBytes) {
-    throw new QuantfitError(`not enough free space for the output: it needs ${formatBytes(plan.fileBytes)}, ${formatBytes(free)} free`, { file: dirname(outputPath) });
+    throw quantfitError('fit.error.noSpace', { needs: formatBytes(plan.fileBytes), free: formatBytes(free) }, { file: dirname(outputPath) });
   }
 }
 
@@ -312,7 +308,7 @@ async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string,
 export async function quantizeOutput(job: FitContext, source: SourceModel, target: FitTarget): Promise<FitOutput> {
   const { runner, request } = job;
   if (!target.plan) {
-    runner.skip('quantize', `the input is already ${target.typeName}: ${job.register ? 'registering it as it is' : 'nothing to do'}`);
+    runner.skip('quantize', msg(job.register ? 'fit.quantize.asIs' : 'fit.quantize.nothingToDo', { type: target.typeName }));
     return { path: job.input, sha256: null, tensorTypes: null, kv: source.header.kv, tensors: source.header.tensors };
   }
   await makeOutputFolder(job, dirname(target.outputPath));
@@ -325,7 +321,7 @@ export async function quantizeOutput(job: FitContext, source: SourceModel, targe
   runner.record.writingOutput = false;
   runner.record.keptOutput = q.out;
   runner.record.blobSha256 = q.sha256;
-  runner.info('quantize', `${q.out}: ${formatBytes(q.bytes)} in ${q.seconds.toFixed(1)} s, sha256 ${q.sha256}`);
+  runner.info('quantize', msg('fit.quantize.written', { path: q.out, size: formatBytes(q.bytes), seconds: q.seconds.toFixed(1), sha256: q.sha256 }));
   return { path: q.out, sha256: q.sha256, tensorTypes: q.tensorTypes, kv: q.plan.kv, tensors: plannedTensors(q.plan) };
 }
 
@@ -344,7 +340,7 @@ async function convertOutput(job: FitContext, target: FitTarget, outtype: 'f16' 
   runner.record.writingOutput = false;
   runner.record.keptOutput = c.out;
   runner.record.blobSha256 = c.sha256;
-  runner.info('quantize', `${c.out}: ${formatBytes(c.bytes)} in ${c.seconds.toFixed(1)} s, sha256 ${c.sha256}`);
+  runner.info('quantize', msg('fit.quantize.written', { path: c.out, size: formatBytes(c.bytes), seconds: c.seconds.toFixed(1), sha256: c.sha256 }));
   const h = await readGgufHeader(c.out);
   return { path: c.out, sha256: c.sha256, tensorTypes: c.tensorTypes, kv: h.kv, tensors: h.tensors };
 }
@@ -356,7 +352,7 @@ async function nearestFolder(dir: string): Promise<string> {
   for (let at = dir; ; at = dirname(at)) {
     const st = await stat(at).catch(() => null);
     if (st?.isDirectory() === true) return at;
-    if (st !== null) throw new QuantfitError(`the output folder cannot be made: ${at} is not a folder`, { file: dir });
+    if (st !== null) throw quantfitError('fit.error.folderBlocked', { path: at }, { file: dir });
     if (dirname(at) === at) return at;
   }
 }
@@ -367,10 +363,10 @@ async function nearestFolder(dir: string): Promise<string> {
  */
 async function makeOutputFolder(job: FitContext, dir: string): Promise<void> {
   const first = await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw new QuantfitError(`cannot make the output folder: ${describeError(err)}`, { file: dir }, { cause: err });
+    throw quantfitError('fit.error.makeFolder', { reason: reasonOf(err) }, { file: dir }, err);
   });
   if (first === undefined) return;
-  job.runner.info('quantize', `made the output folder ${dir}`);
+  job.runner.info('quantize', msg('fit.quantize.madeFolder', { path: dir }));
   job.runner.onStop(async () => {
     if (job.runner.record.keptOutput !== null) return;
     for (let at = dir; at.length >= first.length; at = dirname(at)) {

@@ -14,7 +14,7 @@
 // is not (the old one is gone by then).
 
 import { dirname, join, resolve } from 'node:path';
-import { CancelledError, QuantfitError, describeError } from '../errors.ts';
+import { CancelledError, QuantfitError, errorMessage } from '../errors.ts';
 import { ORPHAN_BLOB_NOTE, sha256File } from '../ollama/blobs.ts';
 import type { OllamaClient } from '../ollama/client.ts';
 import { requireServer } from '../ollama/register.ts';
@@ -24,7 +24,9 @@ import { JOB_STAGES } from '../../../src-shared/stages.ts';
 import type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
 import { fileStem } from './default-names.ts';
 import { importCommand, inspectSource, planFit, quantizeOutput, type FitContext, type FitOutput, type FitTarget, type SourceModel } from './fit-stages.ts';
-import { StageRunner, type JobRecord } from './runner.ts';
+import { StageRunner, english, type JobRecord } from './runner.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { parseModelReference } from '../sources/reference.ts';
 import { fitSourceOf, resolveModelReference } from '../sources/resolve.ts';
 
@@ -61,16 +63,16 @@ export interface FitOutcome {
 
 /** A fit that failed; the message says what failed and what was (not) done. */
 export class FitError extends QuantfitError {
-  constructor(message: string, readonly outcome: FitOutcome, options?: { cause?: unknown }) {
-    super(message, {}, options);
+  constructor(text: Message, readonly outcome: FitOutcome, options?: { cause?: unknown }) {
+    super(english(text), {}, { ...options, code: text.code, ...(text.params ? { params: text.params } : {}) });
     this.name = 'FitError';
   }
 }
 
 /** A fit cancelled through its AbortSignal; the message says what was kept. */
 export class FitCancelledError extends CancelledError {
-  constructor(message: string, readonly outcome: FitOutcome) {
-    super(message);
+  constructor(text: Message, readonly outcome: FitOutcome) {
+    super(english(text), { code: text.code, ...(text.params ? { params: text.params } : {}) });
     this.name = 'FitCancelledError';
   }
 }
@@ -112,7 +114,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
 async function resolveSource(request: FitRequest, runner: StageRunner, client: OllamaClient | null): Promise<FitRequest> {
   const ref = parseModelReference(request.modelPath);
   if (ref.kind === 'path') return request;
-  if (ref.kind === 'ollama') runner.start('source', `ollama:${ref.name}`);
+  if (ref.kind === 'ollama') runner.start('source', msg('common.text', { text: `ollama:${ref.name}` }));
   const model = await resolveModelReference(ref, {
     ...(runner.signal ? { signal: runner.signal } : {}),
     onEvent: runner.emit,
@@ -121,7 +123,7 @@ async function resolveSource(request: FitRequest, runner: StageRunner, client: O
     ...(client && ref.kind === 'ollama' ? { ollamaClient: client } : {}),
     ...(request.sourceFiles && request.sourceFiles.length > 0 ? { files: request.sourceFiles } : {}),
   });
-  if (ref.kind === 'ollama') runner.done('source', `${model.path} (read in place)`);
+  if (ref.kind === 'ollama') runner.done('source', msg('fit.source.readInPlace', { path: model.path }));
   return {
     ...request,
     modelPath: model.path,
@@ -179,7 +181,7 @@ async function registration(job: FitContext, rc: RegisterStageContext, target: F
 /** Quantize only: the Ollama stages are skipped (walking the same list), the digest still reported. */
 async function unregistered(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput, started: number): Promise<FitResult> {
   const { runner } = job;
-  for (const stage of JOB_STAGES.filter((s) => s.ollama)) runner.skip(stage.id, 'not registering with Ollama');
+  for (const stage of JOB_STAGES.filter((s) => s.ollama)) runner.skip(stage.id, msg('fit.skip.notRegistering'));
   const sha256 = output.sha256 ?? (await sha256File(output.path, { signal: runner.signal }));
   return { ...resultBase(job, source, target, output, started), outputPath: output.path, sha256, model: null, modelfilePath: null, verify: null, uploaded: false, verifyError: null };
 }
@@ -205,9 +207,10 @@ async function stopped(runner: StageRunner, err: unknown): Promise<FitError | Fi
   const cancelled = err instanceof CancelledError || runner.signal?.aborted === true;
   await runner.unwind(cancelled);
   const outcome = outcomeOf(runner.record, runner.current ?? JOB_STAGES[0].id);
-  const cause = cancelled ? `cancelled during ${runner.abortedIn ?? outcome.stage}` : describeError(err);
-  const message = `${cause}${describeOutcome(outcome, runner.record, cause)}`;
-  return cancelled ? new FitCancelledError(message, outcome) : new FitError(message, outcome, { cause: err });
+  const cause = cancelled ? msg('fit.stopped.cancelledDuring', { stage: runner.abortedIn ?? outcome.stage }) : errorMessage(err);
+  const left = describeOutcome(outcome, runner.record, english(cause)).reduce<Message | null>((first, second) => (first ? msg('fit.join', { first, second }) : second), null);
+  const text = left ? msg('fit.stopped', { cause, left }) : cause;
+  return cancelled ? new FitCancelledError(text, outcome) : new FitError(text, outcome, { cause: err });
 }
 
 function outcomeOf(record: JobRecord, stage: Stage): FitOutcome {
@@ -222,24 +225,23 @@ function outcomeOf(record: JobRecord, stage: Stage): FitOutcome {
   };
 }
 
-/** "; the quantized file … is kept; …" — what the job leaves behind, for the end of an error message. */
-function describeOutcome(o: FitOutcome, record: JobRecord, cause: string): string {
-  const parts: string[] = [];
-  if (record.writingOutput) parts.push('the partial output was removed and nothing was sent to Ollama');
-  else if (o.keptOutput === null && !o.blobOnServer && o.model === null && o.removedModel === null) parts.push('nothing was written');
+/** What the job leaves behind, each a message, for the end of the error: "the quantized file … is kept", … */
+function describeOutcome(o: FitOutcome, record: JobRecord, cause: string): Message[] {
+  const parts: Message[] = [];
+  if (record.writingOutput) parts.push(msg('fit.outcome.partialRemoved'));
+  else if (o.keptOutput === null && !o.blobOnServer && o.model === null && o.removedModel === null) parts.push(msg('fit.outcome.nothingWritten'));
   if (o.keptOutput) {
-    const later = o.model === null && o.modelName !== null
-      ? `: register it later with: ${importCommand(o.keptOutput, o.modelName)}`
-      : '';
-    parts.push(`the quantized file ${o.keptOutput} is complete and kept${later}`);
+    parts.push(o.model === null && o.modelName !== null
+      ? msg('fit.outcome.keptImport', { path: o.keptOutput, command: importCommand(o.keptOutput, o.modelName) })
+      : msg('fit.outcome.kept', { path: o.keptOutput }));
   }
   if (o.blobOnServer && o.model === null) {
-    const blob = o.blobSha256 !== null ? `blob sha256:${o.blobSha256}` : 'the GGUF\'s blob';
+    const blob = o.blobSha256 !== null ? msg('fit.outcome.blob', { sha256: o.blobSha256 }) : msg('fit.outcome.blobUnknown');
     // The stages' own messages may already say that Ollama prunes it.
-    parts.push(cause.includes(ORPHAN_BLOB_NOTE) ? `uploaded ${blob}` : `uploaded ${blob} but no model uses it — Ollama prunes unreferenced blobs when it restarts`);
+    parts.push(msg(cause.includes(ORPHAN_BLOB_NOTE) ? 'fit.outcome.uploaded' : 'fit.outcome.uploadedOrphan', { blob }));
   }
-  if (o.model !== null) parts.push(`the model ${o.model} was created in Ollama`);
-  if (o.removedModel !== null) parts.push(`the model ${o.removedModel} this run had created was removed again`);
-  if (record.removeError !== null) parts.push(`the model ${o.modelName ?? ''} this run had created could not be removed (${record.removeError}): remove it with 'ollama rm ${o.modelName ?? ''}'`);
-  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
+  if (o.model !== null) parts.push(msg('fit.outcome.modelCreated', { model: o.model }));
+  if (o.removedModel !== null) parts.push(msg('fit.outcome.modelRemoved', { model: o.removedModel }));
+  if (record.removeError !== null) parts.push(msg('fit.outcome.removeFailed', { model: o.modelName ?? '', reason: record.removeError }));
+  return parts;
 }

@@ -4,6 +4,8 @@
 // job fails (or only when it is cancelled); unwind() walks the stage list backwards running those.
 
 import { STAGE_IDS, stageIndex, type Stage } from '../../../src-shared/stages.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { formatMessage } from '../../../src-shared/messages/index.ts';
 import { throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
 
@@ -24,7 +26,7 @@ export interface JobRecord {
   modelCreated: string | null;
   /** The model this job created and removed again (cancelled), and why removing failed. */
   removedModel: string | null;
-  removeError: string | null;
+  removeError: Message | null;
 }
 
 /** Work to undo when the job stops early; `cancelled` tells a cancel from a failure. */
@@ -86,23 +88,28 @@ export class StageRunner {
     this.onEvent?.(e);
   };
 
-  start(stage: Stage, message?: string): void {
-    this.emit({ type: 'stage', stage, status: 'start', ...(message !== undefined ? { message } : {}) });
+  start(stage: Stage, text?: Message): void {
+    this.emit({ type: 'stage', stage, status: 'start', ...(text !== undefined ? { message: english(text), text } : {}) });
   }
 
-  done(stage: Stage, message?: string): void {
-    this.emit({ type: 'stage', stage, status: 'done', ...(message !== undefined ? { message } : {}) });
+  done(stage: Stage, text?: Message): void {
+    this.emit({ type: 'stage', stage, status: 'done', ...(text !== undefined ? { message: english(text), text } : {}) });
   }
 
-  skip(stage: Stage, message: string): void {
-    this.emit({ type: 'stage', stage, status: 'skipped', message });
+  skip(stage: Stage, text: Message): void {
+    this.emit({ type: 'stage', stage, status: 'skipped', message: english(text), text });
   }
 
-  info(stage: Stage, message: string): void {
-    this.emit({ type: 'log', level: 'info', stage, message });
+  info(stage: Stage, text: Message): void {
+    this.emit({ type: 'log', level: 'info', stage, message: english(text), text });
   }
 
-  warn(stage: Stage, message: string): void {
-    this.emit({ type: 'log', level: 'warn', stage, message });
+  warn(stage: Stage, text: Message): void {
+    this.emit({ type: 'log', level: 'warn', stage, message: english(text), text });
   }
+}
+
+/** A message's English text: what `message` carries next to `text` in every event. */
+export function english(text: Message): string {
+  return formatMessage(text, 'en');
 }

@@ -10,6 +10,8 @@ import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { RateMeter } from '../progress.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest } from './blobs.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { displayName, parseModelName } from './names.ts';
 import type { OllamaHost, OllamaModelDetails, OllamaModelSummary, RunningModel } from './types.ts';
 
@@ -99,6 +101,26 @@ function num(v: unknown): number | null {
 }
 function strList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Ollama's create status lines, mapped to messages where known; others as the server wrote them. */
+const CREATE_STATUSES: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => Message]> = [
+  [/^parsing GGUF$/, () => msg('ollama.status.parsing')],
+  [/^using existing layer (\S+)$/, (m) => msg('ollama.status.usingLayer', { digest: m[1] ?? '' })],
+  [/^creating new layer (\S+)$/, (m) => msg('ollama.status.creatingLayer', { digest: m[1] ?? '' })],
+  [/^writing manifest$/, () => msg('ollama.status.writingManifest')],
+  [/^success$/, () => msg('ollama.status.success')],
+  [/^validating GGUF model$/, () => msg('ollama.status.validating')],
+  [/^verifying conversion$/, () => msg('ollama.status.verifying')],
+  [/^using autodetected template (\S+)$/, (m) => msg('ollama.status.autodetected', { name: m[1] ?? '' })],
+];
+
+export function createStatusMessage(status: string): Message {
+  for (const [re, make] of CREATE_STATUSES) {
+    const m = re.exec(status);
+    if (m) return make(m);
+  }
+  return msg('common.text', { text: status });
 }
 
 /** The message to show when nothing answers at `url`. */
@@ -492,7 +514,7 @@ export class OllamaClient {
             const { rate, etaSeconds } = meter.update(completed);
             onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status });
           } else if (status !== '') {
-            onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status });
+            onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status, text: createStatusMessage(status) });
           }
         }
       } finally {

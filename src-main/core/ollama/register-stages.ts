@@ -8,9 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, QuantfitError, describeError } from '../errors.ts';
+import { CancelledError, QuantfitError, describeError, errorMessage } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { english, type StageRunner } from '../jobs/runner.ts';
 import type { GgufKv } from '../gguf/types.ts';
-import type { StageRunner } from '../jobs/runner.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest, sha256File } from './blobs.ts';
 import type { OllamaClient } from './client.ts';
 import { rendersGgufTemplate } from './compat.ts';
@@ -79,7 +81,7 @@ class ModelfileDraft {
       this.temp = temp;
     } catch (err) {
       await this.discard();
-      this.runner.warn('modelfile', `cannot write the Modelfile ${this.path} (${describeError(err)}); continuing without it`);
+      this.runner.warn('modelfile', msg('ollama.modelfile.cannotWrite', { path: this.path, reason: errorMessage(err) }));
     }
   }
 
@@ -91,7 +93,7 @@ class ModelfileDraft {
   async commit(model: string): Promise<string | null> {
     if (this.temp === null) return null;
     if ((await modelfileOwner(this.path)) === 'other') {
-      this.runner.warn('create', `kept the existing ${this.path} (not written by Quantfit); the Modelfile for ${model} was not written`);
+      this.runner.warn('create', msg('ollama.modelfile.keptTheirs', { path: this.path, model }));
       await this.discard();
       return null;
     }
@@ -119,7 +121,7 @@ export async function writeModelfile(rc: RegisterStageContext, reg: Registration
   const { runner } = rc;
   runner.start('modelfile');
   const plan = planTemplate(reg.kv, reg.template ?? undefined, { serverRendersGgufTemplate: !reg.goTemplate && rendersGgufTemplate(reg.serverVersion) });
-  for (const w of plan.warnings) runner.warn('modelfile', w);
+  for (const w of plan.warningTexts) runner.warn('modelfile', w);
   // Without a template of ours, sending `stop` would replace the stop list Ollama adds when it
   // recognises the template itself (request parameters win); the runner ends at EOS regardless.
   // A source model's own stop list (an `ollama:` source) is kept as it was.
@@ -133,7 +135,7 @@ export async function writeModelfile(rc: RegisterStageContext, reg: Registration
     runner.onStop(() => modelfile.discard());
     await modelfile.write(plan.template, stop);
   }
-  runner.done('modelfile', describeChoice(plan.choice));
+  runner.done('modelfile', describeChoice(plan.choice, plan.reasonText));
   return { plan, stop, parameters, modelfile };
 }
 
@@ -154,12 +156,12 @@ export async function uploadModelBlob(rc: RegisterStageContext, reg: Registratio
   runner.record.blobSha256 = sha256;
   if (await client.hasBlob(sha256, { signal })) {
     runner.record.blobOnServer = true;
-    runner.skip('upload', `Ollama already has ${digest}`);
+    runner.skip('upload', msg('ollama.upload.had', { digest }));
     return { sha256, digest, uploaded: false };
   }
   const r = await client.uploadBlob(reg.file, sha256, { signal, onEvent: runner.emit, stage: 'upload' });
   runner.record.blobOnServer = true;
-  runner.done('upload', `${reg.fileSize} bytes sent`);
+  runner.done('upload', msg('ollama.upload.sent', { bytes: reg.fileSize }));
   return { sha256, digest, uploaded: r.status === 201 };
 }
 
@@ -177,8 +179,8 @@ export async function createModel(rc: RegisterStageContext, reg: Registration, d
   const { signal } = runner;
   const { model } = reg;
   if (reg.takeBackOnCancel) runner.onStop((cancelled) => takeBackModel(rc, reg, cancelled));
-  runner.start('create', `creating ${model}`);
-  if (reg.replacing) runner.warn('create', `replacing the existing model '${model}' (--force)`);
+  runner.start('create', msg('ollama.create.start', { model }));
+  if (reg.replacing) runner.warn('create', msg('ollama.create.replacing', { model }));
   try {
     await client.createModel(
       {
@@ -193,8 +195,9 @@ export async function createModel(rc: RegisterStageContext, reg: Registration, d
     );
   } catch (err) {
     if (err instanceof CancelledError) throw err;
-    const note = blob.uploaded ? ` (the upload finished but ${ORPHAN_BLOB_NOTE})` : '';
-    throw new QuantfitError(`${describeError(err)}${note}`, { file: reg.file }, { cause: err });
+    const error = errorMessage(err);
+    const text = blob.uploaded ? msg('ollama.create.failedOrphan', { error }) : error;
+    throw new QuantfitError(english(text), { file: reg.file }, { cause: err, code: text.code, ...(text.params ? { params: text.params } : {}) });
   }
   runner.record.modelCreated = model;
 
@@ -202,9 +205,9 @@ export async function createModel(rc: RegisterStageContext, reg: Registration, d
   // Ollama ≥ 0.30 stores a rewritten copy of the GGUF; the upload then waits for pruning.
   const stored = /^FROM .*sha256[-:]([0-9a-f]{64})\s*$/m.exec(shown.modelfileText)?.[1];
   if (blob.uploaded && stored !== undefined && stored !== blob.sha256) {
-    runner.info('create', `Ollama stored its own rewritten copy of the GGUF; the uploaded blob (${reg.fileSize} bytes) stays on disk until Ollama restarts and prunes it`);
+    runner.info('create', msg('ollama.create.rewritten', { bytes: reg.fileSize }));
   }
-  runner.done('create', `${model} created`);
+  runner.done('create', msg('ollama.create.done', { model }));
   // Ours from an earlier run is replaced; a Modelfile the user wrote under this name is kept.
   const modelfilePath = draft.modelfile !== null ? await draft.modelfile.commit(model) : null;
   return { model, template: shown.choice, stop: shown.stop, modelfilePath };
@@ -221,14 +224,15 @@ async function confirmTemplate(
   const shown = await client.showModel(model, { signal: runner.signal });
   const sent = draft.plan.template;
   if (sent !== null && shown.template !== sent) {
-    runner.warn('create', `Ollama reports a different template for ${model} than the one sent; check 'ollama show ${model} --template'`);
+    runner.warn('create', msg('ollama.create.templateDiffers', { model }));
   } else if (sent === null && shown.template !== '' && shown.template !== BARE_TEMPLATE) {
     // Ollama matched the Jinja template to one of its own: keep its template and stops, and write
     // them into the Modelfile so `ollama create -f` gives the same model on any Ollama version.
     const stop = parseShownStops(shown.parameters);
-    runner.info('create', 'Ollama recognised the chat template itself');
+    runner.info('create', msg('ollama.create.recognised'));
     if (draft.modelfile?.written === true) await draft.modelfile.write(shown.template, stop);
-    return { choice: { kind: 'ollama', reason: `${draft.plan.choice.reason}; Ollama recognised the template itself` }, stop, modelfileText: shown.modelfile };
+    const reason = msg('ollama.template.recognised', { reason: draft.plan.reasonText });
+    return { choice: { kind: 'ollama', reason: english(reason) }, stop, modelfileText: shown.modelfile };
   }
   return { choice: draft.plan.choice, stop: draft.stop, modelfileText: shown.modelfile };
 }
@@ -253,7 +257,7 @@ async function takeBackModel(rc: RegisterStageContext, reg: Registration, cancel
       await rm(reg.modelfilePath, { force: true });
     }
   } catch (e) {
-    if (created !== null) record.removeError = describeError(e);
+    if (created !== null) record.removeError = errorMessage(e);
   }
 }
 
@@ -268,7 +272,7 @@ export interface VerifyOutcome {
 export async function verifyCreated(rc: RegisterStageContext, reg: Registration, created: CreatedModel): Promise<VerifyOutcome> {
   const { runner, client } = rc;
   if (!reg.verify) {
-    runner.skip('verify', 'verification not requested');
+    runner.skip('verify', msg('ollama.verify.notRequested'));
     return { verify: null, verifyError: null };
   }
   try {
@@ -282,7 +286,7 @@ export async function verifyCreated(rc: RegisterStageContext, reg: Registration,
   } catch (err) {
     if (err instanceof CancelledError) throw err;
     const verifyError = describeError(err);
-    runner.warn('verify', `${created.model} was created, but the test run failed: ${verifyError}`);
+    runner.warn('verify', msg('ollama.verify.failed', { model: created.model, error: errorMessage(err) }));
     return { verify: null, verifyError };
   }
 }
@@ -309,17 +313,18 @@ export function parseShownStops(parameters: string): string[] {
   return out;
 }
 
-export function describeChoice(choice: TemplateChoice): string {
+/** The modelfile stage's note: what was chosen and why (`reason`: the choice's reason as a message). */
+export function describeChoice(choice: TemplateChoice, reason: Message = msg('common.text', { text: choice.reason })): Message {
   switch (choice.kind) {
     case 'own':
-      return `using Quantfit's ${choice.family} template: ${choice.reason}`;
+      return msg('ollama.choice.own', { family: choice.family, reason });
     case 'user':
-      return 'using the template given';
+      return msg('ollama.choice.user');
     case 'ollama':
-      return `template chosen by Ollama: ${choice.reason}`;
+      return msg('ollama.choice.ollama', { reason });
     case 'none':
-      return `no chat template: ${choice.reason}`;
+      return msg('ollama.choice.none', { reason });
     case 'gguf':
-      return `no Go template sent: ${choice.reason}`;
+      return msg('ollama.choice.gguf', { reason });
   }
 }

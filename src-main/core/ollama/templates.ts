@@ -7,6 +7,8 @@
 // template, which makes the result independent of Ollama's nearest-match, and /api/show confirms it.
 
 import type { GgufKv, GgufValue } from '../gguf/types.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import type { ChatFamily, TemplateChoice } from './types.ts';
 
 export interface FamilyTemplate {
@@ -157,10 +159,14 @@ export function endOfTurnTokens(kv: readonly GgufKv[]): string[] {
 
 export interface TemplatePlan {
   readonly choice: TemplateChoice;
+  /** The choice's reason as a message (choice.reason is its English text). */
+  readonly reasonText: Message;
   /** The template to send with create and write as TEMPLATE; null sends none. */
   readonly template: string | null;
   readonly stop: readonly string[];
+  /** In English; warningTexts are the same as messages. */
   readonly warnings: readonly string[];
+  readonly warningTexts: readonly Message[];
 }
 
 export interface TemplateOptions {
@@ -183,32 +189,26 @@ export function planTemplate(kv: readonly GgufKv[], userTemplate?: string, optio
   const chatTemplate = typeof chat === 'string' ? chat : '';
   const family = chatTemplate !== '' ? detectChatFamily(chatTemplate) : null;
   const stop = [...new Set([...(family?.stop ?? []), ...eot])];
+  const plain = { warnings: [], warningTexts: [] };
 
   if (userTemplate !== undefined && userTemplate.trim() !== '') {
-    return { choice: { kind: 'user', reason: 'template given explicitly' }, template: userTemplate, stop, warnings: [] };
+    const reasonText = msg('ollama.template.given');
+    return { choice: { kind: 'user', reason: english(reasonText) }, reasonText, template: userTemplate, stop, ...plain };
   }
   if (options.serverRendersGgufTemplate === true && chatTemplate !== '') {
     // No stop list either: it would replace the one Ollama adds when it matches a built-in template.
-    return { choice: { kind: 'gguf', reason: 'Ollama renders the GGUF\'s own chat template (tool calling included)' }, template: null, stop: [], warnings: [] };
+    const reasonText = msg('ollama.template.ggufRendered');
+    return { choice: { kind: 'gguf', reason: english(reasonText) }, reasonText, template: null, stop: [], ...plain };
   }
   if (family) {
-    return {
-      choice: {
-        kind: 'own',
-        family: family.family,
-        reason: `the GGUF's chat template uses ${family.label} markers (${family.markers.join(', ')})`,
-      },
-      template: family.template,
-      stop,
-      warnings: [],
-    };
+    const reasonText = msg('ollama.template.markers', { label: family.label, markers: family.markers.join(', ') });
+    return { choice: { kind: 'own', family: family.family, reason: english(reasonText) }, reasonText, template: family.template, stop, ...plain };
   }
-  const reason =
-    chatTemplate === ''
-      ? 'the GGUF has no tokenizer.chat_template'
-      : 'the GGUF\'s chat template matches none of the families Quantfit knows (Llama 2, Llama 3, ChatML/Qwen, Mistral, Gemma, Phi-3)';
-  const warning =
-    `${reason}: registering without a chat template, so Ollama passes prompts through as-is ` +
-    `(fine for a base/completion model; for chat, pass a Go template with --template or edit the Modelfile's TEMPLATE)`;
-  return { choice: { kind: 'none', reason }, template: null, stop, warnings: [warning] };
+  const reasonText = msg(chatTemplate === '' ? 'ollama.template.noChatTemplate' : 'ollama.template.unknownFamily');
+  const warning = msg('ollama.template.bareWarning', { reason: reasonText });
+  return { choice: { kind: 'none', reason: english(reasonText) }, reasonText, template: null, stop, warnings: [english(warning)], warningTexts: [warning] };
+}
+
+function english(text: Message): string {
+  return formatMessage(text, 'en');
 }

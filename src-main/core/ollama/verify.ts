@@ -1,7 +1,10 @@
 // The smoke test after create: load the model with a short prompt, then compare what Ollama reports
 // (/api/ps size and size_vram) with the advisor's prediction, and measure decode speed.
 
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { english } from '../jobs/runner.ts';
 import type { JobEvent } from '../progress.ts';
 import type { OllamaClient } from './client.ts';
 import { displayName, parseModelName } from './names.ts';
@@ -22,13 +25,14 @@ const NS_PER_MS = 1e6;
 
 export async function verifyModel(client: OllamaClient, model: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const { signal, onEvent } = opts;
-  onEvent?.({ type: 'stage', stage: 'verify', status: 'start', message: `loading ${model} with a test prompt` });
+  const start = msg('ollama.verify.start', { model });
+  onEvent?.({ type: 'stage', stage: 'verify', status: 'start', message: english(start), text: start });
   const gen = await client.generate(
     { model, prompt: opts.prompt ?? DEFAULT_VERIFY_PROMPT, options: { num_predict: opts.numPredict ?? 24, temperature: 0 } },
     { signal },
   );
   if (gen.evalCount === 0 && gen.response === '') {
-    throw new QuantfitError(`'${model}' loaded but produced no tokens for the test prompt (done_reason: ${gen.doneReason ?? 'none'})`);
+    throw quantfitError('ollama.verify.noTokens', { model, reason: gen.doneReason ?? msg('ollama.none') });
   }
   const tokensPerSecond = gen.evalDurationNs > 0 ? gen.evalCount / (gen.evalDurationNs / 1e9) : null;
 
@@ -59,17 +63,12 @@ export async function verifyModel(client: OllamaClient, model: string, opts: Ver
     predictionErrorBytes: errorBytes,
     predictionErrorPercent: errorBytes !== null && predicted !== null ? (errorBytes / predicted) * 100 : null,
   };
-  if (!running) {
-    onEvent?.({ type: 'log', level: 'warn', stage: 'verify', message: `${model} was not listed by /api/ps after loading, so its memory use is unknown` });
-  } else if (running.placement !== 'gpu' && running.sizeVramBytes > 0) {
-    onEvent?.({
-      type: 'log',
-      level: 'warn',
-      stage: 'verify',
-      message: `${model} runs partly on the CPU (${running.gpuPercent}% on the GPU): expect lower speed`,
-    });
-  }
-  onEvent?.({ type: 'stage', stage: 'verify', status: 'done', message: describeVerify(result) });
+  const warning = !running
+    ? msg('ollama.verify.notListed', { model })
+    : running.placement !== 'gpu' && running.sizeVramBytes > 0 ? msg('ollama.verify.partlyCpu', { model, percent: running.gpuPercent }) : null;
+  if (warning) onEvent?.({ type: 'log', level: 'warn', stage: 'verify', message: english(warning), text: warning });
+  const done = verifySummary(result);
+  onEvent?.({ type: 'stage', stage: 'verify', status: 'done', message: english(done), text: done });
   return result;
 }
 
@@ -78,17 +77,21 @@ function mib(bytes: number): string {
 }
 
 /** One line for people: speed, load time, memory next to the prediction. */
-export function describeVerify(v: VerifyResult): string {
-  const parts: string[] = [];
-  parts.push(v.tokensPerSecond !== null ? `${v.tokensPerSecond.toFixed(1)} tokens/s` : 'speed unknown');
-  parts.push(`load ${Math.round(v.loadMs)} ms`);
+export function verifySummary(v: VerifyResult): Message {
+  const speed = v.tokensPerSecond !== null ? msg('ollama.verify.speed', { value: v.tokensPerSecond.toFixed(1) }) : msg('ollama.verify.speedUnknown');
+  let line = msg('ollama.join', { first: speed, second: msg('ollama.verify.load', { ms: Math.round(v.loadMs) }) });
   if (v.sizeBytes !== null) {
-    let mem = `memory ${mib(v.sizeBytes)} (${v.sizeVramBytes !== null ? mib(v.sizeVramBytes) : '?'} on GPU)`;
-    if (v.predictedBytes !== null && v.predictionErrorPercent !== null) {
-      const sign = v.predictionErrorPercent >= 0 ? '+' : '';
-      mem += `, predicted ${mib(v.predictedBytes)} (${sign}${v.predictionErrorPercent.toFixed(1)}%)`;
-    }
-    parts.push(mem);
+    const size = mib(v.sizeBytes);
+    const gpu = v.sizeVramBytes !== null ? mib(v.sizeVramBytes) : '?';
+    const memory = v.predictedBytes !== null && v.predictionErrorPercent !== null
+      ? msg('ollama.verify.memoryPredicted', { size, gpu, predicted: mib(v.predictedBytes), diff: `${v.predictionErrorPercent >= 0 ? '+' : ''}${v.predictionErrorPercent.toFixed(1)}` })
+      : msg('ollama.verify.memory', { size, gpu });
+    line = msg('ollama.join', { first: line, second: memory });
   }
-  return parts.join(', ');
+  return line;
+}
+
+/** verifySummary in English. */
+export function describeVerify(v: VerifyResult): string {
+  return english(verifySummary(v));
 }

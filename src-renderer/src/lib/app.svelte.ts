@@ -305,6 +305,6 @@ export function applyJobMessage(m: JobMessage): void {
     else if (e.type === 'progress') {
       job.progress[e.stage] = e;
       if (job.stages[e.stage] === 'pending') job.stages[e.stage] = 'active';
-    } else job.logs.push({ level: e.level, message: e.message });
+    } else job.logs.push({ level: e.level, message: e.text ?? e.message });
   }
 }
