@@ -91,6 +91,20 @@ test('a GGUF repo lands in the Hugging Face cache layout and resumes with Range 
   }
 });
 
+test('without the hub, a model in the cache is used as huggingface_hub does (refs/main → snapshot), with a warning', async () => {
+  const cache = await makeTempDir('hf-cache-offline');
+  try {
+    const m = await resolveModelReference('hf:org/tiny-GGUF', { hub: settings(cache) });
+    const events: JobEvent[] = [];
+    const offline = await resolveModelReference('hf:org/tiny-GGUF', { hub: settings(cache, { hfEndpoint: 'http://127.0.0.1:9' }), onEvent: (e) => events.push(e) });
+    assert.equal(offline.path, m.path);
+    assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /cannot be reached: using the copy in the cache/.test(e.message)));
+    await assert.rejects(resolveModelReference('hf:org/tiny-GGUF', { hub: settings(cache, { hfEndpoint: 'http://127.0.0.1:9' }), files: ['tiny-q4_k_m.gguf'] }), /no file 'tiny-q4_k_m.gguf'/);
+  } finally {
+    await removeTempDir(cache);
+  }
+});
+
 test('a cache huggingface-cli filled is reused, and an explicit file and revision are honoured', async () => {
   const cache = await makeTempDir('hf-cache-py');
   try {

@@ -12,6 +12,7 @@ import { startFakeModelScope, type FakeModelScope } from '../support/fake-models
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
 import { resolveModelReference } from '../../src-main/core/sources/resolve.ts';
 import { pickle, unpickle } from '../../src-main/core/sources/pickle.ts';
+import { runQuantfit } from '../support/cli.ts';
 
 let ms: FakeModelScope;
 const gguf = randomBytes(200_000);
@@ -88,6 +89,22 @@ test('refusals: unknown model or revision, a private model without a token, a wr
     ms.faults.corruptNext = true;
     await assert.rejects(resolveModelReference('modelscope:qwen/Qwen2-0.5B-Instruct-GGUF', { hub: settings(cache) }), code('sources.download.checksum'));
     assert.ok(!existsSync(join(cache, 'models', 'qwen', 'Qwen2-0___5B-Instruct-GGUF', 'qwen2-0_5b-instruct-fp16.gguf')));
+  } finally {
+    await removeTempDir(cache);
+  }
+});
+
+test('quantfit inspect modelscope:… follows MODELSCOPE_ENDPOINT and MODELSCOPE_CACHE; a missing model is one line', async () => {
+  const cache = await makeTempDir('ms-cache-cli');
+  try {
+    const env = { MODELSCOPE_ENDPOINT: ms.url, MODELSCOPE_CACHE: cache };
+    // The stand-in's repo holds random bytes: the download lands in ModelScope's cache, and the reader refuses it.
+    const run = await runQuantfit(['inspect', 'modelscope:qwen/Qwen2-0.5B-Instruct-GGUF', '--json'], env);
+    assert.equal(run.status, 1);
+    assert.ok(existsSync(join(cache, 'models', 'qwen', 'Qwen2-0___5B-Instruct-GGUF', 'qwen2-0_5b-instruct-fp16.gguf')), 'downloaded into ModelScope\'s cache');
+    const missing = await runQuantfit(['inspect', 'modelscope:org/missing'], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^quantfit: error: org\/missing: no such model on http:\/\/127\.0\.0\.1:\d+\.\n$/);
   } finally {
     await removeTempDir(cache);
   }

@@ -152,8 +152,9 @@ export async function resolveHubSource(ref: Extract<ModelReference, { kind: 'hub
   const settings = hubSettings(opts.settings);
   const backend = backendFor(ref.hub, settings, ref.endpoint);
   const where = `${ref.hub === 'huggingface' ? 'hf' : 'modelscope'}:${ref.repo}`;
-  emit({ type: 'stage', stage: 'source', status: 'start', message: `${where} from ${backend.endpoint}` });
+  // The stage starts once the hub has answered, so a refused reference is one line and nothing else.
   const listing = await backend.list(ref.repo, ref.revision, signal);
+  emit({ type: 'stage', stage: 'source', status: 'start', message: `${where}@${listing.commit.slice(0, 12)} from ${backend.endpoint}` });
   if (listing.offline) emit({ type: 'log', level: 'warn', stage: 'source', message: `${backend.endpoint} cannot be reached: using the copy in the cache (commit ${listing.commit})` });
   throwIfAborted(signal);
 
