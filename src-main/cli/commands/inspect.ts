@@ -2,6 +2,8 @@
 // GGUF a Hugging Face folder converts to; read from headers alone (tensor data is never touched).
 
 import { parseCommandArgs } from '../args.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { displayWidth, padDisplay, say } from '../locale.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 import { readModelHeader } from '../../core/convert/model.ts';
 import { ggmlTypeName } from '../../core/gguf/ggml-types.ts';
@@ -102,7 +104,7 @@ function textValue(type: number, v: GgufValue, full: boolean): string {
   if (isGgufArray(v)) {
     const shown = full ? v.items : v.items.slice(0, TABLE_ARRAY_ITEMS);
     const parts = shown.map((item) => textValue(v.elementType, item, full));
-    if (shown.length < v.items.length) parts.push(`… ${v.items.length - shown.length} more`);
+    if (shown.length < v.items.length) parts.push(say(msg('cli.inspect.more', { count: v.items.length - shown.length })));
     return `[${parts.join(', ')}]`;
   }
   if (typeof v === 'string') {
@@ -114,10 +116,10 @@ function textValue(type: number, v: GgufValue, full: boolean): string {
 }
 
 function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => displayWidth(r[c]))));
   return rows
     .map((r) => {
-      const cells = r.map((cell, c) => (rightAligned.has(c) ? cell.padStart(widths[c]) : c === r.length - 1 ? cell : cell.padEnd(widths[c])));
+      const cells = r.map((cell, c) => (rightAligned.has(c) ? ' '.repeat(Math.max(0, widths[c] - displayWidth(cell))) + cell : c === r.length - 1 ? cell : padDisplay(cell, widths[c])));
       return `  ${cells.join('  ')}`.trimEnd();
     })
     .join('\n');
@@ -139,18 +141,20 @@ export function toTable(h: GgufHeader, full: boolean): string {
   const dataBytes = h.tensors.reduce((a, t) => a + t.byteSize, 0);
   const out: string[] = [
     `${h.path}`,
-    `  GGUF v${h.version}, alignment ${h.alignment}, ${h.kv.length} keys, ${h.tensors.length} tensors, ` +
-      `${params.toLocaleString('en-US')} parameters, ${humanBytes(dataBytes)} of tensor data, file ${humanBytes(h.fileSize)}`,
+    `  ${say(msg('cli.inspect.summary', {
+      version: h.version, alignment: h.alignment, keys: h.kv.length, tensors: h.tensors.length,
+      params: params.toLocaleString('en-US'), data: humanBytes(dataBytes), size: humanBytes(h.fileSize),
+    }))}`,
     '',
-    `Metadata (${h.kv.length}):`,
+    say(msg('cli.inspect.metadata', { count: h.kv.length })),
   ];
   if (h.kv.length > 0) {
-    out.push(table([['KEY', 'TYPE', 'VALUE'], ...h.kv.map((e) => [e.key, typeLabel(e.type, e.value), textValue(e.type, e.value, full)])]));
+    out.push(table([say(msg('cli.inspect.kvHead')).split('|'), ...h.kv.map((e) => [e.key, typeLabel(e.type, e.value), textValue(e.type, e.value, full)])]));
   }
-  out.push('', `Tensors (${h.tensors.length}):`);
+  out.push('', say(msg('cli.inspect.tensors', { count: h.tensors.length })));
   if (h.tensors.length > 0) {
     const rows = h.tensors.map((t) => [t.name, ggmlTypeName(t.type), `[${t.shape.join(', ')}]`, String(t.byteSize)]);
-    out.push(table([['NAME', 'TYPE', 'SHAPE', 'BYTES'], ...rows], new Set([3])));
+    out.push(table([say(msg('cli.inspect.tensorHead')).split('|'), ...rows], new Set([3])));
   }
   return `${out.join('\n')}\n`;
 }

@@ -4,6 +4,8 @@ import { OllamaClient } from '../../core/ollama/client.ts';
 import { resolveOllamaHost } from '../../core/ollama/host.ts';
 import { requireServer } from '../../core/ollama/register.ts';
 import { parseCommandArgs } from '../args.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { displayWidth, padDisplay, say } from '../locale.ts';
 
 export const help = `Usage: quantfit models [--host URL] [--start-ollama] [--json]
 
@@ -27,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
   await requireServer(client, undefined, {
     start: values['start-ollama'] === true,
     onEvent: (e) => {
-      if (e.type === 'log') process.stderr.write(`${e.message}\n`);
+      if (e.type === 'log') process.stderr.write(`${typeof e.message === 'string' ? e.message : say(e.message)}\n`);
     },
   });
   const [models, running] = await Promise.all([client.listModels(), client.runningModels()]);
@@ -36,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (models.length === 0) {
-    process.stdout.write(`no models in Ollama at ${client.host.url}\n`);
+    process.stdout.write(`${say(msg('cli.models.none', { host: client.host.url }))}\n`);
     return 0;
   }
   const loaded = new Map(running.map((r) => [r.name.toLowerCase(), r]));
@@ -52,8 +54,8 @@ export async function run(args: string[]): Promise<number> {
       r ? (r.placement === 'gpu' ? '100% GPU' : r.placement === 'cpu' ? '100% CPU' : `${100 - r.gpuPercent}%/${r.gpuPercent}% CPU/GPU`) : '',
     ];
   });
-  const header = ['NAME', 'SIZE', 'FAMILY', 'PARAMS', 'QUANT', 'MODIFIED', 'LOADED'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  const header = say(msg('cli.models.head')).split('|');
+  const widths = header.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!))));
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => padDisplay(c, widths[i]!)).join('  ').trimEnd()}\n`);
   return 0;
 }

@@ -1,8 +1,10 @@
 // `quantfit quantize <in> <out> <TYPE>`: llama-quantize's output, byte for byte, from TypeScript.
 
-import { intOption, parseCommandArgs, UsageError } from '../args.ts';
+import { intOption, parseCommandArgs, usageError } from '../args.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 import { ProgressPrinter } from '../progress.ts';
-import { QuantfitError } from '../../core/errors.ts';
+import { errorMessage, quantfitError } from '../../core/errors.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
@@ -68,30 +70,28 @@ export async function run(args: string[]): Promise<number> {
   );
   const [modelArg, output, typeArg] = positionals as [string, string, string];
   const ftype = findFtype(typeArg);
-  if (!ftype) throw new UsageError(`unknown quantization type '${typeArg}' (one of ${typeList}, or a numeric id)`);
+  if (!ftype) throw usageError('cli.q.unknownType', { type: typeArg, types: typeList });
   const threads = intOption(values.threads, 'threads', 1, 256);
 
   const ggmlType = (value: string | undefined, option: string): number | undefined => {
     if (value === undefined) return undefined;
     const t = parseGgmlTypeName(value);
-    if (t === undefined) throw new UsageError(`--${option}: unknown ggml type '${value}' (e.g. q8_0, q4_K, f16)`);
+    if (t === undefined) throw usageError('cli.q.unknownGgmlType', { option: `--${option}`, value });
     return t;
   };
   const asUsage = <T>(f: () => T, option: string): T => {
     try {
       return f();
     } catch (err) {
-      throw new UsageError(`--${option}: ${err instanceof Error ? err.message : String(err)}`);
+      throw usageError('cli.q.badOption', { option: `--${option}`, error: errorMessage(err) });
     }
   };
   const tensorTypes: TensorTypeOverride[] = (values['tensor-type'] ?? []).map((s) => asUsage(() => parseTensorTypeOption(s), 'tensor-type'));
   const overrideKv: KvOverride[] = (values['override-kv'] ?? []).map((s) => asUsage(() => parseKvOverride(s), 'override-kv'));
   const include = values['include-weights'] ?? [];
   const exclude = values['exclude-weights'] ?? [];
-  if (include.length > 0 && exclude.length > 0) throw new UsageError('--include-weights and --exclude-weights cannot be used together');
-  if ((include.length > 0 || exclude.length > 0) && values.imatrix === undefined) {
-    throw new UsageError('--include-weights and --exclude-weights need --imatrix');
-  }
+  if (include.length > 0 && exclude.length > 0) throw usageError('imatrix.includeAndExclude');
+  if ((include.length > 0 || exclude.length > 0) && values.imatrix === undefined) throw usageError('cli.q.filterNeedsImatrix');
   // llama-quantize records the matrix after the user's overrides: file, dataset, entry and chunk counts.
   const imatrix = values.imatrix === undefined ? undefined : await loadImatrix(values.imatrix, { include, exclude });
   if (imatrix) overrideKv.push(...imatrixKvOverrides(imatrix));
@@ -113,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
   const nameFrom = model.origin.type === 'hub' && model.kind === 'hf-folder' ? { nameFrom: model.stem } : {};
   await assertNotSameFile(input, output);
   if (values.force !== true && (await pathExists(output))) {
-    throw new QuantfitError('output file exists (use --force to overwrite it)', { file: output });
+    throw quantfitError('cli.q.outputExists', {}, { file: output });
   }
 
   const controller = new AbortController();
@@ -134,7 +134,7 @@ export async function run(args: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       const types = Object.entries(result.tensorTypes).map(([t, n]) => `${n} ${t}`).join(', ');
-      process.stdout.write(`${result.out}: ${ftype.name}, ${result.bytes} bytes in ${summary.seconds} s (${types})\nsha256 ${result.sha256}\n`);
+      process.stdout.write(`${say(msg('cli.q.done', { out: result.out, type: ftype.name, bytes: result.bytes, seconds: summary.seconds, types }))}\nsha256 ${result.sha256}\n`);
     }
     return 0;
   } finally {

@@ -1,6 +1,8 @@
 // `quantfit rm NAME`: delete a model from Ollama.
 
-import { QuantfitError } from '../../core/errors.ts';
+import { quantfitError } from '../../core/errors.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { say } from '../locale.ts';
 import { OllamaClient } from '../../core/ollama/client.ts';
 import { resolveOllamaHost } from '../../core/ollama/host.ts';
 import { requireModelName } from '../../core/ollama/names.ts';
@@ -23,9 +25,9 @@ export async function run(args: string[]): Promise<number> {
   const client = new OllamaClient(resolveOllamaHost({ explicit: values.host }));
   await requireServer(client);
   const existing = await client.findModel(name);
-  if (!existing) throw new QuantfitError(`Ollama has no model named '${name}' (see quantfit models)`);
+  if (!existing) throw quantfitError('cli.rm.noModel', { name });
   await client.deleteModel(existing.name);
   if (values.json) process.stdout.write(`${JSON.stringify({ deleted: existing.name })}\n`);
-  else process.stdout.write(`deleted ${existing.name}\n`);
+  else process.stdout.write(`${say(msg('cli.rm.deleted', { name: existing.name }))}\n`);
   return 0;
 }
