@@ -71,3 +71,17 @@ for (const c of CASES) {
 test('a path that is not a folder is refused by name', async () => {
   await assert.rejects(convertFolder(join(root, 'nope'), join(root, 'z.gguf')), (e: unknown) => e instanceof QuantfitError && /no such folder/.test(e.message));
 });
+
+test('cancelling a conversion midway leaves nothing behind (one pass and the F16 path)', async () => {
+  const dir = await writeLlamaFolder(join(root, 'cancel-me'), { hidden: 256, intermediate: 512, heads: 4, kvHeads: 2, layers: 2 });
+  const outDir = join(root, 'cancel-out');
+  await mkdir(outDir);
+  for (const run of [
+    (signal: AbortSignal, onEvent: (e: { type: string }) => void) => quantizeFolder(dir, join(outDir, 'q.gguf'), { ftype: 'Q4_K_M' }, { threads: 2, signal, onEvent }),
+    (signal: AbortSignal, onEvent: (e: { type: string }) => void) => convertFolder(dir, join(outDir, 'f.gguf'), { outtype: 'f16', signal, onEvent }),
+  ]) {
+    const controller = new AbortController();
+    await assert.rejects(run(controller.signal, (e) => { if (e.type === 'progress') controller.abort(); }), (e: unknown) => (e as Error).name === 'CancelledError');
+    assert.deepEqual(await readdir(outDir), []);
+  }
+});
