@@ -13,7 +13,8 @@ export const MODEL_ARG_OPTIONS = {
   file: { type: 'string', multiple: true },
 } as const;
 
-export const MODEL_ARG_HELP = `Model: a GGUF file, or
+export const MODEL_ARG_HELP = `Model: a GGUF file, a Hugging Face model folder (config.json, *.safetensors,
+  tokenizer; converted as convert_hf_to_gguf.py does, in the same pass), or
   ollama:NAME[:TAG]           a model of the local Ollama, read in place (--pull pulls it first)
   hf:ORG/REPO[@REV][/PATH]    Hugging Face (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE are honoured)
   modelscope:ORG/REPO[@REV][/PATH]  ModelScope (MODELSCOPE_ENDPOINT, MODELSCOPE_API_TOKEN, MODELSCOPE_CACHE)

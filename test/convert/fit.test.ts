@@ -45,8 +45,8 @@ async function folderDigest(): Promise<string[]> {
   return Promise.all(names.map(async (n) => `${n} ${await sha(join(model, n))}`));
 }
 
-for (const [type, name] of [['Q4_K_M', 'qwen-tiny:q4'], ['F16', 'qwen-tiny:f16']] as const) {
-  test(`quantfit fit DIR --type ${type} registers a working model; the file is the ${type === 'F16' ? 'converter' : 'one-pass'} output`, async () => {
+for (const [type, name] of [['Q4_K_M', 'qwen-tiny:q4'], ['F16', 'qwen-tiny:f16'], ['auto', 'qwen-tiny:auto']] as const) {
+  test(`quantfit fit DIR --type ${type} registers a working model; the file is the ${type === 'F16' ? 'converter' : type === 'auto' ? 'advised type\'s one-pass' : 'one-pass'} output`, async () => {
     const out = await makeTempDir(`convert-fit-${type}`);
     try {
       const before = await folderDigest();
@@ -55,7 +55,9 @@ for (const [type, name] of [['Q4_K_M', 'qwen-tiny:q4'], ['F16', 'qwen-tiny:f16']
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       const final = lines.at(-1)!;
-      const file = join(out, `Qwen2.5-0.5B-Instruct.${type}.gguf`);
+      // auto: the advisor's pick for this machine, named in the file.
+      const chosen = type === 'auto' ? /\.([A-Z0-9_]+)\.gguf$/.exec(String(final.file))![1]! : type;
+      const file = join(out, `Qwen2.5-0.5B-Instruct.${chosen}.gguf`);
       assert.equal(final.model, name);
       assert.equal(final.file, file);
       assert.equal(final.sha256, await sha(file));
@@ -64,8 +66,8 @@ for (const [type, name] of [['Q4_K_M', 'qwen-tiny:q4'], ['F16', 'qwen-tiny:f16']
       assert.ok(lines.some((e) => e.type === 'progress' && e.stage === 'quantize'), 'progress for the conversion pass');
       assert.notEqual(await fake.manifest(name), null);
       const expected = join(dir, `expected-${type}.gguf`);
-      if (type === 'F16') await convertFolder(model, expected, { outtype: 'f16' });
-      else await quantizeFolder(model, expected, { ftype: type }, { threads: 2 });
+      if (chosen === 'F16' || chosen === 'BF16') await convertFolder(model, expected, { outtype: chosen === 'F16' ? 'f16' : 'bf16' });
+      else await quantizeFolder(model, expected, { ftype: chosen }, { threads: 2 });
       assert.equal(await sha(expected), final.sha256);
       assert.deepEqual(await folderDigest(), before, 'the folder is unchanged');
     } finally {

@@ -15,8 +15,9 @@ import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS } from '../model-arg.ts';
 
 export const help = `Usage: quantfit fit <model> [options]
 
-Quantizes a GGUF model to the type that fits this machine (or the one you give), registers it with
-the local Ollama (Modelfile, upload, create) and runs a short test prompt, as one job.
+Quantizes a GGUF model (or converts and quantizes a Hugging Face folder in one pass) to the type
+that fits this machine (or the one you give), registers it with the local Ollama (Modelfile,
+upload, create) and runs a short test prompt, as one job.
 
 Options:
   --type TYPE|auto    llama-quantize type (${FTYPES.filter((f) => !f.aliasOf).map((f) => f.name).slice(0, 6).join(', ')}, …) or auto (default):
