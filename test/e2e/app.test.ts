@@ -23,6 +23,7 @@ import type { UiCode as MessageKey } from '../../src-shared/messages/ui.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { buildRenderer } from './build-renderer.ts';
 import { createBridge, pageBridgeScript, type Bridge } from './support/bridge.ts';
+import { englishOnScreen, englishRuns } from './support/english.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -83,66 +84,19 @@ async function shot(page: Page, name: string): Promise<void> {
   // From the top, so the sticky header is drawn where it belongs in the full-page image.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
-  if (name.endsWith('zh-CN')) for (const run of englishRuns(await visibleText(page))) englishOnChineseScreens.push(`${name}: ${run}`);
+  if (name.endsWith('zh-CN')) for (const run of await englishOnScreen(page)) englishOnChineseScreens.push(`${name}: ${run}`);
 }
 
 /** English sentences seen on the Chinese screenshots, checked at the end of a flow (so every screen is seen). */
 const englishOnChineseScreens: string[] = [];
 
-/**
- * The text a person reads on the page, without what is not language: code, commands and templates
- * (code, pre, kbd) and names marked translate="no" (a GPU's model, a model's reply).
- */
-async function visibleText(page: Page): Promise<string> {
-  // A string, not a function: the test's transpiler would wrap named functions in a helper the page lacks.
-  return page.evaluate(`(() => {
-    const parts = [];
-    const walk = (node) => {
-      if (node.nodeType === Node.TEXT_NODE) return void parts.push(node.textContent ?? '');
-      if (!(node instanceof HTMLElement)) return;
-      if (node.matches('code, pre, kbd, script, style, [translate="no"]') || node.getClientRects().length === 0) return;
-      if (node instanceof HTMLInputElement || node instanceof HTMLTextAreaElement) parts.push(' ' + node.placeholder + ' ');
-      for (const child of node.childNodes) walk(child);
-      parts.push('\\n');
-    };
-    walk(document.body);
-    return parts.join('');
-  })()`);
-}
-
-/** Names and units that read the same in Chinese. */
-const LANGUAGE_FREE_WORDS = new Set(['Quantfit', 'Ollama', 'Hugging', 'Face', 'ModelScope', 'Modelfile', 'English', 'ppl', 'tokens']);
-
-/**
- * Runs of three or more English words in `text`: a sentence someone forgot to translate. Paths, file
- * names, type and model names (anything with a digit, '_', '/', '\\', ':' or '.gguf') and acronyms
- * (GPU, KV, GGUF) are not words; Chinese text between words ends a run.
- */
-export function englishRuns(text: string): string[] {
-  const runs: string[] = [];
-  for (const segment of text.split(/[\u3000-\u9fff\uff00-\uffef\n]+/)) {
-    let run: string[] = [];
-    const end = () => {
-      if (run.length >= 3) runs.push(run.join(' '));
-      run = [];
-    };
-    for (const token of segment.split(/\s+/)) {
-      if (/[\d_/\\:]|\.gguf/i.test(token)) continue;
-      const word = token.replace(/^[^A-Za-z]+|[^A-Za-z]+$/g, '');
-      if (word === '' || /^[A-Z]+s?$/.test(word) || LANGUAGE_FREE_WORDS.has(word)) continue;
-      if (/^[A-Za-z][A-Za-z'’-]*$/.test(word)) run.push(word);
-      else end();
-    }
-    end();
-  }
-  return runs;
-}
-
 test('englishRuns finds English sentences and leaves names, paths and types alone', () => {
   assert.deepEqual(englishRuns('replacing the existing model'), ['replacing the existing model']);
   assert.deepEqual(englishRuns('已取消。the GGUF has no tokenizer.chat_template'), ['the has no']);
   assert.deepEqual(englishRuns('推荐：Q4_K_M，GPU 显存 8 GiB，/home/me/models/Tiny Story.gguf 已保存'), []);
-  assert.deepEqual(englishRuns('ollama 模型 stories-zh:q4_0 · Quantfit · Ollama 已就绪'), []);
+  assert.deepEqual(englishRuns('Ollama 模型 stories-zh:q4_0 · Quantfit 已就绪'), []);
+  assert.deepEqual(englishRuns('以后可用 quantfit import /m/a.gguf --name a:q4 注册它'), []);
+  assert.deepEqual(englishRuns('以后可用 the import command to register it'), ['the import command to register it']);
 });
 
 async function openApp(env: Env, lang: 'en' | 'zh-CN'): Promise<{ context: BrowserContext; page: Page; bridge: Bridge; outDir: string; problems: string[] }> {

@@ -2,6 +2,7 @@
 // bridged to the real core (as app.test.ts): "Choose model folder…" → the recommendation for the
 // GGUF the folder converts to → fit → progress of the one conversion+quantization pass → result,
 // registered with the fake Ollama; the registered file is the one-pass output. English and Chinese.
+import { englishOnScreen } from './support/english.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -84,6 +85,7 @@ test('e2e: a Hugging Face folder is picked, converted and quantized in one pass,
         await page.getByTestId('options-table').waitFor({ timeout: 60_000 });
         assert.deepEqual(bridge.records.calls.find((c) => c.method === 'inspectModel')?.args, [model]);
         await page.screenshot({ path: join(SCREENS, `folder-1-recommend-${lang}.png`), fullPage: true });
+        if (lang === 'zh-CN') assert.deepEqual(await englishOnScreen(page), [], 'English sentences on the Chinese screen folder-1-recommend');
 
         await page.locator('#qt-Q4_K_M').check();
         const name = `qwen-folder-${lang === 'en' ? 'en' : 'zh'}:q4_k_m`;
@@ -94,6 +96,7 @@ test('e2e: a Hugging Face folder is picked, converted and quantized in one pass,
         // The second run makes the same bytes: Ollama has the blob already.
         assert.equal(await page.getByTestId('stage-upload').getAttribute('data-status'), lang === 'en' ? 'done' : 'skipped');
         await page.screenshot({ path: join(SCREENS, `folder-2-result-${lang}.png`), fullPage: true });
+        if (lang === 'zh-CN') assert.deepEqual(await englishOnScreen(page), [], 'English sentences on the Chinese screen folder-2-result');
         const fitCall = bridge.records.calls.filter((c) => c.method === 'startFit').at(-1)!;
         assert.equal((fitCall.args[0] as { modelPath: string }).modelPath, model);
         const file = join(outDir, 'Qwen2.5-0.5B-Instruct.Q4_K_M.gguf');

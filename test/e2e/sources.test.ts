@@ -4,6 +4,7 @@
 // place with its default name; the hub box lists a repo's files with the F16 file preselected,
 // downloads it into the hub cache and opens it; the settings' model hubs section. Screenshots go to
 // test-results/screens/sources-*.png.
+import { englishOnScreen } from './support/english.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -53,6 +54,7 @@ async function serve(dir: string): Promise<{ url: string; close: () => Promise<v
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+  if (name.endsWith('zh-CN')) assert.deepEqual(await englishOnScreen(page), [], `English sentences on the Chinese screen ${name}`);
 }
 
 test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: skip ?? false, timeout: 300_000 }, async (t) => {
