@@ -22,6 +22,8 @@ import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
 import { startFakeOllama } from '../support/fake-ollama.ts';
 import { startFakeHfHub } from '../support/fake-hf-hub.ts';
 import { writeTinyLlama } from '../jobs/support.ts';
+import { writeLlamaFolder } from '../support/hf-folders.ts';
+import { readdir } from 'node:fs/promises';
 import { buildRenderer } from './build-renderer.ts';
 import { createBridge, pageBridgeScript } from './support/bridge.ts';
 
@@ -72,6 +74,10 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
     await fake.installModel('tiny:fp16', { gguf: f16, template: '{{ .Prompt }}', system: 'Be brief.' });
     await fake.installModel('tiny:q8_0', { gguf: q8 });
     fake.library.set('pulled:fp16', { gguf: f16 });
+    const folder = await writeLlamaFolder(join(work, 'Tiny-Llama'));
+    const folderFiles = [{ path: 'README.md', data: Buffer.from('# tiny') }];
+    for (const name of await readdir(folder)) folderFiles.push({ path: name, data: await readFile(join(folder, name)) });
+    hub.addRepo('org/Tiny-Llama', { files: folderFiles });
     hub.addRepo('org/Tiny-GGUF', { files: [{ path: 'tiny-f16.gguf', data: await readFile(f16) }, { path: 'tiny-q8_0.gguf', data: await readFile(q8) }, { path: 'README.md', data: Buffer.from('# tiny') }] });
 
     for (const lang of ['en', 'zh-CN'] as const) {
@@ -139,6 +145,21 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
           const name = await page.getByTestId('model-name').inputValue();
           assert.match(name, /^tiny:[a-z0-9_]+$/);
           await shot(page, `sources-3-model-from-ollama-${lang}`);
+
+          // A safetensors repo: the whole model folder is picked (not the README), downloaded and opened.
+          if (lang === 'en') {
+            await page.getByTestId('nav-home').click();
+            await hubBox.getByTestId('hub-ref').fill('hf:org/Tiny-Llama');
+            await hubBox.getByRole('button', { name: T('sources.ui.list') }).click();
+            await hubBox.getByText(T('sources.ui.folderNote')).waitFor();
+            const picked = await files.locator('li', { has: page.locator('input:checked') }).locator('.name').allInnerTexts();
+            assert.deepEqual(picked.sort(), (await readdir(folder)).sort());
+            await hubBox.getByTestId('hub-download').click();
+            await page.getByTestId('model-source').getByText('hf:org/Tiny-Llama').waitFor();
+            await page.getByTestId('recommended').waitFor();
+            assert.match(await page.getByTestId('model-name').inputValue(), /^tiny-llama:[a-z0-9_]+$/);
+            await shot(page, `sources-5-model-from-hub-folder-${lang}`);
+          }
 
           // Settings: the model hubs' endpoints and tokens.
           await page.getByTestId('nav-settings').click();
