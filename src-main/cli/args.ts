@@ -32,8 +32,8 @@ function parseArgsMessage(err: unknown): Message {
 }
 
 export interface CommandModule {
-  /** Full help text printed for `quantfit <command> --help`. */
-  readonly help: string;
+  /** Full help text printed for `quantfit <command> --help` (a Message: in the CLI's language). */
+  readonly help: string | Message;
   /** Runs the command; returns the exit code. Throws QuantfitError (exit 1) or UsageError (exit 2). */
   run(args: string[]): Promise<number>;
 }

@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await command.load();
     const rest = args.slice(1);
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(mod.help);
+      process.stdout.write(typeof mod.help === 'string' ? mod.help : say(mod.help));
       return 0;
     }
     return await mod.run(rest);

@@ -80,6 +80,9 @@ export const catalogue = {
     'cli.inspect.kvHead': 'KEY|TYPE|VALUE',
     'cli.inspect.tensorHead': 'NAME|TYPE|SHAPE|BYTES',
     'cli.inspect.more': '… {count} more',
+    'cli.help.hardware': "Usage: quantfit hardware [--json] [--output-dir DIR]\n\nShows RAM (total, available), every GPU (vendor, model, VRAM total and free where the platform says;\nunified-memory GPUs with the share of RAM they may use), the CPU (model, cores, SIMD features) and\nthe free space where output would be written. What could not be found out is listed as unknown.\n\nOptions:\n  --json             print the HardwareProfile as JSON (bytes as numbers)\n  --output-dir DIR   report free disk space for DIR (default: the current folder)\n",
+    'cli.help.models': "Usage: quantfit models [--host URL] [--start-ollama] [--json]\n\nLists the models in Ollama (name, size, family, quantization, modified) and marks the loaded ones.\n\nOptions:\n  --host URL       Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)\n  --start-ollama   if no server answers, start 'ollama serve' (when Ollama is installed)\n  --json           {\"models\":[…],\"running\":[…]} on stdout\n",
+    'cli.help.rm': "Usage: quantfit rm NAME [--host URL] [--json]\n\nDeletes a model from Ollama (its blobs go too unless another model uses them).\n\nOptions:\n  --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)\n  --json       {\"deleted\": NAME} on stdout\n",
   },
   'zh-CN': {
     'cli.errorLine': 'quantfit：错误：{error}',
@@ -159,5 +162,8 @@ export const catalogue = {
     'cli.inspect.kvHead': '键|类型|值',
     'cli.inspect.tensorHead': '名称|类型|形状|字节',
     'cli.inspect.more': '…… 另有 {count} 项',
+    'cli.help.hardware': "用法：quantfit hardware [--json] [--output-dir DIR]\n\n显示内存（总量、可用）、每块 GPU（厂商、型号，以及平台能给出的显存总量和可用量；统一内存的 GPU\n显示它可使用的内存份额）、CPU（型号、核心数、SIMD 指令集），以及输出位置的磁盘可用空间。\n无法检测到的项目列为“未知”。\n\n选项：\n  --json             以 JSON 打印 HardwareProfile（字节数为数字）\n  --output-dir DIR   报告 DIR 所在磁盘的可用空间（默认：当前文件夹）\n",
+    'cli.help.models': "用法：quantfit models [--host URL] [--start-ollama] [--json]\n\n列出 Ollama 中的模型（名称、大小、系列、量化、修改时间），并标出已加载的模型。\n\n选项：\n  --host URL       Ollama 服务器（默认：本机上的 OLLAMA_HOST，否则 127.0.0.1:11434）\n  --start-ollama   没有服务器响应时启动 “ollama serve”（如已安装 Ollama）\n  --json           在标准输出打印 {\"models\":[…],\"running\":[…]}\n",
+    'cli.help.rm': "用法：quantfit rm NAME [--host URL] [--json]\n\n从 Ollama 删除一个模型（其数据块也会删除，除非另有模型在用）。\n\n选项：\n  --host URL   Ollama 服务器（默认：本机上的 OLLAMA_HOST，否则 127.0.0.1:11434）\n  --json       在标准输出打印 {\"deleted\": NAME}\n",
   },
 } satisfies Catalogue;

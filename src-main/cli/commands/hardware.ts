@@ -8,16 +8,7 @@ import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { displayWidth, padDisplay, say } from '../locale.ts';
 
-export const help = `Usage: quantfit hardware [--json] [--output-dir DIR]
-
-Shows RAM (total, available), every GPU (vendor, model, VRAM total and free where the platform says;
-unified-memory GPUs with the share of RAM they may use), the CPU (model, cores, SIMD features) and
-the free space where output would be written. What could not be found out is listed as unknown.
-
-Options:
-  --json             print the HardwareProfile as JSON (bytes as numbers)
-  --output-dir DIR   report free disk space for DIR (default: the current folder)
-`;
+export const help = msg('cli.help.hardware');
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(

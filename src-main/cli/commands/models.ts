@@ -7,15 +7,7 @@ import { parseCommandArgs } from '../args.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { displayWidth, padDisplay, say } from '../locale.ts';
 
-export const help = `Usage: quantfit models [--host URL] [--start-ollama] [--json]
-
-Lists the models in Ollama (name, size, family, quantization, modified) and marks the loaded ones.
-
-Options:
-  --host URL       Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
-  --start-ollama   if no server answers, start 'ollama serve' (when Ollama is installed)
-  --json           {"models":[…],"running":[…]} on stdout
-`;
+export const help = msg('cli.help.models');
 
 function size(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;

@@ -9,14 +9,7 @@ import { requireModelName } from '../../core/ollama/names.ts';
 import { requireServer } from '../../core/ollama/register.ts';
 import { parseCommandArgs } from '../args.ts';
 
-export const help = `Usage: quantfit rm NAME [--host URL] [--json]
-
-Deletes a model from Ollama (its blobs go too unless another model uses them).
-
-Options:
-  --host URL   Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
-  --json       {"deleted": NAME} on stdout
-`;
+export const help = msg('cli.help.rm');
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, { host: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: 'quantfit rm NAME' });
