@@ -129,6 +129,25 @@ test('a cache huggingface-cli filled is reused, and an explicit file and revisio
   }
 });
 
+test('two fetches of the same repo at once: one downloads, the other waits for it (the lock in .locks)', async () => {
+  const cache = await makeTempDir('hf-cache-lock');
+  try {
+    hub.requests.length = 0;
+    hub.faults.bytesPerSecond = 2_000_000;
+    const [a, b] = await Promise.all([
+      resolveModelReference('hf:org/tiny-GGUF', { hub: settings(cache) }),
+      resolveModelReference('hf:org/tiny-GGUF', { hub: settings(cache) }),
+    ]);
+    assert.equal(a.path, b.path);
+    assert.ok((await readFile(a.path)).equals(gguf));
+    assert.equal(hub.fileGets().length, 1, 'the bytes were fetched once');
+    assert.deepEqual(await readdir(join(cache, '.locks', 'models--org--tiny-GGUF')), [], 'the lock is released');
+  } finally {
+    hub.faults.bytesPerSecond = undefined;
+    await removeTempDir(cache);
+  }
+});
+
 test('a safetensors repo becomes its snapshot folder (config, tokenizer, weights; no README)', async () => {
   const cache = await makeTempDir('hf-cache-st');
   try {

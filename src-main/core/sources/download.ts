@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
 
 export interface DownloadRequest {
@@ -299,5 +300,46 @@ async function partsDone(finalPath: string): Promise<number> {
     return (state.segments ?? []).reduce((a, s) => a + (typeof s.done === 'number' ? s.done : 0), 0);
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Runs `work` holding `lockPath` against other Quantfit processes fetching the same file (two writers
+ * appending to one `.incomplete` would corrupt it). The lock file holds our pid; one whose process is
+ * gone is taken over. A lock file in another format (huggingface_hub's filelock leaves empty ones
+ * behind) is not ours to interpret and is ignored.
+ */
+export async function withFileLock<T>(lockPath: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dirname(lockPath), { recursive: true });
+  const mine = JSON.stringify({ quantfit: process.pid });
+  for (;;) {
+    throwIfAborted(signal);
+    try {
+      await writeFile(lockPath, mine, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = await readFile(lockPath, 'utf8').then((t) => (JSON.parse(t) as { quantfit?: unknown }).quantfit, () => undefined);
+    if (typeof holder !== 'number' || !alive(holder)) {
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

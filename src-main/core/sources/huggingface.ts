@@ -13,7 +13,7 @@ import { copyFile, mkdir, readFile, readdir, stat, symlink, unlink, writeFile } 
 import { dirname, join, relative } from 'node:path';
 import { CancelledError, QuantfitError } from '../errors.ts';
 import { networkErrorCode } from '../ollama/client.ts';
-import { downloadFile, partialBytes } from './download.ts';
+import { downloadFile, partialBytes, withFileLock } from './download.ts';
 import type { HubBackend, HubFile, HubListing, PlannedFile } from './hub.ts';
 import type { HubSettings } from './hub-settings.ts';
 
@@ -256,7 +256,9 @@ export function huggingFaceHub(settings: HubSettings, endpointOverride: string |
       }
       // The token goes only to the hub itself; a CDN's signed URL must not get it.
       const sameHost = new URL(meta.location).host === new URL(meta.url).host;
-      const r = await downloadFile({
+      // One writer per blob, in huggingface_hub's lock folder (.locks/<repo folder>/<etag>.lock).
+      const lock = join(settings.hfCache, '.locks', getRepoFolderName({ name: repo, type: 'model' }), `${meta.etag}.lock`);
+      const r = await withFileLock(lock, signal, async () => (await exists(blob)) ? { fetched: 0, resumed: 0 } : downloadFile({
         url: meta.location,
         headers: token && sameHost ? { Authorization: `Bearer ${token}` } : {},
         size: meta.size,
@@ -267,7 +269,7 @@ export function huggingFaceHub(settings: HubSettings, endpointOverride: string |
         ...(signal ? { signal } : {}),
         onBytes,
         fetch: baseFetch,
-      });
+      }));
       await linkPointer(blob, pointer);
       return r.fetched;
     },

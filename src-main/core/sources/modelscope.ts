@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { CancelledError, QuantfitError } from '../errors.ts';
 import { networkErrorCode } from '../ollama/client.ts';
-import { downloadFile, partialBytes } from './download.ts';
+import { downloadFile, partialBytes, withFileLock } from './download.ts';
 import type { HubBackend, HubFile, HubListing, PlannedFile } from './hub.ts';
 import type { HubSettings } from './hub-settings.ts';
 import { pickle, unpickle, type PickleValue } from './pickle.ts';
@@ -161,7 +161,7 @@ export function modelScopeHub(settings: HubSettings, endpointOverride: string | 
       if (relative(folder, final).startsWith('..')) throw new QuantfitError(`invalid file path '${file.path}' in the repository`);
       const temp = join(tempOf(repo), file.path);
       await mkdir(dirname(temp), { recursive: true });
-      const r = await downloadFile({
+      const r = await withFileLock(`${temp}.lock`, signal, () => downloadFile({
         url: `${endpoint}/api/v1/models/${repo}/repo?Revision=${encodeURIComponent(listing.revision)}&FilePath=${encodeURIComponent(file.path)}`,
         headers: auth,
         size: file.size,
@@ -172,7 +172,7 @@ export function modelScopeHub(settings: HubSettings, endpointOverride: string | 
         ...(signal ? { signal } : {}),
         onBytes,
         fetch: baseFetch,
-      });
+      }));
       await mkdir(dirname(final), { recursive: true });
       await rename(temp, final);
       // The index says which commit the file is from: a later run (or modelscope itself) reuses it.
