@@ -2,7 +2,9 @@
 // NDJSON JobEvents on stdout with --json.
 
 import type { JobEvent } from '../core/progress.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 import { say } from './locale.ts';
+import { stageLine } from './progress.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -43,12 +45,11 @@ export class HumanProgress {
       return;
     }
     this.endLine();
-    const note = e.text ? say(e.text) : e.message;
     if (e.type === 'stage') {
-      if (e.status === 'start') this.out.write(`${e.stage}…${note ? ` ${note}` : ''}\n`);
-      else this.out.write(`${e.stage} ${e.status}${note ? `: ${note}` : ''}\n`);
+      this.out.write(`${stageLine(e.stage, e.status, e.text ? say(e.text) : e.message)}\n`);
     } else {
-      this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${note}\n`);
+      const text = e.text ? say(e.text) : e.message;
+      this.out.write(`${e.level === 'warn' ? say(msg('fit.cli.warning', { text })) : `  ${text}`}\n`);
     }
   }
 

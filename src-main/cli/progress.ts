@@ -2,6 +2,9 @@
 // ETA on a terminal; a plain line every couple of seconds otherwise (logs, pipes, CI).
 
 import type { JobEvent } from '../core/progress.ts';
+import type { Stage } from '../core/progress.ts';
+import { stageName } from '../core/jobs/runner.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 import { say } from './locale.ts';
 
 const MB = 1024 * 1024;
@@ -35,7 +38,7 @@ export class ProgressPrinter {
     if (e.type === 'log') {
       this.clear();
       const text = e.text ? say(e.text) : e.message;
-      if (this.stages) this.out.write(`${e.level === 'warn' ? 'warning: ' : '  '}${text}\n`);
+      if (this.stages) this.out.write(`${e.level === 'warn' ? say(msg('fit.cli.warning', { text })) : `  ${text}`}\n`);
       else this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${text}\n`);
       return;
     }
@@ -44,8 +47,7 @@ export class ProgressPrinter {
       this.clear();
       this.lastLine = -Infinity;
       const note = e.text ? say(e.text) : e.message;
-      if (e.status === 'start') this.out.write(`${e.stage}…${note ? ` ${note}` : ''}\n`);
-      else this.out.write(`${e.stage} ${e.status}${note ? `: ${note}` : ''}\n`);
+      this.out.write(`${stageLine(e.stage, e.status, note)}\n`);
       return;
     }
     const pct = e.total > 0 ? (100 * e.done) / e.total : 100;
@@ -81,4 +83,16 @@ export class ProgressPrinter {
     if (this.drawn) this.out.write('\n');
     this.drawn = false;
   }
+}
+
+/** "quantize…", "upload done: 4194304 bytes sent", in the CLI's language. */
+export function stageLine(stage: Stage, status: 'start' | 'done' | 'skipped', note: string | undefined): string {
+  const name = stageName(stage);
+  const codes = {
+    start: ['fit.cli.stageStart', 'fit.cli.stageStartNote'],
+    done: ['fit.cli.stageDone', 'fit.cli.stageDoneNote'],
+    skipped: ['fit.cli.stageSkipped', 'fit.cli.stageSkippedNote'],
+  } as const;
+  const [bare, withNote] = codes[status];
+  return note ? say(msg(withNote, { stage: name, note })) : say(msg(bare, { stage: name }));
 }

@@ -49,7 +49,7 @@ test('a cancelled fit and a failed one say what they kept, in Chinese too', asyn
     assert.ok(cancelled instanceof FitCancelledError);
     const zh = formatMessage(errorMessage(cancelled), 'zh-CN');
     assert.equal(formatMessage(errorMessage(cancelled), 'en'), cancelled.message);
-    assert.match(zh, /^在 upload 阶段取消；量化后的文件 .*stop\.Q8_0\.gguf 已完整并保留：之后可用以下命令注册：quantfit import /);
+    assert.match(zh, /^在“上传”阶段取消；量化后的文件 .*stop\.Q8_0\.gguf 已完整并保留：之后可用以下命令注册：quantfit import /);
 
     await fake.kill();
     const failed = await runFitJob({ modelPath: input, type: 'Q8_0', host: fake.url, modelName: 'stop', force: true }).then(() => null, (err: unknown) => err);

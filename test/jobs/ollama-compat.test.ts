@@ -105,6 +105,11 @@ describe('quantfit fit --type TQ1_0 against the server\'s version', () => {
       assert.deepEqual((await listDir(dir)).filter((n) => n !== 'ternary.gguf'), []);
       assert.deepEqual(await fake.blobNames(), []);
       assert.equal(fake.requests.some((q) => q.method === 'POST'), false);
+      // The same refusal in Simplified Chinese.
+      const zh = await quantfit(['--lang', 'zh-CN', model, '--type', 'TQ1_0', '--name', 'tern:tq1', '--host', fake.url]);
+      assert.equal(zh.status, 1, zh.stderr);
+      assert.match(zh.stderr, /^检查…… .*ternary\.gguf$/m);
+      assert.match(zh.stderr.trim().split('\n').at(-1) ?? '', /^quantfit：错误：.*ternary\.gguf：Ollama 0\.31\.2 无法加载 TQ1_0 张量.*请改用 IQ1_M, IQ2_XXS, Q2_K/);
     } finally {
       await fake.stop();
     }

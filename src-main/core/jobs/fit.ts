@@ -24,7 +24,7 @@ import { JOB_STAGES } from '../../../src-shared/stages.ts';
 import type { FitRequest, FitResult } from '../../../src-shared/types/fit.ts';
 import { fileStem } from './default-names.ts';
 import { importCommand, inspectSource, planFit, quantizeOutput, type FitContext, type FitOutput, type FitTarget, type SourceModel } from './fit-stages.ts';
-import { StageRunner, english, type JobRecord } from './runner.ts';
+import { StageRunner, english, stageName, type JobRecord } from './runner.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { parseModelReference } from '../sources/reference.ts';
@@ -207,7 +207,7 @@ async function stopped(runner: StageRunner, err: unknown): Promise<FitError | Fi
   const cancelled = err instanceof CancelledError || runner.signal?.aborted === true;
   await runner.unwind(cancelled);
   const outcome = outcomeOf(runner.record, runner.current ?? JOB_STAGES[0].id);
-  const cause = cancelled ? msg('fit.stopped.cancelledDuring', { stage: runner.abortedIn ?? outcome.stage }) : errorMessage(err);
+  const cause = cancelled ? msg('fit.stopped.cancelledDuring', { stage: stageName(runner.abortedIn ?? outcome.stage) }) : errorMessage(err);
   const left = describeOutcome(outcome, runner.record, english(cause)).reduce<Message | null>((first, second) => (first ? msg('fit.join', { first, second }) : second), null);
   const text = left ? msg('fit.stopped', { cause, left }) : cause;
   return cancelled ? new FitCancelledError(text, outcome) : new FitError(text, outcome, { cause: err });

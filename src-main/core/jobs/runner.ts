@@ -109,6 +109,11 @@ export class StageRunner {
   }
 }
 
+/** A stage's name for people (English: its id). */
+export function stageName(stage: Stage): Message {
+  return { code: `fit.stage.${stage}` };
+}
+
 /** A message's English text: what `message` carries next to `text` in every event. */
 export function english(text: Message): string {
   return formatMessage(text, 'en');

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { CancelledError, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { RateMeter, type JobEvent, type Stage } from '../progress.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -12,7 +12,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** `sha256:<hex>` for a lowercase hex digest (the only form Ollama's POST accepts). */
 export function blobDigest(hex: string): string {
   const h = hex.toLowerCase();
-  if (!SHA256_HEX.test(h)) throw new QuantfitError(`not a sha256 hex digest: '${hex}'`);
+  if (!SHA256_HEX.test(h)) throw quantfitError('ollama.error.digest', { value: hex });
   return `sha256:${h}`;
 }
 
@@ -50,7 +50,7 @@ export async function sha256File(path: string, opts: ProgressOptions = {}): Prom
     }
   } catch (err) {
     if (signal?.aborted) throw new CancelledError();
-    throw new QuantfitError(`cannot read the file to hash it: ${(err as Error).message}`, { file: path }, { cause: err });
+    throw quantfitError('ollama.error.hashRead', { reason: reasonOf(err) }, { file: path }, err);
   }
   return hash.digest('hex');
 }

@@ -6,12 +6,12 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Ollama } from 'ollama';
-import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { CancelledError, QuantfitError, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { RateMeter } from '../progress.ts';
 import { ORPHAN_BLOB_NOTE, blobDigest } from './blobs.ts';
 import type { Message } from '../../../src-shared/message.ts';
-import { msg } from '../../../src-shared/messages/index.ts';
+import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import { displayName, parseModelName } from './names.ts';
 import type { OllamaHost, OllamaModelDetails, OllamaModelSummary, RunningModel } from './types.ts';
 
@@ -123,9 +123,14 @@ export function createStatusMessage(status: string): Message {
   return msg('common.text', { text: status });
 }
 
-/** The message to show when nothing answers at `url`. */
+/** The error when nothing answers at `url`. */
+export function unreachableError(url: string, code: string, cause: unknown): QuantfitError {
+  return quantfitError('ollama.error.unreachable', { url, code }, {}, cause);
+}
+
+/** unreachableError's text in English. */
 export function unreachableMessage(url: string, code: string): string {
-  return `cannot reach Ollama at ${url} (${code}): is it running? Start it with 'ollama serve' (or open the Ollama app); install it from https://ollama.com/download`;
+  return formatMessage(msg('ollama.error.unreachable', { url, code }), 'en');
 }
 
 /** The same server placement `ollama ps` prints in its PROCESSOR column. */
@@ -170,19 +175,19 @@ export class OllamaClient {
   }
 
   /** Turns any failure of a request into a QuantfitError (or CancelledError). */
-  fail(err: unknown, what: string, signal?: AbortSignal): Error {
+  fail(err: unknown, what: Message, signal?: AbortSignal): Error {
     if (signal?.aborted || err instanceof CancelledError) return new CancelledError();
     if (err instanceof QuantfitError) return err;
     const status = (err as { status_code?: unknown }).status_code;
     if (typeof status === 'number') {
       const text = String((err as { error?: unknown }).error ?? (err as Error).message);
-      return new QuantfitError(`Ollama refused ${what} (HTTP ${status}): ${text}`, {}, { cause: err });
+      return quantfitError('ollama.error.refused', { what, status, text }, {}, err);
     }
     const code = networkErrorCode(err);
-    if (code !== null) return new QuantfitError(unreachableMessage(this.host.url, code), {}, { cause: err });
+    if (code !== null) return unreachableError(this.host.url, code, err);
     if (isAbortError(err)) return new CancelledError();
-    const message = err instanceof Error ? err.message : String(err);
-    return new QuantfitError(`Ollama ${what} failed: ${message}`, {}, { cause: err });
+    const reason = err instanceof Error ? err.message : String(err);
+    return quantfitError('ollama.error.failed', { what, reason }, {}, err);
   }
 
   /** `GET /api/version`. */
@@ -190,7 +195,7 @@ export class OllamaClient {
     try {
       return (await this.api(opts.signal).version()).version;
     } catch (err) {
-      throw this.fail(err, 'the version request', opts.signal);
+      throw this.fail(err, msg('ollama.op.version'), opts.signal);
     }
   }
 
@@ -220,11 +225,11 @@ export class OllamaClient {
     } catch (err) {
       if (opts.signal?.aborted) throw new CancelledError();
       const code = networkErrorCode(err);
-      throw new QuantfitError(code ? unreachableMessage(this.host.url, code) : `checking blob ${digest} failed: ${(err as Error).message}`, {}, { cause: err });
+      throw code ? unreachableError(this.host.url, code, err) : quantfitError('ollama.error.blobCheck', { digest, reason: (err as Error).message }, {}, err);
     }
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw new QuantfitError(`Ollama answered HTTP ${res.status} when asked for blob ${digest}`);
+    throw quantfitError('ollama.error.blobStatus', { status: res.status, digest });
   }
 
   /**
@@ -276,15 +281,10 @@ export class OllamaClient {
     } catch (err) {
       file.destroy();
       if (signal?.aborted) throw new CancelledError();
-      if (readError !== null) throw new QuantfitError(`cannot read the file while uploading it: ${(readError as Error).message}`, { file: path }, { cause: readError });
+      if (readError !== null) throw quantfitError('ollama.error.uploadRead', { reason: reasonOf(readError) }, { file: path }, readError);
       const code = networkErrorCode(err) ?? errorCode(err);
-      if (sent === 0 && code === 'ECONNREFUSED') throw new QuantfitError(unreachableMessage(this.host.url, code), {}, { cause: err });
-      throw new QuantfitError(
-        `upload to Ollama at ${this.host.url} broke off after ${sent} of ${total} bytes (${code}: ${innermostMessage(err)}); ` +
-          `${ORPHAN_BLOB_NOTE}. Check that Ollama is still running and try again`,
-        { file: path },
-        { cause: err },
-      );
+      if (sent === 0 && code === 'ECONNREFUSED') throw unreachableError(this.host.url, code, err);
+      throw quantfitError('ollama.error.uploadBroke', { url: this.host.url, sent, total, code, reason: innermostMessage(err) }, { file: path }, err);
     }
     // 200 means the server already had the blob and may not have read everything we sent.
     file.destroy();
@@ -297,10 +297,7 @@ export class OllamaClient {
     } catch {
       // not JSON: keep the text as it came
     }
-    const hint = /digest mismatch/.test(message)
-      ? `; the file's bytes did not hash to ${digest} on arrival (did the file change during the upload?). ${ORPHAN_BLOB_NOTE}`
-      : '';
-    throw new QuantfitError(`Ollama refused the upload (HTTP ${res.status}): ${message}${hint}`, { file: path });
+    throw quantfitError(/digest mismatch/.test(message) ? 'ollama.error.uploadMismatch' : 'ollama.error.uploadRefused', { status: res.status, text: message, digest }, { file: path });
   }
 
   /** `GET /api/tags`, newest first as the server sorts them. */
@@ -309,7 +306,7 @@ export class OllamaClient {
     try {
       models = (await this.api(opts.signal).list()).models as unknown[];
     } catch (err) {
-      throw this.fail(err, 'listing models', opts.signal);
+      throw this.fail(err, msg('ollama.op.list'), opts.signal);
     }
     return models.map((m) => {
       const r = asRecord(m);
@@ -348,7 +345,7 @@ export class OllamaClient {
     try {
       r = asRecord(await this.api(opts.signal).show({ model: name }));
     } catch (err) {
-      throw this.fail(err, `showing '${name}'`, opts.signal);
+      throw this.fail(err, msg('ollama.op.show', { name }), opts.signal);
     }
     const d = asRecord(r.details);
     return {
@@ -402,7 +399,7 @@ export class OllamaClient {
     } catch (err) {
       if (signal?.aborted) throw new CancelledError();
       const status = (err as { status_code?: unknown }).status_code;
-      if (typeof status === 'number' || networkErrorCode(err) !== null || err instanceof QuantfitError) throw this.fail(err, `pulling '${name}'`, signal);
+      if (typeof status === 'number' || networkErrorCode(err) !== null || err instanceof QuantfitError) throw this.fail(err, msg('ollama.op.pull', { name }), signal);
       const message = err instanceof Error ? err.message : String(err);
       throw new QuantfitError(`Ollama could not pull '${name}': ${message}`, {}, { cause: err, code: 'sources.ollama.pullFailed', params: { name, reason: message } });
     }
@@ -414,7 +411,7 @@ export class OllamaClient {
     try {
       await this.api(opts.signal).copy({ source, destination });
     } catch (err) {
-      throw this.fail(err, `copying '${source}' to '${destination}'`, opts.signal);
+      throw this.fail(err, msg('ollama.op.copy', { source, destination }), opts.signal);
     }
   }
 
@@ -423,7 +420,7 @@ export class OllamaClient {
     try {
       await this.api(opts.signal).delete({ model: name });
     } catch (err) {
-      throw this.fail(err, `deleting '${name}'`, opts.signal);
+      throw this.fail(err, msg('ollama.op.delete', { name }), opts.signal);
     }
   }
 
@@ -433,7 +430,7 @@ export class OllamaClient {
     try {
       models = (await this.api(opts.signal).ps()).models as unknown[];
     } catch (err) {
-      throw this.fail(err, 'listing running models', opts.signal);
+      throw this.fail(err, msg('ollama.op.ps'), opts.signal);
     }
     return models.map((m) => {
       const r = asRecord(m);
@@ -472,7 +469,7 @@ export class OllamaClient {
         }),
       );
     } catch (err) {
-      throw this.fail(err, `running '${request.model}'`, opts.signal);
+      throw this.fail(err, msg('ollama.op.run', { name: request.model }), opts.signal);
     }
     return {
       response: typeof r.response === 'string' ? r.response : '',
@@ -524,15 +521,13 @@ export class OllamaClient {
       if (signal?.aborted) throw new CancelledError();
       const status = (err as { status_code?: unknown }).status_code;
       if (typeof status === 'number' || networkErrorCode(err) !== null || err instanceof QuantfitError) {
-        throw this.fail(err, `creating '${request.model}'`, signal);
+        throw this.fail(err, msg('ollama.op.create', { name: request.model }), signal);
       }
       const message = err instanceof Error ? err.message : String(err);
-      if (/Did not receive done or success/.test(message)) {
-        throw new QuantfitError(`Ollama stopped answering while creating '${request.model}' (the status stream ended without "success")`, {}, { cause: err });
-      }
+      if (/Did not receive done or success/.test(message)) throw quantfitError('ollama.error.createEnded', { model: request.model }, {}, err);
       // An {"error": …} line: the server's words, as it wrote them.
-      throw new QuantfitError(`Ollama could not create '${request.model}': ${message}`, {}, { cause: err });
+      throw quantfitError('ollama.error.createFailed', { model: request.model, reason: message }, {}, err);
     }
-    if (!sawSuccess) throw new QuantfitError(`Ollama stopped answering while creating '${request.model}'`);
+    if (!sawSuccess) throw quantfitError('ollama.error.createStopped', { model: request.model });
   }
 }

@@ -4,7 +4,7 @@
 // another machine is refused, since uploading gigabytes to a surprise address is never what was meant.
 
 import { isIP } from 'node:net';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 import type { OllamaHost, OllamaHostSource } from './types.ts';
 
 export const DEFAULT_OLLAMA_URL = 'http://127.0.0.1:11434';
@@ -22,7 +22,7 @@ export function parseHostValue(value: string): { url: string; hostname: string }
     rest = s.slice(sep + 3);
     if (scheme === 'http') defaultPort = '80';
     else if (scheme === 'https') defaultPort = '443';
-    else throw new QuantfitError(`Ollama host '${value}': scheme must be http or https`);
+    else throw quantfitError('ollama.error.scheme', { value });
   }
   const slash = rest.indexOf('/');
   const path = slash >= 0 ? rest.slice(slash).replace(/\/+$/, '') : '';
@@ -42,7 +42,7 @@ export function parseHostValue(value: string): { url: string; hostname: string }
   if (!/^\d+$/.test(port) || Number(port) > 65535) port = defaultPort;
   // An empty host (":8080") or a wildcard listen address means "this machine" to a client.
   if (host === '' || host === '0.0.0.0' || host === '::') host = '127.0.0.1';
-  if (/[\s@]/.test(host)) throw new QuantfitError(`Ollama host '${value}' is not a valid host name`);
+  if (/[\s@]/.test(host)) throw quantfitError('ollama.error.hostName', { value });
   const shown = isIP(host) === 6 ? `[${host}]` : host;
   return { url: `${scheme}://${shown}:${port}${path}`, hostname: host.toLowerCase() };
 }
@@ -83,10 +83,7 @@ export function resolveOllamaHost(options: ResolveHostOptions = {}): OllamaHost 
   const { url, hostname } = parseHostValue(value);
   const loopback = isLoopbackHost(hostname);
   if (!loopback && source !== 'user') {
-    throw new QuantfitError(
-      `OLLAMA_HOST points at another machine (${url}); Quantfit only talks to a local Ollama unless ` +
-        `you choose the host yourself: pass --host ${url} (or set it in Settings) to use it`,
-    );
+    throw quantfitError('ollama.error.remoteEnv', { url });
   }
   return { url, source, loopback };
 }

@@ -4,7 +4,7 @@
 
 import { open } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { QuantfitError } from '../errors.ts';
+import { quantfitError } from '../errors.ts';
 
 export interface ModelfileSpec {
   /** The FROM path as written: `./<file>.gguf` next to the Modelfile, else an absolute path. */
@@ -26,7 +26,7 @@ export function quoteModelfileValue(value: string, what: string): string {
   const needsQuotes = value === '' || /[\n\r]/.test(value) || /^\s|\s$/.test(value) || value.startsWith('"');
   if (!needsQuotes) return value;
   if (!value.includes('"')) return `"${value}"`;
-  if (value.includes('"""')) throw new QuantfitError(`the ${what} cannot be written to a Modelfile: it contains '"""'`);
+  if (value.includes('"""')) throw quantfitError('ollama.error.tripleQuote', { what });
   return `"""${value}"""`;
 }
 
@@ -58,7 +58,7 @@ export async function modelfileOwner(path: string): Promise<'none' | 'quantfit' 
 
 /** Renders the Modelfile text. */
 export function renderModelfile(spec: ModelfileSpec): string {
-  if (/[\n\r]/.test(spec.from)) throw new QuantfitError('the GGUF path contains a line break');
+  if (/[\n\r]/.test(spec.from)) throw quantfitError('ollama.error.pathLineBreak');
   const lines: string[] = [`${MODELFILE_MARK} Recreate this model with: ollama create <name> -f <this file>`];
   lines.push(`FROM ${quoteModelfileValue(spec.from, 'GGUF path')}`);
   if (spec.template) lines.push(`TEMPLATE ${quoteModelfileValue(spec.template, 'template')}`);
@@ -66,7 +66,7 @@ export function renderModelfile(spec: ModelfileSpec): string {
   for (const stop of spec.stop ?? []) lines.push(`PARAMETER stop ${quoteModelfileValue(stop, 'stop string')}`);
   if (spec.numCtx) lines.push(`PARAMETER num_ctx ${spec.numCtx}`);
   for (const [name, value] of spec.parameters ?? []) {
-    if (!/^[A-Za-z0-9_]+$/.test(name)) throw new QuantfitError(`invalid Modelfile parameter name '${name}'`);
+    if (!/^[A-Za-z0-9_]+$/.test(name)) throw quantfitError('ollama.error.parameterName', { name });
     lines.push(`PARAMETER ${name} ${quoteModelfileValue(String(value), `parameter ${name}`)}`);
   }
   return `${lines.join('\n')}\n`;

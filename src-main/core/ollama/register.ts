@@ -4,7 +4,9 @@
 
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { CancelledError, QuantfitError, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { english } from '../jobs/runner.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
 import { StageRunner } from '../jobs/runner.ts';
 import type { JobEvent } from '../progress.ts';
@@ -15,7 +17,7 @@ import { resolveOllamaHost } from './host.ts';
 import { modelfilePathFor } from './modelfile.ts';
 import { displayName, requireModelName } from './names.ts';
 import { createModel, uploadModelBlob, verifyCreated, writeModelfile, type Registration, type RegisterStageContext } from './register-stages.ts';
-import { probeServer, startServer } from './server.ts';
+import { installMessage, probeServer, startServer } from './server.ts';
 import type { RegisterOptions, RegisterResult } from './types.ts';
 
 export { describeChoice, parseShownStops } from './register-stages.ts';
@@ -43,13 +45,14 @@ export async function requireServer(
     const status = await probeServer(client, { signal, timeoutMs: 500 });
     if (status.state === 'running') return status.version;
     if (status.state === 'stopped' && opts.start && client.host.loopback) {
-      opts.onEvent?.({ type: 'log', level: 'info', message: `starting '${status.binary} serve' for ${client.host.url}` });
+      const starting = msg('ollama.starting', { binary: status.binary, url: client.host.url });
+      opts.onEvent?.({ type: 'log', level: 'info', message: english(starting), text: starting });
       return (await startServer(client, status.binary, { signal })).version;
     }
     if (status.state === 'stopped') {
-      throw new QuantfitError(`Ollama is not running at ${client.host.url}: start it with '${status.binary} serve' (or open the Ollama app) and try again`, {}, { cause: err });
+      throw quantfitError('ollama.error.notRunning', { url: client.host.url, binary: status.binary }, {}, err);
     }
-    throw new QuantfitError(`nothing answers at ${client.host.url}. ${status.message}`, {}, { cause: err });
+    throw quantfitError('ollama.error.nothingAnswers', { url: client.host.url, install: installMessage() }, {}, err);
   }
 }
 
@@ -57,11 +60,11 @@ export async function requireServer(
 async function fileSize(file: string): Promise<number> {
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw new QuantfitError('not a file', { file });
+    if (!st.isFile()) throw quantfitError('ollama.error.notAFile', {}, { file });
     return st.size;
   } catch (err) {
     if (err instanceof QuantfitError) throw err;
-    throw new QuantfitError(`cannot read: ${(err as Error).message}`, { file }, { cause: err });
+    throw quantfitError('ollama.error.cannotRead', { reason: reasonOf(err) }, { file }, err);
   }
 }
 
@@ -74,12 +77,12 @@ async function prepareRegistration(options: RegisterOptions, client: OllamaClien
   const file = resolve(options.ggufPath);
   const name = displayName(requireModelName(options.name));
   if (options.numCtx !== undefined && (!Number.isInteger(options.numCtx) || options.numCtx < 1)) {
-    throw new QuantfitError(`num_ctx must be a positive whole number, got ${options.numCtx}`);
+    throw quantfitError('ollama.error.numCtx', { value: options.numCtx });
   }
   const size = await fileSize(file);
   const sha256 = options.sha256 !== undefined ? blobDigest(options.sha256).slice('sha256:'.length) : null;
   const modelfilePath = options.modelfilePath === null ? null : resolve(options.modelfilePath ?? modelfilePathFor(file));
-  if (modelfilePath === file) throw new QuantfitError('the Modelfile path is the GGUF itself', { file });
+  if (modelfilePath === file) throw quantfitError('ollama.error.modelfileIsGguf', {}, { file });
   const header = options.kv !== undefined && options.tensors !== undefined ? null : await readGgufHeader(file);
   const kv = options.kv ?? header?.kv ?? [];
   const tensors = options.tensors ?? header?.tensors ?? [];
@@ -93,10 +96,7 @@ async function prepareRegistration(options: RegisterOptions, client: OllamaClien
   // Never replace someone's model by accident: Ollama matches names case-insensitively.
   const existing = await client.findModel(name, { signal });
   if (existing && !options.force) {
-    throw new QuantfitError(
-      `Ollama already has a model named '${existing.name}' (quantization ${existing.quantization ?? 'unknown'}, modified ${existing.modifiedAt}); ` +
-        `choose another name or pass --force to replace it`,
-    );
+    throw quantfitError('ollama.error.nameTaken', { name: existing.name, quantization: existing.quantization ?? msg('fit.cli.unknown'), modified: existing.modifiedAt });
   }
   return {
     file,

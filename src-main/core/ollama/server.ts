@@ -4,15 +4,20 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { CancelledError, QuantfitError, throwIfAborted } from '../errors.ts';
+import { CancelledError, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import type { OllamaClient } from './client.ts';
 import type { OllamaServerStatus } from './types.ts';
 
 export const OLLAMA_DOWNLOAD_URL = 'https://ollama.com/download';
 
-export const INSTALL_MESSAGE =
-  `Ollama is not installed (no 'ollama' program on PATH or in the usual places). ` +
-  `Install it from ${OLLAMA_DOWNLOAD_URL}, then start it (open the app, or run 'ollama serve').`;
+/** How to get Ollama, as a message (INSTALL_MESSAGE is its English). */
+export function installMessage(): Message {
+  return msg('ollama.install', { url: OLLAMA_DOWNLOAD_URL });
+}
+
+export const INSTALL_MESSAGE = formatMessage(installMessage(), 'en');
 
 export interface BinarySearchOptions {
   readonly platform?: NodeJS.Platform;
@@ -84,7 +89,7 @@ export async function startServer(
   opts: { timeoutMs?: number; signal?: AbortSignal; pollMs?: number; args?: readonly string[]; env?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<{ version: string; pid: number | undefined }> {
   const { host } = client;
-  if (!host.loopback) throw new QuantfitError(`cannot start Ollama for ${host.url}: it is not on this machine`);
+  if (!host.loopback) throw quantfitError('ollama.error.startRemote', { url: host.url });
   throwIfAborted(opts.signal);
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const hostPort = new URL(host.url).host;
@@ -106,13 +111,13 @@ export async function startServer(
       if (exitCode === null) child.kill();
       throw new CancelledError();
     }
-    if (spawnError) throw new QuantfitError(`could not start ${binary}: ${(spawnError as Error).message}`, { file: binary });
-    if (exitCode !== null) throw new QuantfitError(`'${binary} serve' exited with code ${exitCode} before answering (is another server using ${hostPort}?)`, { file: binary });
+    if (spawnError) throw quantfitError('ollama.error.startFailed', { binary, reason: reasonOf(spawnError) }, { file: binary }, spawnError);
+    if (exitCode !== null) throw quantfitError('ollama.error.startExited', { binary, code: exitCode, hostPort }, { file: binary });
     const version = await client.probeVersion({ timeoutMs: 1000, signal: opts.signal });
     if (version !== null) return { version, pid: child.pid };
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
   // We started it and it never answered: do not leave it running behind the user's back.
   if (exitCode === null) child.kill();
-  throw new QuantfitError(`started '${binary} serve' but nothing answered at ${host.url} within ${Math.round(timeoutMs / 100) / 10} s`, { file: binary });
+  throw quantfitError('ollama.error.startSilent', { binary, url: host.url, seconds: Math.round(timeoutMs / 100) / 10 }, { file: binary });
 }
