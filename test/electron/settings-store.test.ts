@@ -61,3 +61,16 @@ test('settings: hand-edited bad values fall back per field, good ones are kept',
   assert.equal(st2.settings.ollamaHost, 'http://localhost:11434');
   assert.deepEqual(st2.window, { width: 800, height: 600, maximized: false });
 });
+
+test('settings: hub endpoints are http(s) URLs or empty (the environment decides); tokens are one printable word or empty', async () => {
+  const { checkHubEndpoint, checkHubToken } = await import('../../src-main/electron/settings-schema.ts');
+  assert.deepEqual(checkHubEndpoint(''), { ok: true, value: '' });
+  assert.deepEqual(checkHubEndpoint('https://hf-mirror.com/'), { ok: true, value: 'https://hf-mirror.com' });
+  assert.equal(checkHubEndpoint('ftp://x').ok, false);
+  assert.equal(checkHubEndpoint('https://user:pw@hf-mirror.com').ok, false);
+  assert.deepEqual(checkHubToken(' hf_abc123 '), { ok: true, value: 'hf_abc123' });
+  assert.deepEqual(checkHubToken(''), { ok: true, value: '' });
+  assert.equal(checkHubToken('two words').ok, false);
+  assert.equal(checkHubToken(42).ok, false);
+  assert.equal(checkHubToken('x'.repeat(513)).ok, false);
+});
