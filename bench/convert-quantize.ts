@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-interface Measured { seconds: number; maxRssMB: number }
+/** Wall seconds of the work, CPU seconds of the whole process (user + system, all threads), peak RSS. */
+interface Measured { seconds: number; cpuSeconds?: number; maxRssMB: number }
 
 async function child(mode: string, dir: string, input: string, output: string, type: string, threads: number): Promise<void> {
   const t0 = performance.now();
@@ -38,6 +39,13 @@ async function child(mode: string, dir: string, input: string, output: string, t
   console.log(JSON.stringify(m));
 }
 
+const TIME_FORMAT = 'TIME %e %U %S %M';
+
+function parseTime(stderr: string): Required<Measured> | undefined {
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  return m ? { seconds: Number(m[1]), cpuSeconds: Number(m[2]) + Number(m[3]), maxRssMB: Number(m[4]) / 1024 } : undefined;
+}
+
 /**
  * A child under /usr/bin/time when present: Linux keeps the parent's peak RSS across fork+exec, so a
  * child's own resourceUsage() can report the bench parent's peak; time's %M is the child's alone.
@@ -45,11 +53,11 @@ async function child(mode: string, dir: string, input: string, output: string, t
 function runNodeChild(args: string[]): Measured | string {
   const node = [process.execPath, '--import', 'tsx', self, '--child', ...args];
   const timed = existsSync('/usr/bin/time');
-  const r = spawnSync(timed ? '/usr/bin/time' : node[0]!, timed ? ['-f', 'TIME %e %M', ...node] : node.slice(1), { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(timed ? '/usr/bin/time' : node[0]!, timed ? ['-f', TIME_FORMAT, ...node] : node.slice(1), { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) return `failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
   const m = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Measured;
-  const t = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
-  return t ? { seconds: m.seconds, maxRssMB: Number(t[2]) / 1024 } : m;
+  const t = parseTime(r.stderr);
+  return t ? { seconds: m.seconds, cpuSeconds: t.cpuSeconds, maxRssMB: t.maxRssMB } : m;
 }
 
 /** The converter under /usr/bin/time (elapsed seconds and peak RSS in KB on its last stderr line). */
@@ -60,10 +68,10 @@ async function runConverter(dir: string, out: string): Promise<Measured | string
   if (!existsSync('/usr/bin/time')) return 'unavailable: no /usr/bin/time';
   const wrapper = join(sharedDir()!, 'tools/convert-oracle/run-convert.py');
   const src = join(root, 'node_modules/.cache/quantfit-llama-src');
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', '/usr/bin/python3', wrapper, src, dir, '--outtype', 'auto', '--outfile', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
-  if (r.status !== 0 || !m) return `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-  return { seconds: Number(m[1]), maxRssMB: Number(m[2]) / 1024 };
+  const r = spawnSync('/usr/bin/time', ['-f', TIME_FORMAT, '/usr/bin/python3', wrapper, src, dir, '--outtype', 'auto', '--outfile', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const t = parseTime(r.stderr);
+  if (r.status !== 0 || !t) return `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+  return t;
 }
 
 /**
@@ -148,9 +156,11 @@ export async function convertBench(o: ConvertBenchOptions): Promise<void> {
     }
     const theirs = conv.seconds + quant.seconds;
     const same = readFileSync(join(dir, 'ours.gguf')).equals(readFileSync(join(dir, 'theirs.gguf')));
-    console.log('what                      ours s  convert+quantize s (convert, quantize)  ratio  ours RSS MB  theirs RSS MB (convert, quantize)  identical');
-    console.log(`${label.padEnd(24)} ${ours.seconds.toFixed(2).padStart(7)}  ${theirs.toFixed(2).padStart(18)} (${conv.seconds.toFixed(2)}, ${quant.seconds.toFixed(2)})  ${(ours.seconds / theirs).toFixed(2).padStart(5)}  ${ours.maxRssMB.toFixed(0).padStart(11)}  ${Math.max(conv.maxRssMB, quant.maxRssMB).toFixed(0).padStart(13)} (${conv.maxRssMB.toFixed(0)}, ${quant.maxRssMB.toFixed(0)})  ${same ? 'yes' : 'NO'}`);
-    console.log('# ratio: ours / (convert + quantize), goal ≤ 0.5; one run each');
+    const cpu = (m: Measured) => (m.cpuSeconds === undefined ? NaN : m.cpuSeconds);
+    const theirsCpu = cpu(conv) + cpu(quant);
+    console.log('what                      ours s  convert+quantize s (convert, quantize)  ratio  CPU s ours/theirs  ratio  ours RSS MB  theirs RSS MB (convert, quantize)  identical');
+    console.log(`${label.padEnd(24)} ${ours.seconds.toFixed(2).padStart(7)}  ${theirs.toFixed(2).padStart(18)} (${conv.seconds.toFixed(2)}, ${quant.seconds.toFixed(2)})  ${(ours.seconds / theirs).toFixed(2).padStart(5)}  ${`${cpu(ours).toFixed(1)}/${theirsCpu.toFixed(1)}`.padStart(17)}  ${(cpu(ours) / theirsCpu).toFixed(2).padStart(5)}  ${ours.maxRssMB.toFixed(0).padStart(11)}  ${Math.max(conv.maxRssMB, quant.maxRssMB).toFixed(0).padStart(13)} (${conv.maxRssMB.toFixed(0)}, ${quant.maxRssMB.toFixed(0)})  ${same ? 'yes' : 'NO'}`);
+    console.log('# ratio: ours / (convert + quantize) in wall seconds, goal ≤ 0.5 (one run each); CPU seconds (all threads, from /usr/bin/time) are steadier on a busy machine');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
