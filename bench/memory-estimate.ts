@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { readGgufHeader } from '../src-main/core/gguf/reader.ts';
 import { modelParams } from '../src-main/core/advisor/model-params.ts';
 import { cpuRunMemory, type CpuSimd } from '../src-main/core/advisor/cpu-memory.ts';
+import { computeBufferBytes, kvCacheBytes } from '../src-main/core/advisor/memory.ts';
 import { probeHardware } from '../src-main/core/hardware/probe.ts';
 import { MEMORY_SHAPES, quantizedModel } from './support/memory-models.ts';
 import type { ProbeResult } from './support/memory-probe.ts';
@@ -60,7 +61,7 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
   const hw = await probeHardware();
   const simd: CpuSimd = hw.cpu.simd;
   print(`# memory estimate vs real loads (node-llama-cpp, ${ftype}, flash attention on, one 512-token micro-batch evaluated; RSS growth, median of ${runs}); CPU: avx2 ${simd.avx2}, avx512 ${simd.avx512}, neon ${simd.neon}`);
-  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  working set  | VRAM MiB');
+  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  working set  | VRAM MiB (advisor GPU figure)');
   const rows: MemoryBenchRow[] = [];
   for (const shape of MEMORY_SHAPES.filter((s) => !options.shapes || options.shapes.includes(s.name))) {
     const path = await quantizedModel(shape, ftype, print);
@@ -77,7 +78,7 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
       rows.push({ shape: shape.name, ctx, predictedBytes: p.totalBytes, predictedFullBytes: full.totalBytes, measuredBytes: measured, error, ...(vram !== undefined ? { vramBytes: vram } : {}) });
       print(
         `${shape.name.padEnd(7)} ${String(ctx).padEnd(7)} ${mib(p.totalBytes).padStart(13)}  ${mib(measured).padStart(12)}  ${`${(error * 100).toFixed(1)}%`.padStart(6)}  ` +
-          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  ${mib(full.workingSetBytes).padStart(11)}  | ${vram !== undefined ? mib(vram) : '-'}`,
+          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  ${mib(full.workingSetBytes).padStart(11)}  | ${vram !== undefined ? `${mib(vram)} (advisor: ${mib(header.fileSize + kvCacheBytes(params, ctx) + computeBufferBytes(params, ctx))})` : '-'}`,
       );
     }
   }
