@@ -3,6 +3,8 @@
 // (bench/support/memory-probe.ts), which evaluates one 512-token micro-batch and reports its RSS growth;
 // the line shows the CPU estimate (core/advisor/cpu-memory.ts) beside it and the error. With a GPU, the
 // child offloads every layer and the VRAM it used is shown as well.
+// Each point is the median of --runs loads (default 3): RSS varies by ±20–30 MiB between identical loads
+// (what glibc keeps of the loader's freed memory).
 // Standalone: node --import tsx bench/memory-estimate.ts [--ctx 512,2048,8192,32768] [--shapes dense,gqa] [--runs N]
 
 import { spawnSync } from 'node:child_process';
@@ -56,7 +58,7 @@ const mib = (b: number) => (b / MiB).toFixed(1);
 
 export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, print: (line: string) => void = console.log): Promise<MemoryBenchRow[]> {
   const contexts = options.contexts ?? [512, 2048, 8192, 32768];
-  const runs = Math.max(1, options.runs ?? 1);
+  const runs = Math.max(1, options.runs ?? 3);
   const ftype = options.ftype ?? 'Q4_K_M';
   const hw = await probeHardware();
   const simd: CpuSimd = hw.cpu.simd;
