@@ -47,6 +47,13 @@ export interface FitRequest {
   allowRequantize?: boolean;
   /** Importance matrix (llama-imatrix .dat or GGUF form). */
   imatrixPath?: string | null;
+  /**
+   * When the type needs an importance matrix and none is given, compute one with llama.cpp over the
+   * calibration text (default true); the advisor may then choose the imatrix-only types.
+   */
+  makeImatrix?: boolean;
+  /** After quantizing, measure the output against the input with llama.cpp (KL divergence, perplexity). */
+  checkQuality?: boolean;
   /** The advisor's predicted memory when the caller has it; otherwise the job computes it. */
   predictedBytes?: number | null;
   /** Quantizer worker threads; 0 or absent = one per core. The output does not depend on it. */
@@ -72,6 +79,21 @@ export interface FitRequest {
   ramBytes?: number;
   vramBytes?: number;
   unified?: boolean;
+}
+
+/** How far the output strays from the input, as llama-perplexity --kl-divergence measures it (fractions). */
+export interface FitQuality {
+  ctx: number;
+  chunks: number;
+  /** Tokens scored. */
+  tokens: number;
+  reference: { ppl: number };
+  candidate: { ppl: number };
+  kld: { mean: number; median: number; p99: number; max: number };
+  /** How often both put the same token on top. */
+  sameTopP: number;
+  /** RMS of the change in the probability of the actual next token. */
+  rmsDeltaP: number;
 }
 
 /** What a finished fit hands back. */
@@ -106,4 +128,8 @@ export interface FitResult {
   /** False when Ollama already had the blob (or nothing was registered). */
   uploaded: boolean;
   verifyError: string | null;
+  /** The importance matrix the job computed (kept beside the output), or null. */
+  imatrixPath: string | null;
+  /** The quality check's figures (checkQuality), or null. */
+  quality: FitQuality | null;
 }

@@ -39,7 +39,7 @@ function fakePort() {
 const result: FitResult = {
   outputPath: '/tmp/out.gguf', fileBytes: 1, sha256: 'ab', type: 'Q4_K_M', elapsedMs: 1, model: null, modelfilePath: null, verify: null,
   warnings: [], inputPath: '/m.gguf', quantized: true, sourceType: 'F32', ctx: 4096, predictedBytes: null, recommendation: null,
-  tensorTypes: { Q4_K: 1 }, uploaded: false, verifyError: null,
+  tensorTypes: { Q4_K: 1 }, uploaded: false, verifyError: null, imatrixPath: null, quality: null,
 };
 
 test('host: start streams the runner events and ends with done', async () => {

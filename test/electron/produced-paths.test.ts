@@ -9,7 +9,7 @@ const result = (over: Partial<FitResult> = {}): FitResult => ({
   outputPath: join(root, 'm.Q8_0.gguf'), fileBytes: 1, sha256: '0'.repeat(64), type: 'Q8_0', elapsedMs: 1,
   model: 'm:q8_0', modelfilePath: join(root, 'm.Q8_0.Modelfile'), verify: null, warnings: [], inputPath: join(root, 'm.gguf'),
   quantized: true, sourceType: 'F32', ctx: 256, predictedBytes: null, recommendation: null, tensorTypes: null, uploaded: true,
-  verifyError: null, ...over,
+  verifyError: null, imatrixPath: null, quality: null, ...over,
 });
 
 test('openPath allow-list: only the GGUF and Modelfile of a finished job', () => {

@@ -30,7 +30,12 @@ Options:
   --out DIR           folder for <file-stem>.<TYPE>.gguf and its Modelfile (default: next to the model;
                       the current folder for models from Ollama or a hub)
   --pull              ollama: pull the model through Ollama first
-  --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF)
+  --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF); without one, a type that needs
+                      one (IQ2_XS, IQ3_XXS, Q2_K_S, …) gets one computed with llama.cpp over the
+                      shipped calibration text, kept beside the output as <file-stem>.imatrix.gguf
+  --no-imatrix        do not compute an importance matrix (types that need one are then refused)
+  --check-quality     after quantizing, measure the output against the model with llama.cpp: KL
+                      divergence, perplexity, same top token (as llama-perplexity --kl-divergence)
   --threads N         quantizer threads (default: all cores); the output does not depend on it
   --system TEXT       system prompt
   --go-template       write Quantfit's Go chat template for the model's family even where Ollama
@@ -59,6 +64,8 @@ export async function run(args: string[]): Promise<number> {
       ctx: { type: 'string' },
       out: { type: 'string' },
       imatrix: { type: 'string' },
+      'no-imatrix': { type: 'boolean' },
+      'check-quality': { type: 'boolean' },
       threads: { type: 'string' },
       system: { type: 'string' },
       'go-template': { type: 'boolean' },
@@ -96,6 +103,8 @@ export async function run(args: string[]): Promise<number> {
           outputDir: values.out ?? null,
           modelName: values.name ?? null,
           imatrixPath: values.imatrix ?? null,
+          makeImatrix: values['no-imatrix'] !== true,
+          checkQuality: values['check-quality'] === true,
           ...(threads !== undefined ? { threads } : {}),
           host: values.host ?? null,
           system: values.system ?? null,
@@ -137,6 +146,8 @@ export async function run(args: string[]): Promise<number> {
       uploaded: result.uploaded,
       seconds: Math.round(result.elapsedMs) / 1000,
       warnings: result.warnings,
+      imatrix: result.imatrixPath,
+      quality: result.quality,
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {
@@ -156,6 +167,14 @@ export async function run(args: string[]): Promise<number> {
         : msg('common.text', { text: formatBytes(result.predictedBytes) });
       const diff = v.predictionErrorPercent !== null ? ` (${v.predictionErrorPercent >= 0 ? '+' : ''}${v.predictionErrorPercent.toFixed(1)}%)` : '';
       line(msg('fit.cli.memory', { measured, predicted, diff }));
+    }
+    if (result.imatrixPath) line(msg('engine.fit.cli.imatrix', { path: result.imatrixPath }));
+    const q = result.quality;
+    if (q) {
+      line(msg('engine.fit.cli.quality', {
+        kld: q.kld.mean.toFixed(4), p99: q.kld.p99.toFixed(3), same: `${(100 * q.sameTopP).toFixed(1)}%`,
+        ppl: q.candidate.ppl.toFixed(3), reference: q.reference.ppl.toFixed(3), tokens: q.tokens,
+      }));
     }
     line(msg('fit.cli.run', { model }));
   }

@@ -2,7 +2,9 @@
 //   inspect   inspectSource(): the header, the source type, the importance matrix, Ollama's version
 //   advise    planFit(): the type (the advisor for 'auto'), the plan, output file, model name and
 //             predicted memory; refuses what Ollama cannot load, a taken name, a full disk
+//   imatrix   (engine-stages.ts) an importance matrix when the type needs one and none was given
 //   quantize  quantizeOutput(): the quantized GGUF (skipped when the input already has the type)
+//   evaluate  (engine-stages.ts) KL divergence and perplexity of the output, when asked
 // Each is a function over the job context with a typed input and output.
 
 import { mkdir, rmdir, stat, statfs } from 'node:fs/promises';
@@ -33,6 +35,7 @@ import { planQuantization, type QuantPlan, type QuantizeOptions } from '../quant
 import { defaultNameFromOllama } from '../sources/ollama.ts';
 import type { FitRequest } from '../../../src-shared/types/fit.ts';
 import { defaultModelName, defaultOutputName } from './default-names.ts';
+import { cannotMakeImatrix, willMakeImatrix } from './engine-stages.ts';
 import type { StageRunner } from './runner.ts';
 
 /** The job context every fit stage runs over. */
@@ -94,6 +97,10 @@ export interface FitTarget {
   readonly ctxTokens: number | null;
   readonly predictedBytes: number | null;
   readonly recommendation: Recommendation | null;
+  /** The 'imatrix' stage computes an importance matrix for this type (none was given). */
+  readonly makeImatrix: boolean;
+  /** The importance matrix that stage made or reused, once it ran. */
+  readonly imatrixPath: string | null;
 }
 
 /** quantize → */
@@ -165,9 +172,12 @@ function sourceType(header: GgufHeader): SourceType {
 export async function planFit(job: FitContext, source: SourceModel): Promise<FitTarget> {
   const { runner, request } = job;
   const chosen = await chooseType(job, source);
+  const makeImatrix = willMakeImatrix(job, source, chosen.ftype);
   const quantizeOptions: QuantizeOptions = {
     ftype: chosen.ftype,
     ...(source.imatrix ? { imatrix: source.imatrix.entries, overrideKv: imatrixKvOverrides(source.imatrix) } : {}),
+    // Planned as with a matrix: the 'imatrix' stage computes it before quantizing.
+    ...(makeImatrix ? { hasImatrix: true } : {}),
     allowRequantize: request.allowRequantize === true,
   };
   const plan = planTensors(job, source, chosen.ftype, quantizeOptions);
@@ -195,7 +205,7 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
   return {
     ftype: chosen.ftype, typeName, plan, quantizeOptions, outputPath, fileBytes,
     modelName: name?.modelName ?? null, replacing: name?.replacing ?? false,
-    ctxTokens: chosen.ctxTokens, predictedBytes, recommendation: chosen.recommendation,
+    ctxTokens: chosen.ctxTokens, predictedBytes, recommendation: chosen.recommendation, makeImatrix, imatrixPath: null,
   };
 }
 
@@ -223,7 +233,8 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   }
   const report = await recommendModel(job.input, {
     ...(ctxTokens !== null ? { ctx: ctxTokens } : {}),
-    hasImatrix: source.imatrix !== null,
+    // The imatrix-only types too when the job can compute their matrix itself.
+    hasImatrix: source.imatrix !== null || cannotMakeImatrix(job, source) === undefined,
     ...(request.hardware ? { hardware: request.hardware } : {}),
     ...(request.ramBytes !== undefined ? { ramBytes: request.ramBytes } : {}),
     ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
@@ -361,7 +372,7 @@ async function nearestFolder(dir: string): Promise<string> {
  * Makes the output folder (and its parents) when missing; if the job then stops before a finished
  * output is kept, the folders it made are removed again (only while empty).
  */
-async function makeOutputFolder(job: FitContext, dir: string): Promise<void> {
+export async function makeOutputFolder(job: FitContext, dir: string): Promise<void> {
   const first = await mkdir(dir, { recursive: true }).catch((err: unknown) => {
     throw quantfitError('fit.error.makeFolder', { reason: reasonOf(err) }, { file: dir }, err);
   });

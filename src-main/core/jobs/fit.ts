@@ -27,6 +27,8 @@ import { importCommand, inspectSource, planFit, quantizeOutput, type FitContext,
 import { StageRunner, english, stageName, type JobRecord } from './runner.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
+import { checkFitQuality, makeFitImatrix } from './engine-stages.ts';
+import type { FitQuality } from '../../../src-shared/types/fit.ts';
 import { parseModelReference } from '../sources/reference.ts';
 import { fitSourceOf, resolveModelReference } from '../sources/resolve.ts';
 
@@ -84,9 +86,11 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     const local = await runner.run('source', () => resolveSource(request, runner, ctx.client ?? null));
     const job = fitContext(local, runner, ctx.client ?? null);
     const source = await runner.run('inspect', () => inspectSource(job));
-    const target = await runner.run('advise', () => planFit(job, source));
+    const advised = await runner.run('advise', () => planFit(job, source));
+    const target = await runner.run('imatrix', () => makeFitImatrix(job, source, advised));
     const output = await runner.run('quantize', () => quantizeOutput(job, source, target));
-    if (source.ollama === null || target.modelName === null) return await unregistered(job, source, target, output, started);
+    const quality = await runner.run('evaluate', () => checkFitQuality(job, source, target, output));
+    if (source.ollama === null || target.modelName === null) return await unregistered(job, source, target, output, quality, started);
 
     const rc: RegisterStageContext = { runner, client: source.ollama.client };
     const reg = await registration(job, rc, target, output, target.modelName);
@@ -95,7 +99,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     const created = await runner.run('create', () => createModel(rc, reg, draft, blob));
     const checked = await runner.run('verify', () => verifyCreated(rc, reg, created));
     return {
-      ...resultBase(job, source, target, output, started),
+      ...resultBase(job, source, target, output, quality, started),
       outputPath: reg.file, sha256: blob.sha256, model: created.model, modelfilePath: created.modelfilePath,
       verify: checked.verify, uploaded: blob.uploaded, verifyError: checked.verifyError,
     };
@@ -179,14 +183,14 @@ async function registration(job: FitContext, rc: RegisterStageContext, target: F
 }
 
 /** Quantize only: the Ollama stages are skipped (walking the same list), the digest still reported. */
-async function unregistered(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput, started: number): Promise<FitResult> {
+async function unregistered(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput, quality: FitQuality | null, started: number): Promise<FitResult> {
   const { runner } = job;
   for (const stage of JOB_STAGES.filter((s) => s.ollama)) runner.skip(stage.id, msg('fit.skip.notRegistering'));
   const sha256 = output.sha256 ?? (await sha256File(output.path, { signal: runner.signal }));
-  return { ...resultBase(job, source, target, output, started), outputPath: output.path, sha256, model: null, modelfilePath: null, verify: null, uploaded: false, verifyError: null };
+  return { ...resultBase(job, source, target, output, quality, started), outputPath: output.path, sha256, model: null, modelfilePath: null, verify: null, uploaded: false, verifyError: null };
 }
 
-function resultBase(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput, started: number) {
+function resultBase(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput, quality: FitQuality | null, started: number) {
   return {
     fileBytes: target.fileBytes,
     type: target.typeName,
@@ -199,6 +203,8 @@ function resultBase(job: FitContext, source: SourceModel, target: FitTarget, out
     predictedBytes: target.predictedBytes,
     recommendation: target.recommendation,
     tensorTypes: output.tensorTypes,
+    imatrixPath: target.imatrixPath,
+    quality,
   };
 }
 

@@ -1,0 +1,118 @@
+// The fit's stages on real llama.cpp (core/engine):
+//   imatrix   makeFitImatrix(): when the chosen type needs an importance matrix and none was given,
+//             one is computed over the calibration text and kept beside the output
+//   evaluate  checkFitQuality(): with `checkQuality`, the output's KL divergence and perplexity
+//             against the input, as llama-perplexity --kl-divergence measures them
+// The advisor may then recommend the imatrix-only types (IQ2_XS, IQ3_XXS, Q2_K_S…) by itself.
+// Like 'source', a stage with nothing to do for this job says nothing (no 'skipped' event).
+
+import { join } from 'node:path';
+import { REQUIRES_IMATRIX } from '../advisor/quality.ts';
+import { evaluateQuant } from '../engine/eval.ts';
+import { makeImatrix } from '../engine/imatrix.ts';
+import { llamaUnavailableReason } from '../engine/llama.ts';
+import { defaultCalibrationTextPath } from '../engine/calibration.ts';
+import { readCalibrationText } from '../engine/text.ts';
+import { pathExists } from '../fs-util.ts';
+import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
+import type { Ftype } from '../quant/ftypes.ts';
+import { planQuantization } from '../quant/policy.ts';
+import type { GgufHeader } from '../gguf/types.ts';
+import type { FitQuality } from '../../../src-shared/types/fit.ts';
+import { fileStem } from './default-names.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
+import { makeOutputFolder, type FitContext, type FitOutput, type FitTarget, type SourceModel } from './fit-stages.ts';
+
+/** Chunks of 512 tokens the fit's importance matrix is computed over (~16k tokens: minutes for a 7B model on a CPU). */
+export const FIT_IMATRIX_CHUNKS = 32;
+/** Chunks of 512 tokens the fit's quality check scores (~4k tokens scored). */
+export const FIT_EVAL_CHUNKS = 16;
+const FIT_ENGINE_CTX = 512;
+
+/** Why this job cannot compute an importance matrix itself, or undefined when it can. */
+export function cannotMakeImatrix(job: FitContext, source: SourceModel): string | undefined {
+  if (job.request.makeImatrix === false) return 'not asked to (makeImatrix false)';
+  if (source.folder) return 'llama.cpp reads GGUF files, and the input is a model folder';
+  return llamaUnavailableReason();
+}
+
+/** True when quantizing `header` to `ftype` needs an importance matrix (llama-quantize refuses it without one). */
+export function typeNeedsImatrix(header: GgufHeader, ftype: Ftype): boolean {
+  if (REQUIRES_IMATRIX.has(ftype.name)) return true;
+  try {
+    planQuantization(header, { ftype, allowRequantize: true });
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'quant.needsImatrix';
+  }
+}
+
+/** True when the 'imatrix' stage will compute one: the type needs it, none was given, and it can. */
+export function willMakeImatrix(job: FitContext, source: SourceModel, ftype: Ftype): boolean {
+  return source.imatrix === null && typeNeedsImatrix(source.header, ftype) && cannotMakeImatrix(job, source) === undefined;
+}
+
+/** Stage 'imatrix': the target with the importance matrix it needs (computed now, or reused from an earlier run). */
+export async function makeFitImatrix(job: FitContext, source: SourceModel, target: FitTarget): Promise<FitTarget> {
+  const { runner, request } = job;
+  if (!target.makeImatrix || target.plan === null) return target;
+  const path = join(job.outDir, `${fileStem(request.source?.stem ?? job.input)}.imatrix.gguf`);
+  let imatrix = await reusableImatrix(path, source.header);
+  if (imatrix) {
+    runner.skip('imatrix', msg('engine.fit.imatrixReused', { file: path, entries: imatrix.entries.size }));
+  } else {
+    const { text, file } = await readCalibrationText(defaultCalibrationTextPath());
+    runner.start('imatrix', msg('engine.fit.imatrixStart', { type: target.typeName, file }));
+    await makeOutputFolder(job, job.outDir);
+    const data = await makeImatrix(job.input, path, {
+      text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_IMATRIX_CHUNKS,
+      ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit,
+    });
+    imatrix = await loadImatrix(path);
+    runner.done('imatrix', msg('engine.imatrix.done', { file: path, entries: data.entries.size, chunks: data.chunkCount, ctx: data.chunkSize }));
+  }
+  const quantizeOptions = { ...target.quantizeOptions, imatrix: imatrix.entries, overrideKv: [...(target.quantizeOptions.overrideKv ?? []), ...imatrixKvOverrides(imatrix)] };
+  // Planned again: the output's metadata now records the matrix (quantize.imatrix.*).
+  return { ...target, quantizeOptions, plan: planQuantization(source.header, quantizeOptions), imatrixPath: path };
+}
+
+/** A matrix an earlier run left at `path` for this model: every entry names one of its tensors. */
+async function reusableImatrix(path: string, header: GgufHeader): Promise<Imatrix | null> {
+  if (!(await pathExists(path))) return null;
+  try {
+    const m = await loadImatrix(path);
+    const names = new Set(header.tensors.map((t) => t.name));
+    return m.entries.size > 0 && [...m.entries.keys()].every((n) => names.has(n)) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stage 'evaluate': with `checkQuality`, the output against the input (KL divergence, perplexity). */
+export async function checkFitQuality(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput): Promise<FitQuality | null> {
+  const { runner, request } = job;
+  if (request.checkQuality !== true) return null;
+  const unavailable = llamaUnavailableReason();
+  const why = target.plan === null ? msg('engine.fit.nothingQuantized') : source.folder ? msg('engine.fit.folderInput')
+    : unavailable !== undefined ? msg('engine.unavailable', { reason: unavailable }) : undefined;
+  if (why !== undefined) {
+    runner.skip('evaluate', msg('engine.fit.evaluateSkipped', { reason: why }));
+    return null;
+  }
+  const { text, file } = await readCalibrationText(defaultCalibrationTextPath());
+  runner.start('evaluate', msg('engine.fit.evaluateStart', { output: output.path, input: job.input, file }));
+  const r = await evaluateQuant(job.input, output.path, {
+    text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_EVAL_CHUNKS, cacheDir: job.outDir,
+    ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit,
+  });
+  const quality: FitQuality = {
+    ctx: r.ctx, chunks: r.chunks, tokens: r.tokens, reference: { ppl: r.reference.ppl }, candidate: { ppl: r.candidate.ppl },
+    kld: { mean: r.kld.mean, median: r.kld.median, p99: r.kld.p99, max: r.kld.max }, sameTopP: r.sameTopP, rmsDeltaP: r.rmsDeltaP,
+  };
+  runner.info('evaluate', msg(r.referenceCache.reused ? 'engine.fit.cacheReused' : 'engine.fit.cacheKept', { path: r.referenceCache.path }));
+  runner.done('evaluate', msg('engine.fit.evaluateDone', {
+    kld: quality.kld.mean.toFixed(4), p99: quality.kld.p99.toFixed(3), same: `${(100 * quality.sameTopP).toFixed(1)}%`,
+    ppl: quality.candidate.ppl.toFixed(3), reference: quality.reference.ppl.toFixed(3),
+  }));
+  return quality;
+}
