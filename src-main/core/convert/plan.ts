@@ -2,7 +2,7 @@
 // oracle's commit): the architecture module, the output type of each tensor, general.* naming,
 // hparams and tokenizer keys in the converter's order, and a tensor source that computes the data.
 
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuantfitError } from '../errors.ts';
 import { GgmlType } from '../gguf/ggml-types.ts';
@@ -67,6 +67,22 @@ function checkDtypes(tensors: readonly SourceTensor[]): void {
   }
 }
 
+/**
+ * Without tokenizer.model: tokenizer.json's vocabulary plus its added tokens, as Gemma 3's converter
+ * counts the real vocabulary (its token_embd keeps that many rows).
+ */
+async function tokenizerJsonVocab(dir: string): Promise<number | undefined> {
+  if (await exists(join(dir, 'tokenizer.model'))) return undefined;
+  try {
+    const json = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as { model?: { vocab?: unknown }; added_tokens?: unknown };
+    const vocab = json.model?.vocab;
+    const size = Array.isArray(vocab) ? vocab.length : typeof vocab === 'object' && vocab !== null ? Object.keys(vocab).length : undefined;
+    return size === undefined ? undefined : size + (Array.isArray(json.added_tokens) ? json.added_tokens.length : 0);
+  } catch {
+    return undefined; // the tokenizer reader reports a bad tokenizer.json in its own words
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await access(path);
@@ -108,7 +124,7 @@ async function planOpened(folder: HfFolder, options: ConvertOptions): Promise<Co
     throw new QuantfitError('no tokenizer in the folder (tokenizer.model or tokenizer.json)', { file: dir }, { code: 'convert.noTokenizer', params: { dir } });
   }
   const outtype = options.outtype === undefined || options.outtype === 'auto' ? guessOuttype(folder.tensors) : options.outtype;
-  const ctx = { config, tensors: folder.tensors, fileType: FILE_TYPE[outtype] };
+  const ctx = { config, tensors: folder.tensors, fileType: FILE_TYPE[outtype], tokenizerJsonVocab: await tokenizerJsonVocab(dir) };
   const convTensors = module.tensors(ctx);
   const outputs: PlannedOutput[] = convTensors.map((tensor) => ({ tensor, type: outputType(tensor, outtype) }));
   const counts = parameterCounts(convTensors);

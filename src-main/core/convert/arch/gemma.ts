@@ -41,8 +41,10 @@ function gemmaTensors(ctx: ArchContext, arch: 'gemma2' | 'gemma3'): ConvTensor[]
     const addOne = src.name.endsWith('norm.weight');
     if (name === 'token_embd.weight') {
       expectShape(src, [src.info.shape[0]!, hidden], 'hidden_size');
-      // Gemma 3 keeps only the tokenizer's rows (the converter slices data[:n_vocab_real]).
-      const rows = arch === 'gemma3' && vocab !== undefined ? Math.min(vocab, rowsOf(src)) : rowsOf(src);
+      // Gemma 3 keeps only the tokenizer's rows (the converter slices data[:n_vocab_real]): the
+      // SentencePiece vocabulary (vocab_size) or tokenizer.json's vocabulary plus added tokens.
+      const real = ctx.tokenizerJsonVocab ?? vocab;
+      const rows = arch === 'gemma3' && real !== undefined ? Math.min(real, rowsOf(src)) : rowsOf(src);
       if (arch === 'gemma2' && vocab !== undefined) expectShape(src, [vocab, hidden], 'vocab_size × hidden_size');
       out.push({ name, shape: [rows, hidden], segments: [{ src, rows }] });
       continue;

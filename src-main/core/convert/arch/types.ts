@@ -38,6 +38,8 @@ export interface ArchContext {
   readonly tensors: readonly SourceTensor[];
   /** The output ftype (LlamaFileType id), for general.file_type. */
   readonly fileType: number;
+  /** tokenizer.json's vocabulary + added tokens, when the folder has no tokenizer.model. */
+  readonly tokenizerJsonVocab?: number;
 }
 
 export interface ArchModule {
