@@ -4,7 +4,6 @@ import type { Catalogue } from '../message.ts';
 export const catalogue = {
   en: {
     'cli.errorLine': 'quantfit: error: {error}',
-    'cli.warningLine': 'quantfit: warning: {warning}',
     'cli.usage.title': 'quantfit — fit a local LLM to your machine',
     'cli.usage.line': 'Usage: quantfit <command> [options]   (quantfit <command> --help for its options)',
     'cli.usage.commands': 'Commands:',
@@ -86,7 +85,6 @@ export const catalogue = {
   },
   'zh-CN': {
     'cli.errorLine': 'quantfit：错误：{error}',
-    'cli.warningLine': 'quantfit：警告：{warning}',
     'cli.usage.title': 'quantfit —— 让本地大模型适配你的电脑',
     'cli.usage.line': '用法：quantfit <命令> [选项]   （quantfit <命令> --help 查看其选项）',
     'cli.usage.commands': '命令：',
