@@ -9,7 +9,7 @@ import { Ollama } from 'ollama';
 import { CancelledError, QuantfitError, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { RateMeter } from '../progress.ts';
-import { ORPHAN_BLOB_NOTE, blobDigest } from './blobs.ts';
+import { blobDigest } from './blobs.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import { displayName, parseModelName } from './names.ts';

@@ -13,7 +13,7 @@ import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { english, type StageRunner } from '../jobs/runner.ts';
 import type { GgufKv } from '../gguf/types.ts';
-import { ORPHAN_BLOB_NOTE, blobDigest, sha256File } from './blobs.ts';
+import { blobDigest, sha256File } from './blobs.ts';
 import type { OllamaClient } from './client.ts';
 import { rendersGgufTemplate } from './compat.ts';
 import { modelfileFrom, modelfileOwner, renderModelfile } from './modelfile.ts';
