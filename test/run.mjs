@@ -49,11 +49,14 @@ if (files.length === 0) {
   console.error('test/run.mjs: no test files matched');
   process.exit(1);
 }
+// The tests read English messages whatever the developer's locale (the CLI follows LC_ALL/LANG);
+// a test that wants Chinese sets LANG itself.
+const { LC_ALL: _all, LC_MESSAGES: _messages, ...env } = process.env;
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
   // bin/quantfit.mjs then runs the TypeScript sources, not the compiled CLI (test/cli-build.test.ts
   // compares the two).
-  { cwd: root, stdio: 'inherit', env: { ...process.env, QUANTFIT_CLI_SOURCES: '1' } },
+  { cwd: root, stdio: 'inherit', env: { ...env, LANG: 'C.UTF-8', QUANTFIT_CLI_SOURCES: '1' } },
 );
 process.exit(result.status ?? 1);
