@@ -104,7 +104,7 @@ export type { FitRequest, FitResult } from './types/fit.ts';
 /** The fields of FitRequest the renderer sends (all of them, every time); ipc-validate checks each. */
 export const FIT_REQUEST_FIELDS = [
   'modelPath', 'type', 'contextLength', 'outputDir', 'modelName', 'register', 'force', 'imatrixPath', 'predictedBytes',
-  'allowRequantize', 'source',
+  'allowRequantize', 'source', 'checkQuality',
 ] as const satisfies readonly (keyof FitRequest)[];
 
 export type JobKind = 'quantize' | 'fit';

@@ -146,6 +146,7 @@ async function fitRequest(v: unknown): Promise<FitRequest> {
     imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, WHERE_IMATRIX),
     predictedBytes: predicted as number | null,
     allowRequantize: bool(o.allowRequantize, 'allow re-quantizing'),
+    checkQuality: bool(o.checkQuality, 'check quality'),
     source: fitSource(o.source),
   };
   return out;

@@ -15,7 +15,7 @@ const rejects = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unkno
 
 const fit = (over: Partial<Record<keyof FitRequest, unknown>> = {}): Record<string, unknown> => ({
   modelPath: file, type: 'Q4_K_M', contextLength: 4096, outputDir: dir, modelName: 'tiny:q4_k_m',
-  register: true, force: false, imatrixPath: null, predictedBytes: 123, allowRequantize: false, source: null, ...over,
+  register: true, force: false, imatrixPath: null, predictedBytes: 123, allowRequantize: false, source: null, checkQuality: false, ...over,
 });
 
 test('ipc: arity is exact', async () => {
@@ -83,6 +83,8 @@ test('ipc: the importance matrix of a fit is an existing file or null; the core 
   }
   assert.equal((await validateArgs('startFit', [fit({ allowRequantize: true })]))[0].allowRequantize, true);
   await rejects(validateArgs('startFit', [fit({ allowRequantize: 'yes' })]), /allow re-quantizing must be true or false/);
+  assert.equal((await validateArgs('startFit', [fit({ checkQuality: true })]))[0].checkQuality, true);
+  await rejects(validateArgs('startFit', [fit({ checkQuality: 1 })]), /check quality must be true or false/);
   assert.deepEqual(await validateArgs('pickImatrixFile', []), []);
   await rejects(validateArgs('pickImatrixFile', ['/etc/passwd']), /takes 0 arguments \(got 1\)/);
 });

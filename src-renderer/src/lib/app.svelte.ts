@@ -61,7 +61,7 @@ export const app = $state({
   imatrixError: null as Message | null,
   job: null as JobView | null,
   /** The fit form, kept across screens (going back after a cancel keeps what was typed). */
-  form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false, allowRequantize: false },
+  form: { modelName: '', nameEdited: false, outputDir: null as string | null, register: true, force: false, allowRequantize: false, checkQuality: false },
   version: '',
   platform: '',
 });
@@ -134,7 +134,7 @@ export async function openModel(path: string, from: { label: string; source: Fit
     app.imatrixPath = null;
     app.imatrixError = null;
     app.ctx = defaultContext(model.contextLength);
-    app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false, allowRequantize: false };
+    app.form = { modelName: '', nameEdited: false, outputDir: null, register: true, force: false, allowRequantize: false, checkQuality: false };
     app.screen = 'model';
     await refreshReport();
   } catch (err) {
@@ -209,7 +209,7 @@ export async function pickImatrix(): Promise<void> {
   if (path) await setImatrix(path);
 }
 
-export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean; allowRequantize: boolean }): Promise<void> {
+export async function startFit(opts: { modelName: string; outputDir: string | null; register: boolean; force: boolean; allowRequantize: boolean; checkQuality: boolean }): Promise<void> {
   if (!app.model || !app.selectedType || !app.report) return;
   const option = app.report.options.find((o) => o.type === app.selectedType);
   await runJob({
@@ -223,6 +223,7 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
     imatrixPath: app.imatrixPath,
     predictedBytes: option?.totalBytes ?? null,
     allowRequantize: opts.allowRequantize,
+    checkQuality: opts.checkQuality,
     source: app.source ? $state.snapshot(app.source.source) : null,
   });
 }
@@ -234,7 +235,7 @@ export async function startFit(opts: { modelName: string; outputDir: string | nu
 export async function registerKept(): Promise<void> {
   const { kept, request } = app.job ?? {};
   if (!kept || !request) return;
-  await runJob({ ...request, modelPath: kept.outputPath, modelName: kept.modelName ?? request.modelName, register: true, imatrixPath: null, allowRequantize: false });
+  await runJob({ ...request, modelPath: kept.outputPath, modelName: kept.modelName ?? request.modelName, register: true, imatrixPath: null, allowRequantize: false, checkQuality: false });
 }
 
 async function runJob(request: FitRequest): Promise<void> {
