@@ -30,7 +30,7 @@ export class HumanProgress {
       if (this.out.isTTY && now - this.lastDraw < 100 && e.done < e.total) return;
       this.lastDraw = now;
       const pct = e.total > 0 ? ((e.done / e.total) * 100).toFixed(1) : '0.0';
-      const line = `${e.status ?? e.stage} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
+      const line = `${e.statusText ? say(e.statusText) : (e.status ?? e.stage)} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
       if (this.out.isTTY) {
         this.out.write(`\r\x1b[K${line}`);
         this.redrawing = true;

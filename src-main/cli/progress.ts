@@ -54,7 +54,7 @@ export class ProgressPrinter {
     const tokens = e.unit === 'tokens';
     const rate = tokens ? `${e.rate.toFixed(0)} tok/s` : `${(e.rate / MB).toFixed(1)} MB/s`;
     const amount = tokens ? `${e.done}/${e.total} tokens` : `${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB`;
-    const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : (e.status ?? '');
+    const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : (e.statusText ? say(e.statusText) : (e.status ?? ''));
     if (this.tty) {
       const width = 24;
       const fill = Math.round((pct / 100) * width);

@@ -33,8 +33,10 @@ export type JobEvent =
       tensor?: { index: number; count: number; name: string; type: string };
       /** Quantize: bytes written to the output so far. */
       bytesOut?: number;
-      /** Create: the server's status line. */
+      /** Create: the server's status line; upload: hashing or uploading. */
       status?: string;
+      /** The same as a message code, for the reader's language. */
+      statusText?: Message;
     }
   /** Something a person should read (a warning, a server status line). */
   | {

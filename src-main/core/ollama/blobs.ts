@@ -45,7 +45,7 @@ export async function sha256File(path: string, opts: ProgressOptions = {}): Prom
       if (onEvent && (now - lastEmit > 100 || done === total)) {
         lastEmit = now;
         const { rate, etaSeconds } = meter.update(done);
-        onEvent({ type: 'progress', stage, unit: 'bytes', done, total, rate, etaSeconds, status: 'hashing' });
+        onEvent({ type: 'progress', stage, unit: 'bytes', done, total, rate, etaSeconds, status: 'hashing', statusText: { code: 'ollama.progress.hashing' } });
       }
     }
   } catch (err) {

@@ -256,7 +256,7 @@ export class OllamaClient {
           if (onEvent && (now - lastEmit > PROGRESS_INTERVAL_MS || sent === total)) {
             lastEmit = now;
             const { rate, etaSeconds } = meter.update(sent);
-            onEvent({ type: 'progress', stage, unit: 'bytes', done: sent, total, rate, etaSeconds, status: 'uploading' });
+            onEvent({ type: 'progress', stage, unit: 'bytes', done: sent, total, rate, etaSeconds, status: 'uploading', statusText: msg('ollama.progress.uploading') });
           }
           yield bytes;
         }
@@ -509,7 +509,7 @@ export class OllamaClient {
               meterTotal = total;
             }
             const { rate, etaSeconds } = meter.update(completed);
-            onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status });
+            onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status, statusText: createStatusMessage(status) });
           } else if (status !== '') {
             onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status, text: createStatusMessage(status) });
           }
