@@ -21,6 +21,8 @@ import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
 import type { JobInput } from './job-protocol.ts';
 
 const HARDWARE_TTL_MS = 30_000;
+/** The recommendation waits this long at most for Ollama's version; no answer: no version rules. */
+const VERSION_PROBE_MS = 1500;
 
 export interface CoreServices {
   hardware(): Promise<HardwareProfile>;
@@ -114,6 +116,16 @@ export function createCoreServices(getSettings: () => Settings): CoreServices {
   };
   const checkImatrix = imatrixChecker();
   const client = (): OllamaClient => new OllamaClient(resolveOllamaHost({ explicit: getSettings().ollamaHost }));
+  // As the fit job does: a type the user's Ollama cannot load is never recommended. The slider
+  // re-asks often, so the version is asked once per host and TTL.
+  let versioned: { at: number; host: string; version: Promise<string | null> } | null = null;
+  const ollamaVersion = (): Promise<string | null> => {
+    const c = client();
+    if (!versioned || versioned.host !== c.host.url || Date.now() - versioned.at > HARDWARE_TTL_MS) {
+      versioned = { at: Date.now(), host: c.host.url, version: c.probeVersion({ timeoutMs: VERSION_PROBE_MS }) };
+    }
+    return versioned.version;
+  };
   return {
     hardware: () => {
       probed = null;
@@ -121,8 +133,10 @@ export function createCoreServices(getSettings: () => Settings): CoreServices {
     },
     inspectModel: inspectModelFile,
     recommend: async (path, ctx, opts) => {
-      const [header, hardware] = await Promise.all([readModelHeader(path), hardwareCached(), opts.imatrixPath ? checkImatrix(opts.imatrixPath) : null]);
-      const { skipped: _skipped, ...report } = advise(header, hardware, { planner: quantizerPlanner, hasImatrix: Boolean(opts.imatrixPath), ctx });
+      const [header, hardware, version] = await Promise.all([
+        readModelHeader(path), hardwareCached(), ollamaVersion(), opts.imatrixPath ? checkImatrix(opts.imatrixPath) : null,
+      ]);
+      const { skipped: _skipped, ...report } = advise(header, hardware, { planner: quantizerPlanner, hasImatrix: Boolean(opts.imatrixPath), ctx, ollamaVersion: version });
       return report;
     },
     listModels: () => client().listModels(),

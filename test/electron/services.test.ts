@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_SETTINGS, type FitRequest } from '../../src-shared/contract.ts';
 import { QuantfitError } from '../../src-main/core/errors.ts';
 import { defaultModelName } from '../../src-shared/default-names.ts';
+import { ftypeLoads } from '../../src-main/core/ollama/compat.ts';
+import { startFakeOllama } from '../support/fake-ollama.ts';
 import { createCoreServices, inspectModelFile, jobKindFor, resolveJobInput } from '../../src-main/electron/services.ts';
 
 const FIXTURE = resolve(import.meta.dirname, '../../../shared/fixtures/stories260K.gguf');
@@ -75,4 +77,22 @@ test('job input: a model from Ollama or a hub cache is never written next to: th
   const source = { stem: 'qwen2.5-7b-instruct-fp16', ollamaName: 'qwen2.5:7b-instruct-fp16' };
   assert.equal(resolveJobInput(req({ modelPath: blob, source }), DEFAULT_SETTINGS, '/home/u/Downloads').outputPath, '/home/u/Downloads/qwen2.5-7b-instruct-fp16.Q4_K_M.gguf');
   assert.equal(resolveJobInput(req({ modelPath: blob, source }), { ...DEFAULT_SETTINGS, outputDir: '/out' }, '/dl').outputPath, '/out/qwen2.5-7b-instruct-fp16.Q4_K_M.gguf');
+});
+
+test('recommend: the app asks the configured Ollama for its version and never picks a type that version cannot load', { skip: fixtureSkip }, async () => {
+  const fake = await startFakeOllama({ version: '0.31.2' });
+  try {
+    const core = createCoreServices(() => ({ ...DEFAULT_SETTINGS, ollamaHost: fake.url }));
+    const report = await core.recommend(FIXTURE, 512, {});
+    assert.ok(fake.requests.some((r) => r.method === 'GET' && r.path === '/api/version'), 'the recommendation asked the server for its version');
+    assert.ok(report.recommended.type !== null);
+    assert.ok(!['TQ1_0', 'TQ2_0'].includes(report.recommended.type), report.recommended.type);
+    assert.ok(ftypeLoads(report.recommended.type, fake.version), `${report.recommended.type} loads on ${fake.version}`);
+    // The slider asks again at every step: the version is asked once, not each time.
+    const asked = fake.requests.filter((r) => r.path === '/api/version').length;
+    await core.recommend(FIXTURE, 256, {});
+    assert.equal(fake.requests.filter((r) => r.path === '/api/version').length, asked);
+  } finally {
+    await fake.stop();
+  }
 });
