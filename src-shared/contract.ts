@@ -29,8 +29,8 @@ export type Theme = 'system' | 'light' | 'dark';
 export const LANGUAGES: readonly Language[] = ['system', 'en', 'zh-CN'];
 export const THEMES: readonly Theme[] = ['system', 'light', 'dark'];
 
-/** What the app remembers between runs (besides the window bounds). */
-export interface Settings {
+/** What the app remembers between runs (besides the window bounds), except the hub tokens. */
+export interface EditableSettings {
   /** Folder for quantized GGUF files; null = next to the source model. */
   outputDir: string | null;
   /** Ollama base URL. */
@@ -41,25 +41,39 @@ export interface Settings {
   theme: Theme;
   /** Hugging Face endpoint (a mirror such as https://hf-mirror.com); '' = HF_ENDPOINT or huggingface.co. */
   hfEndpoint: string;
-  /** Hugging Face token for gated repos; '' = HF_TOKEN or huggingface-cli's saved token. Never logged. */
-  hfToken: string;
   /** ModelScope endpoint; '' = MODELSCOPE_ENDPOINT or modelscope.cn. */
   modelscopeEndpoint: string;
-  /** ModelScope token; '' = MODELSCOPE_API_TOKEN. Never logged. */
+}
+
+/**
+ * The hub tokens: write-only from the renderer ('' clears; then HF_TOKEN / MODELSCOPE_API_TOKEN
+ * decide). They stay in the main process and are never logged.
+ */
+export interface HubTokens {
+  hfToken: string;
   modelscopeToken: string;
 }
 
-export const DEFAULT_SETTINGS: Settings = {
+/** The settings as the renderer sees them: of each token only whether one is saved. */
+export interface Settings extends EditableSettings {
+  hfTokenSet: boolean;
+  modelscopeTokenSet: boolean;
+}
+
+/** A change the renderer may ask for: any editable setting, and a new token ('' clears it). */
+export type SettingsPatch = Partial<EditableSettings & HubTokens>;
+
+export const DEFAULT_EDITABLE_SETTINGS: EditableSettings = {
   outputDir: null,
   ollamaHost: 'http://127.0.0.1:11434',
   threads: 0,
   language: 'system',
   theme: 'system',
   hfEndpoint: '',
-  hfToken: '',
   modelscopeEndpoint: '',
-  modelscopeToken: '',
 };
+
+export const DEFAULT_SETTINGS: Settings = { ...DEFAULT_EDITABLE_SETTINGS, hfTokenSet: false, modelscopeTokenSet: false };
 
 /** Limits shared by the IPC validator and the renderer's inputs. */
 export const LIMITS = {
@@ -152,7 +166,8 @@ export interface QuantfitApi {
   deleteModel(name: string): Promise<void>;
   runningModels(): Promise<RunningModel[]>;
   getSettings(): Promise<Settings>;
-  setSettings(patch: Partial<Settings>): Promise<Settings>;
+  /** Applies a checked patch; the reply is the renderer's view (no token). */
+  setSettings(patch: SettingsPatch): Promise<Settings>;
   /** Show a file or folder in the OS file manager. */
   openPath(path: string): Promise<void>;
   /** Open an allow-listed URL in the default browser. */

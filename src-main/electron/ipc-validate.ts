@@ -6,7 +6,7 @@ import { formatMessage, msg } from '../../src-shared/messages/index.ts';
 import { QuantfitError } from '../core/errors.ts';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type Settings } from '../../src-shared/contract.ts';
+import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type SettingsPatch } from '../../src-shared/contract.ts';
 import { parseModelName } from '../../src-shared/ollama-names.ts';
 import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
@@ -204,17 +204,17 @@ function fitSource(v: unknown): FitSource | null {
   return out;
 }
 
-async function settingsPatch(v: unknown): Promise<Partial<Settings>> {
+async function settingsPatch(v: unknown): Promise<SettingsPatch> {
   const o = plainObject(v, 'settings');
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(o)) {
-    if (!(key in SETTINGS_CHECKS)) fail('settings', `has an unknown field '${key.slice(0, 40)}'`);
-    const check = SETTINGS_CHECKS[key as keyof Settings](value);
+    if (!Object.hasOwn(SETTINGS_CHECKS, key)) fail('settings', `has an unknown field '${key.slice(0, 40)}'`);
+    const check = SETTINGS_CHECKS[key as keyof SettingsPatch](value);
     if (!check.ok) fail(msg('app.where.setting', { name: key }), check.why);
     out[key] = (check as { value: unknown }).value;
   }
   if (typeof out.outputDir === 'string') out.outputDir = await existingFolder(out.outputDir, msg('app.where.setting', { name: 'outputDir' }));
-  return out as Partial<Settings>;
+  return out as SettingsPatch;
 }
 
 function externalUrl(v: unknown): string {

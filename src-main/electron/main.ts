@@ -126,7 +126,8 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),
     runningModels: () => core.runningModels(),
-    getSettings: async () => store.settings,
+    // The renderer's view: whether a hub token is set, never the token.
+    getSettings: async () => store.view,
     setSettings: async (patch) => {
       const s = await store.update(patch);
       if (patch.theme) nativeTheme.themeSource = s.theme;

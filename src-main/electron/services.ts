@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, Settings } from '../../src-shared/contract.ts';
+import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, EditableSettings } from '../../src-shared/contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
 import { quantizerPlanner } from '../core/advisor/planner.ts';
 import { advise } from '../core/advisor/recommend.ts';
@@ -72,7 +72,7 @@ export function jobKindFor(request: FitRequest): JobKind {
  * Resolve a validated request into the job's input: the output file goes to the request's folder,
  * else the settings' folder, else beside the model, with the CLI's name `<model>.<TYPE>.gguf`.
  */
-export function resolveJobInput(request: FitRequest, settings: Settings, sourceOutputDir: string = homedir()): JobInput {
+export function resolveJobInput(request: FitRequest, settings: EditableSettings, sourceOutputDir: string = homedir()): JobInput {
   const type = parseFtype(request.type).name;
   // A model from Ollama or a hub cache is never written next to: those folders are theirs.
   const dir = request.outputDir ?? settings.outputDir ?? (request.source ? sourceOutputDir : dirname(request.modelPath));
@@ -99,7 +99,7 @@ function imatrixChecker(): (path: string) => Promise<void> {
   };
 }
 
-export function createCoreServices(getSettings: () => Settings): CoreServices {
+export function createCoreServices(getSettings: () => EditableSettings): CoreServices {
   // The slider re-asks for every context length; the machine does not change that fast.
   let probed: { at: number; profile: Promise<HardwareProfile> } | null = null;
   const hardwareCached = (): Promise<HardwareProfile> => {

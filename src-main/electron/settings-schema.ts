@@ -1,7 +1,7 @@
 // One checker per setting, shared by the settings file loader (bad value → default) and the IPC
 // validator (bad value → clear error).
 import { isAbsolute } from 'node:path';
-import { LANGUAGES, LIMITS, THEMES, type Settings } from '../../src-shared/contract.ts';
+import { DEFAULT_EDITABLE_SETTINGS, LANGUAGES, LIMITS, THEMES, type EditableSettings, type HubTokens, type Settings } from '../../src-shared/contract.ts';
 import type { Message, MessageParams } from '../../src-shared/message.ts';
 import { msg, type MessageCode } from '../../src-shared/messages/index.ts';
 
@@ -65,7 +65,18 @@ export function checkHubToken(v: unknown): Check<string> {
   return ok(s);
 }
 
-export const SETTINGS_CHECKS: { [K in keyof Settings]: (v: unknown) => Check<Settings[K]> } = {
+/** The settings as the main process keeps them: with the hub tokens, which never leave this side. */
+export type StoredSettings = EditableSettings & HubTokens;
+
+export const DEFAULT_STORED_SETTINGS: StoredSettings = { ...DEFAULT_EDITABLE_SETTINGS, hfToken: '', modelscopeToken: '' };
+
+/** What the renderer may see: every token replaced by whether one is saved. */
+export function settingsView(s: StoredSettings): Settings {
+  const { hfToken, modelscopeToken, ...editable } = s;
+  return { ...editable, hfTokenSet: hfToken !== '', modelscopeTokenSet: modelscopeToken !== '' };
+}
+
+export const SETTINGS_CHECKS: { [K in keyof StoredSettings]: (v: unknown) => Check<StoredSettings[K]> } = {
   outputDir: checkOutputDirShape,
   ollamaHost: checkOllamaHost,
   threads: checkThreads,
@@ -77,4 +88,4 @@ export const SETTINGS_CHECKS: { [K in keyof Settings]: (v: unknown) => Check<Set
   modelscopeToken: checkHubToken,
 };
 
-export const SETTINGS_KEYS = Object.keys(SETTINGS_CHECKS) as Array<keyof Settings>;
+export const SETTINGS_KEYS = Object.keys(SETTINGS_CHECKS) as Array<keyof StoredSettings>;

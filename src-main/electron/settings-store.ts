@@ -3,20 +3,20 @@
 // saving writes a temp file beside it and renames, so a crash never leaves half a file.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SETTINGS, type Settings } from '../../src-shared/contract.ts';
-import { SETTINGS_CHECKS, SETTINGS_KEYS } from './settings-schema.ts';
+import type { Settings, SettingsPatch } from '../../src-shared/contract.ts';
+import { DEFAULT_STORED_SETTINGS, SETTINGS_CHECKS, SETTINGS_KEYS, settingsView, type StoredSettings } from './settings-schema.ts';
 import type { WindowState } from './window-options.ts';
 
 export const SETTINGS_FILE = 'settings.json';
 const FORMAT_VERSION = 1;
 
 export interface StoredState {
-  settings: Settings;
+  settings: StoredSettings;
   window: WindowState | null;
 }
 
-function sanitizeSettings(raw: unknown): Settings {
-  const out: Settings = { ...DEFAULT_SETTINGS };
+function sanitizeSettings(raw: unknown): StoredSettings {
+  const out: StoredSettings = { ...DEFAULT_STORED_SETTINGS };
   if (typeof raw !== 'object' || raw === null) return out;
   const rec = raw as Record<string, unknown>;
   for (const key of SETTINGS_KEYS) {
@@ -41,19 +41,19 @@ function sanitizeWindow(raw: unknown): WindowState | null {
 }
 
 export function parseStoredState(text: string | null): StoredState {
-  if (text === null) return { settings: { ...DEFAULT_SETTINGS }, window: null };
+  if (text === null) return { settings: { ...DEFAULT_STORED_SETTINGS }, window: null };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return { settings: { ...DEFAULT_SETTINGS }, window: null };
+    return { settings: { ...DEFAULT_STORED_SETTINGS }, window: null };
   }
   const rec = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   return { settings: sanitizeSettings(rec.settings), window: sanitizeWindow(rec.window) };
 }
 
 export class SettingsStore {
-  private state: StoredState = { settings: { ...DEFAULT_SETTINGS }, window: null };
+  private state: StoredState = { settings: { ...DEFAULT_STORED_SETTINGS }, window: null };
   /** Writes run one after another so an older snapshot never lands after a newer one. */
   private writing: Promise<void> = Promise.resolve();
   private seq = 0;
@@ -72,19 +72,25 @@ export class SettingsStore {
     return store;
   }
 
-  get settings(): Settings {
+  /** Main side only: includes the hub tokens. */
+  get settings(): StoredSettings {
     return { ...this.state.settings };
+  }
+
+  /** What the renderer gets: no token, only whether one is set. */
+  get view(): Settings {
+    return settingsView(this.state.settings);
   }
 
   get window(): WindowState | null {
     return this.state.window ? { ...this.state.window } : null;
   }
 
-  /** Apply an already-validated patch and persist. */
-  async update(patch: Partial<Settings>): Promise<Settings> {
+  /** Apply an already-validated patch ('' clears a token) and persist; returns the renderer's view. */
+  async update(patch: SettingsPatch): Promise<Settings> {
     this.state = { ...this.state, settings: { ...this.state.settings, ...patch } };
     await this.save();
-    return this.settings;
+    return this.view;
   }
 
   async setWindow(state: WindowState): Promise<void> {

@@ -3,18 +3,19 @@
 // of SOURCE_JOB_ID). No electron import: main.ts and the e2e bridge both use it. Downloads are I/O
 // (the checksum is streamed), so they run here rather than in the quantizer's utility process.
 
-import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource, type Settings } from '../../src-shared/contract.ts';
+import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource } from '../../src-shared/contract.ts';
 import { CancelledError, QuantfitError } from '../core/errors.ts';
 import { OllamaClient } from '../core/ollama/client.ts';
 import { resolveOllamaHost } from '../core/ollama/host.ts';
 import { listHubRepo } from '../core/sources/hub.ts';
 import type { HubSettings } from '../core/sources/hub-settings.ts';
+import type { StoredSettings } from './settings-schema.ts';
 import { ollamaSourceGrade } from '../core/sources/ollama.ts';
 import { parseModelReference, type ModelReference } from '../core/sources/reference.ts';
 import { fitSourceOf, resolveModelReference, type ResolvedModel } from '../core/sources/resolve.ts';
 
 /** The app's hub settings over the environment ('' = what the environment says). */
-export function hubSettingsOf(s: Settings): Partial<HubSettings> {
+export function hubSettingsOf(s: StoredSettings): Partial<HubSettings> {
   return {
     ...(s.hfEndpoint ? { hfEndpoint: s.hfEndpoint } : {}),
     ...(s.hfToken ? { hfToken: s.hfToken } : {}),
@@ -37,7 +38,7 @@ export class SourceServices {
   private download: AbortController | null = null;
 
   constructor(
-    private readonly settings: () => Settings,
+    private readonly settings: () => StoredSettings,
     private readonly push: (m: JobMessage) => void,
     /** Hub settings that win over the app's (tests: the hub cache folder). */
     private readonly overrides: Partial<HubSettings> = {},

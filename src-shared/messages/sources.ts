@@ -79,6 +79,9 @@ export const catalogue = {
     'sources.settings.hfToken': 'Hugging Face token for gated models (empty: HF_TOKEN)',
     'sources.settings.msEndpoint': 'ModelScope endpoint (empty: MODELSCOPE_ENDPOINT, else modelscope.cn)',
     'sources.settings.msToken': 'ModelScope token (empty: MODELSCOPE_API_TOKEN)',
+    'sources.settings.tokenSaved': 'A token is saved (type a new one to replace it)',
+    'sources.settings.tokenNone': 'No token saved',
+    'sources.settings.tokenClear': 'Remove the saved token',
   },
   'zh-CN': {
     'sources.ref.empty': '未指定模型。',
@@ -156,5 +159,8 @@ export const catalogue = {
     'sources.settings.hfToken': 'Hugging Face 令牌，用于需授权的模型（留空：使用 HF_TOKEN）',
     'sources.settings.msEndpoint': 'ModelScope 端点（留空：使用 MODELSCOPE_ENDPOINT，否则 modelscope.cn）',
     'sources.settings.msToken': 'ModelScope 令牌（留空：使用 MODELSCOPE_API_TOKEN）',
+    'sources.settings.tokenSaved': '已保存令牌（输入新令牌即可替换）',
+    'sources.settings.tokenNone': '未保存令牌',
+    'sources.settings.tokenClear': '删除已保存的令牌',
   },
 } satisfies Catalogue;

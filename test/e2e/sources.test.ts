@@ -165,6 +165,19 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
           await page.getByTestId('nav-settings').click();
           await page.getByTestId('settings-hubs').getByRole('heading', { name: T('sources.settings.title') }).waitFor();
           await shot(page, `sources-4-settings-${lang}`);
+          // A token is write-only: typed once, then only "saved" shows; the reply never carries it.
+          const secret = `hf_e2eSECRET${lang.length}`;
+          await page.getByTestId('hf-token').fill(secret);
+          await page.getByTestId('hf-token').press('Enter');
+          await page.getByTestId('hf-token-clear').waitFor();
+          assert.equal(await page.getByTestId('hf-token').inputValue(), '');
+          const reply = await bridge.invoke('getSettings', []);
+          assert.ok(reply.ok && (reply.value as { hfTokenSet: boolean }).hfTokenSet);
+          assert.ok(!JSON.stringify(reply).includes(secret) && !(await page.content()).includes(secret));
+          await page.getByTestId('hf-token-clear').click();
+          await page.getByTestId('hf-token-clear').waitFor({ state: 'detached' });
+          const after = await bridge.invoke('getSettings', []);
+          assert.ok(after.ok && !(after.value as { hfTokenSet: boolean }).hfTokenSet);
           assert.deepEqual(problems, []);
         } finally {
           await context.close();

@@ -106,6 +106,18 @@ test('ipc: settings patches are checked per key', async () => {
   await rejects(validateArgs('setSettings', [{ ollamaHost: 'file:///x' }]), /must start with http/);
   await rejects(validateArgs('setSettings', [{ outputDir: join(dir, 'missing') }]), /does not exist/);
   await rejects(validateArgs('setSettings', [{ admin: true }]), /unknown field 'admin'/);
+  await rejects(validateArgs('setSettings', [{ toString: 'x' }]), /unknown field 'toString'/);
+});
+
+test('ipc: hub tokens are write-only: a new token or \'\' to clear; the view\'s flags cannot be set; a bad token is not echoed', async () => {
+  assert.deepEqual(await validateArgs('setSettings', [{ hfToken: ' hf_abc ' }]), [{ hfToken: 'hf_abc' }]);
+  assert.deepEqual(await validateArgs('setSettings', [{ modelscopeToken: '' }]), [{ modelscopeToken: '' }]);
+  await rejects(validateArgs('setSettings', [{ hfTokenSet: true }]), /unknown field 'hfTokenSet'/);
+  await rejects(validateArgs('setSettings', [{ modelscopeTokenSet: false }]), /unknown field 'modelscopeTokenSet'/);
+  await rejects(validateArgs('setSettings', [{ hfToken: 42 }]), /setting 'hfToken'/);
+  const refused = await validateArgs('setSettings', [{ hfToken: 'hf_SECRET and more' }]).then(() => null, (err: Error) => err.message);
+  assert.match(refused ?? '', /setting 'hfToken'/);
+  assert.ok(!refused?.includes('hf_SECRET'));
 });
 
 test('ipc: openExternal only for allow-listed links, openPath for existing paths, copyText bounded', async () => {

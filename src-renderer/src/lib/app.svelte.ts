@@ -2,7 +2,7 @@
 import {
   APP_STAGE_IDS, DEFAULT_SETTINGS, LIMITS, STAGE_IDS,
   type Estimate, type FitRequest, type FitResult, type HardwareProfile, type JobEvent, type JobMessage, type ModelFileInfo, type RecommendReport,
-  type KeptOutput, type Message, type Settings, type Stage,
+  type KeptOutput, type Message, type Settings, type SettingsPatch, type Stage,
 } from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
 import type { FitSource } from '../../../src-shared/types/fit.ts';
@@ -100,7 +100,7 @@ export function applyTheme(theme: Settings['theme']): void {
   else document.documentElement.dataset.theme = theme;
 }
 
-export async function saveSettings(patch: Partial<Settings>): Promise<void> {
+export async function saveSettings(patch: SettingsPatch): Promise<void> {
   app.settings = await api().setSettings(patch);
   if (patch.language) applyLanguage(app.settings.language);
   if (patch.theme) applyTheme(app.settings.theme);

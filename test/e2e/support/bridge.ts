@@ -111,7 +111,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),
     runningModels: () => core.runningModels(),
-    getSettings: async () => store.settings,
+    getSettings: async () => store.view,
     setSettings: (patch) => store.update(patch),
     openPath: async (p) => {
       records.opened.push(produced.assertProduced(p));
