@@ -35,6 +35,21 @@ export interface Estimate {
   readonly pplIncrease: number | null;
   /** This type cannot be made without an importance matrix. */
   readonly requiresImatrix: boolean;
+  /** This model's own quality at this type, measured with llama.cpp (recommend --measure); absent when not measured. */
+  readonly measured?: MeasuredQuality;
+}
+
+/** A type's quality measured on the model itself: KL divergence and perplexity against the original. */
+export interface MeasuredQuality {
+  readonly kld: number;
+  readonly kldP99: number;
+  readonly ppl: number;
+  readonly pplReference: number;
+  readonly sameTopP: number;
+  /** Tokens scored. */
+  readonly tokens: number;
+  /** Quantized with an importance matrix computed over the same text. */
+  readonly imatrix: boolean;
 }
 
 /** One row of the options table (the same shape as an Estimate). */

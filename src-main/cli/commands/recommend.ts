@@ -14,6 +14,9 @@ import { DEFAULT_CTX } from '../../core/advisor/constants.ts';
 import { UsageError, usageError } from '../args.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
+import { findFtype } from '../../core/quant/ftypes.ts';
+import { ProgressPrinter } from '../progress.ts';
+import { tmpdir } from 'node:os';
 
 export const help = `Usage: quantfit recommend <model> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
 
@@ -28,6 +31,11 @@ Options:
   --unified      the GPU shares RAM (Apple Silicon, APU); without --vram it may use ~2/3 of RAM
                  (3/4 above 36 GiB), macOS's default limit
   --imatrix      an importance matrix is at hand: the IQ2/IQ1 types can be recommended
+  --measure TYPES  measure these types (comma-separated, e.g. Q4_K_M,Q3_K_M,IQ2_XS) on this model
+                 with llama.cpp: each is quantized (in a work folder under the system's temp
+                 folder, removed after) and its KL divergence and perplexity against the original fill the quality
+                 column, marked measured (JSON: options[].measured). Takes minutes per type.
+  --text FILE    the text --measure runs over (default: the shipped calibration text)
   --json         print JSON: {hardware, ctx, budget, options: [{type, fileBytes, kvCacheBytes,
                  computeBytes, totalBytes, fit, gpuLayers, pplIncrease, requiresImatrix}],
                  recommended: {type, fit, gpuLayers, reason, reasons: [{code, ...}]}}
@@ -43,6 +51,7 @@ export async function run(args: string[]): Promise<number> {
     {
       ctx: { type: 'string' }, ram: { type: 'string' }, vram: { type: 'string' },
       unified: { type: 'boolean' }, imatrix: { type: 'boolean' }, json: { type: 'boolean' }, ...MODEL_ARG_OPTIONS,
+      measure: { type: 'string' }, text: { type: 'string' },
     },
     { min: 1, max: 1, names: 'quantfit recommend <model.gguf> [options]' },
   );
@@ -66,13 +75,36 @@ export async function run(args: string[]): Promise<number> {
     ...(ctx !== undefined ? { ctx } : {}),
     hasImatrix: values.imatrix === true,
   });
+  const measured = values.measure === undefined ? report : await measureReport(report, model.path, values.measure, values.text);
   if (values.json) {
-    const { skipped: _skipped, ...json } = report;
+    const { skipped: _skipped, ...json } = measured;
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
-    process.stdout.write(recommendTable(report, report.skipped));
+    process.stdout.write(recommendTable(measured, report.skipped));
   }
   return 0;
+}
+
+/** The report with `--measure`'s types measured on the model (progress on stderr). */
+async function measureReport<R extends RecommendReport>(report: R, modelPath: string, list: string, textPath: string | undefined): Promise<R> {
+  const types = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const t of types) if (!findFtype(t)) throw usageError('cli.expected', { usage: `--measure TYPE,TYPE… (unknown type '${t}')` });
+  const { measureTypes } = await import('../../core/engine/measure.ts');
+  const { readCalibrationText } = await import('../../core/engine/text.ts');
+  const { defaultCalibrationTextPath } = await import('../../core/engine/calibration.ts');
+  const { text, file } = await readCalibrationText(textPath ?? defaultCalibrationTextPath());
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  const progress = new ProgressPrinter(process.stderr, { stages: true });
+  try {
+    const measured = await measureTypes(modelPath, types, { text, textFile: file, workDir: tmpdir(), signal: controller.signal, onEvent: (e) => progress.onEvent(e) });
+    progress.end();
+    return { ...report, options: report.options.map((o) => (measured.has(o.type) ? { ...o, measured: measured.get(o.type)! } : o)) };
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+  }
 }
 
 function machineLine(hw: HardwareProfile, report: RecommendReport): Message {
@@ -98,7 +130,8 @@ export function recommendTable(report: RecommendReport, skipped: readonly { type
     o.requiresImatrix ? say(msg('cli.rec.imatrix', { type: o.type })) : o.type,
     formatBytes(o.fileBytes), formatBytes(o.kvCacheBytes), formatBytes(o.computeBytes), formatBytes(o.totalBytes),
     o.fit === 'none' ? '-' : say(msg(FIT_LABEL[o.fit])), o.fit === 'partial' || o.fit === 'gpu' ? String(o.gpuLayers) : '',
-    o.pplIncrease === null ? say(msg('cli.rec.notMeasured')) : o.pplIncrease.toFixed(4),
+    o.measured ? say(msg('engine.rec.measured', { kld: o.measured.kld.toFixed(4), ppl: (100 * (o.measured.ppl / o.measured.pplReference - 1)).toFixed(2) }))
+      : o.pplIncrease === null ? say(msg('cli.rec.notMeasured')) : o.pplIncrease.toFixed(4),
   ]);
   const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!))));
   const right = new Set([2, 3, 4, 5, 7, 8]);
@@ -109,5 +142,7 @@ export function recommendTable(report: RecommendReport, skipped: readonly { type
   out.push(say(reasonsMessage(report.recommended.reasons, NUMBERS)));
   for (const s of skipped) out.push(say(msg('cli.rec.skipped', { type: s.type, reason: s.message })));
   out.push(say(msg('cli.rec.pplNote')));
+  const measuredOn = report.options.find((o) => o.measured)?.measured;
+  if (measuredOn) out.push(say(msg('engine.rec.measuredNote', { tokens: measuredOn.tokens })));
   return `${out.join('\n')}\n`;
 }

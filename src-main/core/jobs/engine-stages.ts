@@ -7,9 +7,9 @@
 // Like 'source', a stage with nothing to do for this job says nothing (no 'skipped' event).
 
 import { join } from 'node:path';
-import { REQUIRES_IMATRIX } from '../advisor/quality.ts';
 import { evaluateQuant } from '../engine/eval.ts';
 import { makeImatrix } from '../engine/imatrix.ts';
+import { typeNeedsImatrix } from '../engine/measure.ts';
 import { llamaUnavailableReason } from '../engine/llama.ts';
 import { defaultCalibrationTextPath } from '../engine/calibration.ts';
 import { readCalibrationText } from '../engine/text.ts';
@@ -34,17 +34,6 @@ export function cannotMakeImatrix(job: FitContext, source: SourceModel): string 
   if (job.request.makeImatrix === false) return 'not asked to (makeImatrix false)';
   if (source.folder) return 'llama.cpp reads GGUF files, and the input is a model folder';
   return llamaUnavailableReason();
-}
-
-/** True when quantizing `header` to `ftype` needs an importance matrix (llama-quantize refuses it without one). */
-export function typeNeedsImatrix(header: GgufHeader, ftype: Ftype): boolean {
-  if (REQUIRES_IMATRIX.has(ftype.name)) return true;
-  try {
-    planQuantization(header, { ftype, allowRequantize: true });
-    return false;
-  } catch (err) {
-    return (err as { code?: string }).code === 'quant.needsImatrix';
-  }
 }
 
 /** True when the 'imatrix' stage will compute one: the type needs it, none was given, and it can. */

@@ -1,0 +1,71 @@
+// This model's own quality per quant type (`recommend --measure`): each type quantized whole into a
+// work folder and scored against the original as `quantfit eval` scores it (KL divergence, perplexity),
+// the original's log-probs computed once; types that need an importance matrix get one computed once.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REQUIRES_IMATRIX } from '../advisor/quality.ts';
+import { throwIfAborted } from '../errors.ts';
+import { readGgufHeader } from '../gguf/reader.ts';
+import type { GgufHeader } from '../gguf/types.ts';
+import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
+import type { JobEvent } from '../progress.ts';
+import { parseFtype, type Ftype } from '../quant/ftypes.ts';
+import { quantizeFile } from '../quant/pipeline.ts';
+import { planQuantization } from '../quant/policy.ts';
+import type { MeasuredQuality } from '../../../src-shared/types/advisor.ts';
+import { evaluateQuant } from './eval.ts';
+import { makeImatrix } from './imatrix.ts';
+
+/** True when quantizing `header` to `ftype` needs an importance matrix (llama-quantize refuses it without one). */
+export function typeNeedsImatrix(header: GgufHeader, ftype: Ftype): boolean {
+  if (REQUIRES_IMATRIX.has(ftype.name)) return true;
+  try {
+    planQuantization(header, { ftype, allowRequantize: true });
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === 'quant.needsImatrix';
+  }
+}
+
+export interface MeasureOptions {
+  readonly text: string;
+  readonly textFile: string;
+  readonly ctx?: number;
+  readonly chunks?: number;
+  readonly threads?: number;
+  /** A folder with room for one quantized copy; a work folder inside it is removed at the end. */
+  readonly workDir: string;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: JobEvent) => void;
+}
+
+export async function measureTypes(model: string, types: readonly string[], options: MeasureOptions): Promise<Map<string, MeasuredQuality>> {
+  const ftypes = types.map((t) => parseFtype(t));
+  const header = await readGgufHeader(model);
+  const work = await mkdtemp(join(options.workDir, '.quantfit-measure-'));
+  const run = { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
+  try {
+    let imatrix: Imatrix | undefined;
+    if (ftypes.some((f) => typeNeedsImatrix(header, f))) {
+      const path = join(work, 'imatrix.gguf');
+      await makeImatrix(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks: 32, ...run });
+      imatrix = await loadImatrix(path);
+    }
+    const out = new Map<string, MeasuredQuality>();
+    for (const ftype of ftypes) {
+      throwIfAborted(options.signal);
+      const path = join(work, `${ftype.name}.gguf`);
+      const withImatrix = imatrix ? { imatrix: imatrix.entries, overrideKv: imatrixKvOverrides(imatrix) } : {};
+      await quantizeFile(model, path, { ftype, ...withImatrix }, run);
+      const r = await evaluateQuant(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks: options.chunks, cacheDir: work, ...run });
+      await rm(path, { force: true });
+      out.set(ftype.name, {
+        kld: r.kld.mean, kldP99: r.kld.p99, ppl: r.candidate.ppl, pplReference: r.reference.ppl, sameTopP: r.sameTopP, tokens: r.tokens, imatrix: imatrix !== undefined,
+      });
+    }
+    return out;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
