@@ -13,14 +13,6 @@ export const MODEL_ARG_OPTIONS = {
   file: { type: 'string', multiple: true },
 } as const;
 
-export const MODEL_ARG_HELP = `Model: a GGUF file, a Hugging Face model folder (config.json, *.safetensors,
-  tokenizer; converted as convert_hf_to_gguf.py does, in the same pass), or
-  ollama:NAME[:TAG]           a model of the local Ollama, read in place (--pull pulls it first)
-  hf:ORG/REPO[@REV][/PATH]    Hugging Face (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE are honoured)
-  modelscope:ORG/REPO[@REV][/PATH]  ModelScope (MODELSCOPE_ENDPOINT, MODELSCOPE_API_TOKEN, MODELSCOPE_CACHE)
-  or a huggingface.co / hf-mirror.com / modelscope.cn URL
-  Downloads land in the hub's own cache and are reused; --file PATH picks repo files (repeatable).`;
-
 export interface ModelArgOptions {
   readonly pull?: boolean;
   readonly host?: string;

@@ -10,6 +10,7 @@ import { catalogue as engine } from './engine.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as gguf } from './gguf.ts';
 import { catalogue as hardware } from './hardware.ts';
+import { catalogue as help } from './help.ts';
 import { catalogue as imatrix } from './imatrix.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as quant } from './quant.ts';
@@ -27,6 +28,7 @@ const AREAS = [
   fit,
   gguf,
   hardware,
+  help,
   imatrix,
   ollama,
   quant,

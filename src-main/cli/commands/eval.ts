@@ -9,30 +9,7 @@ import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { say } from '../locale.ts';
 
-export const help = `Usage: quantfit eval <reference.gguf> <candidate.gguf> [options]
-
-Measures how far CANDIDATE (a quantized model) strays from REFERENCE (its original), as
-llama.cpp's llama-perplexity --kl-divergence does: the text is cut into chunks of --ctx tokens
-(BOS first), both models predict the second half of each chunk, and it reports the perplexity
-of both, the KL divergence of the candidate's next-token distribution from the reference's
-(mean, median, 99th percentile, maximum), how often both put the same token on top, and the
-RMS difference of the probability given to the actual next token.
-
-The reference's log-probabilities are computed once and kept in --cache-dir (in llama-perplexity's
---kl-divergence-base format), so checking several candidates costs one reference pass.
-
-Options:
-  --text FILE       the text to evaluate on (plain UTF-8; at least 2 × ctx tokens; default: the
-                    calibration text shipped with Quantfit — English, Simplified Chinese and code)
-  --ctx N           tokens per chunk (default ${DEFAULT_EVAL_CTX})
-  --chunks N        at most N chunks (default ${DEFAULT_EVAL_CHUNKS})
-  --threads N       CPU threads (default: all cores)
-  --cache-dir DIR   where the reference's log-probabilities are kept (default: the candidate's folder)
-  --json            print one JSON object: {ctx, chunks, tokens, reference: {ppl}, candidate: {ppl},
-                    kld: {mean, median, p99, max}, sameTopP, rmsDeltaP} (fractions, not percents)
-
-Progress goes to stderr.
-`;
+export const help = msg('help.eval', { ctx: DEFAULT_EVAL_CTX, chunks: DEFAULT_EVAL_CHUNKS });
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

@@ -11,49 +11,12 @@ import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { jsonEvents, withInterrupt } from '../ollama-output.ts';
 import { ProgressPrinter } from '../progress.ts';
-import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS } from '../model-arg.ts';
+import { MODEL_ARG_OPTIONS } from '../model-arg.ts';
 
-export const help = `Usage: quantfit fit <model> [options]
-
-Quantizes a GGUF model (or converts and quantizes a Hugging Face folder in one pass) to the type
-that fits this machine (or the one you give), registers it with the local Ollama (Modelfile,
-upload, create) and runs a short test prompt, as one job.
-
-Options:
-  --type TYPE|auto    llama-quantize type (${FTYPES.filter((f) => !f.aliasOf).map((f) => f.name).slice(0, 6).join(', ')}, …) or auto (default):
-                      the advisor picks the best type that fits and says why
-  --name NAME         Ollama model name, model[:tag] (default: <file-stem>:<type>, lower case; for
-                      ollama:NAME:TAG-fp16 it is NAME:TAG-<type>)
-  --ctx N             context length for the memory prediction and PARAMETER num_ctx
-                      (default 4096, or the model's training context when shorter)
-  --host URL          Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434)
-  --out DIR           folder for <file-stem>.<TYPE>.gguf and its Modelfile (default: next to the model;
-                      the current folder for models from Ollama or a hub)
-  --pull              ollama: pull the model through Ollama first
-  --imatrix FILE      importance matrix (llama-imatrix .dat or GGUF); without one, a type that needs
-                      one (IQ2_XS, IQ3_XXS, Q2_K_S, …) gets one computed with llama.cpp over the
-                      shipped calibration text, kept beside the output as <file-stem>.imatrix.gguf
-  --no-imatrix        do not compute an importance matrix (types that need one are then refused)
-  --check-quality     after quantizing, measure the output against the model with llama.cpp: KL
-                      divergence, perplexity, same top token (as llama-perplexity --kl-divergence)
-  --threads N         quantizer threads (default: all cores); the output does not depend on it
-  --system TEXT       system prompt
-  --go-template       write Quantfit's Go chat template for the model's family even where Ollama
-                      (0.30 or newer) renders the GGUF's own chat template (a Go template drops tool calling)
-  --no-verify         skip the test prompt
-  --force             replace an existing output file and an existing model of the same name
-  --allow-requantize  quantize an input that is already quantized (lower quality)
-  --start-ollama      if no server answers, start 'ollama serve' (when Ollama is installed)
-  --json              NDJSON progress events on stdout, then one line:
-                      {"model","file","sha256","verify":{"tokensPerSecond","loadMs","sizeBytes","sizeVramBytes"}}
-
-If the model is already of the type asked for, it is registered as it is. If an Ollama step fails
-after quantizing, the quantized file is kept (it is complete) and the error says how to import it.
-A model from Ollama keeps its template, system prompt, parameters and licence; the source model
-and its files are never changed. Progress goes to stderr.
-
-${MODEL_ARG_HELP}
-`;
+export const help = msg('help.fit', {
+  someTypes: FTYPES.filter((f) => !f.aliasOf).map((f) => f.name).slice(0, 6).join(', '),
+  model: msg('help.modelArg'),
+});
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

@@ -10,27 +10,7 @@ import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { say } from '../locale.ts';
 
-export const help = `Usage: quantfit imatrix <model.gguf> -o <imatrix.gguf> [options]
-
-Makes an importance matrix as llama.cpp's llama-imatrix does: the model runs over the text in
-chunks of --ctx tokens, and for every weight matrix of its layers the squared activations entering
-it are summed per column (per expert for mixture-of-experts models) and the tokens counted. The
-file is llama-imatrix's GGUF form; pass it to \`quantfit quantize --imatrix\` or \`quantfit fit --imatrix\`
-(IQ1_S…IQ3_XXS and Q2_K_S need one; every other type gets better with one).
-
-Options:
-  -o, --output FILE   where to write it (GGUF form)
-  --text FILE         the text to run over (plain UTF-8; default: the calibration text shipped with
-                      Quantfit — English, Simplified Chinese and code)
-  --ctx N             tokens per chunk (default ${DEFAULT_IMATRIX_CTX})
-  --chunks N          at most N chunks (default: all the text holds)
-  --threads N         CPU threads (default: all cores)
-  --process-output    collect output.weight too (llama-imatrix --process-output)
-  --force             overwrite an existing output file
-  --json              print a JSON summary: {out, entries, chunks, chunkSize}
-
-Progress goes to stderr.
-`;
+export const help = msg('help.imatrix', { ctx: DEFAULT_IMATRIX_CTX });
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

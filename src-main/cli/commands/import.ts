@@ -11,29 +11,7 @@ import { verifySummary } from '../../core/ollama/verify.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { HumanProgress, jsonEvents, withInterrupt } from '../ollama-output.ts';
 
-export const help = `Usage: quantfit import <file.gguf> --name NAME [options]
-
-Registers a GGUF with the local Ollama: computes its sha256, writes <file>.Modelfile next to it,
-uploads it (skipped when Ollama already has it), creates the model and runs a short test prompt.
-
-Options:
-  --name NAME        model name, model[:tag] (tag defaults to latest)   (required)
-  --host URL         Ollama server (default: OLLAMA_HOST if it is on this machine, else 127.0.0.1:11434);
-                     a host you name here may be another machine
-  --ctx N            context length to store as PARAMETER num_ctx
-  --system TEXT      system prompt
-  --template FILE    a Go template to use instead of the one Quantfit picks from the GGUF
-  --go-template      write Quantfit's Go chat template for the model's family even where Ollama
-                     (0.30 or newer) renders the GGUF's own chat template (a Go template drops tool calling)
-  --modelfile PATH   where to write the Modelfile (default: <file>.Modelfile next to the GGUF)
-  --sha256 HEX       the file's sha256 if already known (skips hashing)
-  --predicted-bytes N  the memory the advisor predicted, shown next to what Ollama reports
-  --start-ollama     if no server answers, start 'ollama serve' (when Ollama is installed)
-  --force            replace an existing model of the same name
-  --no-verify        skip the test prompt
-  --json             NDJSON progress events on stdout, then one line:
-                     {"model","file","sha256","verify":{"tokensPerSecond","loadMs","sizeBytes","sizeVramBytes"}}
-`;
+export const help = msg('help.import');
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

@@ -4,26 +4,12 @@
 import { parseCommandArgs } from '../args.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { displayWidth, padDisplay, say } from '../locale.ts';
-import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
+import { MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 import { readModelHeader } from '../../core/convert/model.ts';
 import { ggmlTypeName } from '../../core/gguf/ggml-types.ts';
 import { GgufValueType, ggufValueTypeName, isGgufArray, type GgufHeader, type GgufValue } from '../../core/gguf/types.ts';
 
-export const help = `Usage: quantfit inspect <model> [--json] [--full] [--pull] [--host URL]
-
-Shows a GGUF file's version, alignment, metadata (key/values) and tensors (name, type, shape, bytes).
-For a Hugging Face folder (config.json, *.safetensors, tokenizer), shows the GGUF that converting it
-writes (convert_hf_to_gguf.py --outtype auto), read from the headers alone.
-
-Options:
-  --json   print JSON: {file, version, alignment, dataOffset, fileSize, kv: {...},
-           tensors: [{name, type, shape, offset, bytes}]}; 64-bit integers are numbers when
-           exactly representable, else strings
-  --full   do not abbreviate: arrays over ${64} items (JSON: {abbreviated, length, items}) and, in
-           the table, long strings and arrays
-
-${MODEL_ARG_HELP}
-`;
+export const help = msg('help.inspect', { maxItems: 64, model: msg('help.modelArg') });
 
 /** Arrays longer than this are abbreviated in JSON unless --full. */
 const JSON_ARRAY_LIMIT = 64;

@@ -11,41 +11,13 @@ import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 import { isModelFolder } from '../../core/convert/model.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
 import { pathExists } from '../../core/fs-util.ts';
-import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
+import { MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
 /** A folder to F16/BF16/F32 is what the converter itself writes, not a requantization. */
 const FLOAT_OUTTYPES: Readonly<Record<string, 'f16' | 'bf16' | 'f32'>> = { F16: 'f16', BF16: 'bf16', F32: 'f32' };
 
-export const help = `Usage: quantfit quantize <model> <out.gguf> <TYPE> [options]
-
-Quantizes a GGUF model exactly as llama.cpp's llama-quantize does (same tensor types, same bytes).
-A Hugging Face folder (config.json, *.safetensors, tokenizer) is converted and quantized in one pass:
-the same bytes as convert_hf_to_gguf.py --outtype auto then llama-quantize TYPE; for F16, BF16 and
-F32, the same bytes as convert_hf_to_gguf.py --outtype f16|bf16|f32.
-TYPE is a llama-quantize type name (case-insensitive) or its numeric id:
-  ${typeList}
-
-Options:
-  --threads N                 worker threads (default: all cores, at most 16); the output does not depend on it
-  --pure                      no k-quant mixture: every quantizable tensor gets TYPE's default type
-  --output-tensor-type T      ggml type for output.weight (e.g. q8_0)
-  --token-embedding-type T    ggml type for token_embd.weight
-  --tensor-type REGEX=T       tensors whose name matches REGEX get type T (repeatable; first match wins)
-  --leave-output-tensor       keep output.weight as it is
-  --allow-requantize          allow quantizing tensors that are already quantized (lower quality)
-  --override-kv KEY=TYPE:VAL  set a metadata key in the output; TYPE is int, float, bool or str (repeatable)
-  --imatrix FILE              importance matrix from llama-imatrix (.dat or GGUF form); needed for
-                              IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ2_M, IQ3_XXS and Q2_K_S
-  --include-weights NAME      use the importance matrix only for tensors whose name contains NAME (repeatable)
-  --exclude-weights NAME      do not use it for tensors whose name contains NAME (repeatable)
-  --force                     overwrite an existing output file (never the input)
-  --json                      print a JSON summary on stdout: {out, bytes, sha256, seconds, tensorTypes}
-
-Progress goes to stderr.
-
-${MODEL_ARG_HELP}
-`;
+export const help = msg('help.quantize', { types: typeList, model: msg('help.modelArg') });
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(

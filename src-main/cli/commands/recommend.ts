@@ -13,37 +13,12 @@ import type { RecommendReport } from '../../core/advisor/types.ts';
 import { DEFAULT_CTX } from '../../core/advisor/constants.ts';
 import { UsageError, usageError } from '../args.ts';
 import { errorMessage } from '../../core/errors.ts';
-import { MODEL_ARG_HELP, MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
+import { MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 import { findFtype } from '../../core/quant/ftypes.ts';
 import { ProgressPrinter } from '../progress.ts';
 import { tmpdir } from 'node:os';
 
-export const help = `Usage: quantfit recommend <model> [--ctx N] [--ram SIZE] [--vram SIZE] [--unified] [--imatrix] [--json]
-
-For every quant type: the exact size of the file quantize would write, the KV cache and compute
-buffers at the context length, the total, and where it fits on this machine (all on the GPU, partly,
-CPU only, or not at all). Then the recommended type and why.
-
-Options:
-  --ctx N        context length in tokens (default ${DEFAULT_CTX}, or the model's own if shorter)
-  --ram SIZE     pretend the machine has this much RAM (e.g. 16G, 32GiB, bytes); units are binary
-  --vram SIZE    pretend the GPU has this much memory (0: no GPU); replaces the probed GPUs
-  --unified      the GPU shares RAM (Apple Silicon, APU); without --vram it may use ~2/3 of RAM
-                 (3/4 above 36 GiB), macOS's default limit
-  --imatrix      an importance matrix is at hand: the IQ2/IQ1 types can be recommended
-  --measure TYPES  measure these types (comma-separated, e.g. Q4_K_M,Q3_K_M,IQ2_XS) on this model
-                 with llama.cpp: each is quantized (in a work folder under the system's temp
-                 folder, removed after) and its KL divergence and perplexity against the original fill the quality
-                 column, marked measured (JSON: options[].measured). Takes minutes per type.
-  --text FILE    the text --measure runs over (default: the shipped calibration text)
-  --json         print JSON: {hardware, ctx, budget, options: [{type, fileBytes, kvCacheBytes,
-                 computeBytes, totalBytes, fit, gpuLayers, pplIncrease, requiresImatrix}],
-                 recommended: {type, fit, gpuLayers, reason, reasons: [{code, ...}]}}
-
-Nothing fitting is not an error: fit is "none" and the reason says what would fit.
-
-${MODEL_ARG_HELP}
-`;
+export const help = msg('help.recommend', { ctx: DEFAULT_CTX, model: msg('help.modelArg') });
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
