@@ -5,6 +5,7 @@ import type { JobEvent } from '../core/progress.ts';
 import { msg } from '../../src-shared/messages/index.ts';
 import { say } from './locale.ts';
 import { stageLine } from './progress.ts';
+import { stageName } from '../core/jobs/runner.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -12,8 +13,8 @@ function mib(bytes: number): string {
 
 function eta(s: number | null): string {
   if (s === null) return '';
-  if (s < 60) return ` ETA ${Math.ceil(s)}s`;
-  return ` ETA ${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+  const time = s < 60 ? `${Math.ceil(s)}s` : `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+  return ` ${say(msg('jobProgress.eta', { time }))}`;
 }
 
 /** Writes JobEvents for people: one line per stage change or log, a redrawn line for progress. */
@@ -30,7 +31,7 @@ export class HumanProgress {
       if (this.out.isTTY && now - this.lastDraw < 100 && e.done < e.total) return;
       this.lastDraw = now;
       const pct = e.total > 0 ? ((e.done / e.total) * 100).toFixed(1) : '0.0';
-      const line = `${e.statusText ? say(e.statusText) : (e.status ?? e.stage)} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
+      const line = `${e.statusText ? say(e.statusText) : (e.status ?? say(stageName(e.stage)))} ${pct}% ${mib(e.done)} / ${mib(e.total)}${e.rate > 0 ? ` ${mib(e.rate)}/s` : ''}${eta(e.etaSeconds)}`;
       if (this.out.isTTY) {
         this.out.write(`\r\x1b[K${line}`);
         this.redrawing = true;

@@ -39,7 +39,7 @@ export class ProgressPrinter {
       this.clear();
       const text = e.text ? say(e.text) : e.message;
       if (this.stages) this.out.write(`${e.level === 'warn' ? say(msg('fit.cli.warning', { text })) : `  ${text}`}\n`);
-      else this.out.write(`quantfit: ${e.level === 'warn' ? 'warning: ' : ''}${text}\n`);
+      else this.out.write(`quantfit: ${e.level === 'warn' ? say(msg('fit.cli.warning', { text })) : text}\n`);
       return;
     }
     if (e.type === 'stage') {
@@ -52,16 +52,18 @@ export class ProgressPrinter {
     }
     const pct = e.total > 0 ? (100 * e.done) / e.total : 100;
     const tokens = e.unit === 'tokens';
-    const rate = tokens ? `${e.rate.toFixed(0)} tok/s` : `${(e.rate / MB).toFixed(1)} MB/s`;
-    const amount = tokens ? `${e.done}/${e.total} tokens` : `${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB`;
+    const rate = tokens ? say(msg('jobProgress.tokenRate', { rate: e.rate.toFixed(0) })) : `${(e.rate / MB).toFixed(1)} MB/s`;
+    const amount = tokens ? say(msg('jobProgress.tokens', { done: e.done, total: e.total })) : `${(e.done / MB).toFixed(1)}/${(e.total / MB).toFixed(1)} MiB`;
+    const eta = say(msg('jobProgress.eta', { time: formatEta(e.etaSeconds) }));
+    const stage = say(stageName(e.stage));
     const where = e.tensor ? `[${e.tensor.index + 1}/${e.tensor.count}] ${e.tensor.name} → ${e.tensor.type}` : (e.statusText ? say(e.statusText) : (e.status ?? ''));
     if (this.tty) {
       const width = 24;
       const fill = Math.round((pct / 100) * width);
       // Multi-stage jobs name the stage and show the bytes; the quantize command's bar is unchanged.
-      const label = this.stages || tokens ? `${e.stage} ` : '';
+      const label = this.stages || tokens ? `${stage} ` : '';
       const bytes = this.stages || tokens ? ` ${amount}` : '';
-      const line = `${label}[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct.toFixed(0).padStart(3)}%${bytes} ${rate} ETA ${formatEta(e.etaSeconds)} ${where}`;
+      const line = `${label}[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct.toFixed(0).padStart(3)}%${bytes} ${rate} ${eta} ${where}`;
       const cols = this.out.columns ?? 100;
       this.out.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
       this.drawn = true;
@@ -70,7 +72,7 @@ export class ProgressPrinter {
     const now = performance.now();
     if (now - this.lastLine < 2000 && e.done < e.total) return;
     this.lastLine = now;
-    this.out.write(`${e.stage}: ${pct.toFixed(1)}% (${amount}) ${rate} ETA ${formatEta(e.etaSeconds)} ${where}\n`);
+    this.out.write(`${stage}: ${pct.toFixed(1)}% (${amount}) ${rate} ${eta} ${where}\n`);
   }
 
   private clear(): void {

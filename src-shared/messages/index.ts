@@ -13,6 +13,7 @@ import { catalogue as hardware } from './hardware.ts';
 import { catalogue as help } from './help.ts';
 import { catalogue as imatrix } from './imatrix.ts';
 import { catalogue as ollama } from './ollama.ts';
+import { catalogue as progress } from './progress.ts';
 import { catalogue as quant } from './quant.ts';
 import { catalogue as sources } from './sources.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
@@ -31,6 +32,7 @@ const AREAS = [
   help,
   imatrix,
   ollama,
+  progress,
   quant,
   sources,
   tokenizer,

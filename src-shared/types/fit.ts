@@ -4,6 +4,7 @@
 import type { HardwareProfile } from './hardware.ts';
 import type { Recommendation } from './advisor.ts';
 import type { VerifyResult } from './ollama.ts';
+import type { Message } from '../message.ts';
 
 /**
  * Where the input came from when it is not a plain file of the user's (core/sources): names the
@@ -111,7 +112,8 @@ export interface FitResult {
   modelfilePath: string | null;
   /** The test run, or null when skipped or failed (then verifyError says why). */
   verify: VerifyResult | null;
-  warnings: string[];
+  /** What the job warned about, as messages (rendered in the reader's language). */
+  warnings: Message[];
   inputPath: string;
   /** False when the input already had the type and was registered as it is. */
   quantized: boolean;
@@ -127,7 +129,8 @@ export interface FitResult {
   tensorTypes: Record<string, number> | null;
   /** False when Ollama already had the blob (or nothing was registered). */
   uploaded: boolean;
-  verifyError: string | null;
+  /** Why the test run failed (the model is registered regardless), or null. */
+  verifyError: Message | null;
   /** The importance matrix the job computed (kept beside the output), or null. */
   imatrixPath: string | null;
   /** The quality check's figures (checkQuality), or null. */

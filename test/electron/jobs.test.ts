@@ -89,7 +89,7 @@ test('fit: quantize, upload, create and verify; an existing model is refused unl
     const r = await JOB_REGISTRY.fit(jobInput(out, { predictedBytes: 4321 }), { signal: noSignal(), onEvent: c.onEvent });
     assert.equal(r.model, 'tiny-story:q4_0');
     assert.equal(r.uploaded, true);
-    assert.ok(r.verify, r.verifyError ?? 'verify ran');
+    assert.ok(r.verify, r.verifyError ? formatMessage(r.verifyError, 'en') : 'verify ran');
     assert.equal(r.verify.predictedBytes, 4321);
     assert.ok(await fake.manifest('tiny-story:q4_0'));
     assert.deepEqual(stageTrail(c.events).filter((s) => s.endsWith(':done')), [

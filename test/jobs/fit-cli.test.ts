@@ -153,7 +153,8 @@ test('--type auto picks a type and says why; --no-verify gives verify null', asy
     const rec = final.recommendation as { type: string; reason: string };
     assert.equal(final.type, rec.type);
     const chose = events.find((e) => e.type === 'log' && e.stage === 'advise');
-    assert.equal(chose?.message, `chose ${rec.type}: ${rec.reason}`);
+    // The same reasons as `quantfit recommend` phrases them (in the CLI's language; English here).
+    assert.match(String(chose?.message), new RegExp(`^chose ${rec.type}: ${rec.type} needs \\d`));
     assert.equal(final.verify, null);
     assert.equal(final.file, join(out, `tiny.${rec.type}.gguf`));
 
@@ -161,6 +162,32 @@ test('--type auto picks a type and says why; --no-verify gives verify null', asy
     assert.equal(human.status, 0, human.stderr);
     assert.match(human.stderr, new RegExp(`^  chose ${rec.type}: `, 'm'));
     assert.match(human.stderr, /^warning: replacing the existing model 'tiny-auto:latest' \(--force\)$/m);
+  } finally {
+    await removeTempDir(out);
+  }
+});
+
+/** Three or more English words in a row, outside paths, names and flags (`/tmp/a b`, `tiny:latest`, `--force`). */
+const ENGLISH_RUN = /(?<![\w./:'-])[A-Za-z]+(?:[ ,]+[A-Za-z]+){2,}(?![\w./:'-])/;
+
+test('--lang zh-CN: progress, the advisor\'s reasons, warnings and the summary are Chinese; no run of English words', async () => {
+  const out = await makeTempDir('fit-cli-zh');
+  try {
+    const en = await quantfit([tiny, '--host', fake.url, '--out', out, '--no-verify', '--name', 'tiny-zh', '--lang', 'en']);
+    assert.equal(en.status, 0, en.stderr);
+    // The check can fail: the same run in English has such runs (the reasons, the stage notes).
+    assert.match(en.stderr, ENGLISH_RUN);
+    const zh = await quantfit([tiny, '--host', fake.url, '--out', out, '--name', 'tiny-zh', '--force', '--lang', 'zh-CN']);
+    assert.equal(zh.status, 0, zh.stderr);
+    for (const line of `${zh.stderr}\n${zh.stdout}`.split('\n')) assert.doesNotMatch(line, ENGLISH_RUN);
+    assert.match(zh.stderr, /^警告：正在替换现有模型 'tiny-zh:latest'/m);
+    assert.match(zh.stderr, /^量化…… Q\w+：\d+ 个张量，\d+ 字节$/m);
+    assert.match(zh.stderr, /剩余 \d+s/);
+    const json = await quantfit([tiny, '--host', fake.url, '--out', out, '--name', 'tiny-zh', '--force', '--no-verify', '--json', '--lang', 'zh-CN']);
+    assert.equal(json.status, 0, json.stderr);
+    const { final } = ndjson(json.stdout);
+    const warnings = final.warnings as string[];
+    assert.ok(warnings.length > 0 && warnings.every((w) => /[\u4e00-\u9fff]/.test(w)), warnings.join('\n'));
   } finally {
     await removeTempDir(out);
   }

@@ -16,6 +16,7 @@ import type { JobEvent, Stage } from '../../src-main/core/progress.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
 import { listDir, partialBlobs, workRequests, writeTinyLlama } from './support.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 
 let fake: FakeOllama;
 let dir: string;
@@ -339,8 +340,8 @@ test('after the model is created, a failed test run is reported and the model st
     const r = await runFitJob(request(out, { modelName: 'verify-fails' }), { onEvent });
     assert.equal(r.model, 'verify-fails:latest');
     assert.equal(r.verify, null);
-    assert.match(r.verifyError ?? '', /not found, try pulling it first/);
-    assert.ok(r.warnings.some((w) => w.startsWith('verify-fails:latest was created, but the test run failed')));
+    assert.match(r.verifyError ? formatMessage(r.verifyError, 'en') : '', /not found, try pulling it first/);
+    assert.ok(r.warnings.some((w) => formatMessage(w, 'en').startsWith('verify-fails:latest was created, but the test run failed')));
     assert.notEqual(await fake.manifest('verify-fails'), null);
     assert.deepEqual(await listDir(out), ['faulty.Q8_0.Modelfile', 'faulty.Q8_0.gguf']);
   });

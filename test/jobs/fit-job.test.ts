@@ -21,6 +21,7 @@ import { writeLegacyImatrix } from '../support/imatrix-files.ts';
 import { parseModelfile } from '../support/go-template.ts';
 import { makeTempDir, removeTempDir, tinyLlama } from '../support/synthetic-gguf.ts';
 import { REAL_OLLAMA_SEQUENCE, collect, listDir, stageTrail, workRequests, writeTinyLlama } from './support.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
@@ -211,7 +212,8 @@ test('refusals before any work: existing output, the input as output, a taken na
     const first = await runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out, host: fake.url, force: true, verify: false, modelName: 'Taken' });
     assert.equal(first.model, 'Taken:latest', 'a given name keeps its case');
     assert.notEqual(await readFile(existing, 'utf8'), 'not mine', '--force replaced the file');
-    assert.ok(first.warnings.includes(`replacing the existing ${existing} (once the new file is complete)`), first.warnings.join('\n'));
+    const firstWarnings = first.warnings.map((w) => formatMessage(w, 'en'));
+    assert.ok(firstWarnings.includes(`replacing the existing ${existing} (once the new file is complete)`), firstWarnings.join('\n'));
     const out2 = await makeTempDir('fit-job-refuse2');
     try {
       await assert.rejects(runFitJob({ modelPath: input, type: 'Q4_0', outputDir: out2, host: fake.url, modelName: 'TAKEN:latest' }), /Ollama already has a model named 'Taken:latest' .*pass --force to replace it; nothing was written/);

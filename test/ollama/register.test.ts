@@ -18,6 +18,7 @@ import type { JobEvent } from '../../src-main/core/progress.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { parseModelfile, renderGoTemplate } from '../support/go-template.ts';
 import { makeTempDir, removeTempDir, tinyLlama, writeSyntheticGguf, type SyntheticModel } from '../support/synthetic-gguf.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 
 let dir: string;
 before(async () => {
@@ -220,7 +221,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     fake.requests.length = 0;
     const result = await registerGguf({ ggufPath: path, name: 'base-model', host: fake.url, verify: false }, { onEvent });
     assert.equal(result.template.kind, 'none');
-    assert.match(result.warnings.join('\n'), /no tokenizer\.chat_template: registering without a chat template/);
+    assert.match(result.warnings.map((w) => formatMessage(w, 'en')).join('\n'), /no tokenizer\.chat_template: registering without a chat template/);
     assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && e.stage === 'modelfile'));
     const create = fake.requests.find((r) => r.path === '/api/create')!.body as Record<string, unknown>;
     assert.equal('template' in create, false);
@@ -266,7 +267,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     const before = (await fake.manifest('Dup:One'))!;
     const result = await registerGguf({ ggufPath: path2, name: 'dup:one', host: fake.url, verify: false, force: true });
     assert.equal(result.model, 'Dup:One');
-    assert.match(result.warnings.join('\n'), /replacing the existing model 'Dup:One'/);
+    assert.match(result.warnings.map((w) => formatMessage(w, 'en')).join('\n'), /replacing the existing model 'Dup:One'/);
     assert.notDeepEqual((await fake.manifest('dup:one'))!.layers, before.layers);
   });
 
@@ -309,7 +310,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     const system = 'Two lines,\nthe second with """triple quotes"""';
     const r = await registerGguf({ ggufPath: path, name: 'quotes', host: fake.url, system, verify: false });
     assert.equal(r.modelfilePath, null);
-    assert.match(r.warnings.join('\n'), /cannot write the Modelfile .*quotes\.Modelfile .*contains '"""'/);
+    assert.match(r.warnings.map((w) => formatMessage(w, 'en')).join('\n'), /cannot write the Modelfile .*quotes\.Modelfile .*contains '"""'/);
     assert.equal((await clientFor(fake).showModel('quotes')).system, system);
     assert.deepEqual(await strayFiles(), []);
   });
@@ -321,7 +322,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     const r = await registerGguf({ ggufPath: path, name: 'own', host: fake.url, verify: false });
     assert.equal(r.model, 'own:latest');
     assert.equal(r.modelfilePath, null);
-    assert.ok(r.warnings.some((w) => w.includes(`kept the existing ${join(dir, 'own.Modelfile')} (not written by Quantfit)`)), r.warnings.join('\n'));
+    assert.ok(r.warnings.some((w) => formatMessage(w, 'en').includes(`kept the existing ${join(dir, 'own.Modelfile')} (not written by Quantfit)`)), r.warnings.map((w) => formatMessage(w, 'en')).join('\n'));
     assert.equal(await readFile(join(dir, 'own.Modelfile'), 'utf8'), theirs);
     assert.deepEqual(await strayFiles(), []);
 

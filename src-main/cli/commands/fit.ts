@@ -98,7 +98,7 @@ export async function run(args: string[]): Promise<number> {
       file: result.outputPath,
       sha256: result.sha256,
       verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
-      verifyError: result.verifyError,
+      verifyError: result.verifyError === null ? null : say(result.verifyError),
       type: result.type,
       quantized: result.quantized,
       bytes: result.fileBytes,
@@ -108,7 +108,7 @@ export async function run(args: string[]): Promise<number> {
       modelfile: result.modelfilePath,
       uploaded: result.uploaded,
       seconds: Math.round(result.elapsedMs) / 1000,
-      warnings: result.warnings,
+      warnings: result.warnings.map((w) => say(w)),
       imatrix: result.imatrixPath,
       quality: result.quality,
     };

@@ -78,12 +78,12 @@ export async function run(args: string[]): Promise<number> {
       file: result.file,
       sha256: result.sha256,
       verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
-      verifyError: result.verifyError,
+      verifyError: result.verifyError === null ? null : say(result.verifyError),
       uploaded: result.uploaded,
       modelfile: result.modelfilePath,
       template: result.template,
       stop: result.stop,
-      warnings: result.warnings,
+      warnings: result.warnings.map((w) => say(w)),
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {

@@ -17,6 +17,7 @@ import { formatBytes } from '../advisor/sizes.ts';
 import type { Recommendation } from '../advisor/types.ts';
 import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
+import { reasonsMessage, type NumberFormat } from '../../../src-shared/reasons.ts';
 import { pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
@@ -217,6 +218,9 @@ interface ChosenType {
   readonly advisedTotal: number | null;
 }
 
+/** The advisor's reasons as the CLI prints sizes (`quantfit recommend` does the same). */
+const REASON_NUMBERS: NumberFormat = { bytes: (n) => (n === undefined ? '-' : formatBytes(n)), integer: String };
+
 /** The given type, or (for 'auto') the advisor's choice for this machine and this Ollama. */
 async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenType> {
   const { runner, request } = job;
@@ -245,10 +249,10 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   throwIfAborted(runner.signal);
   const recommended = report.recommended;
   if (recommended.type === null) {
-    throw quantfitError('fit.error.nothingFits', { reason: recommended.reason }, { file: job.input });
+    throw quantfitError('fit.error.nothingFits', { reason: reasonsMessage(recommended.reasons, REASON_NUMBERS) }, { file: job.input });
   }
   const ftype = parseFtype(recommended.type);
-  runner.info('advise', msg('fit.advise.chose', { type: ftype.name, reason: recommended.reason }));
+  runner.info('advise', msg('fit.advise.chose', { type: ftype.name, reason: reasonsMessage(recommended.reasons, REASON_NUMBERS) }));
   return { ftype, recommendation: recommended, ctxTokens: report.ctx, advisedTotal: report.options.find((o) => o.type === ftype.name)?.totalBytes ?? null };
 }
 

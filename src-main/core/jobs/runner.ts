@@ -37,7 +37,7 @@ export class StageRunner {
   current: Stage | null = null;
   /** The stage running when the signal fired (the abort may only be noticed in a later stage). */
   abortedIn: Stage | null = null;
-  readonly warnings: string[] = [];
+  readonly warnings: Message[] = [];
   readonly record: JobRecord = {
     keptOutput: null, writingOutput: false, modelName: null, modelExisted: false,
     blobSha256: null, blobOnServer: false, modelCreated: null, removedModel: null, removeError: null,
@@ -84,7 +84,7 @@ export class StageRunner {
   }
 
   emit = (e: JobEvent): void => {
-    if (e.type === 'log' && e.level === 'warn') this.warnings.push(e.message);
+    if (e.type === 'log' && e.level === 'warn') this.warnings.push(e.text ?? { code: 'common.text', params: { text: e.message } });
     this.onEvent?.(e);
   };
 

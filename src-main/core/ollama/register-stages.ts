@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, QuantfitError, describeError, errorMessage } from '../errors.ts';
+import { CancelledError, QuantfitError, errorMessage } from '../errors.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { english, type StageRunner } from '../jobs/runner.ts';
@@ -265,7 +265,7 @@ export interface VerifyOutcome {
   /** The test run, or null when skipped or failed. */
   readonly verify: VerifyResult | null;
   /** Why the test run failed; the model is registered regardless. */
-  readonly verifyError: string | null;
+  readonly verifyError: Message | null;
 }
 
 /** Stage 'verify': the test prompt. A failure is a warning and `verifyError`, not an exception. */
@@ -285,8 +285,8 @@ export async function verifyCreated(rc: RegisterStageContext, reg: Registration,
     return { verify, verifyError: null };
   } catch (err) {
     if (err instanceof CancelledError) throw err;
-    const verifyError = describeError(err);
-    runner.warn('verify', msg('ollama.verify.failed', { model: created.model, error: errorMessage(err) }));
+    const verifyError = errorMessage(err);
+    runner.warn('verify', msg('ollama.verify.failed', { model: created.model, error: verifyError }));
     return { verify: null, verifyError };
   }
 }

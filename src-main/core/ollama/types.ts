@@ -3,6 +3,7 @@
 
 import type { GgufKv } from '../gguf/types.ts';
 import type { VerifyResult } from '../../../src-shared/types/ollama.ts';
+import type { Message } from '../../../src-shared/message.ts';
 
 // The shapes that cross to the app live in src-shared (the renderer imports them from there).
 export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from '../../../src-shared/types/ollama.ts';
@@ -101,6 +102,6 @@ export interface RegisterResult {
   /** Null when verification was skipped or failed (then `verifyError` says why). */
   readonly verify: VerifyResult | null;
   /** Why the smoke test failed; the model is registered regardless. */
-  readonly verifyError: string | null;
-  readonly warnings: readonly string[];
+  readonly verifyError: Message | null;
+  readonly warnings: readonly Message[];
 }

@@ -12,6 +12,7 @@ import type { GgufHeader, GgufTensorInfo } from '../gguf/types.ts';
 import { ggmlTypeName, rowBytes } from '../gguf/ggml-types.ts';
 import { CancelledError, QuantfitError, errorFrom, quantfitError, throwIfAborted } from '../errors.ts';
 import { RateMeter, type JobEvent } from '../progress.ts';
+import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import { planQuantization, tensorTypeCounts, type PlannedTensor, type QuantizeOptions, type QuantPlan } from './policy.ts';
 import { canConvert } from './quant-job.ts';
 import { acquirePool, QuantJobFailed, releasePool, type WorkerPool } from './worker-pool.ts';
@@ -144,7 +145,8 @@ export async function quantizeSource(reader: TensorSource, output: string, optio
     const threads = Math.max(1, Math.min(run.threads ?? availableParallelism(), MAX_THREADS));
     const maxTasks = threads * 2 + 2;
     const jobBytes = run.jobBytes ?? Math.max(MIN_JOB_F32_BYTES, Math.min(MAX_JOB_F32_BYTES, Math.floor(IN_FLIGHT_BUDGET / (2.5 * maxTasks))));
-    onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: `${plan.ftype.name}: ${plan.tensors.length} tensors, ${plan.fileBytes} bytes` });
+    const note = msg('jobProgress.quantize.start', { type: plan.ftype.name, tensors: plan.tensors.length, bytes: plan.fileBytes });
+    onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: formatMessage(note, 'en'), text: note });
 
     // Workers start (bundle, spawn, compile the kernels) while the writer creates its file.
     poolStarting = plan.tensors.some((t) => t.quantize) ? acquirePool(threads) : undefined;
