@@ -90,4 +90,23 @@ describe('quantfit quantize', () => {
     assert.equal(existsSync(out), false);
     assert.equal((await cli([q8, out, 'Q4_K_M', '--allow-requantize'])).status, 0);
   });
+
+  test('a missing output folder is made (as fit --out does), and removed again when quantizing fails', async () => {
+    const out = join(dir, 'made', 'deeper', 'q.gguf');
+    const r = await cli([input, out, 'Q8_0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(out));
+    assert.match(r.stderr, /made the output folder .*made[\\/]deeper/);
+    // A failed run (a quantized input without --allow-requantize) leaves no new folder behind.
+    const failed = await cli([out, join(dir, 'gone', 'deeper', 'q4.gguf'), 'Q4_K_M']);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /allow-requantize/);
+    assert.match(failed.stderr, /made the output folder .*gone[\\/]deeper/, 'the folder was made before the quantizer refused');
+    assert.equal(existsSync(join(dir, 'gone')), false);
+    // A file where a folder should be: one clear line, nothing made.
+    writeFileSync(join(dir, 'plain'), 'x');
+    const blocked = await cli([input, join(dir, 'plain', 'sub', 'q.gguf'), 'Q8_0']);
+    assert.equal(blocked.status, 1);
+    assert.match(blocked.stderr, /^quantfit: error: .*plain[\\/]sub: cannot make the output folder: /m);
+  });
 });

@@ -4,13 +4,14 @@ import { intOption, parseCommandArgs, usageError } from '../args.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { say } from '../locale.ts';
 import { ProgressPrinter } from '../progress.ts';
-import { errorMessage, quantfitError } from '../../core/errors.ts';
+import { errorMessage, quantfitError, reasonOf } from '../../core/errors.ts';
+import { dirname, resolve } from 'node:path';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { parseGgmlTypeName, parseKvOverride, parseTensorTypeOption, type KvOverride, type QuantizeOptions, type TensorTypeOverride } from '../../core/quant/policy.ts';
 import { assertNotSameFile, quantizeFile } from '../../core/quant/pipeline.ts';
 import { isModelFolder } from '../../core/convert/model.ts';
 import { imatrixKvOverrides, loadImatrix } from '../../core/imatrix/index.ts';
-import { pathExists } from '../../core/fs-util.ts';
+import { makeFolders, pathExists, type MadeFolders } from '../../core/fs-util.ts';
 import { MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 
 const typeList = FTYPES.map((f) => f.name).join(', ');
@@ -87,12 +88,15 @@ export async function run(args: string[]): Promise<number> {
   if (values.force !== true && (await pathExists(output))) {
     throw quantfitError('cli.q.outputExists', {}, { file: output });
   }
+  // As fit's --out: a missing folder is made, and removed again if no output comes of it.
+  const made = await makeOutputFolders(dirname(resolve(output)));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const progress = new ProgressPrinter(process.stderr);
+  let finished = false;
   try {
     const run = { threads, signal: controller.signal, onEvent: (e: Parameters<typeof progress.onEvent>[0]) => progress.onEvent(e) };
     const floatOut = FLOAT_OUTTYPES[ftype.name];
@@ -101,6 +105,7 @@ export async function run(args: string[]): Promise<number> {
     const result = folder === null ? await quantizeFile(input, output, options, run)
       : floatOut ? await folder.convertFolder(input, output, { outtype: floatOut, signal: run.signal, onEvent: run.onEvent, ...nameFrom })
       : await folder.quantizeFolder(input, output, options, { ...run, ...nameFrom });
+    finished = true;
     progress.end();
     const summary = { out: result.out, bytes: result.bytes, sha256: result.sha256, seconds: Math.round(result.seconds * 1000) / 1000, tensorTypes: result.tensorTypes };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -111,8 +116,17 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } finally {
     progress.end();
+    if (!finished) await made?.undo();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
+
+async function makeOutputFolders(dir: string): Promise<MadeFolders | null> {
+  const made = await makeFolders(dir).catch((err: unknown) => {
+    throw quantfitError('fit.error.makeFolder', { reason: reasonOf(err) }, { file: dir }, err);
+  });
+  if (made !== null) process.stderr.write(`quantfit: ${say(msg('fit.quantize.madeFolder', { path: dir }))}\n`);
+  return made;
+}

@@ -7,7 +7,7 @@
 //   evaluate  (engine-stages.ts) KL divergence and perplexity of the output, when asked
 // Each is a function over the job context with a typed input and output.
 
-import { mkdir, rmdir, stat, statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CTX } from '../advisor/constants.ts';
 import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
@@ -18,7 +18,7 @@ import type { Recommendation } from '../advisor/types.ts';
 import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { reasonsMessage, type NumberFormat } from '../../../src-shared/reasons.ts';
-import { pathExists } from '../fs-util.ts';
+import { makeFolders, pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
@@ -377,17 +377,13 @@ async function nearestFolder(dir: string): Promise<string> {
  * output is kept, the folders it made are removed again (only while empty).
  */
 export async function makeOutputFolder(job: FitContext, dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+  const made = await makeFolders(dir).catch((err: unknown) => {
     throw quantfitError('fit.error.makeFolder', { reason: reasonOf(err) }, { file: dir }, err);
   });
-  if (first === undefined) return;
+  if (made === null) return;
   job.runner.info('quantize', msg('fit.quantize.madeFolder', { path: dir }));
   job.runner.onStop(async () => {
-    if (job.runner.record.keptOutput !== null) return;
-    for (let at = dir; at.length >= first.length; at = dirname(at)) {
-      if (!(await rmdir(at).then(() => true, () => false))) return;
-      if (at === first) return;
-    }
+    if (job.runner.record.keptOutput === null) await made.undo();
   });
 }
 
