@@ -87,14 +87,18 @@ export function parsePerplexityKld(log: string): PerplexityKldReport {
   };
 }
 
-/** llama-perplexity --kl-divergence run and parsed; rerun (up to twice) when its log came out cut short. */
-export function perplexityKld(args: string[]): PerplexityKldReport {
-  for (let attempt = 0; ; attempt++) {
+/**
+ * llama-perplexity --kl-divergence run and parsed; rerun when its log came out cut short. The tool's
+ * logger is a leaked singleton whose queue is not drained at exit (common/log.cpp), so on a busy
+ * machine the last lines — the final statistics — are sometimes lost; each run is independent.
+ */
+export function perplexityKld(args: string[], attempts = 6): PerplexityKldReport {
+  for (let attempt = 1; ; attempt++) {
     const log = runLlamaTool('llama-perplexity', args);
     try {
       return parsePerplexityKld(log);
     } catch (err) {
-      if (attempt >= 2) throw err;
+      if (attempt >= attempts) throw err;
     }
   }
 }
