@@ -1,8 +1,8 @@
 // `quantfit eval REFERENCE CANDIDATE`: what llama-perplexity --kl-divergence reports, on real llama.cpp.
 
 import { dirname } from 'node:path';
-import { intOption, parseCommandArgs } from '../args.ts';
-import { ProgressPrinter } from '../progress.ts';
+import { parseCommandArgs } from '../args.ts';
+import { ENGINE_RUN_OPTIONS, engineRunNumbers, runCancellable } from '../engine-run.ts';
 import { DEFAULT_EVAL_CHUNKS, DEFAULT_EVAL_CTX, evaluateQuant, type EvalResult } from '../../core/engine/eval.ts';
 import { readCalibrationText } from '../../core/engine/text.ts';
 import { defaultCalibrationTextPath } from '../../core/engine/calibration.ts';
@@ -14,40 +14,18 @@ export const help = msg('help.eval', { ctx: DEFAULT_EVAL_CTX, chunks: DEFAULT_EV
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    {
-      text: { type: 'string' },
-      ctx: { type: 'string' },
-      chunks: { type: 'string' },
-      threads: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      json: { type: 'boolean' },
-    },
+    { ...ENGINE_RUN_OPTIONS, 'cache-dir': { type: 'string' } },
     { min: 2, max: 2, names: 'quantfit eval <reference.gguf> <candidate.gguf>' },
   );
   const [reference, candidate] = positionals as [string, string];
-  const ctx = intOption(values.ctx, 'ctx', 8, 1 << 20);
-  const chunks = intOption(values.chunks, 'chunks', 1, 1 << 20);
-  const threads = intOption(values.threads, 'threads', 1, 1024);
+  const { ctx, chunks, threads } = engineRunNumbers(values);
   const { text, file } = await readCalibrationText(values.text ?? defaultCalibrationTextPath());
 
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const progress = new ProgressPrinter(process.stderr);
-  try {
-    const result = await evaluateQuant(reference, candidate, {
-      text, textFile: file, ctx, chunks, threads, cacheDir: values['cache-dir'] ?? dirname(candidate),
-      signal: controller.signal, onEvent: (e) => progress.onEvent(e),
-    });
-    progress.end();
-    process.stdout.write(values.json ? `${JSON.stringify(toJson(result))}\n` : describe(result, reference, candidate));
-    return 0;
-  } finally {
-    progress.end();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const result = await runCancellable((run) => evaluateQuant(reference, candidate, {
+    text, textFile: file, ctx, chunks, threads, cacheDir: values['cache-dir'] ?? dirname(candidate), ...run,
+  }));
+  process.stdout.write(values.json ? `${JSON.stringify(toJson(result))}\n` : describe(result, reference, candidate));
+  return 0;
 }
 
 export function toJson(r: EvalResult) {
