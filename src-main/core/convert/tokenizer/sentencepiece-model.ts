@@ -7,17 +7,14 @@
 import { quantfitError } from '../../errors.ts';
 import type { Message } from '../../../../src-shared/message.ts';
 import { msg } from '../../../../src-shared/messages/index.ts';
+import { TokenType, type TokenTypeId } from './token-types.ts';
 
-/** SentencePiece's piece types (ModelProto.SentencePiece.Type); NORMAL is the proto default. */
-export const PieceType = {
-  NORMAL: 1,
-  UNKNOWN: 2,
-  CONTROL: 3,
-  USER_DEFINED: 4,
-  UNUSED: 5,
-  BYTE: 6,
-} as const;
-export type PieceTypeId = (typeof PieceType)[keyof typeof PieceType];
+/**
+ * SentencePiece's piece types (ModelProto.SentencePiece.Type); NORMAL is the proto default. gguf's token
+ * types are these very ids (the converter's SentencePieceTokenTypes mirrors the proto), so one table serves both.
+ */
+export const PieceType = TokenType;
+export type PieceTypeId = TokenTypeId;
 
 /** TrainerSpec.ModelType; UNIGRAM is the proto default. */
 export const SentencePieceModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
