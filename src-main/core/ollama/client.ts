@@ -375,26 +375,20 @@ export class OllamaClient {
     let sawSuccess = false;
     try {
       const stream = await this.api(signal).pull({ model: name, stream: true });
-      const onAbort = () => stream.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const line of stream) {
-          const status = typeof line.status === 'string' ? line.status : '';
-          if (status === 'success') sawSuccess = true;
-          const total = num((line as { total?: unknown }).total);
-          const completed = num((line as { completed?: unknown }).completed) ?? 0;
-          const digest = str((line as { digest?: unknown }).digest) ?? status;
-          if (total !== null && total > 0) {
-            let meter = meters.get(digest);
-            if (!meter) meters.set(digest, (meter = new RateMeter(total)));
-            const { rate, etaSeconds } = meter.update(completed);
-            onEvent?.({ type: 'progress', stage, unit: 'bytes', done: completed, total, rate, etaSeconds, status });
-          } else if (status !== '') {
-            onEvent?.({ type: 'log', level: 'info', stage, message: status });
-          }
+      for await (const line of abortWith(stream, signal)) {
+        const status = typeof line.status === 'string' ? line.status : '';
+        if (status === 'success') sawSuccess = true;
+        const total = num((line as { total?: unknown }).total);
+        const completed = num((line as { completed?: unknown }).completed) ?? 0;
+        const digest = str((line as { digest?: unknown }).digest) ?? status;
+        if (total !== null && total > 0) {
+          let meter = meters.get(digest);
+          if (!meter) meters.set(digest, (meter = new RateMeter(total)));
+          const { rate, etaSeconds } = meter.update(completed);
+          onEvent?.({ type: 'progress', stage, unit: 'bytes', done: completed, total, rate, etaSeconds, status });
+        } else if (status !== '') {
+          onEvent?.({ type: 'log', level: 'info', stage, message: status });
         }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
       }
     } catch (err) {
       if (signal?.aborted) throw new CancelledError();
@@ -495,27 +489,21 @@ export class OllamaClient {
     try {
       // `files` is accepted by the server and passed through by ollama-js, but not in its types.
       const stream = await this.api(signal).create(body as Parameters<Ollama['create']>[0] & { stream: true });
-      const onAbort = () => stream.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const line of stream) {
-          const status = typeof line.status === 'string' ? line.status : '';
-          if (status === 'success') sawSuccess = true;
-          const total = num((line as { total?: unknown }).total);
-          const completed = num((line as { completed?: unknown }).completed);
-          if (total !== null && completed !== null && total > 0) {
-            if (!meter || meterTotal !== total) {
-              meter = new RateMeter(total);
-              meterTotal = total;
-            }
-            const { rate, etaSeconds } = meter.update(completed);
-            onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status, statusText: createStatusMessage(status) });
-          } else if (status !== '') {
-            onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status, text: createStatusMessage(status) });
+      for await (const line of abortWith(stream, signal)) {
+        const status = typeof line.status === 'string' ? line.status : '';
+        if (status === 'success') sawSuccess = true;
+        const total = num((line as { total?: unknown }).total);
+        const completed = num((line as { completed?: unknown }).completed);
+        if (total !== null && completed !== null && total > 0) {
+          if (!meter || meterTotal !== total) {
+            meter = new RateMeter(total);
+            meterTotal = total;
           }
+          const { rate, etaSeconds } = meter.update(completed);
+          onEvent?.({ type: 'progress', stage: 'create', unit: 'bytes', done: completed, total, rate, etaSeconds, status, statusText: createStatusMessage(status) });
+        } else if (status !== '') {
+          onEvent?.({ type: 'log', level: 'info', stage: 'create', message: status, text: createStatusMessage(status) });
         }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
       }
     } catch (err) {
       if (signal?.aborted) throw new CancelledError();
@@ -529,5 +517,16 @@ export class OllamaClient {
       throw quantfitError('ollama.error.createFailed', { model: request.model, reason: message }, {}, err);
     }
     if (!sawSuccess) throw quantfitError('ollama.error.createStopped', { model: request.model });
+  }
+}
+
+/** An ollama-js stream's lines, the stream aborted as soon as `signal` fires (the listener goes when iteration ends). */
+async function* abortWith<T>(stream: AsyncIterable<T> & { abort(): void }, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  const onAbort = () => stream.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    yield* stream;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
