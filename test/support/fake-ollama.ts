@@ -641,13 +641,7 @@ export class FakeOllama {
     }
     for (const s of statuses) out.line({ status: s });
 
-    const configBlob = await this.writeBlob(Buffer.from(JSON.stringify(config)));
-    const manifest: Manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configBlob.digest, size: configBlob.size },
-      layers,
-    };
+    const manifest = await this.manifestFor(layers, config);
     out.line({ status: 'writing manifest' });
     const existingPath = await this.existingManifestPath(name);
     const path = existingPath ?? this.manifestPath(name);
@@ -702,14 +696,19 @@ export class FakeOllama {
     return { layers, config, data };
   }
 
-  private async writeManifest(n: Name, layers: Layer[], config: Record<string, unknown>): Promise<Manifest> {
+  /** Stores the config blob and returns the manifest listing it and `layers` (not yet written). */
+  private async manifestFor(layers: Layer[], config: Record<string, unknown>): Promise<Manifest> {
     const configBlob = await this.writeBlob(Buffer.from(JSON.stringify(config)));
-    const manifest: Manifest = {
+    return {
       schemaVersion: 2,
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: configBlob.digest, size: configBlob.size },
       layers,
     };
+  }
+
+  private async writeManifest(n: Name, layers: Layer[], config: Record<string, unknown>): Promise<Manifest> {
+    const manifest = await this.manifestFor(layers, config);
     const path = (await this.existingManifestPath(n)) ?? this.manifestPath(n);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, `${JSON.stringify(manifest)}\n`);
