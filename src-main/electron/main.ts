@@ -4,7 +4,7 @@ import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeTheme, net,
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, SOURCE_JOB_ID, ipcChannel,
+  EXTERNAL_LINKS, INVOKE_METHODS, IPC_EVENT_CHANNEL, IPC_MENU_CHANNEL, ipcChannel,
   type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage,
 } from '../../src-shared/contract.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -16,7 +16,7 @@ import type { HostReply } from './job-protocol.ts';
 import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSpec } from './menu.ts';
 import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
-import { SourceServices } from './source-services.ts';
+import { cancelJobOrSource, SourceServices } from './source-services.ts';
 import { SettingsStore } from './settings-store.ts';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
@@ -113,10 +113,7 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
     startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings, app.getPath('downloads'))),
-    cancelJob: async (id) => {
-      if (id === SOURCE_JOB_ID) sources.cancelDownload();
-      else jobs.cancel(id);
-    },
+    cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ollamaSources: () => sources.ollamaSources(),
     openOllamaSource: (n) => sources.openOllamaSource(n),
     ollamaPull: (n) => sources.ollamaPull(n),

@@ -34,6 +34,12 @@ function opened(model: ResolvedModel): OpenedSource {
   return { path: model.path, label: model.reference, source: fitSourceOf(model) ?? { stem: model.stem } };
 }
 
+/** cancelJob's routing, for main.ts and the e2e bridge alike: SOURCE_JOB_ID is the one download or pull, any other id a job. */
+export function cancelJobOrSource(id: string, jobs: { cancel(id: string): void }, sources: Pick<SourceServices, 'cancelDownload'>): void {
+  if (id === SOURCE_JOB_ID) sources.cancelDownload();
+  else jobs.cancel(id);
+}
+
 export class SourceServices {
   private download: AbortController | null = null;
 

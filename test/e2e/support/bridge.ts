@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { INVOKE_METHODS, SOURCE_JOB_ID, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
+import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
 import { errorMessage } from '../../../src-main/core/errors.ts';
 import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
@@ -14,7 +14,7 @@ import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
-import { SourceServices } from '../../../src-main/electron/source-services.ts';
+import { cancelJobOrSource, SourceServices } from '../../../src-main/electron/source-services.ts';
 
 const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -98,10 +98,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickFolder: async () => opts.outputDir,
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
-    cancelJob: async (id) => {
-      if (id === SOURCE_JOB_ID) sources.cancelDownload();
-      else jobs.cancel(id);
-    },
+    cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ollamaSources: () => sources.ollamaSources(),
     openOllamaSource: (n) => sources.openOllamaSource(n),
     ollamaPull: (n) => sources.ollamaPull(n),
