@@ -6,13 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { createCoreServices } from '../../src-main/electron/services.ts';
 import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
@@ -22,6 +19,7 @@ import { formatMessage } from '../../src-shared/messages/index.ts';
 import type { UiCode as MessageKey } from '../../src-shared/messages/ui.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { buildRenderer } from './build-renderer.ts';
+import { serveRenderer } from './support/serve.ts';
 import { createBridge, pageBridgeScript, type Bridge } from './support/bridge.ts';
 import { englishOnScreen, englishRuns } from './support/english.ts';
 
@@ -36,29 +34,6 @@ const skip = !existsSync(CHROMIUM)
     ? `${FIXTURE} is missing`
     : null;
 if (skip) console.log(`# skipping e2e: ${skip}`);
-
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-/** Serves the built renderer with the packaged app's CSP header. */
-async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const root = resolve(dir);
-  const csp = contentSecurityPolicy();
-  const server = http.createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(root, `.${path === '/' ? '/index.html' : path}`);
-    if (!file.startsWith(root + sep)) return void res.writeHead(404).end();
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': csp });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 const text = (lang: 'en' | 'zh-CN', key: MessageKey, params: Record<string, string | number> = {}): string =>
   formatMessage({ code: key, params }, lang);
@@ -352,7 +327,7 @@ test('e2e: the app in Chromium over the real core and a fake Ollama', { skip: sk
   const work = await mkdtemp(join(tmpdir(), 'qf-e2e-'));
   const built = join(work, 'renderer');
   await buildRenderer(built);
-  const server = await serve(built);
+  const server = await serveRenderer(built);
   const fake = await startFakeOllama();
   const imatrix = join(work, 'stories260K.imatrix.gguf');
   await writeFixtureImatrix(imatrix);

@@ -8,18 +8,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { formatMessage } from '../../src-shared/messages/index.ts';
 import { startFakeOllama } from '../support/fake-ollama.ts';
 import { writeQwenFolder } from '../support/hf-folders.ts';
 import { quantizeFolder } from '../../src-main/core/convert/write.ts';
 import { buildRenderer } from './build-renderer.ts';
+import { serveRenderer } from './support/serve.ts';
 import { createBridge, pageBridgeScript } from './support/bridge.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,28 +26,6 @@ const SCREENS = join(ROOT, 'test-results/screens');
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 if (skip) console.log(`# skipping the folder e2e: ${skip}`);
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const root = resolve(dir);
-  const csp = contentSecurityPolicy();
-  const server = http.createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(root, `.${path === '/' ? '/index.html' : path}`);
-    if (!file.startsWith(root + sep)) return void res.writeHead(404).end();
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': csp });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
 
 test('e2e: a Hugging Face folder is picked, converted and quantized in one pass, and registered', { skip: skip ?? false, timeout: 600_000 }, async () => {
@@ -57,7 +33,7 @@ test('e2e: a Hugging Face folder is picked, converted and quantized in one pass,
   const work = await mkdtemp(join(tmpdir(), 'qf-e2e-folder-'));
   const built = join(work, 'renderer');
   await buildRenderer(built);
-  const server = await serve(built);
+  const server = await serveRenderer(built);
   const fake = await startFakeOllama();
   const model = await writeQwenFolder(join(work, 'Qwen2.5-0.5B-Instruct'), { qwen: 'Qwen2ForCausalLM', dtype: 'BF16', tied: true });
   try {

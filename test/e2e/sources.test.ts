@@ -9,13 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { contentSecurityPolicy } from '../../src-main/electron/window-options.ts';
 import { formatMessage } from '../../src-shared/messages/index.ts';
 import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
 import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
@@ -25,6 +22,7 @@ import { writeTinyLlama } from '../jobs/support.ts';
 import { writeLlamaFolder } from '../support/hf-folders.ts';
 import { readdir } from 'node:fs/promises';
 import { buildRenderer } from './build-renderer.ts';
+import { serveRenderer } from './support/serve.ts';
 import { createBridge, pageBridgeScript } from './support/bridge.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,26 +30,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const SCREENS = join(ROOT, 'test-results/screens');
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 if (skip) console.log(`# skipping sources e2e: ${skip}`);
-
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const root = resolve(dir);
-  const server = http.createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = resolve(root, `.${path === '/' ? '/index.html' : path}`);
-    if (!file.startsWith(root + sep)) return void res.writeHead(404).end();
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': contentSecurityPolicy() });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -64,7 +42,7 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
   const work = await mkdtemp(join(tmpdir(), 'qf-e2e-src-'));
   const built = join(work, 'renderer');
   await buildRenderer(built);
-  const server = await serve(built);
+  const server = await serveRenderer(built);
   const fake = await startFakeOllama();
   const hub = await startFakeHfHub();
   try {
