@@ -105,6 +105,21 @@ function ftypeName(v: unknown, where: string): string {
   return s;
 }
 
+/** The most types one "Measure quality" run takes (each is a whole quantize plus an evaluation). */
+export const MEASURE_TYPES_MAX = 8;
+
+/** The quant types to measure: 1–MEASURE_TYPES_MAX known type names, none twice. */
+export function measureTypeList(v: unknown): string[] {
+  const where = 'types to measure';
+  if (!Array.isArray(v)) fail(where, 'must be a list of quant type names');
+  const list = v as unknown[];
+  if (list.length < 1 || list.length > MEASURE_TYPES_MAX) fail(where, `must name 1–${MEASURE_TYPES_MAX} types (got ${list.length})`);
+  const names = list.map((t) => ftypeName(t, where));
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) fail(where, `names '${twice}' twice`);
+  return names;
+}
+
 const JOB_ID = /^job-[0-9a-z]{1,32}$/;
 
 function jobId(v: unknown, where: string): string {

@@ -19,6 +19,9 @@ import { resolveOllamaHost } from '../core/ollama/host.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from '../core/ollama/types.ts';
 import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
 import type { JobInput } from './job-protocol.ts';
+import type { JobEvent } from '../core/progress.ts';
+import type { MeasuredQuality } from '../../src-shared/types/advisor.ts';
+import { tmpdir } from 'node:os';
 
 const HARDWARE_TTL_MS = 30_000;
 /** The recommendation waits this long at most for Ollama's version; no answer: no version rules. */
@@ -144,4 +147,29 @@ export function createCoreServices(getSettings: () => EditableSettings): CoreSer
     deleteModel: (name) => client().deleteModel(name),
     runningModels: () => client().runningModels(),
   };
+}
+
+export interface MeasureRun {
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: JobEvent) => void;
+  readonly threads?: number | null;
+  /** Where the work folder goes (one quantized copy at a time; removed at the end). Default: the system's temp folder. */
+  readonly workDir?: string;
+}
+
+/**
+ * The app's "Measure quality": the same core measurement as `recommend --measure` (each type
+ * quantized in a temp work folder, scored against the original over the shipped calibration text),
+ * keyed by type name. Runs in the job host; `types` were checked by ipc-validate.
+ */
+export async function measureQuality(modelPath: string, types: readonly string[], run: MeasureRun = {}): Promise<Record<string, MeasuredQuality>> {
+  const { measureTypes } = await import('../core/engine/measure.ts');
+  const { readCalibrationText } = await import('../core/engine/text.ts');
+  const { defaultCalibrationTextPath } = await import('../core/engine/calibration.ts');
+  const { text, file } = await readCalibrationText(defaultCalibrationTextPath());
+  const measured = await measureTypes(modelPath, types, {
+    text, textFile: file, workDir: run.workDir ?? tmpdir(),
+    ...(run.threads ? { threads: run.threads } : {}), ...(run.signal ? { signal: run.signal } : {}), ...(run.onEvent ? { onEvent: run.onEvent } : {}),
+  });
+  return Object.fromEntries(measured);
 }

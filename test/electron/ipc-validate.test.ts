@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXTERNAL_LINKS, type FitRequest } from '../../src-shared/contract.ts';
-import { IpcValidationError, validateArgs } from '../../src-main/electron/ipc-validate.ts';
+import { IpcValidationError, MEASURE_TYPES_MAX, measureTypeList, validateArgs } from '../../src-main/electron/ipc-validate.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'qf-ipc-'));
 const file = join(dir, 'model.gguf');
@@ -150,4 +150,16 @@ test('ipc: a fit request\'s source is bounded data; the source methods check the
   await rejects(validateArgs('hubDownload', ['hf:org/repo', ['../x']]), /not a path inside the repository/);
   await rejects(validateArgs('hubDownload', ['hf:org/repo', []]), /list of 1–10000/);
   await rejects(validateArgs('hubDownload', ['hf:org/repo', 'a.gguf']), /list of 1–10000/);
+});
+
+test('the types to measure: a list of known type names, 1 to MEASURE_TYPES_MAX, none twice', () => {
+  assert.deepEqual(measureTypeList(['Q8_0', 'Q2_K', 'IQ2_XS']), ['Q8_0', 'Q2_K', 'IQ2_XS']);
+  const refuses = (v: unknown, re: RegExp) => assert.throws(() => measureTypeList(v), (e: unknown) => e instanceof IpcValidationError && re.test(e.message));
+  refuses('Q8_0', /types to measure must be a list/);
+  refuses([], /must name 1–8 types \(got 0\)/);
+  refuses(Array.from({ length: MEASURE_TYPES_MAX + 1 }, () => 'Q8_0'), /got 9/);
+  refuses(['Q8_0', 'Q9_9'], /'Q9_9' is not a quant type name/);
+  refuses(['q8_0'], /'q8_0' is not a quant type name/);
+  refuses(['Q8_0', 7], /must be a string/);
+  refuses(['Q4_K_M', 'Q4_K_M'], /names 'Q4_K_M' twice/);
 });
