@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createCoreServices } from '../../src-main/electron/services.ts';
 import { DEFAULT_SETTINGS, EXTERNAL_LINKS } from '../../src-shared/contract.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
@@ -20,11 +20,11 @@ import type { UiCode as MessageKey } from '../../src-shared/messages/ui.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { buildRenderer } from './build-renderer.ts';
 import { serveRenderer } from './support/serve.ts';
-import { createBridge, pageBridgeScript, type Bridge } from './support/bridge.ts';
+import { createBridge, type Bridge } from './support/bridge.ts';
+import { CHROMIUM, launchBridgedPage } from './support/page.ts';
 import { englishOnScreen, englishRuns } from './support/english.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve(ROOT, '../shared/fixtures/stories260K.gguf');
 const SCREENS = join(ROOT, 'test-results/screens');
 
@@ -80,24 +80,11 @@ async function openApp(env: Env, lang: 'en' | 'zh-CN'): Promise<{ context: Brows
   const bridge = await createBridge({ userDataDir: join(userData, 'app'), outputDir: outDir, ollamaUrl: env.fake.url, language: 'en' });
   // The app's language setting is 'system' so the browser locale decides (navigator.language).
   await bridge.invoke('setSettings', [{ language: 'system' }]);
-  const context = await chromium.launchPersistentContext(join(userData, 'chromium'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    locale: lang === 'en' ? 'en-US' : 'zh-CN',
-    viewport: { width: 1280, height: 900 },
-    colorScheme: 'light',
-  });
-  await context.exposeBinding('__quantfitInvoke', (_source, method: string, args: unknown[]) => bridge.invoke(method, args));
-  await context.addInitScript(pageBridgeScript());
-  const page = context.pages()[0] ?? (await context.newPage());
+  const { context, page } = await launchBridgedPage(bridge, join(userData, 'chromium'), lang, { colorScheme: 'light' });
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  bridge.onMessage((m) => {
-    void page.evaluate((msg) => (window as unknown as { __quantfitDeliver: (x: unknown) => void }).__quantfitDeliver(msg), m).catch(() => undefined);
   });
   await page.goto(env.base);
   return { context, page, bridge, outDir, problems };

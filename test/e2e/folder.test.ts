@@ -11,17 +11,16 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { formatMessage } from '../../src-shared/messages/index.ts';
 import { startFakeOllama } from '../support/fake-ollama.ts';
 import { writeQwenFolder } from '../support/hf-folders.ts';
 import { quantizeFolder } from '../../src-main/core/convert/write.ts';
 import { buildRenderer } from './build-renderer.ts';
 import { serveRenderer } from './support/serve.ts';
-import { createBridge, pageBridgeScript } from './support/bridge.ts';
+import { createBridge } from './support/bridge.ts';
+import { CHROMIUM, launchBridgedPage } from './support/page.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENS = join(ROOT, 'test-results/screens');
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 if (skip) console.log(`# skipping the folder e2e: ${skip}`);
@@ -42,17 +41,10 @@ test('e2e: a Hugging Face folder is picked, converted and quantized in one pass,
       const outDir = await mkdtemp(join(work, `out-${lang}-`));
       const bridge = await createBridge({ userDataDir: join(work, `app-${lang}`), outputDir: outDir, ollamaUrl: fake.url, language: 'en' });
       await bridge.invoke('setSettings', [{ language: 'system' }]);
-      const context = await chromium.launchPersistentContext(join(work, `chromium-${lang}`), {
-        executablePath: CHROMIUM, headless: true, locale: lang === 'en' ? 'en-US' : 'zh-CN', viewport: { width: 1280, height: 900 },
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      });
+      const { context, page } = await launchBridgedPage(bridge, join(work, `chromium-${lang}`), lang);
       try {
-        await context.exposeBinding('__quantfitInvoke', (_s, method: string, args: unknown[]) => bridge.invoke(method, args));
-        await context.addInitScript(pageBridgeScript());
-        const page = context.pages()[0] ?? (await context.newPage());
         const problems: string[] = [];
         page.on('pageerror', (e) => problems.push(e.message));
-        bridge.onMessage((m) => { void page.evaluate((msg) => (window as unknown as { __quantfitDeliver: (x: unknown) => void }).__quantfitDeliver(msg), m).catch(() => undefined); });
         await page.goto(server.url);
 
         // The folder button, in the page's language.

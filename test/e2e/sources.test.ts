@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { formatMessage } from '../../src-shared/messages/index.ts';
 import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
 import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
@@ -23,10 +23,10 @@ import { writeLlamaFolder } from '../support/hf-folders.ts';
 import { readdir } from 'node:fs/promises';
 import { buildRenderer } from './build-renderer.ts';
 import { serveRenderer } from './support/serve.ts';
-import { createBridge, pageBridgeScript } from './support/bridge.ts';
+import { createBridge } from './support/bridge.ts';
+import { CHROMIUM, launchBridgedPage } from './support/page.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENS = join(ROOT, 'test-results/screens');
 const skip = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`;
 if (skip) console.log(`# skipping sources e2e: ${skip}`);
@@ -65,19 +65,10 @@ test('e2e: models from Ollama and from a hub, in English and Chinese', { skip: s
         const outDir = await mkdtemp(join(work, `out-${lang}-`));
         const bridge = await createBridge({ userDataDir: join(userData, 'app'), outputDir: outDir, ollamaUrl: fake.url, language: 'en', hfEndpoint: hub.url, hfCache: join(work, `hf-cache-${lang}`) });
         await bridge.invoke('setSettings', [{ language: 'system' }]);
-        const context = await chromium.launchPersistentContext(join(userData, 'chromium'), {
-          executablePath: CHROMIUM, headless: true, locale: lang === 'en' ? 'en-US' : 'zh-CN', viewport: { width: 1280, height: 900 }, colorScheme: 'light',
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-        });
+        const { context, page } = await launchBridgedPage(bridge, join(userData, 'chromium'), lang, { colorScheme: 'light' });
         const problems: string[] = [];
         try {
-          await context.exposeBinding('__quantfitInvoke', (_s, method: string, args: unknown[]) => bridge.invoke(method, args));
-          await context.addInitScript(pageBridgeScript());
-          const page = context.pages()[0] ?? (await context.newPage());
           page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-          bridge.onMessage((m) => {
-            void page.evaluate((msg) => (window as unknown as { __quantfitDeliver: (x: unknown) => void }).__quantfitDeliver(msg), m).catch(() => undefined);
-          });
           await page.goto(server.url);
 
           // From Ollama: both models, the F16 one marked the best source, the Q8_0 one already quantized.
