@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
 import { CancelledError, QuantfitError } from '../../src-main/core/errors.ts';
 import type { JobEvent } from '../../src-main/core/progress.ts';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { makeTempDir, removeTempDir, writeSyntheticGguf, type SyntheticModel } from '../support/synthetic-gguf.ts';
 import { quantModel } from '../support/quant-models.ts';
@@ -69,7 +70,12 @@ describe('quantizeFile', () => {
   test('progress: stage start/done, monotonic bytes up to the total, tensor names, a sane number of events', async () => {
     const events: JobEvent[] = [];
     const r = await quantizeFile(dense, join(dir, 'progress.gguf'), { ftype: 'Q4_K_S' }, { threads: 2, onEvent: (e) => events.push(e) });
-    assert.deepEqual(events[0], { type: 'stage', stage: 'quantize', status: 'start', message: events[0]!.type === 'stage' ? events[0]!.message : '' });
+    const start = events[0];
+    assert.ok(start?.type === 'stage' && start.stage === 'quantize' && start.status === 'start', 'the first event starts the stage');
+    assert.equal(start.text?.code, 'jobProgress.quantize.start');
+    assert.deepEqual(start.text?.params, { type: 'Q4_K_S', tensors: r.plan.tensors.length, bytes: start.text?.params?.bytes });
+    assert.ok(Number(start.text?.params?.bytes) > 0);
+    assert.equal(start.message, formatMessage(start.text, 'en'), 'the English line is the catalogue text');
     assert.deepEqual(events.at(-1), { type: 'stage', stage: 'quantize', status: 'done', message: r.out });
     const progress = events.filter((e) => e.type === 'progress');
     assert.ok(progress.length >= 1 && progress.length < 200, `${progress.length} progress events`);
