@@ -16,7 +16,7 @@ import type { HostReply } from './job-protocol.ts';
 import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSpec } from './menu.ts';
 import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
-import { cancelJobOrSource, SourceServices } from './source-services.ts';
+import { cancelJobOrSource, SourceServices, sourceApi } from './source-services.ts';
 import { SettingsStore } from './settings-store.ts';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
@@ -114,11 +114,7 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
     },
     startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings, app.getPath('downloads'))),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
-    ollamaSources: () => sources.ollamaSources(),
-    openOllamaSource: (n) => sources.openOllamaSource(n),
-    ollamaPull: (n) => sources.ollamaPull(n),
-    hubListFiles: (ref) => sources.hubListFiles(ref),
-    hubDownload: (ref, files) => sources.hubDownload(ref, files),
+    ...sourceApi(sources),
     listModels: () => core.listModels(),
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),

@@ -3,7 +3,7 @@
 // of SOURCE_JOB_ID). No electron import: main.ts and the e2e bridge both use it. Downloads are I/O
 // (the checksum is streamed), so they run here rather than in the quantizer's utility process.
 
-import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource } from '../../src-shared/contract.ts';
+import { SOURCE_JOB_ID, type HubRepoListing, type JobMessage, type OllamaSourceEntry, type OpenedSource, type QuantfitApi } from '../../src-shared/contract.ts';
 import { CancelledError, QuantfitError } from '../core/errors.ts';
 import { OllamaClient } from '../core/ollama/client.ts';
 import { resolveOllamaHost } from '../core/ollama/host.ts';
@@ -38,6 +38,17 @@ function opened(model: ResolvedModel): OpenedSource {
 export function cancelJobOrSource(id: string, jobs: { cancel(id: string): void }, sources: Pick<SourceServices, 'cancelDownload'>): void {
   if (id === SOURCE_JOB_ID) sources.cancelDownload();
   else jobs.cancel(id);
+}
+
+/** The source half of the IPC API (Ollama models, hub repos), wired alike by main.ts and the e2e bridge. */
+export function sourceApi(sources: SourceServices): Pick<QuantfitApi, 'ollamaSources' | 'openOllamaSource' | 'ollamaPull' | 'hubListFiles' | 'hubDownload'> {
+  return {
+    ollamaSources: () => sources.ollamaSources(),
+    openOllamaSource: (name) => sources.openOllamaSource(name),
+    ollamaPull: (name) => sources.ollamaPull(name),
+    hubListFiles: (ref) => sources.hubListFiles(ref),
+    hubDownload: (ref, files) => sources.hubDownload(ref, files),
+  };
 }
 
 export class SourceServices {

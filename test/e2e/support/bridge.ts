@@ -14,7 +14,7 @@ import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
 import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
-import { cancelJobOrSource, SourceServices } from '../../../src-main/electron/source-services.ts';
+import { cancelJobOrSource, SourceServices, sourceApi } from '../../../src-main/electron/source-services.ts';
 
 const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -99,11 +99,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
-    ollamaSources: () => sources.ollamaSources(),
-    openOllamaSource: (n) => sources.openOllamaSource(n),
-    ollamaPull: (n) => sources.ollamaPull(n),
-    hubListFiles: (ref) => sources.hubListFiles(ref),
-    hubDownload: (ref, files) => sources.hubDownload(ref, files),
+    ...sourceApi(sources),
     listModels: () => core.listModels(),
     showModel: (n) => core.showModel(n),
     deleteModel: (n) => core.deleteModel(n),
