@@ -5,6 +5,7 @@ import type { JobEvent } from '../core/progress.ts';
 import { msg } from '../../src-shared/messages/index.ts';
 import { say } from './locale.ts';
 import { stageLine } from './progress.ts';
+import { jsonEventLine } from './json-output.ts';
 import { stageName } from '../core/jobs/runner.ts';
 
 function mib(bytes: number): string {
@@ -62,9 +63,9 @@ export class HumanProgress {
   }
 }
 
-/** Writes each event as one JSON line on stdout. */
+/** Writes each event as one JSON line on stdout (its note in the CLI's language). */
 export function jsonEvents(e: JobEvent): void {
-  process.stdout.write(`${JSON.stringify(e)}\n`);
+  process.stdout.write(jsonEventLine(e));
 }
 
 /** An AbortController that fires on Ctrl-C / SIGTERM while `run` is in progress. */

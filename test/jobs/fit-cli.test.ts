@@ -185,9 +185,19 @@ test('--lang zh-CN: progress, the advisor\'s reasons, warnings and the summary a
     assert.match(zh.stderr, /剩余 \d+s/);
     const json = await quantfit([tiny, '--host', fake.url, '--out', out, '--name', 'tiny-zh', '--force', '--no-verify', '--json', '--lang', 'zh-CN']);
     assert.equal(json.status, 0, json.stderr);
-    const { final } = ndjson(json.stdout);
+    const { events, final } = ndjson(json.stdout);
     const warnings = final.warnings as string[];
     assert.ok(warnings.length > 0 && warnings.every((w) => /[\u4e00-\u9fff]/.test(w)), warnings.join('\n'));
+    assert.deepEqual((final.warningMessages as Array<{ code: string }>).map((w) => w.code), ['fit.warn.replacingOutput', 'ollama.template.bareWarning', 'ollama.create.replacing']);
+    // The advisor's reason: Chinese text, with the message and the structured reasons beside it.
+    const rec = final.recommendation as { reason: string; reasonMessage: { code: string }; reasons: Array<{ code: string }> };
+    assert.match(rec.reason, /[\u4e00-\u9fff]/);
+    assert.doesNotMatch(rec.reason, ENGLISH_RUN);
+    assert.match(rec.reasonMessage.code, /^reason\./);
+    assert.equal(rec.reasons[0]!.code, 'fits');
+    const notes = events.filter((e) => e.type !== 'progress' && e.message !== undefined).map((e) => String(e.message));
+    assert.ok(notes.length > 3);
+    for (const note of notes) assert.doesNotMatch(note, ENGLISH_RUN);
   } finally {
     await removeTempDir(out);
   }

@@ -44,6 +44,9 @@ test('quantfit import ../shared/fixtures/stories260K.gguf --name stories:f32 --j
   assert.equal(verify.predictedBytes, 2_000_000);
   // stories260K has no chat template: registered as a completion model, with the warning.
   assert.match(JSON.stringify(final.warnings), /no tokenizer\.chat_template/);
+  const template = final.template as { kind: string; reason: string; reasonMessage: { code: string } };
+  assert.deepEqual([template.kind, template.reasonMessage.code], ['none', 'ollama.template.noChatTemplate']);
+  assert.match(template.reason, /no tokenizer\.chat_template/);
 
   const mf = parseModelfile(await readFile(modelfile, 'utf8'));
   assert.deepEqual(mf.from, [FIXTURE]);

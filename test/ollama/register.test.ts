@@ -151,7 +151,7 @@ describe('registerGguf against the fake server (v0.33)', () => {
     assert.equal(result.model, 'l3:test');
     assert.equal(result.sha256, await sha(path));
     assert.equal(result.uploaded, true);
-    assert.deepEqual(result.template, { kind: 'own', family: 'llama3', reason: result.template.reason });
+    assert.deepEqual(result.template, { kind: 'own', family: 'llama3', reason: result.template.reason, reasonText: { code: 'ollama.template.markers', params: { label: 'Llama 3', markers: '<|start_header_id|>, <|end_header_id|>' } } });
     assert.deepEqual(result.stop, ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>', '<|end_of_text|>']);
     assert.deepEqual(result.warnings, []);
 

@@ -10,6 +10,7 @@ import { runFitJob, type FitResult } from '../../core/jobs/fit.ts';
 import { FTYPES, findFtype } from '../../core/quant/ftypes.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { jsonEvents, withInterrupt } from '../ollama-output.ts';
+import { recommendationJson } from '../json-output.ts';
 import { ProgressPrinter } from '../progress.ts';
 import { MODEL_ARG_OPTIONS } from '../model-arg.ts';
 
@@ -99,16 +100,18 @@ export async function run(args: string[]): Promise<number> {
       sha256: result.sha256,
       verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
       verifyError: result.verifyError === null ? null : say(result.verifyError),
+      verifyErrorMessage: result.verifyError,
       type: result.type,
       quantized: result.quantized,
       bytes: result.fileBytes,
       ctx: result.ctx,
       predictedBytes: result.predictedBytes,
-      recommendation: result.recommendation ? { type: result.recommendation.type, fit: result.recommendation.fit, reason: result.recommendation.reason } : null,
+      recommendation: result.recommendation ? recommendationJson(result.recommendation) : null,
       modelfile: result.modelfilePath,
       uploaded: result.uploaded,
       seconds: Math.round(result.elapsedMs) / 1000,
       warnings: result.warnings.map((w) => say(w)),
+      warningMessages: result.warnings,
       imatrix: result.imatrixPath,
       quality: result.quality,
     };

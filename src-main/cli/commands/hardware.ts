@@ -7,6 +7,7 @@ import { formatBytes } from '../../core/advisor/sizes.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { displayWidth, padDisplay, say } from '../locale.ts';
+import { hardwareJson } from '../json-output.ts';
 
 export const help = msg('cli.help.hardware');
 
@@ -17,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
     { min: 0, max: 0, names: 'quantfit hardware [--json] [--output-dir DIR]' },
   );
   const profile = await probeHardware(values['output-dir'] !== undefined ? { outputDir: values['output-dir'] } : {});
-  process.stdout.write(values.json ? `${JSON.stringify(profile, null, 2)}\n` : hardwareTable(profile));
+  process.stdout.write(values.json ? `${JSON.stringify(hardwareJson(profile), null, 2)}\n` : hardwareTable(profile));
   return 0;
 }
 

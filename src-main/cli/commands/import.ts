@@ -10,6 +10,7 @@ import { registerGguf } from '../../core/ollama/register.ts';
 import { verifySummary } from '../../core/ollama/verify.ts';
 import { intOption, parseCommandArgs, UsageError } from '../args.ts';
 import { HumanProgress, jsonEvents, withInterrupt } from '../ollama-output.ts';
+import { templateJson } from '../json-output.ts';
 
 export const help = msg('help.import');
 
@@ -79,11 +80,13 @@ export async function run(args: string[]): Promise<number> {
       sha256: result.sha256,
       verify: v ? { tokensPerSecond: v.tokensPerSecond, loadMs: v.loadMs, sizeBytes: v.sizeBytes, sizeVramBytes: v.sizeVramBytes, predictedBytes: v.predictedBytes } : null,
       verifyError: result.verifyError === null ? null : say(result.verifyError),
+      verifyErrorMessage: result.verifyError,
       uploaded: result.uploaded,
       modelfile: result.modelfilePath,
-      template: result.template,
+      template: templateJson(result.template),
       stop: result.stop,
       warnings: result.warnings.map((w) => say(w)),
+      warningMessages: result.warnings,
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {

@@ -16,6 +16,7 @@ import { errorMessage } from '../../core/errors.ts';
 import { MODEL_ARG_OPTIONS, resolveModelArg } from '../model-arg.ts';
 import { findFtype } from '../../core/quant/ftypes.ts';
 import { ProgressPrinter } from '../progress.ts';
+import { CLI_NUMBERS, hardwareJson, recommendationJson } from '../json-output.ts';
 import { tmpdir } from 'node:os';
 
 export const help = msg('help.recommend', { ctx: DEFAULT_CTX, model: msg('help.modelArg') });
@@ -53,7 +54,8 @@ export async function run(args: string[]): Promise<number> {
   const measured = values.measure === undefined ? report : await measureReport(report, model.path, values.measure, values.text);
   if (values.json) {
     const { skipped: _skipped, ...json } = measured;
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    const shown = { ...json, hardware: hardwareJson(json.hardware), recommended: recommendationJson(json.recommended) };
+    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   } else {
     process.stdout.write(recommendTable(measured, report.skipped));
   }
@@ -96,7 +98,6 @@ function recommendedLine(r: RecommendReport['recommended']): Message {
 }
 
 const FIT_LABEL = { gpu: 'cli.rec.fit.gpu', partial: 'cli.rec.fit.partial', cpu: 'cli.rec.fit.cpu' } as const;
-const NUMBERS = { bytes: (n: number | undefined) => (n === undefined ? '-' : formatBytes(n)), integer: String };
 
 export function recommendTable(report: RecommendReport, skipped: readonly { type: string; message: Message }[] = []): string {
   const head = say(msg('cli.rec.head')).split('|');
@@ -114,7 +115,7 @@ export function recommendTable(report: RecommendReport, skipped: readonly { type
   const line = (r: string[]) => r.map(cell).join('  ').trimEnd();
   const out = [say(machineLine(report.hardware, report)), say(msg('cli.rec.context', { ctx: report.ctx })), '', line(head), ...rows.map(line), ''];
   out.push(say(recommendedLine(report.recommended)));
-  out.push(say(reasonsMessage(report.recommended.reasons, NUMBERS)));
+  out.push(say(reasonsMessage(report.recommended.reasons, CLI_NUMBERS)));
   for (const s of skipped) out.push(say(msg('cli.rec.skipped', { type: s.type, reason: s.message })));
   out.push(say(msg('cli.rec.pplNote')));
   const measuredOn = report.options.find((o) => o.measured)?.measured;

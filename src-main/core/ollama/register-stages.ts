@@ -135,7 +135,7 @@ export async function writeModelfile(rc: RegisterStageContext, reg: Registration
     runner.onStop(() => modelfile.discard());
     await modelfile.write(plan.template, stop);
   }
-  runner.done('modelfile', describeChoice(plan.choice, plan.reasonText));
+  runner.done('modelfile', describeChoice(plan.choice));
   return { plan, stop, parameters, modelfile };
 }
 
@@ -231,8 +231,8 @@ async function confirmTemplate(
     const stop = parseShownStops(shown.parameters);
     runner.info('create', msg('ollama.create.recognised'));
     if (draft.modelfile?.written === true) await draft.modelfile.write(shown.template, stop);
-    const reason = msg('ollama.template.recognised', { reason: draft.plan.reasonText });
-    return { choice: { kind: 'ollama', reason: english(reason) }, stop, modelfileText: shown.modelfile };
+    const reason = msg('ollama.template.recognised', { reason: draft.plan.choice.reasonText });
+    return { choice: { kind: 'ollama', reason: english(reason), reasonText: reason }, stop, modelfileText: shown.modelfile };
   }
   return { choice: draft.plan.choice, stop: draft.stop, modelfileText: shown.modelfile };
 }
@@ -313,8 +313,9 @@ export function parseShownStops(parameters: string): string[] {
   return out;
 }
 
-/** The modelfile stage's note: what was chosen and why (`reason`: the choice's reason as a message). */
-export function describeChoice(choice: TemplateChoice, reason: Message = msg('common.text', { text: choice.reason })): Message {
+/** The modelfile stage's note: what was chosen and why. */
+export function describeChoice(choice: TemplateChoice): Message {
+  const reason = choice.reasonText;
   switch (choice.kind) {
     case 'own':
       return msg('ollama.choice.own', { family: choice.family, reason });

@@ -159,8 +159,6 @@ export function endOfTurnTokens(kv: readonly GgufKv[]): string[] {
 
 export interface TemplatePlan {
   readonly choice: TemplateChoice;
-  /** The choice's reason as a message (choice.reason is its English text). */
-  readonly reasonText: Message;
   /** The template to send with create and write as TEMPLATE; null sends none. */
   readonly template: string | null;
   readonly stop: readonly string[];
@@ -193,20 +191,20 @@ export function planTemplate(kv: readonly GgufKv[], userTemplate?: string, optio
 
   if (userTemplate !== undefined && userTemplate.trim() !== '') {
     const reasonText = msg('ollama.template.given');
-    return { choice: { kind: 'user', reason: english(reasonText) }, reasonText, template: userTemplate, stop, ...plain };
+    return { choice: { kind: 'user', reason: english(reasonText), reasonText }, template: userTemplate, stop, ...plain };
   }
   if (options.serverRendersGgufTemplate === true && chatTemplate !== '') {
     // No stop list either: it would replace the one Ollama adds when it matches a built-in template.
     const reasonText = msg('ollama.template.ggufRendered');
-    return { choice: { kind: 'gguf', reason: english(reasonText) }, reasonText, template: null, stop: [], ...plain };
+    return { choice: { kind: 'gguf', reason: english(reasonText), reasonText }, template: null, stop: [], ...plain };
   }
   if (family) {
     const reasonText = msg('ollama.template.markers', { label: family.label, markers: family.markers.join(', ') });
-    return { choice: { kind: 'own', family: family.family, reason: english(reasonText) }, reasonText, template: family.template, stop, ...plain };
+    return { choice: { kind: 'own', family: family.family, reason: english(reasonText), reasonText }, template: family.template, stop, ...plain };
   }
   const reasonText = msg(chatTemplate === '' ? 'ollama.template.noChatTemplate' : 'ollama.template.unknownFamily');
   const warning = msg('ollama.template.bareWarning', { reason: reasonText });
-  return { choice: { kind: 'none', reason: english(reasonText) }, reasonText, template: null, stop, warnings: [english(warning)], warningTexts: [warning] };
+  return { choice: { kind: 'none', reason: english(reasonText), reasonText }, template: null, stop, warnings: [english(warning)], warningTexts: [warning] };
 }
 
 function english(text: Message): string {

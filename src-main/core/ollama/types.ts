@@ -31,17 +31,23 @@ export type OllamaServerStatus =
 export type ChatFamily = 'llama2' | 'llama3' | 'chatml' | 'mistral' | 'gemma' | 'phi3';
 
 /** What we decided to do about the chat template. */
-export type TemplateChoice =
+export type TemplateChoice = (
   /** We had no template to send, and Ollama's own detection picked one (seen in /api/show). */
-  | { readonly kind: 'ollama'; readonly reason: string }
+  | { readonly kind: 'ollama' }
   /** Send our own Go template for `family`. */
-  | { readonly kind: 'own'; readonly family: ChatFamily; readonly reason: string }
+  | { readonly kind: 'own'; readonly family: ChatFamily }
   /** A template the caller gave explicitly. */
-  | { readonly kind: 'user'; readonly reason: string }
+  | { readonly kind: 'user' }
   /** Nothing applies: registered without a template, with a warning saying so. */
-  | { readonly kind: 'none'; readonly reason: string }
+  | { readonly kind: 'none' }
   /** No Go template sent: this Ollama (≥ 0.30) renders the GGUF's own chat template (tools included). */
-  | { readonly kind: 'gguf'; readonly reason: string };
+  | { readonly kind: 'gguf' }
+) & {
+  /** Why, in English. */
+  readonly reason: string;
+  /** Why, as a message for the reader's language. */
+  readonly reasonText: Message;
+};
 
 /** Input of `registerGguf`: import one GGUF file into Ollama under `name`. */
 export interface RegisterOptions {
