@@ -3,7 +3,7 @@
 // Everything that crosses the bridge is plain data (survives structured clone).
 
 import type { HardwareProfile } from './types/hardware.ts';
-import type { RecommendReport } from './types/advisor.ts';
+import type { MeasuredQuality, RecommendReport } from './types/advisor.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from './types/ollama.ts';
 import type { FitRequest, FitResult } from './types/fit.ts';
 import type { JobEvent } from './types/progress.ts';
@@ -11,7 +11,7 @@ import type { HubRepoListing, OllamaSourceEntry, OpenedSource } from './types/so
 import type { Message } from './message.ts';
 
 export type { HardwareProfile, GpuInfo } from './types/hardware.ts';
-export type { RecommendReport, Estimate, Fit, ReasonItem, Recommendation } from './types/advisor.ts';
+export type { RecommendReport, Estimate, Fit, MeasuredQuality, ReasonItem, Recommendation } from './types/advisor.ts';
 export type { OllamaModelDetails, OllamaModelSummary, RunningModel, VerifyResult } from './types/ollama.ts';
 export type { JobEvent, Stage } from './types/progress.ts';
 export type { HubFileEntry, HubRepoListing, OllamaSourceEntry, OpenedSource, SourceGrade } from './types/sources.ts';
@@ -121,12 +121,21 @@ export const FIT_REQUEST_FIELDS = [
   'allowRequantize', 'source', 'checkQuality',
 ] as const satisfies readonly (keyof FitRequest)[];
 
-export type JobKind = 'quantize' | 'fit';
+/** The job kinds the utility process runs: a fit without or with Ollama, and "Measure quality". */
+export type JobKind = 'quantize' | 'fit' | 'measure';
+
+/** The most types one "Measure quality" run takes (each is a whole quantize plus an evaluation). */
+export const MEASURE_TYPES_MAX = 8;
+
+/** What a finished "Measure quality" job hands back: this model's own quality, keyed by type name. */
+export type MeasuredByType = Record<string, MeasuredQuality>;
 
 /** Messages pushed from main to the renderer on `IPC_EVENT_CHANNEL`. */
 export type JobMessage =
   | { jobId: string; kind: 'event'; event: JobEvent }
   | { jobId: string; kind: 'done'; result: FitResult }
+  /** A measure job finished: its types' measured quality (merged into the report's options[].measured). */
+  | { jobId: string; kind: 'measured'; measured: MeasuredByType }
   /**
    * `error` says what went wrong, or for a cancelled job what it kept (`common.cancelled`: nothing);
    * `kept` is a finished quantized file the job left behind, which can be registered without re-quantizing.
@@ -156,6 +165,14 @@ export interface QuantfitApi {
   /** The real path of a file dropped on the window (sync; preload only). */
   pathForDroppedFile(file: File): string;
   startFit(request: FitRequest): Promise<string>;
+  /**
+   * "Measure quality": quantizes `modelPath` (a GGUF file) to each of `types` (1–MEASURE_TYPES_MAX)
+   * in a temp work folder and scores it against the original with llama.cpp, in the job process.
+   * Returns the job id; progress and the `measured` result arrive as job messages; cancelJob cancels.
+   */
+  startMeasure(modelPath: string, types: string[]): Promise<string>;
+  /** Why "Measure quality" cannot run on this model here (no llama.cpp, a model folder), or null when it can. */
+  measureUnavailableReason(modelPath: string): Promise<Message | null>;
   cancelJob(jobId: string): Promise<void>;
   /** Subscribe to job messages; returns the unsubscribe function. */
   onJobEvent(cb: (message: JobMessage) => void): () => void;
@@ -194,7 +211,7 @@ export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuComm
 // A record, so the compiler insists every invoke method is listed exactly once.
 const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
   appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickModelFolder: true, pickFolder: true, pickImatrixFile: true,
-  startFit: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
+  startFit: true, startMeasure: true, measureUnavailableReason: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
   ollamaSources: true, ollamaPull: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,
 };

@@ -6,7 +6,7 @@ import { formatMessage, msg } from '../../src-shared/messages/index.ts';
 import { QuantfitError } from '../core/errors.ts';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { FIT_REQUEST_FIELDS, LIMITS, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type SettingsPatch } from '../../src-shared/contract.ts';
+import { FIT_REQUEST_FIELDS, LIMITS, MEASURE_TYPES_MAX, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type SettingsPatch } from '../../src-shared/contract.ts';
 import { parseModelName } from '../../src-shared/ollama-names.ts';
 import { findFtype } from '../core/quant/ftypes.ts';
 import { isAllowedExternalUrl } from './external-links.ts';
@@ -105,8 +105,7 @@ function ftypeName(v: unknown, where: string): string {
   return s;
 }
 
-/** The most types one "Measure quality" run takes (each is a whole quantize plus an evaluation). */
-export const MEASURE_TYPES_MAX = 8;
+export { MEASURE_TYPES_MAX };
 
 /** The quant types to measure: 1–MEASURE_TYPES_MAX known type names, none twice. */
 export function measureTypeList(v: unknown): string[] {
@@ -259,6 +258,9 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   pickFolder: { arity: 0, check: none },
   pickImatrixFile: { arity: 0, check: none },
   startFit: { arity: 1, check: async ([r]) => [await fitRequest(r)] },
+  // llama.cpp reads GGUF files: a model folder is refused here (measureUnavailableReason says so first).
+  startMeasure: { arity: 2, check: async ([p, types]) => [await existingFile(p, WHERE_MODEL), measureTypeList(types)] },
+  measureUnavailableReason: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
   cancelJob: { arity: 1, check: ([id]) => [jobId(id, 'job id')] },
   listModels: { arity: 0, check: none },
   showModel: { arity: 1, check: ([n]) => [modelName(n, 'model name')] },

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { JobKind, JobMessage } from '../../src-shared/contract.ts';
-import type { HostReply, HostRequest, JobInput } from './job-protocol.ts';
+import type { HostReply, HostRequest, JobInputs } from './job-protocol.ts';
 import { quantfitError } from '../core/errors.ts';
 import { msg } from '../../src-shared/messages/index.ts';
 
@@ -19,10 +19,25 @@ export interface HostProcess {
 /** Jobs at once: each is a process quantizing on every core, so more only compete (and a runaway page cannot fork without end). */
 export const MAX_RUNNING_JOBS = 4;
 
-interface Running {
-  /** What the job writes: its output file, and the Ollama model (lower case) when it registers one. */
-  outputPath: string;
+/** What a job writes that another job must not write at once: its output file, and the Ollama model it creates. */
+interface Claims {
+  outputPath: string | null;
+  /** Lower case (Ollama's names are); `modelName` as the request spelled it. */
   model: string | null;
+  modelName: string | null;
+}
+
+// A measurement writes only into a work folder of its own (mkdtemp), so it claims nothing.
+const CLAIMS: { readonly [K in JobKind]: (input: JobInputs[K]) => Claims } = {
+  quantize: (input) => ({ outputPath: resolve(input.outputPath), model: null, modelName: null }),
+  fit: (input) => {
+    const name = input.request.modelName || null;
+    return { outputPath: resolve(input.outputPath), model: name?.toLowerCase() ?? null, modelName: name };
+  },
+  measure: () => ({ outputPath: null, model: null, modelName: null }),
+};
+
+interface Running extends Claims {
   host: HostProcess;
   finished: Promise<void>;
   settle: () => void;
@@ -46,21 +61,21 @@ export class JobManager {
    * creates the same Ollama model (two writers would race: the last rename wins, and the second
    * create would replace the first's model without `force`), and beyond MAX_RUNNING_JOBS.
    */
-  start(kind: JobKind, input: JobInput): string {
-    const outputPath = resolve(input.outputPath);
-    const model = kind === 'fit' && input.request.modelName ? input.request.modelName.toLowerCase() : null;
+  start<K extends JobKind>(kind: K, input: JobInputs[K]): string {
+    const claims = CLAIMS[kind](input);
+    const { outputPath, model } = claims;
     if (this.jobs.size >= MAX_RUNNING_JOBS) {
       throw quantfitError('app.tooManyJobs', { count: MAX_RUNNING_JOBS });
     }
     for (const other of this.jobs.values()) {
-      if (other.outputPath === outputPath) throw quantfitError('app.outputBusy', { path: outputPath });
-      if (model !== null && other.model === model) throw quantfitError('app.modelBusy', { model: input.request.modelName ?? model });
+      if (outputPath !== null && other.outputPath === outputPath) throw quantfitError('app.outputBusy', { path: outputPath });
+      if (model !== null && other.model === model) throw quantfitError('app.modelBusy', { model: claims.modelName ?? model });
     }
     const jobId = JobManager.newJobId();
     const host = this.spawn();
     let settle!: () => void;
     const finished = new Promise<void>((r) => (settle = r));
-    const job: Running = { outputPath, model, host, finished, settle, ended: false };
+    const job: Running = { ...claims, host, finished, settle, ended: false };
     this.jobs.set(jobId, job);
 
     const end = (message: JobMessage): void => {
@@ -77,12 +92,13 @@ export class JobManager {
       if (reply.type === 'event') {
         if (!job.ended) this.deliver({ jobId, kind: 'event', event: reply.event });
       } else if (reply.type === 'done') end({ jobId, kind: 'done', result: reply.result });
+      else if (reply.type === 'measured') end({ jobId, kind: 'measured', measured: reply.measured });
       else end({ jobId, kind: 'error', error: reply.error, cancelled: reply.cancelled, kept: reply.kept });
     });
     host.onExit((code) => {
       end({ jobId, kind: 'error', error: msg('app.jobProcessExited', { code: code ?? '?' }), cancelled: false, kept: null });
     });
-    host.postMessage({ type: 'start', jobId, kind, input });
+    host.postMessage({ type: 'start', jobId, kind, input } as HostRequest);
     return jobId;
   }
 

@@ -1,14 +1,14 @@
 // The protocol between the main process and the job host (an Electron utilityProcess), and the
 // host's dispatch logic. No electron import: the host runs over any message port (Electron's
 // parentPort, a child_process IPC channel, or a fake in tests).
-import type { FitRequest, FitResult, JobKind, KeptOutput } from '../../src-shared/contract.ts';
+import type { FitRequest, FitResult, JobKind, KeptOutput, MeasuredByType } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../core/progress.ts';
 import { CancelledError, errorMessage } from '../core/errors.ts';
 import type { Message } from '../../src-shared/message.ts';
 import { msg } from '../../src-shared/messages/index.ts';
 
-/** Everything a job needs, resolved by main (paths, host, threads) so the host decides nothing. */
-export interface JobInput {
+/** Everything a fit (or quantize) job needs, resolved by main (paths, host, threads) so the host decides nothing. */
+export interface FitJobInput {
   request: FitRequest;
   /** Where the quantized GGUF goes (the job writes a temp file beside it and renames). */
   outputPath: string;
@@ -17,13 +17,38 @@ export interface JobInput {
   threads: number;
 }
 
-export type HostRequest =
-  | { type: 'start'; jobId: string; kind: JobKind; input: JobInput }
-  | { type: 'cancel'; jobId: string };
+/** Everything a "Measure quality" job needs, resolved by main. */
+export interface MeasureJobInput {
+  /** The GGUF measured (never modified). */
+  modelPath: string;
+  /** Type names, checked by ipc-validate (measureTypeList). */
+  types: string[];
+  /** Where the job's work folder goes (one quantized copy at a time; removed at the end). */
+  workDir: string;
+  /** 0 = automatic. */
+  threads: number;
+}
+
+/** Each job kind's input and result. */
+export interface JobInputs {
+  quantize: FitJobInput;
+  fit: FitJobInput;
+  measure: MeasureJobInput;
+}
+export interface JobResults {
+  quantize: FitResult;
+  fit: FitResult;
+  measure: MeasuredByType;
+}
+
+export type HostStart = { [K in JobKind]: { type: 'start'; jobId: string; kind: K; input: JobInputs[K] } }[JobKind];
+
+export type HostRequest = HostStart | { type: 'cancel'; jobId: string };
 
 export type HostReply =
   | { type: 'event'; jobId: string; event: JobEvent }
   | { type: 'done'; jobId: string; result: FitResult }
+  | { type: 'measured'; jobId: string; measured: MeasuredByType }
   | { type: 'error'; jobId: string; error: Message; cancelled: boolean; kept: KeptOutput | null };
 
 export interface JobContext {
@@ -31,8 +56,15 @@ export interface JobContext {
   onEvent: (event: JobEvent) => void;
 }
 
-export type JobRunner = (input: JobInput, ctx: JobContext) => Promise<FitResult>;
-export type JobRegistry = Readonly<Record<JobKind, JobRunner>>;
+export type JobRunner<K extends JobKind> = (input: JobInputs[K], ctx: JobContext) => Promise<JobResults[K]>;
+export type JobRegistry = { readonly [K in JobKind]: JobRunner<K> };
+
+/** How each kind's result travels back: a fit's FitResult, a measurement's types. */
+const FINISHED: { readonly [K in JobKind]: (jobId: string, result: JobResults[K]) => HostReply } = {
+  quantize: (jobId, result) => ({ type: 'done', jobId, result }),
+  fit: (jobId, result) => ({ type: 'done', jobId, result }),
+  measure: (jobId, measured) => ({ type: 'measured', jobId, measured }),
+};
 
 /** The minimal port the host needs: Electron's parentPort matches it. */
 export interface HostPort {
@@ -79,7 +111,7 @@ export class ProgressThrottle {
   }
 }
 
-const JOB_KINDS: readonly JobKind[] = ['quantize', 'fit'];
+const JOB_KINDS: readonly JobKind[] = ['quantize', 'fit', 'measure'];
 
 /** The finished file a failed or cancelled fit kept (its error's `outcome`, see core/jobs/fit.ts). */
 function keptOutput(err: unknown): KeptOutput | null {
@@ -95,7 +127,7 @@ function parseRequest(data: unknown): HostRequest | null {
   if (typeof jobId !== 'string' || jobId.length === 0) return null;
   if (m.type === 'cancel') return { type: 'cancel', jobId };
   if (m.type === 'start' && JOB_KINDS.includes(m.kind as JobKind) && typeof m.input === 'object' && m.input !== null) {
-    return { type: 'start', jobId, kind: m.kind as JobKind, input: m.input as JobInput };
+    return { type: 'start', jobId, kind: m.kind, input: m.input } as HostStart;
   }
   return null;
 }
@@ -108,7 +140,7 @@ function parseRequest(data: unknown): HostRequest | null {
 export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttleMs?: number } = {}) {
   const running = new Map<string, AbortController>();
 
-  const start = (jobId: string, kind: JobKind, input: JobInput): void => {
+  const start = <K extends JobKind>(jobId: string, kind: K, input: JobInputs[K]): void => {
     if (running.has(jobId)) {
       port.postMessage({ type: 'error', jobId, error: msg('app.jobAlreadyRunning', { jobId }), cancelled: false, kept: null });
       return;
@@ -122,7 +154,7 @@ export function serveJobs(port: HostPort, registry: JobRegistry, opts: { throttl
         const result = await runner(input, { signal: controller.signal, onEvent: (e) => throttle.push(e) });
         throttle.flush();
         if (controller.signal.aborted) throw new CancelledError();
-        port.postMessage({ type: 'done', jobId, result });
+        port.postMessage(FINISHED[kind](jobId, result));
       } catch (err) {
         throttle.flush();
         const cancelled = err instanceof CancelledError || controller.signal.aborted;

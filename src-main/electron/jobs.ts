@@ -1,10 +1,13 @@
-// The job registry: which core work runs for each job kind. Both kinds are the core's fit job (its
-// stages: JOB_STAGES in src-shared/stages.ts); 'quantize' skips the Ollama stages. The host dispatches here, so the protocol does not know what a job does.
-import type { JobKind } from '../../src-shared/contract.ts';
+// The job registry: which core work runs for each job kind. 'quantize' and 'fit' are the core's fit
+// job (its stages: JOB_STAGES in src-shared/stages.ts; 'quantize' skips the Ollama stages); 'measure'
+// is the app's "Measure quality" (measureQuality, the core measurement behind `recommend --measure`).
+// The host dispatches here, so the protocol does not know what a job does.
 import { runFitJob } from '../core/jobs/fit.ts';
-import type { JobRegistry, JobRunner } from './job-protocol.ts';
+import type { FitResult } from '../../src-shared/contract.ts';
+import type { FitJobInput, JobContext, JobRegistry } from './job-protocol.ts';
+import { measureQuality } from './services.ts';
 
-function fitRunner(kind: JobKind): JobRunner {
+function fitRunner(kind: 'quantize' | 'fit'): (input: FitJobInput, ctx: JobContext) => Promise<FitResult> {
   return (input, ctx) =>
     runFitJob(
       {
@@ -26,4 +29,6 @@ function fitRunner(kind: JobKind): JobRunner {
 export const JOB_REGISTRY: JobRegistry = {
   quantize: fitRunner('quantize'),
   fit: fitRunner('fit'),
+  measure: (input, ctx) =>
+    measureQuality(input.modelPath, input.types, { workDir: input.workDir, threads: input.threads, signal: ctx.signal, onEvent: ctx.onEvent }),
 };

@@ -15,7 +15,7 @@ import { JobManager, type HostProcess } from './job-manager.ts';
 import type { HostReply } from './job-protocol.ts';
 import { buildMenuTemplate, isRendererCommand, type MenuCommand, type MenuItemSpec } from './menu.ts';
 import { ProducedPaths } from './produced-paths.ts';
-import { createCoreServices, jobKindFor, resolveJobInput } from './services.ts';
+import { createCoreServices, jobKindFor, measureUnavailableReason, resolveJobInput, resolveMeasureInput } from './services.ts';
 import { cancelJobOrSource, SourceServices, sourceApi } from './source-services.ts';
 import { SettingsStore } from './settings-store.ts';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
@@ -113,6 +113,8 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
     startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings, app.getPath('downloads'))),
+    startMeasure: async (path, types) => jobs.start('measure', resolveMeasureInput(path, types, store.settings, app.getPath('temp'))),
+    measureUnavailableReason: (path) => measureUnavailableReason(path),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ...sourceApi(sources),
     listModels: () => core.listModels(),

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { FitRequest, JobKind, ModelFileInfo, RecommendOptions, EditableSettings } from '../../src-shared/contract.ts';
+import type { FitRequest, JobKind, Message, ModelFileInfo, RecommendOptions, EditableSettings } from '../../src-shared/contract.ts';
 import type { RecommendReport } from '../core/advisor/types.ts';
 import { quantizerPlanner } from '../core/advisor/planner.ts';
 import { advise } from '../core/advisor/recommend.ts';
@@ -18,7 +18,9 @@ import { OllamaClient } from '../core/ollama/client.ts';
 import { resolveOllamaHost } from '../core/ollama/host.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from '../core/ollama/types.ts';
 import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
-import type { JobInput } from './job-protocol.ts';
+import type { FitJobInput, MeasureJobInput } from './job-protocol.ts';
+import { findPrebuiltLlama } from '../core/engine/llama.ts';
+import { msg } from '../../src-shared/messages/index.ts';
 import type { JobEvent } from '../core/progress.ts';
 import type { MeasuredQuality } from '../../src-shared/types/advisor.ts';
 import { tmpdir } from 'node:os';
@@ -75,7 +77,7 @@ export function jobKindFor(request: FitRequest): JobKind {
  * Resolve a validated request into the job's input: the output file goes to the request's folder,
  * else the settings' folder, else beside the model, with the CLI's name `<model>.<TYPE>.gguf`.
  */
-export function resolveJobInput(request: FitRequest, settings: EditableSettings, sourceOutputDir: string = homedir()): JobInput {
+export function resolveJobInput(request: FitRequest, settings: EditableSettings, sourceOutputDir: string = homedir()): FitJobInput {
   const type = parseFtype(request.type).name;
   // A model from Ollama or a hub cache is never written next to: those folders are theirs.
   const dir = request.outputDir ?? settings.outputDir ?? (request.source ? sourceOutputDir : dirname(request.modelPath));
@@ -172,4 +174,23 @@ export async function measureQuality(modelPath: string, types: readonly string[]
     ...(run.threads ? { threads: run.threads } : {}), ...(run.signal ? { signal: run.signal } : {}), ...(run.onEvent ? { onEvent: run.onEvent } : {}),
   });
   return Object.fromEntries(measured);
+}
+
+/**
+ * A measure job's input: the work folder goes to the settings' output folder, else `fallbackDir`
+ * (the system's temp folder, as `recommend --measure`); threads from the settings.
+ */
+export function resolveMeasureInput(modelPath: string, types: readonly string[], settings: EditableSettings, fallbackDir: string = tmpdir()): MeasureJobInput {
+  return { modelPath, types: [...types], workDir: settings.outputDir ?? fallbackDir, threads: settings.threads };
+}
+
+/**
+ * Why "Measure quality" cannot run on `modelPath` here, or null when it can: llama.cpp reads GGUF
+ * files (not model folders), and node-llama-cpp's prebuilt library must be installed. Only looks for
+ * the library's files: loading it is the job process's business, never the main process's.
+ */
+export async function measureUnavailableReason(modelPath: string): Promise<Message | null> {
+  if ((await stat(modelPath)).isDirectory()) return msg('engine.fit.folderInput');
+  const llama = findPrebuiltLlama();
+  return 'unavailable' in llama ? msg('measure.noEngine', { reason: llama.unavailable }) : null;
 }

@@ -12,6 +12,7 @@ import { catalogue as gguf } from './gguf.ts';
 import { catalogue as hardware } from './hardware.ts';
 import { catalogue as help } from './help.ts';
 import { catalogue as imatrix } from './imatrix.ts';
+import { catalogue as measure } from './measure.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as progress } from './progress.ts';
 import { catalogue as quant } from './quant.ts';
@@ -31,6 +32,7 @@ const AREAS = [
   hardware,
   help,
   imatrix,
+  measure,
   ollama,
   progress,
   quant,

@@ -9,13 +9,13 @@ import type { FitRequest, FitResult, JobMessage } from '../../src-shared/contrac
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
-import { ProgressThrottle, serveJobs, type HostPort, type HostReply, type JobInput, type JobRegistry } from '../../src-main/electron/job-protocol.ts';
+import { ProgressThrottle, serveJobs, type HostPort, type HostReply, type FitJobInput, type JobRegistry } from '../../src-main/electron/job-protocol.ts';
 
 const request: FitRequest = {
   modelPath: '/m.gguf', type: 'Q4_K_M', contextLength: 4096, outputDir: null, modelName: 'm', register: false,
   force: false, imatrixPath: null, predictedBytes: null,
 };
-const input = (over: Partial<FitRequest> = {}, outputPath = '/tmp/out.gguf'): JobInput => ({ request: { ...request, ...over }, outputPath, ollamaHost: 'http://127.0.0.1:11434', threads: 0 });
+const input = (over: Partial<FitRequest> = {}, outputPath = '/tmp/out.gguf'): FitJobInput => ({ request: { ...request, ...over }, outputPath, ollamaHost: 'http://127.0.0.1:11434', threads: 0 });
 
 /** An in-memory port: what main would send, and everything the host replies. */
 function fakePort() {
@@ -43,7 +43,7 @@ const result: FitResult = {
 };
 
 test('host: start streams the runner events and ends with done', async () => {
-  const seen: JobInput[] = [];
+  const seen: FitJobInput[] = [];
   const registry: JobRegistry = {
     quantize: async (inp, { onEvent }) => {
       seen.push(inp);
@@ -52,6 +52,7 @@ test('host: start streams the runner events and ends with done', async () => {
       return result;
     },
     fit: async () => assert.fail('wrong kind dispatched'),
+    measure: async () => assert.fail('wrong kind dispatched'),
   };
   const { port, replies, send, until } = fakePort();
   const host = serveJobs(port, registry, { throttleMs: 0 });
@@ -66,6 +67,7 @@ test('host: cancel aborts the runner and reports cancelled', async () => {
   let sawAbort = false;
   const registry: JobRegistry = {
     quantize: async () => assert.fail('wrong kind'),
+    measure: async () => assert.fail('wrong kind'),
     fit: (_i, { signal }) =>
       new Promise((_res, rej) => {
         signal.addEventListener('abort', () => {
@@ -87,6 +89,7 @@ test('host: cancel aborts the runner and reports cancelled', async () => {
 test('host: a cancelled runner that says what it kept passes that on', async () => {
   const registry: JobRegistry = {
     quantize: async () => assert.fail('wrong kind'),
+    measure: async () => assert.fail('wrong kind'),
     fit: (_i, { signal }) =>
       new Promise((_res, rej) => {
         signal.addEventListener('abort', () => rej(new CancelledError('cancelled during upload; the quantized file /o.gguf is complete and kept')));
@@ -103,6 +106,7 @@ test('host: a cancelled runner that says what it kept passes that on', async () 
 test('host: a cancelled fit that kept its finished file names it, so the app can register it', async () => {
   const registry: JobRegistry = {
     quantize: async () => assert.fail('wrong kind'),
+    measure: async () => assert.fail('wrong kind'),
     fit: (_i, { signal }) =>
       new Promise((_res, rej) => {
         signal.addEventListener('abort', () =>
@@ -124,6 +128,7 @@ test('host: a failing runner reports its described error; a duplicate id and bad
       throw new Error('disk full');
     },
     fit: async () => result,
+    measure: async () => assert.fail('wrong kind'),
   };
   const { port, replies, send, until } = fakePort();
   serveJobs(port, registry);
@@ -256,7 +261,7 @@ test('manager: a second job writing the same file or creating the same model is 
     let exit: ((code: number | null) => void) | null = null;
     return {
       postMessage: (m) => {
-        if (m.type === 'start') spawned.push(m.input.outputPath);
+        if (m.type === 'start' && m.kind !== 'measure') spawned.push(m.input.outputPath);
       },
       onMessage: () => undefined,
       onExit: (l) => (exit = l),

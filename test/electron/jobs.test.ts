@@ -9,7 +9,7 @@ import { DEFAULT_SETTINGS, type FitRequest } from '../../src-shared/contract.ts'
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { kvString } from '../../src-main/core/gguf/metadata.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
-import { serveJobs, type HostPort, type HostReply, type JobInput } from '../../src-main/electron/job-protocol.ts';
+import { serveJobs, type HostPort, type HostReply, type FitJobInput } from '../../src-main/electron/job-protocol.ts';
 import { JOB_REGISTRY } from '../../src-main/electron/jobs.ts';
 import { resolveJobInput } from '../../src-main/electron/services.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
@@ -31,7 +31,7 @@ after(async () => {
 });
 
 /** What the renderer sends (every FIT_REQUEST_FIELDS field), resolved the way main resolves it. */
-function jobInput(outDir: string, over: Partial<FitRequest> = {}, ollamaHost = fake.url): JobInput {
+function jobInput(outDir: string, over: Partial<FitRequest> = {}, ollamaHost = fake.url): FitJobInput {
   const request: FitRequest = {
     modelPath: model, type: 'Q4_0', contextLength: 256, outputDir: outDir, modelName: 'tiny-story:q4_0',
     register: true, force: false, imatrixPath: null, predictedBytes: null, allowRequantize: false, ...over,

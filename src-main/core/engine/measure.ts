@@ -14,6 +14,7 @@ import { parseFtype, type Ftype } from '../quant/ftypes.ts';
 import { quantizeFile } from '../quant/pipeline.ts';
 import { planQuantization } from '../quant/policy.ts';
 import type { MeasuredQuality } from '../../../src-shared/types/advisor.ts';
+import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import { evaluateQuant } from './eval.ts';
 import { makeImatrix } from './imatrix.ts';
 
@@ -53,8 +54,11 @@ export async function measureTypes(model: string, types: readonly string[], opti
       imatrix = await loadImatrix(path);
     }
     const out = new Map<string, MeasuredQuality>();
-    for (const ftype of ftypes) {
+    for (const [index, ftype] of ftypes.entries()) {
       throwIfAborted(options.signal);
+      // Which type the quantize and evaluate progress that follows belongs to.
+      const note = msg('measure.typeStart', { type: ftype.name, index: index + 1, count: ftypes.length });
+      options.onEvent?.({ type: 'log', level: 'info', message: formatMessage(note, 'en'), text: note });
       const path = join(work, `${ftype.name}.gguf`);
       const withImatrix = imatrix ? { imatrix: imatrix.entries, overrideKv: imatrixKvOverrides(imatrix) } : {};
       await quantizeFile(model, path, { ftype, ...withImatrix }, run);

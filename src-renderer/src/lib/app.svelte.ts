@@ -300,7 +300,7 @@ export function applyJobMessage(m: JobMessage): void {
       job.cancelled = true;
       job.cancelNote = m.error.code === 'common.cancelled' ? null : m.error;
     } else job.error = m.error;
-  } else {
+  } else if (m.kind === 'event') {
     const e = m.event;
     if (e.type === 'stage') job.stages[e.stage] = e.status === 'start' ? 'active' : e.status;
     else if (e.type === 'progress') {

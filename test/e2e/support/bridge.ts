@@ -12,7 +12,7 @@ import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
 import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
-import { createCoreServices, jobKindFor, resolveJobInput } from '../../../src-main/electron/services.ts';
+import { createCoreServices, jobKindFor, measureUnavailableReason, resolveJobInput, resolveMeasureInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
 import { cancelJobOrSource, SourceServices, sourceApi } from '../../../src-main/electron/source-services.ts';
 
@@ -98,6 +98,8 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickFolder: async () => opts.outputDir,
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
+    startMeasure: async (p, types) => jobs.start('measure', resolveMeasureInput(p, types, store.settings)),
+    measureUnavailableReason: (p) => measureUnavailableReason(p),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ...sourceApi(sources),
     listModels: () => core.listModels(),
