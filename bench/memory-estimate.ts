@@ -2,7 +2,8 @@
 // once with our quantizer, cached) is loaded by node-llama-cpp in a fresh child process per context
 // (bench/support/memory-probe.ts), which evaluates one 512-token micro-batch and reports its RSS growth;
 // the line shows the CPU estimate (core/advisor/cpu-memory.ts) beside it and the error. With a GPU, the
-// child offloads every layer and the VRAM it used is shown as well.
+// child offloads every layer and the VRAM it used is shown as well, beside the advisor's full-offload
+// figure (core/advisor/gpu-memory.ts) and the GPU buffers llama.cpp logged.
 // Each point is the median of --runs loads (default 3): RSS varies by ±20–30 MiB between identical loads
 // (what glibc keeps of the loader's freed memory).
 // Standalone: node --import tsx bench/memory-estimate.ts [--ctx 512,2048,8192,32768] [--shapes dense,gqa] [--runs N]
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { readGgufHeader } from '../src-main/core/gguf/reader.ts';
 import { modelParams } from '../src-main/core/advisor/model-params.ts';
 import { cpuRunMemory, type CpuSimd } from '../src-main/core/advisor/cpu-memory.ts';
-import { computeBufferBytes, kvCacheBytes } from '../src-main/core/advisor/memory.ts';
+import { deviceWeights, offloadMemory } from '../src-main/core/advisor/gpu-memory.ts';
 import { probeHardware } from '../src-main/core/hardware/probe.ts';
 import { MEMORY_SHAPES, quantizedModel } from './support/memory-models.ts';
 import type { ProbeResult } from './support/memory-probe.ts';
@@ -56,6 +57,11 @@ function median(xs: readonly number[]): number {
 
 const mib = (b: number) => (b / MiB).toFixed(1);
 
+/** The model, KV and compute buffers llama.cpp logged for devices other than the CPU and its host buffers. */
+function gpuBuffers(r: ProbeResult): number {
+  return Object.entries(r.buffers).filter(([k]) => !/ (CPU|\w+_Host)/.test(k) && !k.startsWith('output ')).reduce((s, [, v]) => s + v, 0);
+}
+
 export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, print: (line: string) => void = console.log): Promise<MemoryBenchRow[]> {
   const contexts = options.contexts ?? [512, 2048, 8192, 32768];
   const runs = Math.max(1, options.runs ?? 3);
@@ -63,7 +69,8 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
   const hw = await probeHardware();
   const simd: CpuSimd = hw.cpu.simd;
   print(`# memory estimate vs real loads (node-llama-cpp, ${ftype}, flash attention on, one 512-token micro-batch evaluated; RSS growth, median of ${runs}); CPU: avx2 ${simd.avx2}, avx512 ${simd.avx512}, neon ${simd.neon}`);
-  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  working set  | VRAM MiB (advisor GPU figure)');
+  print('shape   ctx     predicted MiB  measured MiB  error    mapped  repacked  kv      compute  runtime  full ctx  working set  | VRAM MiB (advisor full-offload figure, error; llama.cpp\'s logged GPU buffers)');
+  if (hw.gpus.some((g) => g.offload)) print('# a GPU is present: the probe offloads every layer, "predicted" is then the host part of that offload (gpu-memory.ts), the CPU columns what a CPU run would keep');
   const rows: MemoryBenchRow[] = [];
   for (const shape of MEMORY_SHAPES.filter((s) => !options.shapes || options.shapes.includes(s.name))) {
     const path = await quantizedModel(shape, ftype, print);
@@ -76,11 +83,17 @@ export async function runMemoryEstimateBench(options: MemoryBenchOptions = {}, p
       // The probe fills one micro-batch of cells: the masks span those, not yet the whole context.
       const p = cpuRunMemory(params, header.tensors, ctx, simd, results[0]!.evaluated);
       const full = cpuRunMemory(params, header.tensors, ctx, simd);
-      const error = (p.totalBytes - measured) / measured;
-      rows.push({ shape: shape.name, ctx, predictedBytes: p.totalBytes, predictedFullBytes: full.totalBytes, measuredBytes: measured, error, ...(vram !== undefined ? { vramBytes: vram } : {}) });
+      // With a GPU the probe offloads every layer: RAM then holds the host part (gpu-memory.ts), VRAM the rest.
+      const gpu = vram !== undefined ? offloadMemory(params, deviceWeights(header.tensors, params.layerCount), ctx, params.layerCount) : undefined;
+      const predicted = gpu ? gpu.hostBytes : p.totalBytes;
+      const error = (predicted - measured) / measured;
+      rows.push({ shape: shape.name, ctx, predictedBytes: predicted, predictedFullBytes: full.totalBytes, measuredBytes: measured, error, ...(vram !== undefined ? { vramBytes: vram } : {}) });
+      const vramText = vram !== undefined && gpu
+        ? `${mib(vram)} (advisor ${mib(gpu.vramBytes)}, ${(((gpu.vramBytes - vram) / vram) * 100).toFixed(1)}%; llama.cpp's GPU buffers ${mib(gpuBuffers(results[0]!))})`
+        : '-';
       print(
-        `${shape.name.padEnd(7)} ${String(ctx).padEnd(7)} ${mib(p.totalBytes).padStart(13)}  ${mib(measured).padStart(12)}  ${`${(error * 100).toFixed(1)}%`.padStart(6)}  ` +
-          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  ${mib(full.workingSetBytes).padStart(11)}  | ${vram !== undefined ? `${mib(vram)} (advisor: ${mib(header.fileSize + kvCacheBytes(params, ctx) + computeBufferBytes(params, ctx))})` : '-'}`,
+        `${shape.name.padEnd(7)} ${String(ctx).padEnd(7)} ${mib(predicted).padStart(13)}  ${mib(measured).padStart(12)}  ${`${(error * 100).toFixed(1)}%`.padStart(6)}  ` +
+          `${mib(p.mappedBytes).padStart(6)}  ${mib(p.repackedBytes).padStart(8)}  ${mib(p.kvBytes).padStart(6)}  ${mib(p.computeBytes).padStart(7)}  ${mib(p.runtimeBytes).padStart(7)}  ${mib(full.totalBytes).padStart(9)}  ${mib(full.workingSetBytes).padStart(11)}  | ${vramText}`,
       );
     }
   }

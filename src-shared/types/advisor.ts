@@ -17,16 +17,22 @@ export interface Estimate {
   /** f16 K and V cache for the context length (GQA and sliding-window layers honoured). */
   readonly kvCacheBytes: number;
   /**
-   * Compute (graph) buffers: on the GPU as llama.cpp reserves them (advisor/memory.ts); on the CPU the
-   * part a prompt touches (advisor/cpu-memory.ts).
+   * Compute (graph) buffers with flash attention: on the GPU as llama.cpp reserves them (advisor/gpu-memory.ts;
+   * split between GPU and CPU, both buffers); on the CPU the part a prompt touches (advisor/cpu-memory.ts).
    */
   readonly computeBytes: number;
   /**
-   * CPU runs only (0 otherwise): what llama.cpp keeps besides file, cache and compute — the repacked copies
-   * of the weights its SIMD kernels use, the output buffer and vocabulary, less the file's unmapped header.
+   * What llama.cpp keeps besides file, cache and compute, less what of the file it does not keep there: on
+   * the CPU the repacked copies of the weights its SIMD kernels use, the output buffer and vocabulary, less
+   * the file's unmapped header; all on the GPU, less the input layer (token_embd stays in RAM) and the
+   * header (negative then); split, the host's output buffer and vocabulary and the output duplicate of tied
+   * embeddings.
    */
   readonly runtimeBytes: number;
-  /** fileBytes + kvCacheBytes + computeBytes + runtimeBytes: what must be resident to run it. */
+  /**
+   * fileBytes + kvCacheBytes + computeBytes + runtimeBytes: what must be resident to run it — in RAM on the
+   * CPU, in GPU memory all on the GPU, in both together when split.
+   */
   readonly totalBytes: number;
   readonly fit: Fit;
   /** Repeating layers offloaded to the GPU (all of them for 'gpu', 0 for 'cpu'/'none'). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelParams } from '../../src-main/core/advisor/model-params.ts';
-import { cacheCells, computeBufferBytes, kvCacheBytes, padContext } from '../../src-main/core/advisor/memory.ts';
+import { cacheCells, kvCacheBytes, outputPhaseBytes, padContext } from '../../src-main/core/advisor/memory.ts';
 import { N_UBATCH } from '../../src-main/core/advisor/constants.ts';
 import { headerWith } from './support.ts';
 
@@ -84,16 +84,15 @@ test('context is padded to 256 as llama.cpp does', () => {
   assert.ok(kvCacheBytes(p, 1025) > kvCacheBytes(p, 1024));
 });
 
-test('compute buffer: the largest of attention, feed-forward and output phases, × n_ubatch × 4 bytes', () => {
-  const p = modelParams(headerWith('llama', { block_count: 32, embedding_length: 4096, 'attention.head_count': 32, feed_forward_length: 11008, vocab_size: 32000 }));
-  // At 4096 the KQ scores (32 heads × 4096 cells) dominate: + mask + 5 n_embd + K and V rows.
-  assert.equal(computeBufferBytes(p, 4096), 4 * 512 * (32 * 4096 + 4096 + 5 * 4096 + 8192));
-  // At 256 the feed-forward phase dominates; the batch is the padded context.
-  assert.equal(computeBufferBytes(p, 256), 4 * 256 * (3 * 11008 + 5 * 4096));
-  // A big vocabulary makes the logits the largest buffer.
+test('output phase: every token of the micro-batch asks for logits (n_outputs_max = n_batch): 4 × tokens × (n_vocab + 2 n_embd)', () => {
+  // Llama-3-8B widths: 4 × 512 × (128256 + 8192) = 266.5 MiB, the 266.50 MiB llama.cpp reserves with flash
+  // attention at any context from 512 up (test/advisor/llama-parity.test.ts measures it).
   const v = modelParams(headerWith('llama', { block_count: 32, embedding_length: 4096, 'attention.head_count': 32, 'attention.head_count_kv': 8, feed_forward_length: 14336, vocab_size: 128256 }));
-  assert.equal(computeBufferBytes(v, 2048), 4 * 512 * (128256 + 2 * 4096));
-  assert.ok(computeBufferBytes(p, 32768) > computeBufferBytes(p, 4096));
+  assert.equal(outputPhaseBytes(v, 2048), 4 * 512 * (128256 + 2 * 4096));
+  assert.equal(outputPhaseBytes(v, 2048), 266.5 * 1024 * 1024);
+  // Independent of the context once it holds a micro-batch; shorter, the batch is the padded context.
+  assert.equal(outputPhaseBytes(v, 32768), outputPhaseBytes(v, 512));
+  assert.equal(outputPhaseBytes(v, 200), 4 * 256 * (128256 + 2 * 4096));
 });
 
 test('missing hparams are a clear error naming the key', () => {

@@ -69,7 +69,14 @@ test('file sizes are the quantizer plan\'s exact sizes; K/V and totals add up', 
   const { options } = recommendFrom(model, machine('nvidia-24gb'), 4096, { hasImatrix: false });
   for (const o of options) {
     assert.equal(o.kvCacheBytes, 2 * GiB, 'f16 K+V: 32 layers × 4096 × 8192 × 2');
-    assert.equal(o.totalBytes, o.fileBytes + o.kvCacheBytes + o.computeBytes);
+    assert.equal(o.totalBytes, o.fileBytes + o.kvCacheBytes + o.computeBytes + o.runtimeBytes);
+    if (o.fit !== 'gpu') continue;
+    // All on the GPU: the tensors but token_embd (the input layer stays in RAM), the cache, the compute
+    // buffer (flash attention's layer phase at 4K: 4 × 512 × (3 × 11008 + 4 × 4096) + 4096 × 512 × 2).
+    const tensors = planQuantization(header, { ftype: o.type, hasImatrix: o.requiresImatrix }).tensors;
+    const onGpu = tensors.filter((t) => t.name !== 'token_embd.weight').reduce((s, t) => s + t.byteSize, 0);
+    assert.equal(o.computeBytes, 4 * 512 * (3 * 11008 + 4 * 4096) + 4096 * 512 * 2, o.type);
+    assert.equal(o.totalBytes, onGpu + o.kvCacheBytes + o.computeBytes, o.type);
   }
   // imatrix-only types are sized as made with a matrix (the plan differs without one).
   for (const type of ['Q4_K_M', 'Q6_K', 'IQ2_XS']) {
@@ -96,24 +103,25 @@ test('24 GB NVIDIA: near-lossless Q8_0, every layer on the GPU', () => {
   assert.equal(r.gpuLayers, 32);
   assert.equal(reason(r.reasons, 'step_down')?.type, 'Q6_K');
   assert.equal(reason(r.reasons, 'shorter_context'), undefined, 'nothing better to gain');
-  assert.match(r.reason, /Q8_0 needs 9\.0 GiB and fits entirely on the GPU/);
+  // 6.67 GiB file − 0.13 GiB token_embd (stays in RAM) + 2 GiB KV + 0.1 GiB compute.
+  assert.match(r.reason, /Q8_0 needs 8\.6 GiB and fits entirely on the GPU/);
 });
 
-test('8 GB NVIDIA: Q5_K_M all on the GPU; Q6_K only partly, or with a shorter context', () => {
+// Flash attention's compute (0.1 GiB at 4K, where the KQ scores of FA off took 0.4) leaves room for Q6_K.
+test('8 GB NVIDIA: Q6_K all on the GPU; Q8_0 only partly, or with a shorter context', () => {
   const hw = machine('nvidia-8gb');
   const { recommended: r, options } = recommendFrom(model, hw, 4096, { hasImatrix: false });
-  assert.equal(r.type, 'Q5_K_M');
-  assert.equal(LADDER_GROUP[r.type!], 'balanced');
+  assert.equal(r.type, 'Q6_K');
   assert.equal(r.fit, 'gpu');
   assert.equal(r.gpuLayers, 32);
-  assert.ok(option(options, 'Q5_K_M').totalBytes <= memoryBudget(hw).gpuBytes);
+  assert.ok(option(options, 'Q6_K').totalBytes <= memoryBudget(hw).gpuBytes);
   const up = reason(r.reasons, 'step_up');
-  assert.deepEqual([up?.type, up?.fit], ['Q6_K', 'partial']);
-  assert.ok(option(options, 'Q6_K').gpuLayers > 0 && option(options, 'Q6_K').gpuLayers < 32);
-  assert.equal(reason(r.reasons, 'step_down')?.type, 'Q4_K_M');
+  assert.deepEqual([up?.type, up?.fit], ['Q8_0', 'partial']);
+  assert.ok(option(options, 'Q8_0').gpuLayers > 0 && option(options, 'Q8_0').gpuLayers < 32);
+  assert.equal(reason(r.reasons, 'step_down')?.type, 'Q5_K_M');
   const shorter = reason(r.reasons, 'shorter_context');
-  assert.deepEqual([shorter?.ctx, shorter?.type, shorter?.fit], [2048, 'Q6_K', 'gpu']);
-  assert.match(r.reason, /^Q5_K_M needs 6\.8 GiB and fits entirely on the GPU \(7\.3 GiB usable\)\./);
+  assert.deepEqual([shorter?.ctx, shorter?.type, shorter?.fit], [1024, 'Q8_0', 'gpu']);
+  assert.match(r.reason, /^Q6_K needs 7\.1 GiB and fits entirely on the GPU \(7\.3 GiB usable\)\./);
 });
 
 test('8 GB NVIDIA at 16K context: the KV cache no longer fits the GPU, so partial offload', () => {
@@ -161,10 +169,10 @@ test('16 GB Apple M2: Q8_0 in the GPU working set, which is flagged as an estima
   const { recommended: r } = recommendFrom(model, hw, 4096, { hasImatrix: false });
   assert.deepEqual([r.type, r.fit, r.gpuLayers], ['Q8_0', 'gpu', 32]);
   assert.ok(reason(r.reasons, 'gpu_memory_estimated'));
-  // 8 GB Mac: the working set is ~5.3 GiB. At 4K a 3-bit type, mostly on the GPU; at 2K Q4_K_M, all of it.
+  // 8 GB Mac: the working set is ~5.1 GiB. At 4K Q4_K_M, mostly on the GPU; at 2K all of it.
   const mac8 = applyOverrides(hw, { ramBytes: 8 * GiB });
   const small = recommendFrom(model, mac8, 4096, { hasImatrix: false }).recommended;
-  assert.deepEqual([small.type, small.fit], ['Q3_K_M', 'partial']);
+  assert.deepEqual([small.type, small.fit], ['Q4_K_M', 'partial']);
   assert.ok(small.gpuLayers > 24);
   assert.equal(reason(small.reasons, 'needs_imatrix'), undefined, 'Q3_K_S already fits on the GPU without one');
   const shorter = reason(small.reasons, 'shorter_context');

@@ -15,6 +15,7 @@ import { profileFromRaw } from '../../src-main/core/hardware/profile.ts';
 import type { RawHardware } from '../../src-main/core/hardware/raw.ts';
 import { FitError, defaultModelName, defaultOutputName, runFitJob } from '../../src-main/core/jobs/fit.ts';
 import { loadImatrix } from '../../src-main/core/imatrix/index.ts';
+import { recommendModel } from '../../src-main/core/advisor/service.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
 import { loadQuantizeOracle, quantizeOracleUnavailableReason } from '../support/llama-quantize-oracle.ts';
 import { writeLegacyImatrix } from '../support/imatrix-files.ts';
@@ -41,6 +42,22 @@ before(async () => {
 after(async () => {
   await fake.stop();
   await removeTempDir(dir);
+});
+
+test('a given type is predicted with the advisor\'s own figure for it on the same machine (recommend\'s row)', async () => {
+  const out = await makeTempDir('fit-job-given');
+  try {
+    for (const name of ['nvidia-8gb', 'cpu-laptop-8gb']) {
+      const hardware = await hardwareFixture(name);
+      const r = await runFitJob({ modelPath: input, type: 'Q4_K_M', outputDir: out, host: fake.url, hardware, verify: false, modelName: `given-${name}`, force: true }, {});
+      const row = (await recommendModel(input, { hardware, ctx: 256 })).options.find((o) => o.type === 'Q4_K_M');
+      assert.ok(row, name);
+      assert.equal(r.predictedBytes, row.totalBytes, name);
+      await rm(r.outputPath!, { force: true });
+    }
+  } finally {
+    await removeTempDir(out);
+  }
 });
 
 test('default names: <stem>.<TYPE>.gguf and a valid lower-case Ollama name', () => {

@@ -13,8 +13,8 @@
 //   runtime          the output buffer, and what the loader builds per vocabulary entry, plus a constant.
 
 import { GgmlType } from '../gguf/ggml-types.ts';
-import { cacheCells, kvCacheBytes, padContext } from './memory.ts';
-import { ACTIVATION_BYTES, MiB, N_UBATCH } from './constants.ts';
+import { flashAttentionLayerBytes, kvCacheBytes } from './memory.ts';
+import { ACTIVATION_BYTES, MiB } from './constants.ts';
 import type { ModelParams } from './model-params.ts';
 
 /** The CPU's SIMD families, as the hardware profile reports them. */
@@ -102,32 +102,15 @@ export function weightResidency(tensors: readonly WeightTensor[], simd: CpuSimd)
   return { mappedBytes: last > first ? last - first : 0, repackedBytes, reclaimableBytes };
 }
 
-/** Width of the feed-forward activations of one token: n_ff, or the experts used plus the shared one. */
-function feedForwardWidth(params: ModelParams): number {
-  if (params.expertUsedCount > 0) return params.expertUsedCount * params.expertFeedForwardLength + params.sharedExpertFeedForwardLength;
-  return params.feedForwardLength;
-}
-
 /**
  * The compute buffer a prompt touches on the CPU with flash attention and the last token's logits (what
  * llama-server does): llama.cpp's allocator lays out that graph from offset 0 of the reserved buffer, so
- * the pages touched are that graph's own size. Per token of the micro-batch, f32: the feed-forward phase
- * (gate, up and their product: 3 × width) and four n_embd-wide tensors alive with it (residual, norm,
- * attention output, input); plus the f16 attention masks, n_kv × tokens for the full cache and as much
- * again for the sliding-window cache. Checked against llama.cpp's reservation with n_outputs_max = 1 in
- * test/advisor/llama-parity.test.ts. `cellsInUse`: the cache cells filled so far (default: all of them, the
- * worst case of a full context).
+ * the pages touched are that graph's own size, the layer phase (memory.ts: flashAttentionLayerBytes) —
+ * one token's logits never outgrow it. Checked against llama.cpp's reservation with n_outputs_max = 1 in
+ * test/advisor/llama-parity.test.ts. `cellsInUse`: the cache cells filled so far (default: all of them).
  */
 export function cpuComputeBytes(params: ModelParams, ctx: number, cellsInUse?: number): number {
-  const tokens = Math.min(N_UBATCH, padContext(ctx));
-  const activations = ACTIVATION_BYTES * tokens * (3 * feedForwardWidth(params) + 4 * params.embeddingLength);
-  let masks = 0;
-  const kinds = new Set(params.layers.filter((l) => l.headCountKv > 0).map((l) => l.swa));
-  // The masks span the cells in use (llama.cpp pads them to 256), the whole cache once the context is full.
-  const used = (swa: boolean) => Math.min(cacheCells(params, swa, ctx), cellsInUse === undefined ? Infinity : padContext(cellsInUse));
-  for (const swa of kinds) masks += used(swa) * tokens * 2;
-  // The output phase (one token's logits) comes after the feed-forward's tensors are freed: never larger.
-  return activations + masks;
+  return flashAttentionLayerBytes(params, ctx, cellsInUse);
 }
 
 /**

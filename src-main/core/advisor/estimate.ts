@@ -3,8 +3,9 @@
 
 import type { GgufHeader } from '../gguf/types.ts';
 import type { Estimate, Fit, MemoryBudget } from './types.ts';
-import { computeBufferBytes, kvCacheBytes, layerKvBytes } from './memory.ts';
+import { kvCacheBytes } from './memory.ts';
 import { cpuComputeBytes, cpuRuntimeBytes, weightResidency, type CpuSimd, type WeightTensor } from './cpu-memory.ts';
+import { deviceWeights, offloadMemory, type DeviceWeights, type OffloadMemory } from './gpu-memory.ts';
 import { modelParams, type ModelParams } from './model-params.ts';
 import { ESTIMATED_FTYPES, REQUIRES_IMATRIX, pplIncrease, qualityRank } from './quality.ts';
 import { describeError, errorMessage } from '../errors.ts';
@@ -19,12 +20,12 @@ export interface PlanSummary {
 /** Plans one ftype for a header (the quantizer's planQuantization, or a stand-in in tests). */
 export type Planner = (header: GgufHeader, ftype: string, hasImatrix: boolean) => PlanSummary;
 
-/** A type's plan reduced to what placement needs: weights per repeating layer and the rest. */
+/** A type's plan reduced to what placement needs: weights per device layer and the rest. */
 export interface TypePlan {
   readonly type: string;
   readonly fileBytes: number;
-  /** Weight bytes of blk.N.* tensors, index N. */
-  readonly layerWeightBytes: readonly number[];
+  /** The weights grouped as llama.cpp assigns them to devices (input, repeating layers, output). */
+  readonly devices: DeviceWeights;
   /** The tensors as the file stores them, when the plan says (for what a CPU run keeps resident). */
   readonly weights: readonly WeightTensor[] | undefined;
 }
@@ -63,12 +64,7 @@ function weightTensors(plan: PlanSummary): WeightTensor[] | undefined {
 }
 
 function summarize(type: string, plan: PlanSummary, layers: number, layerOf: (name: string) => number): TypePlan {
-  const layerWeightBytes = new Array<number>(layers).fill(0);
-  for (const t of plan.tensors) {
-    const il = layerOf(t.name);
-    if (il >= 0 && il < layers) layerWeightBytes[il] += t.byteSize;
-  }
-  return { type, fileBytes: plan.fileBytes, layerWeightBytes, weights: weightTensors(plan) };
+  return { type, fileBytes: plan.fileBytes, devices: deviceWeights(plan.tensors, layers, layerOf), weights: weightTensors(plan) };
 }
 
 /** Plans every type once; sizes do not depend on the context, so other contexts reuse the plans. */
@@ -94,46 +90,42 @@ export interface Placement {
   readonly gpuLayers: number;
   /** Bytes on the GPU (0 for cpu/none). */
   readonly gpuBytes: number;
+  /** GPU and host memory when layers are offloaded ('gpu', 'partial'; for 'none' on a GPU machine, all of them). */
+  readonly offload: OffloadMemory | null;
 }
 
 /**
- * Where a model of `totalBytes` goes. All on the GPU when it fits there; otherwise the last layers
- * (llama.cpp offloads from the output end) go to the GPU, each with its KV cache, alongside the compute
- * buffer, as long as they fit, and the rest plus a CPU compute buffer must fit in RAM; otherwise all in
- * RAM (`cpuTotal`: what a CPU run keeps resident, cpu-memory.ts); otherwise nowhere.
- * On unified memory the GPU part is RAM too, so the whole must fit the RAM budget.
+ * Where a type goes. All layers on the GPU when they fit there (gpu-memory.ts: weights but the input
+ * layer, the whole KV cache, the compute buffer) and what stays in RAM fits RAM; otherwise the output layer
+ * and as many of the last repeating layers as the GPU holds (llama.cpp offloads from the output end), as
+ * long as the rest fits RAM; otherwise all in RAM (`cpuTotal`: what a CPU run keeps resident,
+ * cpu-memory.ts); otherwise nowhere. On unified memory the GPU's part is RAM too, so both must fit RAM.
  */
-export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, kvBytes: number, computeBytes: number, cpuTotal: number): Placement {
-  const total = plan.fileBytes + kvBytes + computeBytes;
-  if (budget.gpuBytes > 0 && total <= budget.gpuBytes && (!budget.unified || total <= budget.cpuBytes)) {
-    return { fit: 'gpu', gpuLayers: params.layerCount, gpuBytes: total };
-  }
-  // Split between devices, the CPU runs its layers with a compute buffer of its own.
-  const ramOk = (gpuPart: number) => (budget.unified ? total + computeBytes : total - gpuPart + computeBytes) <= budget.cpuBytes;
-  if (budget.gpuBytes > 0) {
-    let used = computeBytes;
-    let layers = 0;
-    for (let il = params.layerCount - 1; il >= 0; il--) {
-      const add = plan.layerWeightBytes[il]! + layerKvBytes(params, il, ctx);
-      if (used + add > budget.gpuBytes) break;
-      used += add;
-      layers++;
+export function place(plan: TypePlan, params: ModelParams, ctx: number, budget: MemoryBudget, cpuTotal: number): Placement {
+  const all = budget.gpuBytes > 0 ? offloadMemory(params, plan.devices, ctx, params.layerCount) : null;
+  if (all) {
+    const ramOk = (m: OffloadMemory) => (budget.unified ? m.vramBytes + m.hostBytes : m.hostBytes) <= budget.cpuBytes;
+    if (all.vramBytes <= budget.gpuBytes && ramOk(all)) return { fit: 'gpu', gpuLayers: params.layerCount, gpuBytes: all.vramBytes, offload: all };
+    // Each layer moved to the GPU adds its weights and cache there: the most that fit is the one to try.
+    for (let n = params.layerCount - 1; n >= 1; n--) {
+      const m = offloadMemory(params, plan.devices, ctx, n);
+      if (m.vramBytes > budget.gpuBytes) continue;
+      if (ramOk(m)) return { fit: 'partial', gpuLayers: n, gpuBytes: m.vramBytes, offload: m };
+      break;
     }
-    if (layers > 0 && ramOk(used)) return { fit: 'partial', gpuLayers: layers, gpuBytes: used };
   }
-  if (cpuTotal <= budget.cpuBytes) return { fit: 'cpu', gpuLayers: 0, gpuBytes: 0 };
-  return { fit: 'none', gpuLayers: 0, gpuBytes: 0 };
+  if (cpuTotal <= budget.cpuBytes) return { fit: 'cpu', gpuLayers: 0, gpuBytes: 0, offload: null };
+  return { fit: 'none', gpuLayers: 0, gpuBytes: 0, offload: all };
 }
 
 /**
- * Every planned type at one context length. The figures are those of where it runs: on the GPU (or split)
- * the weights, cache and compute buffer as llama.cpp reserves them; on the CPU what the process keeps
- * resident (cpu-memory.ts: mapped and repacked weights, the compute pages a prompt touches, the runtime).
- * `simd`: the CPU it runs on, which decides the weights llama.cpp repacks (none when not given).
+ * Every planned type at one context length. The figures are those of where it runs: on the GPU what
+ * llama.cpp puts there (gpu-memory.ts), split between GPU and RAM both together, on the CPU what the
+ * process keeps resident (cpu-memory.ts: mapped and repacked weights, the compute pages a prompt touches,
+ * the runtime). `simd`: the CPU it runs on, which decides the weights llama.cpp repacks (none when not given).
  */
 export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudget, simd?: CpuSimd): Estimate[] {
   const kv = kvCacheBytes(model.params, ctx);
-  const compute = computeBufferBytes(model.params, ctx);
   const cpuCompute = cpuComputeBytes(model.params, ctx);
   const cpuRuntime = cpuRuntimeBytes(model.params);
   return model.plans.map((plan) => {
@@ -141,15 +133,21 @@ export function estimateAt(model: PlannedModel, ctx: number, budget: MemoryBudge
     // again once copied (cpu-memory.ts), plus the copies.
     const w = plan.weights && simd ? weightResidency(plan.weights, simd) : { mappedBytes: plan.fileBytes, repackedBytes: 0, reclaimableBytes: 0 };
     const cpuTotal = w.mappedBytes - w.reclaimableBytes + w.repackedBytes + kv + cpuCompute + cpuRuntime;
-    const placement = place(plan, model.params, ctx, budget, kv, compute, cpuTotal);
-    const onCpu = placement.fit === 'cpu' || (placement.fit === 'none' && budget.gpuBytes === 0);
+    const placement = place(plan, model.params, ctx, budget, cpuTotal);
+    const m = placement.offload;
+    // Fully offloaded, the figure is the GPU's; split, the GPU's and RAM's together.
+    const [computeBytes, totalBytes] = m === null
+      ? [cpuCompute, cpuTotal]
+      : placement.fit === 'gpu'
+        ? [m.gpuComputeBytes, m.vramBytes]
+        : [m.gpuComputeBytes + m.hostComputeBytes, m.vramBytes + m.hostBytes];
     return {
       type: plan.type,
       fileBytes: plan.fileBytes,
       kvCacheBytes: kv,
-      computeBytes: onCpu ? cpuCompute : compute,
-      runtimeBytes: onCpu ? cpuTotal - plan.fileBytes - kv - cpuCompute : 0,
-      totalBytes: onCpu ? cpuTotal : plan.fileBytes + kv + compute,
+      computeBytes,
+      runtimeBytes: totalBytes - plan.fileBytes - kv - computeBytes,
+      totalBytes,
       fit: placement.fit,
       gpuLayers: placement.gpuLayers,
       pplIncrease: pplIncrease(plan.type),

@@ -33,31 +33,53 @@ export function kvCacheBytes(params: ModelParams, ctx: number): number {
   return sum;
 }
 
+/** Width of the feed-forward activations of one token: n_ff, or the experts used plus the shared one. */
+function feedForwardWidth(params: ModelParams): number {
+  if (params.expertUsedCount > 0) return params.expertUsedCount * params.expertFeedForwardLength + params.sharedExpertFeedForwardLength;
+  return params.feedForwardLength;
+}
+
+/** Tokens of the micro-batch llama.cpp reserves its graph for: n_ubatch, or the padded context when shorter. */
+export function microBatchTokens(ctx: number): number {
+  return Math.min(N_UBATCH, padContext(ctx));
+}
+
 /**
- * Compute buffer estimate. llama.cpp reserves one graph for a micro-batch of n_ubatch tokens (512, or
- * the padded context when shorter) and reuses memory between nodes, so the buffer is the largest set of
- * f32 activations alive at once. Three phases, the largest wins (all × 4 bytes × n_ubatch):
- *   attention:    n_head × n_kv (KQ scores) + n_kv (mask) + 5 × n_embd + (n_embd_k_gqa + n_embd_v_gqa)
- *   feed-forward: 3 × n_ff + 5 × n_embd
- *   output:       n_vocab + 2 × n_embd (logits for every token of the batch)
- * n_kv is the cache size of the layer (the window for SWA layers). Flash attention is assumed OFF (the
- * KQ matrix is materialised): the worst case, which llama.cpp falls back to where FA is unsupported.
- * Calibrated on the reference llama.cpp (CPU backend, no_alloc reservation) with LLaMA-7B, Llama-3-8B
- * and 1B shapes at n_ctx 256…8192: exact to 0.01 MiB in the attention and output phases; the
- * feed-forward phase is within 1% at 512 (7B; 7% under at 256). See test/advisor/llama-parity.test.ts.
- * Not modelled: backend scratch (cuBLAS workspaces are in the GPU reserve), recurrent state, the small
- * host output buffer.
+ * The largest set of tensors alive at once while a repeating layer runs with flash attention (llama.cpp's
+ * default, "auto", resolves to on wherever the backend has the kernel; no KQ matrix is materialised).
+ * Per token of the micro-batch, f32: the feed-forward phase (gate, up and their product: 3 × width) and
+ * four n_embd-wide tensors alive with it (residual, norm, attention output, input); plus the f16
+ * attention masks, n_kv × tokens for the full cache and as much again for the sliding-window cache
+ * (build_attn_inp_kq_mask: f16 under flash attention). Checked against llama.cpp's reservation in
+ * test/advisor/llama-parity.test.ts. `cellsInUse`: the cache cells filled so far (default: all of them,
+ * which is what llama.cpp reserves for, and the worst case of a full context).
  */
-export function computeBufferBytes(params: ModelParams, ctx: number): number {
-  const tokens = Math.min(N_UBATCH, padContext(ctx));
-  const embd = params.embeddingLength;
-  let attention = 0;
-  for (const layer of params.layers) {
-    const cells = cacheCells(params, layer.swa, ctx);
-    attention = Math.max(attention, layer.headCount * cells + cells + layer.kWidth + layer.vWidth);
-  }
-  attention += 5 * embd;
-  const feedForward = 3 * params.feedForwardLength + 5 * embd;
-  const output = params.vocabSize + 2 * embd;
-  return ACTIVATION_BYTES * tokens * Math.max(attention, feedForward, output);
+export function flashAttentionLayerBytes(params: ModelParams, ctx: number, cellsInUse?: number): number {
+  const tokens = microBatchTokens(ctx);
+  const activations = ACTIVATION_BYTES * tokens * (3 * feedForwardWidth(params) + 4 * params.embeddingLength);
+  return activations + maskBytes(params, ctx, cellsInUse);
+}
+
+/** The f16 attention masks of one micro-batch: n_kv × tokens for each cache kind (full, sliding-window). */
+export function maskBytes(params: ModelParams, ctx: number, cellsInUse?: number): number {
+  const tokens = microBatchTokens(ctx);
+  const kinds = new Set(params.layers.filter((l) => l.headCountKv > 0).map((l) => l.swa));
+  // The masks span the cells in use (llama.cpp pads them to 256), the whole cache once the context is full.
+  const used = (swa: boolean) => Math.min(cacheCells(params, swa, ctx), cellsInUse === undefined ? Infinity : padContext(cellsInUse));
+  let bytes = 0;
+  for (const swa of kinds) bytes += used(swa) * tokens * MASK_BYTES_PER_ELEMENT;
+  return bytes;
+}
+
+/** Flash attention takes its mask in f16. */
+const MASK_BYTES_PER_ELEMENT = 2;
+
+/**
+ * The output phase of a micro-batch whose every token asks for logits, as llama.cpp reserves it by default
+ * (n_outputs_max = n_batch; llama-context.cpp's sched_reserve reserves min(n_tokens, n_outputs_max)
+ * outputs): f32 logits (n_vocab per token) and two n_embd-wide tensors (the last layer's output and its
+ * norm). It follows the layers, whose tensors are freed by then: the buffer is the larger of the two.
+ */
+export function outputPhaseBytes(params: ModelParams, ctx: number): number {
+  return ACTIVATION_BYTES * microBatchTokens(ctx) * (params.vocabSize + 2 * params.embeddingLength);
 }

@@ -7,9 +7,11 @@ import { probeHardware } from '../hardware/probe.ts';
 import { applyOverrides, type HardwareOverrides } from '../hardware/override.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
 import { adviseFromPlan } from './recommend.ts';
-import { planModel } from './estimate.ts';
+import { estimateAt, planModel, type PlanSummary } from './estimate.ts';
+import { memoryBudget } from './budget.ts';
 import { quantizerPlanner } from './planner.ts';
-import type { RecommendReport } from './types.ts';
+import type { Estimate, RecommendReport } from './types.ts';
+import type { GgufHeader } from '../gguf/types.ts';
 
 export interface RecommendModelOptions extends HardwareOverrides {
   /** Context length in tokens (default: 4096, or the model's training context when shorter). */
@@ -29,17 +31,45 @@ export interface RecommendModelResult extends RecommendReport {
   readonly skipped: readonly { readonly type: string; readonly reason: string; readonly message: Message }[];
 }
 
-export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
-  // The probe mostly waits for child processes (lscpu, lspci, …): start it first, plan meanwhile.
-  const probing = options.hardware ? Promise.resolve(options.hardware) : probeHardware({ outputDir: options.outputDir ?? dirname(path) });
-  const header = await readModelHeader(path);
-  const model = planModel(header, quantizerPlanner, { hasImatrix: options.hasImatrix === true });
-  const probed = await probing;
-  const hardware = applyOverrides(probed, {
+/** The machine a model is advised for: the given profile or this machine's, with any "what if" sizes applied. */
+async function machine(options: HardwareOverrides & { readonly hardware?: HardwareProfile; readonly outputDir: string }): Promise<HardwareProfile> {
+  const probed = options.hardware ?? await probeHardware({ outputDir: options.outputDir });
+  return applyOverrides(probed, {
     ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
     ...(options.vramBytes !== undefined ? { vramBytes: options.vramBytes } : {}),
     ...(options.unified === true ? { unified: true } : {}),
   });
+}
+
+export interface EstimatePlanOptions extends HardwareOverrides {
+  readonly ctx: number;
+  readonly hardware?: HardwareProfile;
+  /** Where output will go, for the free-disk figure of a probe. */
+  readonly outputDir: string;
+}
+
+/**
+ * The advisor's estimate of one type already planned (a given --type, or the input as it is), on this
+ * machine or the given one: the same figures `recommend` shows for that type.
+ */
+export async function estimatePlan(header: GgufHeader, type: string, plan: PlanSummary, options: EstimatePlanOptions): Promise<{ estimate: Estimate; hardware: HardwareProfile }> {
+  const model = planModel(header, () => plan, { hasImatrix: true, types: [type] });
+  const hardware = await machine(options);
+  const estimate = estimateAt(model, options.ctx, memoryBudget(hardware), hardware.cpu.simd)[0]!;
+  return { estimate, hardware };
+}
+
+/** A model's tensors as they are stored, as a plan: for estimating a file that is not re-quantized. */
+export function storedPlan(header: GgufHeader): PlanSummary {
+  return { fileBytes: header.fileSize, tensors: header.tensors.map((t) => ({ name: t.name, byteSize: t.byteSize, targetType: t.type, shape: t.shape, offset: t.offset })) };
+}
+
+export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
+  // The probe mostly waits for child processes (lscpu, lspci, …): start it first, plan meanwhile.
+  const probing = machine({ ...options, outputDir: options.outputDir ?? dirname(path) });
+  const header = await readModelHeader(path);
+  const model = planModel(header, quantizerPlanner, { hasImatrix: options.hasImatrix === true });
+  const hardware = await probing;
   return adviseFromPlan(model, header, hardware, {
     hasImatrix: options.hasImatrix === true,
     ollamaVersion: options.ollamaVersion ?? null,

@@ -10,9 +10,8 @@
 import { stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CTX } from '../advisor/constants.ts';
-import { computeBufferBytes, kvCacheBytes } from '../advisor/memory.ts';
 import { modelParams } from '../advisor/model-params.ts';
-import { recommendModel } from '../advisor/service.ts';
+import { estimatePlan, recommendModel, storedPlan } from '../advisor/service.ts';
 import { formatBytes } from '../advisor/sizes.ts';
 import type { Recommendation } from '../advisor/types.ts';
 import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
@@ -189,7 +188,7 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
   const fileBytes = plan ? plan.fileBytes : source.header.fileSize;
   const predictedBytes = request.predictedBytes != null && request.predictedBytes > 0
     ? request.predictedBytes
-    : plan && chosen.advisedTotal !== null ? chosen.advisedTotal : chosen.ctxTokens !== null ? predictMemory(source.header, fileBytes, chosen.ctxTokens) : null;
+    : plan && chosen.advisedTotal !== null ? chosen.advisedTotal : await predictMemory(job, source, typeName, plan, chosen.ctxTokens);
 
   const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
   if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null);
@@ -391,13 +390,27 @@ function plannedTensors(plan: QuantPlan): Array<{ name: string; type: number }> 
   return plan.tensors.map((t) => ({ name: t.name, type: t.targetType }));
 }
 
-/** Memory to run `fileBytes` of this model at ctx, as the advisor counts it; null when the metadata does not allow it. */
-function predictMemory(header: GgufHeader, fileBytes: number, ctx: number): number | null {
+/**
+ * The advisor's figure for a type it did not choose (a given --type, or the input kept as it is) on this
+ * machine at ctx, as `recommend` shows it; null without a context or when the metadata does not allow it.
+ */
+async function predictMemory(job: FitContext, source: SourceModel, typeName: string, plan: QuantPlan | null, ctx: number | null): Promise<number | null> {
+  if (ctx === null) return null;
+  const { request } = job;
   try {
-    const params = modelParams(header);
-    return fileBytes + kvCacheBytes(params, ctx) + computeBufferBytes(params, ctx);
-  } catch {
-    return null;
+    const { estimate } = await estimatePlan(source.header, typeName, plan ?? storedPlan(source.header), {
+      ctx,
+      outputDir: job.outDir,
+      ...(request.hardware ? { hardware: request.hardware } : {}),
+      ...(request.ramBytes !== undefined ? { ramBytes: request.ramBytes } : {}),
+      ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
+      ...(request.unified === true ? { unified: true } : {}),
+    });
+    return estimate.totalBytes;
+  } catch (err) {
+    // A header the advisor cannot read (no architecture, no layer count) has no figure; other failures stand.
+    if (err instanceof QuantfitError && err.code?.startsWith('advisor.')) return null;
+    throw err;
   }
 }
 
