@@ -17,7 +17,8 @@ export async function run(args: string[]): Promise<number> {
     { json: { type: 'boolean' }, 'output-dir': { type: 'string' } },
     { min: 0, max: 0, names: 'quantfit hardware [--json] [--output-dir DIR]' },
   );
-  const profile = await probeHardware(values['output-dir'] !== undefined ? { outputDir: values['output-dir'] } : {});
+  // This command looks afresh (and keeps the answer): after adding a GPU, it is how to tell the others.
+  const profile = await probeHardware({ refresh: true, ...(values['output-dir'] !== undefined ? { outputDir: values['output-dir'] } : {}) });
   process.stdout.write(values.json ? `${JSON.stringify(hardwareJson(profile), null, 2)}\n` : hardwareTable(profile));
   return 0;
 }

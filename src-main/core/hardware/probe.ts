@@ -1,18 +1,29 @@
 // Reads this machine through systeminformation (which runs nvidia-smi, lspci, system_profiler, WMI as
 // the platform needs), Linux DRM sysfs for AMD/Intel memory figures, and statfs for free disk space.
-// The I/O lives here; the interpretation is profileFromRaw's.
+// The CPU and GPU list are kept for the rest of the boot (boot-cache.ts); free RAM, VRAM and disk
+// are read every time. The I/O lives here; the interpretation is profileFromRaw's.
 
+import { execFile } from 'node:child_process';
 import { readdir, readFile, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
 import type { Systeminformation } from 'systeminformation';
 import type { RawGpu, RawHardware } from './raw.ts';
 import { profileFromRaw } from './profile.ts';
 import type { HardwareProfile } from './types.ts';
+import { defaultHardwareCachePath, readBootHardware, readBootId, writeBootHardware, type BootHardware } from './boot-cache.ts';
 
 export interface ProbeOptions {
   /** Folder the output will be written to; its file system's free space is reported. */
   readonly outputDir?: string;
+  /**
+   * Where this boot's CPU and GPU list are kept (Linux, which has a boot id): a file, or null to keep
+   * nothing. Default: defaultHardwareCachePath().
+   */
+  readonly cacheFile?: string | null;
+  /** Probe the CPU and GPUs even when this boot's are kept (and keep the new answer). */
+  readonly refresh?: boolean;
 }
 
 /** The three systeminformation queries the probe makes. */
@@ -22,22 +33,18 @@ interface SystemQueries {
   graphics(): Promise<Systeminformation.GraphicsData>;
 }
 
-let queries: SystemQueries | undefined;
+const MODULES: Readonly<Record<keyof SystemQueries, string>> = {
+  mem: 'systeminformation/lib/memory', cpu: 'systeminformation/lib/cpu', graphics: 'systeminformation/lib/graphics',
+};
 
 /**
- * systeminformation's memory, cpu and graphics modules, required one by one on first use: its index
- * loads all twenty (network, docker, wifi, …), which was a third of `quantfit recommend`'s start-up.
+ * One of systeminformation's memory, cpu and graphics modules, required on first use: its index
+ * loads all twenty (network, docker, wifi, …), which was a third of `quantfit recommend`'s start-up,
+ * and with the CPU and GPUs kept for the boot only the memory module is needed.
  */
-function systemQueries(): SystemQueries {
-  if (!queries) {
-    const require = createRequire(import.meta.url);
-    queries = {
-      mem: (require('systeminformation/lib/memory') as Pick<SystemQueries, 'mem'>).mem,
-      cpu: (require('systeminformation/lib/cpu') as Pick<SystemQueries, 'cpu'>).cpu,
-      graphics: (require('systeminformation/lib/graphics') as Pick<SystemQueries, 'graphics'>).graphics,
-    };
-  }
-  return queries;
+function systemQuery<K extends keyof SystemQueries>(name: K): SystemQueries[K] {
+  const require = createRequire(import.meta.url);
+  return (require(MODULES[name]) as Pick<SystemQueries, K>)[name];
 }
 
 function message(err: unknown): string {
@@ -103,32 +110,8 @@ function mergeDrm(g: RawGpu, cards: readonly DrmCard[]): RawGpu {
   };
 }
 
-/** Collects the raw answers; never throws (a failed query is recorded in `errors`). */
-export async function collectRawHardware(options: ProbeOptions = {}): Promise<RawHardware> {
-  const errors: Record<string, string> = {};
-  const outputDir = resolve(options.outputDir ?? process.cwd());
-  const si = systemQueries();
-  const [mem, cpu, graphics, disk, drm] = await Promise.all([
-    settle('mem', errors, () => si.mem()),
-    settle('cpu', errors, () => si.cpu()),
-    settle('graphics', errors, () => si.graphics()),
-    settle('disk', errors, async () => {
-      // A folder that does not exist yet will be created inside its nearest existing ancestor.
-      let dir = outputDir;
-      for (;;) {
-        try {
-          const s = await statfs(dir);
-          return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
-        } catch (err) {
-          const parent = dirname(dir);
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
-          dir = parent;
-        }
-      }
-    }),
-    process.platform === 'linux' ? readDrmCards() : Promise.resolve([] as DrmCard[]),
-  ]);
-  const gpus: RawGpu[] | null = graphics === null ? null : graphics.controllers.map((c) => mergeDrm({
+function rawGpu(c: Systeminformation.GraphicsControllerData): RawGpu {
+  return {
     vendor: c.vendor,
     ...(c.vendorId !== undefined ? { vendorId: c.vendorId } : {}),
     model: c.model,
@@ -140,13 +123,100 @@ export async function collectRawHardware(options: ProbeOptions = {}): Promise<Ra
     ...(c.memoryFree !== undefined ? { memoryFree: c.memoryFree } : {}),
     ...(c.cores !== undefined ? { cores: c.cores } : {}),
     ...(c.busAddress !== undefined ? { busAddress: c.busAddress } : {}),
-  }, drm));
+  };
+}
+
+/** The CPU and GPUs as systeminformation finds them (the slow part: its child processes). */
+async function probeCpuAndGpus(errors: Record<string, string>): Promise<{ cpu: RawHardware['cpu']; gpus: RawHardware['gpus'] }> {
+  const [cpu, graphics] = await Promise.all([
+    settle('cpu', errors, () => systemQuery('cpu')()),
+    settle('graphics', errors, () => systemQuery('graphics')()),
+  ]);
+  return {
+    cpu: cpu === null ? null : { manufacturer: cpu.manufacturer, brand: cpu.brand, cores: cpu.cores, physicalCores: cpu.physicalCores, flags: cpu.flags },
+    gpus: graphics === null ? null : graphics.controllers.map(rawGpu),
+  };
+}
+
+const run = promisify(execFile);
+
+/**
+ * Free VRAM (MiB) of NVIDIA GPUs kept from earlier in this boot, asked of nvidia-smi now: the same
+ * query si.graphics() makes, without its lspci/clinfo/X11 probes. Null when nvidia-smi does not
+ * answer for each of them (the driver changed: probe afresh).
+ */
+async function withFreeNvidiaMemory(gpus: readonly RawGpu[]): Promise<RawGpu[] | null> {
+  const nvidia = gpus.filter((g) => g.memoryTotal !== undefined);
+  if (nvidia.length === 0) return [...gpus];
+  let rows: string[][];
+  try {
+    const { stdout } = await run('nvidia-smi', ['--query-gpu=pci.bus_id,memory.free', '--format=csv,noheader,nounits'], { timeout: 10_000 });
+    rows = stdout.split('\n').filter((l) => l.trim() !== '').map((l) => l.split(',').map((f) => f.trim().toLowerCase()));
+  } catch {
+    return null;
+  }
+  const out: RawGpu[] = [];
+  for (const g of gpus) {
+    if (g.memoryTotal === undefined) { out.push(g); continue; }
+    const bus = (g.busAddress ?? '').toLowerCase();
+    const free = Number(rows.find(([id]) => bus !== '' && id !== undefined && id.endsWith(bus))?.[1]);
+    if (!Number.isFinite(free)) return null;
+    out.push({ ...g, memoryFree: free });
+  }
+  return out;
+}
+
+/** The kept part of a probe: what stays the same within a boot (free VRAM left out). */
+function bootPart(cpu: RawHardware['cpu'], gpus: readonly RawGpu[]): BootHardware {
+  return { cpu, gpus: gpus.map(({ memoryFree: _free, ...g }) => g) };
+}
+
+/** The CPU and GPUs: kept from earlier in this boot when possible, else probed (and kept). */
+async function cpuAndGpus(options: ProbeOptions, errors: Record<string, string>): Promise<{ cpu: RawHardware['cpu']; gpus: RawHardware['gpus'] }> {
+  const file = options.cacheFile === undefined ? defaultHardwareCachePath() : options.cacheFile;
+  const bootId = file === null || process.platform !== 'linux' ? null : await readBootId();
+  if (file === null || bootId === null) return probeCpuAndGpus(errors);
+  const kept = options.refresh === true ? null : await readBootHardware(file, bootId);
+  const gpus = kept === null ? null : await withFreeNvidiaMemory(kept.gpus);
+  if (kept !== null && gpus !== null) return { cpu: kept.cpu, gpus };
+  const probed = await probeCpuAndGpus(errors);
+  // Only a whole answer is kept: a failed query is asked again next time.
+  if (probed.cpu !== null && probed.gpus !== null) await writeBootHardware(file, bootId, bootPart(probed.cpu, probed.gpus));
+  return probed;
+}
+
+async function diskSpace(outputDir: string): Promise<NonNullable<RawHardware['disk']>> {
+  // A folder that does not exist yet will be created inside its nearest existing ancestor.
+  let dir = outputDir;
+  for (;;) {
+    try {
+      const s = await statfs(dir);
+      return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch (err) {
+      const parent = dirname(dir);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
+      dir = parent;
+    }
+  }
+}
+
+/** Collects the raw answers; never throws (a failed query is recorded in `errors`). */
+export async function collectRawHardware(options: ProbeOptions = {}): Promise<RawHardware> {
+  const errors: Record<string, string> = {};
+  const outputDir = resolve(options.outputDir ?? process.cwd());
+  // Free RAM, free VRAM (sysfs) and free disk are read on every probe.
+  const [mem, { cpu, gpus }, disk, drm] = await Promise.all([
+    settle('mem', errors, () => systemQuery('mem')()),
+    cpuAndGpus(options, errors),
+    settle('disk', errors, () => diskSpace(outputDir)),
+    process.platform === 'linux' ? readDrmCards() : Promise.resolve([] as DrmCard[]),
+  ]);
   return {
     platform: process.platform,
     arch: process.arch,
     mem: mem === null ? null : { total: mem.total, available: mem.available },
-    cpu: cpu === null ? null : { manufacturer: cpu.manufacturer, brand: cpu.brand, cores: cpu.cores, physicalCores: cpu.physicalCores, flags: cpu.flags },
-    gpus,
+    cpu,
+    gpus: gpus === null ? null : gpus.map((g) => mergeDrm(g, drm)),
     disk,
     ...(Object.keys(errors).length > 0 ? { errors } : {}),
   };
