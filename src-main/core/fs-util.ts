@@ -1,6 +1,6 @@
 // Small file-system helpers shared by the core and the CLI.
 
-import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { mkdir, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** True when something (file or folder) exists at `path`. */
@@ -37,4 +37,15 @@ export async function makeFolders(dir: string): Promise<MadeFolders | null> {
       }
     },
   };
+}
+
+/** Free bytes for an unprivileged writer in `dir`, or null when the file system does not say. */
+export async function freeBytes(dir: string): Promise<number | null> {
+  try {
+    const s = await statfs(dir);
+    const n = Number(s.bavail) * Number(s.bsize);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
 }

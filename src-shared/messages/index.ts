@@ -7,6 +7,7 @@ import { catalogue as cli } from './cli.ts';
 import { catalogue as common } from './common.ts';
 import { catalogue as convert } from './convert.ts';
 import { catalogue as engine } from './engine.ts';
+import { catalogue as engineInput } from './engine-input.ts';
 import { catalogue as fit } from './fit.ts';
 import { catalogue as gguf } from './gguf.ts';
 import { catalogue as hardware } from './hardware.ts';
@@ -27,6 +28,7 @@ const AREAS = [
   cli,
   convert,
   engine,
+  engineInput,
   fit,
   gguf,
   hardware,

@@ -5,7 +5,7 @@
 import { GgufWriter } from '../gguf/writer.ts';
 import { ggmlTypeName } from '../gguf/ggml-types.ts';
 import { CancelledError, throwIfAborted } from '../errors.ts';
-import { RateMeter, type JobEvent } from '../progress.ts';
+import { RateMeter, type JobEvent, type Stage } from '../progress.ts';
 import { quantizeSource, type QuantizeResult, type QuantizeRunOptions } from '../quant/pipeline.ts';
 import type { QuantizeOptions } from '../quant/policy.ts';
 import { planConversion, type Conversion, type ConvertOptions } from './plan.ts';
@@ -23,10 +23,22 @@ export interface ConvertResult {
   readonly outtype: Conversion['outtype'];
 }
 
+export interface ConvertRunOptions extends ConvertOptions {
+  readonly onEvent?: (e: JobEvent) => void;
+  /**
+   * Run as one step inside this stage of a job (an engine stage converting its input for llama.cpp):
+   * progress is reported under it and the caller announces the step. Default: the 'quantize' stage,
+   * started and finished here.
+   */
+  readonly within?: Stage;
+}
+
 /** Writes the converted folder as the converter would (--outtype f32|f16|bf16|auto). */
-export async function convertFolder(dir: string, output: string, options: ConvertOptions & { onEvent?: (e: JobEvent) => void } = {}): Promise<ConvertResult> {
+export async function convertFolder(dir: string, output: string, options: ConvertRunOptions = {}): Promise<ConvertResult> {
   const started = performance.now();
   const { signal, onEvent } = options;
+  const stage = options.within ?? 'quantize';
+  const stageEvent = options.within === undefined ? onEvent : undefined;
   throwIfAborted(signal);
   const conv = await planConversion(dir, options);
   const { header, source } = conv;
@@ -39,7 +51,7 @@ export async function convertFolder(dir: string, output: string, options: Conver
     const meter = new RateMeter(total);
     let done = 0;
     let last = -Infinity;
-    onEvent?.({ type: 'stage', stage: 'quantize', status: 'start', message: `${conv.outtype.toUpperCase()}: ${header.tensors.length} tensors, ${header.fileSize} bytes` });
+    stageEvent?.({ type: 'stage', stage, status: 'start', message: `${conv.outtype.toUpperCase()}: ${header.tensors.length} tensors, ${header.fileSize} bytes` });
     for (const [index, t] of header.tensors.entries()) {
       const rowBytes = t.byteSize / Math.max(1, t.shape.slice(1).reduce((a, b) => a * b, 1));
       const rowsPerSlab = Math.max(1, Math.floor(SLAB_BYTES / Math.max(1, rowBytes)));
@@ -52,12 +64,12 @@ export async function convertFolder(dir: string, output: string, options: Conver
         if (onEvent && now - last >= EVENT_INTERVAL_MS) {
           last = now;
           const { rate, etaSeconds } = meter.update(done);
-          onEvent({ type: 'progress', stage: 'quantize', unit: 'bytes', done, total, rate, etaSeconds, tensor: { index, count: header.tensors.length, name: t.name, type: ggmlTypeName(t.type) }, bytesOut: writer.bytesWritten });
+          onEvent({ type: 'progress', stage, unit: 'bytes', done, total, rate, etaSeconds, tensor: { index, count: header.tensors.length, name: t.name, type: ggmlTypeName(t.type) }, bytesOut: writer.bytesWritten });
         }
       }
     }
     const res = await writer.finish();
-    onEvent?.({ type: 'stage', stage: 'quantize', status: 'done', message: res.path });
+    stageEvent?.({ type: 'stage', stage, status: 'done', message: res.path });
     const tensorTypes: Record<string, number> = {};
     for (const t of header.tensors) tensorTypes[ggmlTypeName(t.type)] = (tensorTypes[ggmlTypeName(t.type)] ?? 0) + 1;
     return { out: res.path, bytes: res.bytes, sha256: res.sha256, seconds: (performance.now() - started) / 1000, outtype: conv.outtype, tensorTypes };

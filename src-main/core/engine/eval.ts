@@ -3,7 +3,7 @@
 // logits scored against them — perplexity of both, KL divergence, same-top-token rate, RMS Δp.
 
 import { createHash } from 'node:crypto';
-import { mkdir, realpath, stat, unlink } from 'node:fs/promises';
+import { mkdir, realpath, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
@@ -11,6 +11,7 @@ import { LlamaModel } from './llama.ts';
 import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress, type ChunkPlan } from './chunks.ts';
 import { encodeLogProbRow, logProbRowLength, LogProbsReader, LogProbsWriter, scoredPerChunk } from './logprobs-file.ts';
 import { KldAccumulator, type KldSummary } from './kld.ts';
+import { EngineModels, modelIdentity, type EngineRun } from './model-input.ts';
 
 export const DEFAULT_EVAL_CTX = 512;
 /** 32 chunks of 512 tokens: ~8k scored tokens, enough to order quant types; the reference cache stays small. */
@@ -25,6 +26,11 @@ export interface EvalOptions {
   readonly threads?: number;
   /** Folder for the reference's log-probs (reused by later evaluations against the same reference). */
   readonly cacheDir: string;
+  /**
+   * The job's models for llama.cpp (a folder converted once, shared with its other steps; the caller
+   * releases them). Default: this evaluation's own, converting into cacheDir and released at the end.
+   */
+  readonly models?: EngineModels;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: JobEvent) => void;
 }
@@ -38,12 +44,14 @@ export interface EvalResult extends KldSummary {
   readonly referenceCache: { readonly path: string; readonly reused: boolean };
 }
 
-/** The cache file for `reference` evaluated over `text` at `ctx`: keyed by the file's identity, the text and ctx. */
+/**
+ * The cache file for `reference` (a GGUF file or a model folder) evaluated over `text` at `ctx`:
+ * keyed by the model's identity (modelIdentity), the text and ctx.
+ */
 export async function referenceCachePath(reference: string, text: string, ctx: number, cacheDir: string): Promise<string> {
   const real = await realpath(reference);
-  const st = await stat(real);
   const key = createHash('sha256')
-    .update(JSON.stringify({ format: 1, file: real, size: st.size, mtimeMs: st.mtimeMs, ctx, text: createHash('sha256').update(text).digest('hex') }))
+    .update(JSON.stringify({ format: 1, ...(await modelIdentity(real)), ctx, text: createHash('sha256').update(text).digest('hex') }))
     .digest('hex')
     .slice(0, 16);
   return join(cacheDir, `${basename(real).replace(/\.gguf$/i, '')}.${key}.logprobs`);
@@ -143,30 +151,44 @@ async function scoreCandidate(
   return acc.summary();
 }
 
-/** KL divergence and perplexity of `candidate` against `reference` (both GGUF files) over `options.text`. */
+/**
+ * KL divergence and perplexity of `candidate` against `reference` over `options.text`. Each is a GGUF
+ * file or a Hugging Face folder (converted for llama.cpp only when its logits are needed: never a
+ * reference whose log-probs are cached).
+ */
 export async function evaluateQuant(reference: string, candidate: string, options: EvalOptions): Promise<EvalResult> {
   const ctx = options.ctx ?? DEFAULT_EVAL_CTX;
   const wantChunks = options.chunks ?? DEFAULT_EVAL_CHUNKS;
   await mkdir(options.cacheDir, { recursive: true });
-  const cachePath = await referenceCachePath(reference, options.text, ctx, options.cacheDir);
-  const { reader, chunks, progress, reused } = await referenceLogProbs(reference, cachePath, ctx, wantChunks, options);
+  const models = options.models ?? new EngineModels({ workDir: options.cacheDir });
+  const run: EngineRun = { stage: 'evaluate', ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
   try {
-    throwIfAborted(options.signal);
-    const model = await LlamaModel.load(candidate);
+    const cachePath = await referenceCachePath(reference, options.text, ctx, options.cacheDir);
+    const { reader, chunks, progress, reused } = await referenceLogProbs(() => models.gguf(reference, run), cachePath, ctx, wantChunks, options);
     try {
-      const summary = await scoreCandidate(model, reader, chunks, { threads: options.threads, signal: options.signal, progress });
-      return { ...summary, ctx, chunks, tokens: summary.count, referenceCache: { path: cachePath, reused } };
+      throwIfAborted(options.signal);
+      const model = await LlamaModel.load(await models.gguf(candidate, run));
+      try {
+        const summary = await scoreCandidate(model, reader, chunks, { threads: options.threads, signal: options.signal, progress });
+        return { ...summary, ctx, chunks, tokens: summary.count, referenceCache: { path: cachePath, reused } };
+      } finally {
+        model.free();
+      }
     } finally {
-      model.free();
+      await reader.close();
     }
   } finally {
-    await reader.close();
+    if (options.models === undefined) await models.release();
   }
 }
 
-/** The reference's log-probs for `wantChunks` chunks (or all the text holds): from the cache, else computed into it. */
+/**
+ * The reference's log-probs for `wantChunks` chunks (or all the text holds): from the cache, else
+ * computed into it. `reference` gives its GGUF, converting a folder: asked only when the cache lacks
+ * them (and when a text shorter than `wantChunks` chunks must be counted again).
+ */
 async function referenceLogProbs(
-  reference: string,
+  reference: () => Promise<string>,
   cachePath: string,
   ctx: number,
   wantChunks: number,
@@ -174,7 +196,7 @@ async function referenceLogProbs(
 ): Promise<{ reader: LogProbsReader; chunks: number; progress: TokenProgress; reused: boolean }> {
   const cached = await openCache(cachePath, ctx, wantChunks);
   if (cached) return { reader: cached, chunks: wantChunks, progress: new TokenProgress('evaluate', ctx * wantChunks, options.onEvent), reused: true };
-  const model = await LlamaModel.load(reference);
+  const model = await LlamaModel.load(await reference());
   try {
     const plan = planChunks(model, options.text, { ctx, maxChunks: wantChunks, textFile: options.textFile });
     // A text that holds fewer than wantChunks: a cache of all it holds is still good.

@@ -3,11 +3,14 @@
 // (blk.*) it sums x² per input column over the tokens (per expert for MoE: MUL_MAT_ID routes each
 // token to its experts) and counts the tokens. Written in llama-imatrix's GGUF form.
 
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
 import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
 import { writeGgufImatrix, type ImatrixData } from '../imatrix/gguf-format.ts';
 import { LlamaModel, type LlamaBindings } from './llama.ts';
 import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress } from './chunks.ts';
+import { EngineModels } from './model-input.ts';
 
 export const DEFAULT_IMATRIX_CTX = 512;
 
@@ -23,6 +26,13 @@ export interface ImatrixOptions {
   readonly processOutput?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: JobEvent) => void;
+  /**
+   * The job's models for llama.cpp (a folder converted once, shared with its other steps; the caller
+   * releases them). Default: this run's own, converting a folder into `workDir`, released at the end.
+   */
+  readonly models?: EngineModels;
+  /** Where this run's own conversion of a folder goes (default: the output's folder, else the system's temp folder). */
+  readonly workDir?: string;
 }
 
 const GGML_TYPE_F32 = 0;
@@ -153,10 +163,20 @@ function assertFinite(name: string, values: Float32Array): void {
   for (const v of values) if (!Number.isFinite(v)) throw quantfitError('engine.imatrix.nonFinite', { tensor: name }, { tensor: name });
 }
 
-/** Runs the model over the text and returns its importance matrix (llama-imatrix's raw form). */
+/** Runs the model (a GGUF file or a Hugging Face folder) over the text and returns its importance matrix (llama-imatrix's raw form). */
 export async function collectImatrix(modelPath: string, options: ImatrixOptions): Promise<ImatrixData> {
+  const models = options.models ?? new EngineModels({ workDir: options.workDir ?? tmpdir() });
+  try {
+    return await collectWith(models, modelPath, options);
+  } finally {
+    if (options.models === undefined) await models.release();
+  }
+}
+
+async function collectWith(models: EngineModels, modelPath: string, options: ImatrixOptions): Promise<ImatrixData> {
   const ctx = options.ctx ?? DEFAULT_IMATRIX_CTX;
-  const model = await LlamaModel.load(modelPath);
+  const run = { stage: 'imatrix', ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) } as const;
+  const model = await LlamaModel.load(await models.gguf(modelPath, run));
   try {
     const plan = planChunks(model, options.text, { ctx, maxChunks: options.chunks, textFile: options.textFile });
     const layout = chunkLayout(ctx);
@@ -186,7 +206,7 @@ export async function collectImatrix(modelPath: string, options: ImatrixOptions)
 
 /** collectImatrix, written to `output` (GGUF form). */
 export async function makeImatrix(modelPath: string, output: string, options: ImatrixOptions): Promise<ImatrixData> {
-  const data = await collectImatrix(modelPath, options);
+  const data = await collectImatrix(modelPath, { ...options, workDir: options.workDir ?? dirname(output) });
   throwIfAborted(options.signal);
   await writeGgufImatrix(output, data, options.signal);
   return data;

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REQUIRES_IMATRIX } from '../advisor/quality.ts';
 import { throwIfAborted } from '../errors.ts';
-import { readGgufHeader } from '../gguf/reader.ts';
+import { isModelFolder, readModelHeader } from '../convert/model.ts';
 import type { GgufHeader } from '../gguf/types.ts';
 import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
 import type { JobEvent } from '../progress.ts';
@@ -17,6 +17,7 @@ import type { MeasuredQuality } from '../../../src-shared/types/advisor.ts';
 import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import { evaluateQuant } from './eval.ts';
 import { makeImatrix } from './imatrix.ts';
+import { EngineModels } from './model-input.ts';
 
 /** True when quantizing `header` to `ftype` needs an importance matrix (llama-quantize refuses it without one). */
 export function typeNeedsImatrix(header: GgufHeader, ftype: Ftype): boolean {
@@ -41,19 +42,27 @@ export interface MeasureOptions {
   readonly onEvent?: (e: JobEvent) => void;
 }
 
+/**
+ * Each type's KL divergence and perplexity against `model` (a GGUF file or a Hugging Face folder; a
+ * folder is quantized in one pass like `quantize`, and converted for llama.cpp once, in the work
+ * folder, only for as long as the importance matrix and the original's log-probs need it).
+ */
 export async function measureTypes(model: string, types: readonly string[], options: MeasureOptions): Promise<Map<string, MeasuredQuality>> {
   const ftypes = types.map((t) => parseFtype(t));
-  const header = await readGgufHeader(model);
+  const folder = await isModelFolder(model);
+  const header = await readModelHeader(model, options.signal);
   const work = await mkdtemp(join(options.workDir, '.quantfit-measure-'));
+  const models = new EngineModels({ workDir: work });
   const run = { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
   try {
     let imatrix: Imatrix | undefined;
     if (ftypes.some((f) => typeNeedsImatrix(header, f))) {
       const path = join(work, 'imatrix.gguf');
-      await makeImatrix(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks: 32, ...run });
+      await makeImatrix(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks: 32, models, ...run });
       imatrix = await loadImatrix(path);
     }
     const out = new Map<string, MeasuredQuality>();
+    let chunks = options.chunks;
     for (const [index, ftype] of ftypes.entries()) {
       throwIfAborted(options.signal);
       // Which type the quantize and evaluate progress that follows belongs to.
@@ -61,15 +70,20 @@ export async function measureTypes(model: string, types: readonly string[], opti
       options.onEvent?.({ type: 'log', level: 'info', message: formatMessage(note, 'en'), text: note });
       const path = join(work, `${ftype.name}.gguf`);
       const withImatrix = imatrix ? { imatrix: imatrix.entries, overrideKv: imatrixKvOverrides(imatrix) } : {};
-      await quantizeFile(model, path, { ftype, ...withImatrix }, run);
-      const r = await evaluateQuant(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks: options.chunks, cacheDir: work, ...run });
+      if (folder) await (await import('../convert/write.ts')).quantizeFolder(model, path, { ftype, ...withImatrix }, run);
+      else await quantizeFile(model, path, { ftype, ...withImatrix }, run);
+      const r = await evaluateQuant(model, path, { text: options.text, textFile: options.textFile, ctx: options.ctx, chunks, cacheDir: work, models, ...run });
       await rm(path, { force: true });
+      // The original's log-probs are cached now, for exactly this many chunks: its conversion is not needed again.
+      chunks = r.chunks;
+      await models.release();
       out.set(ftype.name, {
         kld: r.kld.mean, kldP99: r.kld.p99, ppl: r.candidate.ppl, pplReference: r.reference.ppl, sameTopP: r.sameTopP, tokens: r.tokens, imatrix: imatrix !== undefined,
       });
     }
     return out;
   } finally {
+    await models.release();
     await rm(work, { recursive: true, force: true });
   }
 }
