@@ -1,4 +1,5 @@
-// The fit's stages on real llama.cpp (core/engine):
+// The fit's stages on real llama.cpp (core/engine), for a GGUF or a Hugging Face folder input (which
+// job.models converts for llama.cpp once, when a stage first needs it):
 //   imatrix   makeFitImatrix(): when the chosen type needs an importance matrix and none was given,
 //             one is computed over the calibration text and kept beside the output
 //   evaluate  checkFitQuality(): with `checkQuality`, the output's KL divergence and perplexity
@@ -32,7 +33,6 @@ const FIT_ENGINE_CTX = 512;
 /** Why this job cannot compute an importance matrix itself, or undefined when it can. */
 export function cannotMakeImatrix(job: FitContext, source: SourceModel): string | undefined {
   if (job.request.makeImatrix === false) return 'not asked to (makeImatrix false)';
-  if (source.folder) return 'llama.cpp reads GGUF files, and the input is a model folder';
   return llamaUnavailableReason();
 }
 
@@ -53,8 +53,9 @@ export async function makeFitImatrix(job: FitContext, source: SourceModel, targe
     const { text, file } = await readCalibrationText(defaultCalibrationTextPath());
     runner.start('imatrix', msg('engine.fit.imatrixStart', { type: target.typeName, file }));
     await makeOutputFolder(job, job.outDir);
+    releaseModelsOnStop(job);
     const data = await makeImatrix(job.input, path, {
-      text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_IMATRIX_CHUNKS,
+      text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_IMATRIX_CHUNKS, models: job.models,
       ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit,
     });
     imatrix = await loadImatrix(path);
@@ -77,21 +78,30 @@ async function reusableImatrix(path: string, header: GgufHeader): Promise<Imatri
   }
 }
 
+/**
+ * A folder input is converted for llama.cpp (into the output folder, made by then) at most once per
+ * job; a job that stops removes the conversion before its output folder (the later undo runs first).
+ * A finished job releases it after 'evaluate' (runFitJob).
+ */
+function releaseModelsOnStop(job: FitContext): void {
+  job.runner.onStop(() => job.models.release());
+}
+
 /** Stage 'evaluate': with `checkQuality`, the output against the input (KL divergence, perplexity). */
 export async function checkFitQuality(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput): Promise<FitQuality | null> {
   const { runner, request } = job;
   if (request.checkQuality !== true) return null;
   const unavailable = llamaUnavailableReason();
-  const why = target.plan === null ? msg('engine.fit.nothingQuantized') : source.folder ? msg('engine.fit.folderInput')
-    : unavailable !== undefined ? msg('engine.unavailable', { reason: unavailable }) : undefined;
+  const why = target.plan === null ? msg('engine.fit.nothingQuantized') : unavailable !== undefined ? msg('engine.unavailable', { reason: unavailable }) : undefined;
   if (why !== undefined) {
     runner.skip('evaluate', msg('engine.fit.evaluateSkipped', { reason: why }));
     return null;
   }
   const { text, file } = await readCalibrationText(defaultCalibrationTextPath());
   runner.start('evaluate', msg('engine.fit.evaluateStart', { output: output.path, input: job.input, file }));
+  releaseModelsOnStop(job);
   const r = await evaluateQuant(job.input, output.path, {
-    text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_EVAL_CHUNKS, cacheDir: job.outDir,
+    text, textFile: file, ctx: FIT_ENGINE_CTX, chunks: FIT_EVAL_CHUNKS, cacheDir: job.outDir, models: job.models,
     ...(request.threads ? { threads: request.threads } : {}), signal: runner.signal, onEvent: runner.emit,
   });
   const quality: FitQuality = {

@@ -7,7 +7,7 @@
 //   evaluate  (engine-stages.ts) KL divergence and perplexity of the output, when asked
 // Each is a function over the job context with a typed input and output.
 
-import { stat, statfs } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CTX } from '../advisor/constants.ts';
 import { modelParams } from '../advisor/model-params.ts';
@@ -17,7 +17,7 @@ import type { Recommendation } from '../advisor/types.ts';
 import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { reasonsMessage, type NumberFormat } from '../../../src-shared/reasons.ts';
-import { makeFolders, pathExists } from '../fs-util.ts';
+import { freeBytes, makeFolders, pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
@@ -37,6 +37,7 @@ import type { FitRequest } from '../../../src-shared/types/fit.ts';
 import { defaultModelName, defaultOutputName } from './default-names.ts';
 import { cannotMakeImatrix, willMakeImatrix } from './engine-stages.ts';
 import type { StageRunner } from './runner.ts';
+import type { EngineModels } from '../engine/model-input.ts';
 
 /** The job context every fit stage runs over. */
 export interface FitContext {
@@ -52,6 +53,8 @@ export interface FitContext {
   readonly replaceOutput: boolean;
   /** A client to use instead of one built from `request.host`. */
   readonly client: OllamaClient | null;
+  /** The GGUF files llama.cpp runs (a folder input converted once into outDir); released when the job ends. */
+  readonly models: EngineModels;
 }
 
 /** The input's llama ftype: general.file_type when present, else guessed from the weights' types. */
@@ -191,7 +194,9 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
     : plan && chosen.advisedTotal !== null ? chosen.advisedTotal : await predictMemory(job, source, typeName, plan, chosen.ctxTokens);
 
   const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
-  if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null);
+  // A folder's conversion for llama.cpp sits beside the output while the engine stages need it.
+  const converts = source.folder === true && (makeImatrix || request.checkQuality === true);
+  if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null, converts ? source.header.fileSize : 0);
 
   const predicted = predictedBytes !== null && chosen.ctxTokens !== null
     ? msg('fit.advise.predicted', { bytes: formatBytes(predictedBytes), ctx: chosen.ctxTokens })
@@ -293,8 +298,8 @@ async function checkModelName(
   return { modelName, replacing: existing !== null };
 }
 
-/** The output: never the input, never an existing file unless told to replace it, and room for it. */
-async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string, modelName: string | null): Promise<void> {
+/** The output: never the input, never an existing file unless told to replace it, and room for it (and `alongside` bytes more). */
+async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string, modelName: string | null, alongside: number): Promise<void> {
   await assertNotSameFile(job.input, outputPath).catch((err: unknown) => {
     throw quantfitError('fit.error.overwritesInput', { reason: errorMessage(err) }, { file: outputPath });
   });
@@ -311,8 +316,8 @@ async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string,
   // measured on the nearest folder that exists.
   const folder = await nearestFolder(dirname(outputPath));
   const free = await freeBytes(folder);
-  if (free !== null && free < plan.fileBytes) {
-    throw quantfitError('fit.error.noSpace', { needs: formatBytes(plan.fileBytes), free: formatBytes(free) }, { file: dirname(outputPath) });
+  if (free !== null && free < plan.fileBytes + alongside) {
+    throw quantfitError('fit.error.noSpace', { needs: formatBytes(plan.fileBytes + alongside), free: formatBytes(free) }, { file: dirname(outputPath) });
   }
 }
 
@@ -417,17 +422,6 @@ async function predictMemory(job: FitContext, source: SourceModel, typeName: str
 function defaultCtx(header: GgufHeader): number | null {
   try {
     return Math.min(DEFAULT_CTX, modelParams(header).contextLengthTrain ?? DEFAULT_CTX);
-  } catch {
-    return null;
-  }
-}
-
-/** Free bytes for an unprivileged writer in `dir`, or null when the file system does not say. */
-async function freeBytes(dir: string): Promise<number | null> {
-  try {
-    const s = await statfs(dir);
-    const n = Number(s.bavail) * Number(s.bsize);
-    return Number.isFinite(n) ? n : null;
   } catch {
     return null;
   }

@@ -28,6 +28,7 @@ import { StageRunner, english, stageName, type JobRecord } from './runner.ts';
 import type { Message } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { checkFitQuality, makeFitImatrix } from './engine-stages.ts';
+import { EngineModels } from '../engine/model-input.ts';
 import type { FitQuality } from '../../../src-shared/types/fit.ts';
 import { parseModelReference } from '../sources/reference.ts';
 import { fitSourceOf, resolveModelReference } from '../sources/resolve.ts';
@@ -90,6 +91,7 @@ export async function runFitJob(request: FitRequest, ctx: FitJobContext = {}): P
     const target = await runner.run('imatrix', () => makeFitImatrix(job, source, advised));
     const output = await runner.run('quantize', () => quantizeOutput(job, source, target));
     const quality = await runner.run('evaluate', () => checkFitQuality(job, source, target, output));
+    await job.models.release();
     if (source.ollama === null || target.modelName === null) return await unregistered(job, source, target, output, quality, started);
 
     const rc: RegisterStageContext = { runner, client: source.ollama.client };
@@ -138,16 +140,18 @@ async function resolveSource(request: FitRequest, runner: StageRunner, client: O
 
 function fitContext(request: FitRequest, runner: StageRunner, client: OllamaClient | null): FitContext {
   const input = resolve(request.modelPath);
+  const outDir = request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input));
   const force = request.force === true;
   return {
     request,
     runner,
     input,
-    outDir: request.outputPath ? dirname(resolve(request.outputPath)) : resolve(request.outputDir ?? dirname(input)),
+    outDir,
     register: request.register !== false,
     force,
     replaceOutput: request.replaceOutput ?? force,
     client,
+    models: new EngineModels({ workDir: outDir, ...(request.source ? { nameFrom: request.source.stem } : {}) }),
   };
 }
 
