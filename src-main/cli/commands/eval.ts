@@ -15,7 +15,7 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     { ...ENGINE_RUN_OPTIONS, 'cache-dir': { type: 'string' } },
-    { min: 2, max: 2, names: 'quantfit eval <reference.gguf> <candidate.gguf>' },
+    { min: 2, max: 2, names: 'quantfit eval <reference> <candidate>' },
   );
   const [reference, candidate] = positionals as [string, string];
   const { ctx, chunks, threads } = engineRunNumbers(values);

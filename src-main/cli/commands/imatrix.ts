@@ -16,11 +16,11 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
     { ...ENGINE_RUN_OPTIONS, output: { type: 'string', short: 'o' }, 'process-output': { type: 'boolean' }, force: { type: 'boolean' } },
-    { min: 1, max: 1, names: 'quantfit imatrix <model.gguf> -o <imatrix.gguf>' },
+    { min: 1, max: 1, names: 'quantfit imatrix <model> -o <imatrix.gguf>' },
   );
   const model = positionals[0]!;
   const output = values.output;
-  if (output === undefined) throw usageError('cli.expected', { usage: 'quantfit imatrix <model.gguf> -o <imatrix.gguf>' });
+  if (output === undefined) throw usageError('cli.expected', { usage: 'quantfit imatrix <model> -o <imatrix.gguf>' });
   const { ctx, chunks, threads } = engineRunNumbers(values);
   if (values.force !== true && (await pathExists(output))) throw quantfitError('engine.outputExists', {}, { file: output });
   const { text, file } = await readCalibrationText(values.text ?? defaultCalibrationTextPath());
