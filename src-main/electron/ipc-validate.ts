@@ -258,8 +258,8 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   pickFolder: { arity: 0, check: none },
   pickImatrixFile: { arity: 0, check: none },
   startFit: { arity: 1, check: async ([r]) => [await fitRequest(r)] },
-  // llama.cpp reads GGUF files: a model folder is refused here (measureUnavailableReason says so first).
-  startMeasure: { arity: 2, check: async ([p, types]) => [await existingFile(p, WHERE_MODEL), measureTypeList(types)] },
+  // A GGUF file or a Hugging Face folder (the measurement converts it for llama.cpp).
+  startMeasure: { arity: 2, check: async ([p, types]) => [await existingPath(p, WHERE_MODEL), measureTypeList(types)] },
   measureUnavailableReason: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
   cancelJob: { arity: 1, check: ([id]) => [jobId(id, 'job id')] },
   listModels: { arity: 0, check: none },

@@ -185,12 +185,12 @@ export function resolveMeasureInput(modelPath: string, types: readonly string[],
 }
 
 /**
- * Why "Measure quality" cannot run on `modelPath` here, or null when it can: llama.cpp reads GGUF
- * files (not model folders), and node-llama-cpp's prebuilt library must be installed. Only looks for
- * the library's files: loading it is the job process's business, never the main process's.
+ * Why "Measure quality" cannot run on `modelPath` here, or null when it can: node-llama-cpp's prebuilt
+ * library must be installed (a GGUF file or a Hugging Face folder, which the measurement converts for
+ * llama.cpp in its work folder). Only looks for the library's files: loading it is the job process's
+ * business, never the main process's.
  */
-export async function measureUnavailableReason(modelPath: string): Promise<Message | null> {
-  if ((await stat(modelPath)).isDirectory()) return msg('engine.fit.folderInput');
+export async function measureUnavailableReason(_modelPath: string): Promise<Message | null> {
   const llama = findPrebuiltLlama();
   return 'unavailable' in llama ? msg('measure.noEngine', { reason: llama.unavailable }) : null;
 }

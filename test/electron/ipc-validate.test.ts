@@ -164,10 +164,10 @@ test('the types to measure: a list of known type names, 1 to MEASURE_TYPES_MAX, 
   refuses(['Q4_K_M', 'Q4_K_M'], /names 'Q4_K_M' twice/);
 });
 
-test('ipc: startMeasure takes a GGUF file and the types to measure; a folder or a bad list is refused before any job', async () => {
+test('ipc: startMeasure takes a GGUF file or a model folder and the types to measure; a bad list is refused before any job', async () => {
   assert.deepEqual(await validateArgs('startMeasure', [file, ['Q8_0', 'Q4_K_M']]), [file, ['Q8_0', 'Q4_K_M']]);
   await rejects(validateArgs('startMeasure', [file]), /takes 2 arguments \(got 1\)/);
-  await rejects(validateArgs('startMeasure', [dir, ['Q8_0']]), /is not a file/);
+  assert.deepEqual(await validateArgs('startMeasure', [dir, ['Q8_0']]), [dir, ['Q8_0']]);
   await rejects(validateArgs('startMeasure', ['model.gguf', ['Q8_0']]), /model must be an absolute path/);
   await rejects(validateArgs('startMeasure', [join(dir, 'gone.gguf'), ['Q8_0']]), /does not exist/);
   await rejects(validateArgs('startMeasure', [file, []]), /types to measure must name 1–8 types \(got 0\)/);

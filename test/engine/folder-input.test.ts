@@ -24,6 +24,7 @@ import { setCalibrationTextPath } from '../../src-main/core/engine/calibration.t
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { kvNumber, kvString } from '../../src-main/core/gguf/metadata.ts';
 import { GgmlType } from '../../src-main/core/gguf/ggml-types.ts';
+import { measureQuality } from '../../src-main/electron/services.ts';
 import { engineSkip, STORIES_TEXT, storiesText } from './support.ts';
 
 const CTX = 128;
@@ -211,6 +212,14 @@ describe('fit on a Hugging Face folder with llama.cpp stages', { skip: engineSki
       (err: unknown) => err instanceof FitCancelledError,
     );
     assert.equal(existsSync(out), false);
+  });
+
+  test('the app\'s measureQuality service measures a folder, its work folder gone', async () => {
+    const work = join(dir, 'measure-service');
+    await mkdir(work);
+    const m = await measureQuality(folder, ['Q8_0'], { workDir: work, threads: 2 });
+    assert.ok(m.Q8_0!.kld > 0 && m.Q8_0!.tokens > 0, JSON.stringify(m));
+    assert.deepEqual(readdirSync(work), []);
   });
 
   test('cancel while evaluating: the quantized output is kept, the conversion removed', async () => {
