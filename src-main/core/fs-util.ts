@@ -2,6 +2,7 @@
 
 import { mkdir, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { quantfitError } from './errors.ts';
 
 /** True when something (file or folder) exists at `path`. */
 export async function pathExists(path: string): Promise<boolean> {
@@ -37,6 +38,16 @@ export async function makeFolders(dir: string): Promise<MadeFolders | null> {
       }
     },
   };
+}
+
+/** `dir` or its nearest existing ancestor; refused when that is a file (the folder cannot be made). */
+export async function nearestFolder(dir: string): Promise<string> {
+  for (let at = dir; ; at = dirname(at)) {
+    const st = await stat(at).catch(() => null);
+    if (st?.isDirectory() === true) return at;
+    if (st !== null) throw quantfitError('fit.error.folderBlocked', { path: at }, { file: dir });
+    if (dirname(at) === at) return at;
+  }
 }
 
 /** Free bytes for an unprivileged writer in `dir`, or null when the file system does not say. */

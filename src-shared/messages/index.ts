@@ -17,6 +17,7 @@ import { catalogue as measure } from './measure.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as progress } from './progress.ts';
 import { catalogue as quant } from './quant.ts';
+import { catalogue as room } from './room.ts';
 import { catalogue as sources } from './sources.ts';
 import { catalogue as tokenizer } from './tokenizer.ts';
 import { catalogue as ui } from './ui.ts';
@@ -38,6 +39,7 @@ const AREAS = [
   ollama,
   progress,
   quant,
+  room,
   sources,
   tokenizer,
   ui,

@@ -29,7 +29,7 @@
 
 import { ACTIVATION_BYTES } from './constants.ts';
 import { cpuRuntimeBytes } from './cpu-memory.ts';
-import { flashAttentionLayerBytes, layerKvBytes, maskBytes, microBatchTokens, outputPhaseBytes } from './memory.ts';
+import { computeReservationBytes, flashAttentionLayerBytes, layerKvBytes, maskBytes, microBatchTokens } from './memory.ts';
 import type { ModelParams } from './model-params.ts';
 
 /** A type's weights grouped as llama.cpp assigns them to devices. */
@@ -99,9 +99,9 @@ export function hostInputBytes(params: ModelParams, ctx: number): number {
   return 3 * 4 * tokens + maskBytes(params, ctx) + ACTIVATION_BYTES * tokens * params.embeddingLength;
 }
 
-/** The GPU's compute buffer with every layer offloaded: the larger of the layer and output phases. */
+/** The GPU's compute buffer with every layer offloaded: the larger of the layer and output phases, all allocated. */
 export function gpuComputeBytes(params: ModelParams, ctx: number): number {
-  return Math.max(flashAttentionLayerBytes(params, ctx), outputPhaseBytes(params, ctx));
+  return computeReservationBytes(params, ctx);
 }
 
 /**

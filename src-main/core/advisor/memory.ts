@@ -83,3 +83,12 @@ const MASK_BYTES_PER_ELEMENT = 2;
 export function outputPhaseBytes(params: ModelParams, ctx: number): number {
   return ACTIVATION_BYTES * microBatchTokens(ctx) * (params.vocabSize + 2 * params.embeddingLength);
 }
+
+/**
+ * The compute buffer llama.cpp reserves when every token of a micro-batch may ask for logits (its default,
+ * n_outputs_max = n_batch): the larger of the flash-attention layer phase and the output phase. A GPU
+ * allocates all of it; so does a CPU run that asks for many logits (llama.cpp's tools, the engine).
+ */
+export function computeReservationBytes(params: ModelParams, ctx: number): number {
+  return Math.max(flashAttentionLayerBytes(params, ctx), outputPhaseBytes(params, ctx));
+}

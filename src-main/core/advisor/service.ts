@@ -32,7 +32,7 @@ export interface RecommendModelResult extends RecommendReport {
 }
 
 /** The machine a model is advised for: the given profile or this machine's, with any "what if" sizes applied. */
-async function machine(options: HardwareOverrides & { readonly hardware?: HardwareProfile; readonly outputDir: string }): Promise<HardwareProfile> {
+export async function machineFor(options: HardwareOverrides & { readonly hardware?: HardwareProfile; readonly outputDir: string }): Promise<HardwareProfile> {
   const probed = options.hardware ?? await probeHardware({ outputDir: options.outputDir });
   return applyOverrides(probed, {
     ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
@@ -54,7 +54,7 @@ export interface EstimatePlanOptions extends HardwareOverrides {
  */
 export async function estimatePlan(header: GgufHeader, type: string, plan: PlanSummary, options: EstimatePlanOptions): Promise<{ estimate: Estimate; hardware: HardwareProfile }> {
   const model = planModel(header, () => plan, { hasImatrix: true, types: [type] });
-  const hardware = await machine(options);
+  const hardware = await machineFor(options);
   const estimate = estimateAt(model, options.ctx, memoryBudget(hardware), hardware.cpu.simd)[0]!;
   return { estimate, hardware };
 }
@@ -66,7 +66,7 @@ export function storedPlan(header: GgufHeader): PlanSummary {
 
 export async function recommendModel(path: string, options: RecommendModelOptions = {}): Promise<RecommendModelResult> {
   // The probe mostly waits for child processes (lscpu, lspci, …): start it first, plan meanwhile.
-  const probing = machine({ ...options, outputDir: options.outputDir ?? dirname(path) });
+  const probing = machineFor({ ...options, outputDir: options.outputDir ?? dirname(path) });
   const header = await readModelHeader(path);
   const model = planModel(header, quantizerPlanner, { hasImatrix: options.hasImatrix === true });
   const hardware = await probing;

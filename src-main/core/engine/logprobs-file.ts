@@ -41,6 +41,11 @@ function dataStart(h: { ctx: number; chunks: number }): number {
   return HEADER_BYTES + h.ctx * h.chunks * 4;
 }
 
+/** Size of the file for `chunks` chunks of `ctx` tokens over a vocabulary of `nVocab`: header, tokens, rows. */
+export function logProbsFileBytes(h: { ctx: number; nVocab: number; chunks: number }): number {
+  return dataStart(h) + h.chunks * chunkBytes(h);
+}
+
 /** Rounds to nearest, ties to even (llama.cpp's nearest_int float trick). */
 function nearestInt(v: number): number {
   const r = Math.round(v);
@@ -153,7 +158,7 @@ export class LogProbsReader {
       const chunks = head.readInt32LE(16);
       if (ctx < 2 || nVocab < 1 || chunks < 1) throw quantfitError('engine.logprobs.badHeader', { ctx, vocab: nVocab, chunks }, { file: path });
       const size = (await fh.stat()).size;
-      const expected = dataStart({ ctx, chunks }) + chunks * chunkBytes({ ctx, nVocab });
+      const expected = logProbsFileBytes({ ctx, nVocab, chunks });
       if (size !== expected) throw quantfitError('engine.logprobs.badSize', { size, expected }, { file: path });
       const tokens = new Int32Array(ctx * chunks);
       await fh.read(new Uint8Array(tokens.buffer), 0, tokens.byteLength, HEADER_BYTES);

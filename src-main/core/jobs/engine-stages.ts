@@ -28,7 +28,8 @@ import { makeOutputFolder, type FitContext, type FitOutput, type FitTarget, type
 export const FIT_IMATRIX_CHUNKS = 32;
 /** Chunks of 512 tokens the fit's quality check scores (~4k tokens scored). */
 export const FIT_EVAL_CHUNKS = 16;
-const FIT_ENGINE_CTX = 512;
+/** Chunk size (tokens) of the fit's llama.cpp passes. */
+export const FIT_ENGINE_CTX = 512;
 
 /** Why this job cannot compute an importance matrix itself, or undefined when it can. */
 export function cannotMakeImatrix(job: FitContext, source: SourceModel): string | undefined {

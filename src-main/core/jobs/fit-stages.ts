@@ -1,13 +1,13 @@
 // The fit job's own stages (the Ollama ones are in core/ollama/register-stages.ts):
 //   inspect   inspectSource(): the header, the source type, the importance matrix, Ollama's version
 //   advise    planFit(): the type (the advisor for 'auto'), the plan, output file, model name and
-//             predicted memory; refuses what Ollama cannot load, a taken name, a full disk
+//             predicted memory; refuses what Ollama cannot load, a taken name, a full disk, and
+//             llama.cpp passes (imatrix, evaluate) this machine has no RAM or disk for (engine-room.ts)
 //   imatrix   (engine-stages.ts) an importance matrix when the type needs one and none was given
 //   quantize  quantizeOutput(): the quantized GGUF (skipped when the input already has the type)
 //   evaluate  (engine-stages.ts) KL divergence and perplexity of the output, when asked
 // Each is a function over the job context with a typed input and output.
 
-import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CTX } from '../advisor/constants.ts';
 import { modelParams } from '../advisor/model-params.ts';
@@ -17,7 +17,7 @@ import type { Recommendation } from '../advisor/types.ts';
 import { QuantfitError, errorMessage, quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { reasonsMessage, type NumberFormat } from '../../../src-shared/reasons.ts';
-import { freeBytes, makeFolders, pathExists } from '../fs-util.ts';
+import { freeBytes, makeFolders, nearestFolder, pathExists } from '../fs-util.ts';
 import { ggmlTypeInfo, ggmlTypeName } from '../gguf/ggml-types.ts';
 import { architecture, kvNumber } from '../gguf/metadata.ts';
 import { readGgufHeader } from '../gguf/reader.ts';
@@ -36,6 +36,8 @@ import { defaultNameFromOllama } from '../sources/ollama.ts';
 import type { FitRequest } from '../../../src-shared/types/fit.ts';
 import { defaultModelName, defaultOutputName } from './default-names.ts';
 import { cannotMakeImatrix, willMakeImatrix } from './engine-stages.ts';
+import { checkEngineRoom } from './engine-room.ts';
+import type { HardwareProfile } from '../hardware/types.ts';
 import type { StageRunner } from './runner.ts';
 import type { EngineModels } from '../engine/model-input.ts';
 
@@ -189,14 +191,19 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
   const stem = request.source?.stem ?? job.input;
   const outputPath = plan ? resolve(request.outputPath ?? join(job.outDir, defaultOutputName(stem, chosen.ftype.name))) : job.input;
   const fileBytes = plan ? plan.fileBytes : source.header.fileSize;
-  const predictedBytes = request.predictedBytes != null && request.predictedBytes > 0
-    ? request.predictedBytes
-    : plan && chosen.advisedTotal !== null ? chosen.advisedTotal : await predictMemory(job, source, typeName, plan, chosen.ctxTokens);
+  const given = request.predictedBytes != null && request.predictedBytes > 0 ? request.predictedBytes : null;
+  const advised = plan && chosen.advisedTotal !== null ? chosen.advisedTotal : null;
+  const estimated = given === null && advised === null ? await predictMemory(job, source, typeName, plan, chosen.ctxTokens) : null;
+  const predictedBytes = given ?? advised ?? estimated?.bytes ?? null;
 
   const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
   // A folder's conversion for llama.cpp sits beside the output while the engine stages need it.
   const converts = source.folder === true && (makeImatrix || request.checkQuality === true);
   if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null, converts ? source.header.fileSize : 0);
+  // The profile the advisor read is this machine's only without "what if" sizes.
+  const whatIf = request.ramBytes !== undefined || request.vramBytes !== undefined || request.unified === true;
+  const probed = whatIf ? null : (chosen.hardware ?? estimated?.hardware ?? null);
+  await checkEngineRoom(job, source, { plan, makeImatrix, outputPath }, probed, (m) => runner.warn('advise', m));
 
   const predicted = predictedBytes !== null && chosen.ctxTokens !== null
     ? msg('fit.advise.predicted', { bytes: formatBytes(predictedBytes), ctx: chosen.ctxTokens })
@@ -220,6 +227,8 @@ interface ChosenType {
   readonly ctxTokens: number | null;
   /** The advisor's total memory for the chosen type, when it chose. */
   readonly advisedTotal: number | null;
+  /** The machine the advisor read (null when it was not asked). */
+  readonly hardware: HardwareProfile | null;
 }
 
 /** The advisor's reasons as the CLI prints sizes (`quantfit recommend` does the same). */
@@ -233,7 +242,7 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
     throw quantfitError('fit.error.ctx', { value: ctxTokens });
   }
   if (request.type.trim().toLowerCase() !== 'auto') {
-    return { ftype: parseFtype(request.type), recommendation: null, ctxTokens: ctxTokens ?? defaultCtx(source.header), advisedTotal: null };
+    return { ftype: parseFtype(request.type), recommendation: null, ctxTokens: ctxTokens ?? defaultCtx(source.header), advisedTotal: null, hardware: null };
   }
   runner.start('advise');
   if (source.type.quantized) {
@@ -257,7 +266,7 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   }
   const ftype = parseFtype(recommended.type);
   runner.info('advise', msg('fit.advise.chose', { type: ftype.name, reason: reasonsMessage(recommended.reasons, REASON_NUMBERS) }));
-  return { ftype, recommendation: recommended, ctxTokens: report.ctx, advisedTotal: report.options.find((o) => o.type === ftype.name)?.totalBytes ?? null };
+  return { ftype, recommendation: recommended, ctxTokens: report.ctx, advisedTotal: report.options.find((o) => o.type === ftype.name)?.totalBytes ?? null, hardware: report.hardware };
 }
 
 /** The tensors to write, or null when the input already is that type (F32 → F32, Q8_0 asked for Q8_0). */
@@ -366,16 +375,6 @@ async function convertOutput(job: FitContext, target: FitTarget, outtype: 'f16' 
 
 // ---- helpers
 
-/** `dir` or its nearest existing ancestor; refused when that is a file (the folder cannot be made). */
-async function nearestFolder(dir: string): Promise<string> {
-  for (let at = dir; ; at = dirname(at)) {
-    const st = await stat(at).catch(() => null);
-    if (st?.isDirectory() === true) return at;
-    if (st !== null) throw quantfitError('fit.error.folderBlocked', { path: at }, { file: dir });
-    if (dirname(at) === at) return at;
-  }
-}
-
 /**
  * Makes the output folder (and its parents) when missing; if the job then stops before a finished
  * output is kept, the folders it made are removed again (only while empty).
@@ -397,13 +396,14 @@ function plannedTensors(plan: QuantPlan): Array<{ name: string; type: number }> 
 
 /**
  * The advisor's figure for a type it did not choose (a given --type, or the input kept as it is) on this
- * machine at ctx, as `recommend` shows it; null without a context or when the metadata does not allow it.
+ * machine at ctx, as `recommend` shows it, with the machine it read; null without a context, bytes null
+ * when the metadata does not allow a figure.
  */
-async function predictMemory(job: FitContext, source: SourceModel, typeName: string, plan: QuantPlan | null, ctx: number | null): Promise<number | null> {
+async function predictMemory(job: FitContext, source: SourceModel, typeName: string, plan: QuantPlan | null, ctx: number | null): Promise<{ bytes: number | null; hardware: HardwareProfile | null } | null> {
   if (ctx === null) return null;
   const { request } = job;
   try {
-    const { estimate } = await estimatePlan(source.header, typeName, plan ?? storedPlan(source.header), {
+    const { estimate, hardware } = await estimatePlan(source.header, typeName, plan ?? storedPlan(source.header), {
       ctx,
       outputDir: job.outDir,
       ...(request.hardware ? { hardware: request.hardware } : {}),
@@ -411,10 +411,10 @@ async function predictMemory(job: FitContext, source: SourceModel, typeName: str
       ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
       ...(request.unified === true ? { unified: true } : {}),
     });
-    return estimate.totalBytes;
+    return { bytes: estimate.totalBytes, hardware };
   } catch (err) {
     // A header the advisor cannot read (no architecture, no layer count) has no figure; other failures stand.
-    if (err instanceof QuantfitError && err.code?.startsWith('advisor.')) return null;
+    if (err instanceof QuantfitError && err.code?.startsWith('advisor.')) return { bytes: null, hardware: null };
     throw err;
   }
 }

@@ -1,0 +1,54 @@
+// What one of the engine's llama.cpp passes (imatrix, eval) takes, worked out before it starts, so that a
+// job can refuse or warn up front instead of paging or failing midway. The engine loads the model on the
+// CPU (node-llama-cpp's CPU build, mmap, flash attention auto) with the chunk layout of llama-perplexity and
+// llama-imatrix (chunks.ts): n_seq chunks side by side, so the cache holds n_seq · ctx cells, and every
+// scored position asks for logits, which llama.cpp keeps in its output buffer and the engine copies out.
+
+import { cpuRuntimeBytes, weightResidency, type CpuSimd } from '../advisor/cpu-memory.ts';
+import { computeReservationBytes, kvCacheBytes } from '../advisor/memory.ts';
+import { modelParams, type HeaderLike } from '../advisor/model-params.ts';
+import type { GgufTensorInfo } from '../gguf/types.ts';
+import { chunkLayout } from './chunks.ts';
+import { logProbsFileBytes } from './logprobs-file.ts';
+
+/** eval scores the second half of each chunk; imatrix asks for every position's logits, as llama-imatrix does. */
+export type EnginePass = 'eval' | 'imatrix';
+
+export interface EnginePassMemory {
+  /** Weights that must stay resident (mapped, less what the CPU repacks, plus the copies). */
+  readonly weightBytes: number;
+  readonly kvBytes: number;
+  /** The compute buffer: many logits per micro-batch, so the whole reservation. */
+  readonly computeBytes: number;
+  /** llama.cpp's output buffer (n_vocab floats per output) and, for eval, the engine's copy of it. */
+  readonly outputBytes: number;
+  readonly runtimeBytes: number;
+  readonly totalBytes: number;
+}
+
+/** First position of each chunk that asks for logits. */
+function outputFrom(pass: EnginePass, ctx: number): number {
+  return pass === 'eval' ? Math.floor(ctx / 2) : 0;
+}
+
+/** RAM one pass over `header`'s model takes at chunk size `ctx` (the imatrix's own sums aside: a few floats per column). */
+export function enginePassMemory(header: HeaderLike & { readonly tensors: readonly GgufTensorInfo[] }, ctx: number, pass: EnginePass, simd: CpuSimd): EnginePassMemory {
+  const params = modelParams(header);
+  const layout = chunkLayout(ctx);
+  const w = weightResidency(header.tensors, simd);
+  const weightBytes = w.mappedBytes - w.reclaimableBytes + w.repackedBytes;
+  const kvBytes = kvCacheBytes(params, layout.nKv);
+  const computeBytes = computeReservationBytes(params, layout.nKv);
+  // chunks.ts createChunkContext: n_outputs_max = min(n_batch, n_seq · scored positions per chunk).
+  const outputs = Math.min(layout.nBatch, layout.nSeq * (ctx - outputFrom(pass, ctx)));
+  const outputBuffer = 4 * params.vocabSize * outputs;
+  // eval holds each decode's logits in JS while it encodes or scores them.
+  const outputBytes = pass === 'eval' ? 2 * outputBuffer : outputBuffer;
+  const runtimeBytes = cpuRuntimeBytes(params);
+  return { weightBytes, kvBytes, computeBytes, outputBytes, runtimeBytes, totalBytes: weightBytes + kvBytes + computeBytes + outputBytes + runtimeBytes };
+}
+
+/** Bytes of the reference's log-probabilities file eval keeps for `chunks` chunks of `ctx` tokens. */
+export function referenceCacheBytes(header: HeaderLike, ctx: number, chunks: number): number {
+  return logProbsFileBytes({ ctx, nVocab: modelParams(header).vocabSize, chunks });
+}
