@@ -14,7 +14,7 @@ export const catalogue = {
       '{pass} needs about {needs} of RAM and only {available} is free right now: it may swap and run slowly; closing other programs helps',
     'room.noDisk':
       "not enough free space for the quality check: the reference's log-probabilities take {cache}{output} in {dir}, and {free} is free; free some space or leave out the quality check",
-    'room.withOutput': ' besides the {size} output',
+    'room.withOutput': ' plus {size} for the output files',
   },
   'zh-CN': {
     'room.pass.imatrix': '计算重要性矩阵',
