@@ -1,13 +1,13 @@
 // Where the job host finds the quantizer's files in the bundled app (no electron import: tested alone).
 import { join } from 'node:path';
+import { unpackedPath } from '../core/asar-path.ts';
 
 /**
  * The quantizer's worker entry: beside the host bundle (electron.vite.config.ts emits it); packaged,
  * electron-builder unpacks it from the asar archive so a worker thread can load it.
  */
 export function quantWorkerPath(hostDir: string, exists: (p: string) => boolean): string {
-  const unpacked = hostDir.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
-  return join(exists(join(unpacked, 'quant-worker.js')) ? unpacked : hostDir, 'quant-worker.js');
+  return unpackedPath(join(hostDir, 'quant-worker.js'), exists);
 }
 
 /**
@@ -24,12 +24,13 @@ export function quantWasmPath(hostDir: string, resourcesPath: string | undefined
 }
 
 /**
- * The default calibration text of eval/imatrix: packaged, an extra resource (electron-builder.yml); in
+ * The default calibration text of eval/imatrix: packaged, an extra resource (electron-builder.yml: the
+ * folder, with the README that states its sources and licences); in
  * development, resources/calibration/calibration.txt of the checkout (the host runs from out/main).
  */
 export function calibrationTextPath(hostDir: string, resourcesPath: string | undefined, exists: (p: string) => boolean): string | undefined {
   const candidates = [
-    ...(resourcesPath ? [join(resourcesPath, 'calibration.txt')] : []),
+    ...(resourcesPath ? [join(resourcesPath, 'calibration', 'calibration.txt')] : []),
     join(hostDir, '..', '..', 'resources', 'calibration', 'calibration.txt'),
   ];
   return candidates.find(exists);

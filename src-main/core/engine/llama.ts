@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type * as Koffi from 'koffi';
 import { CancelledError, quantfitError } from '../errors.ts';
+import { unpackedPath } from '../asar-path.ts';
 
 const require = createRequire(import.meta.url);
 type NativeFunction = ReturnType<Koffi.LibraryHandle['func']>;
@@ -21,7 +22,7 @@ type NativeFunction = ReturnType<Koffi.LibraryHandle['func']>;
 export const PINNED_LLAMA_RELEASE = 'v0.5.0';
 
 /** node-llama-cpp's prebuilt packages that carry a CPU build, per platform-arch, best first. */
-const PREBUILT_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+export const PREBUILT_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   'linux-x64': ['@node-llama-cpp/linux-x64'],
   'linux-arm64': ['@node-llama-cpp/linux-arm64'],
   'linux-arm': ['@node-llama-cpp/linux-armv7l'],
@@ -56,7 +57,8 @@ export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: string } {
     const binsRoot = join(dirname(entry), '..', 'bins');
     if (!existsSync(binsRoot)) continue;
     for (const sub of readdirSync(binsRoot)) {
-      const libDir = join(binsRoot, sub);
+      // Packaged, the libraries are unpacked beside app.asar (electron-builder.yml): dlopen needs a real path.
+      const libDir = unpackedPath(join(binsRoot, sub), existsSync);
       if (!readdirSync(libDir).some((f) => LIB_PATTERN('llama').test(f))) continue;
       let release = 'unknown';
       try {
