@@ -20,7 +20,6 @@ export const catalogue = {
     'measure.ui.done': 'Measured {types}: the table and the chart now show this model\'s own figures.',
     'measure.ui.cancelled': 'Measuring was cancelled; no files were kept.',
     'measure.ui.failed': 'Measuring failed: {message}',
-    'measure.ui.again': 'Measure other types',
   },
   'zh-CN': {
     'measure.noEngine': '测量需要 llama.cpp，但本机无法使用：{reason}',
@@ -39,6 +38,5 @@ export const catalogue = {
     'measure.ui.done': '已测量 {types}：表格和图表现在显示本模型自己的数值。',
     'measure.ui.cancelled': '测量已取消；没有保留任何文件。',
     'measure.ui.failed': '测量失败：{message}',
-    'measure.ui.again': '测量其他类型',
   },
 } as const satisfies Catalogue;

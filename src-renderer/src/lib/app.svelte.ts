@@ -9,6 +9,7 @@ import type { FitSource } from '../../../src-shared/types/fit.ts';
 import { defaultModelName } from '../../../src-shared/default-names.ts';
 import { defaultNameFromOllama } from '../../../src-shared/source-names.ts';
 import { applyLanguage } from './i18n.svelte.ts';
+import { applyMeasureMessage } from './measure.svelte.ts';
 
 export type Screen = 'home' | 'model' | 'progress' | 'library' | 'settings';
 /** 'stopped': the stage that was running when the job failed or was cancelled. */
@@ -282,6 +283,7 @@ function flushEarly(id: string): void {
 }
 
 export function applyJobMessage(m: JobMessage): void {
+  applyMeasureMessage(m);
   const job = app.job;
   if (!job) return;
   if (job.id === null) {
