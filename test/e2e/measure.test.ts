@@ -2,11 +2,11 @@
 // its API bridged to the real core (as app.test.ts); the measurement really runs in a job process
 // with llama.cpp on stories260K: tick the type, Measure quality, progress with rate and ETA, then the
 // table and the chart show "(measured)" values. English also cancels a second measurement (no work
-// folder left) and opens a model folder (the panel says why it cannot be measured). English and Chinese.
+// folder left) and shows what a machine without llama.cpp sees (the panel says why). English and Chinese.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,6 @@ import type { Page } from 'playwright-core';
 import { formatMessage, msg } from '../../src-shared/messages/index.ts';
 import type { Message } from '../../src-shared/message.ts';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.ts';
-import { writeQwenFolder } from '../support/hf-folders.ts';
 import { llamaUnavailableReason } from '../../src-main/core/engine/llama.ts';
 import { buildRenderer } from './build-renderer.ts';
 import { serveRenderer } from './support/serve.ts';
@@ -128,12 +127,15 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
       assert.equal(await page.getByTestId('measured-Q4_0').count(), 0);
       await cell.waitFor();
 
-      // A model folder cannot be measured (llama.cpp reads GGUF files): the panel says so up front.
-      const folder = await writeQwenFolder(join(work, 'Qwen2.5-0.5B-Instruct'), { qwen: 'Qwen2ForCausalLM', dtype: 'BF16', tied: true });
-      bridge.nextPick = folder;
+      // On a machine without llama.cpp the panel says why before anything starts.
+      const copy = join(work, 'stories-copy.gguf');
+      await copyFile(FIXTURE, copy);
+      bridge.engineMissing = 'no prebuilt llama.cpp for this platform';
+      bridge.nextPick = copy;
       await page.getByRole('button', { name: T('model.other') }).click();
-      await page.getByTestId('measure-unavailable').getByText(T('measure.ui.unavailable', { reason: msg('engine.fit.folderInput') })).waitFor({ timeout: 60_000 });
+      await page.getByTestId('measure-unavailable').getByText(T('measure.ui.unavailable', { reason: msg('measure.noEngine', { reason: bridge.engineMissing }) })).waitFor({ timeout: 60_000 });
       assert.equal(await page.getByTestId('measure-button').isDisabled(), true);
+      assert.equal(bridge.records.calls.filter((c) => c.method === 'startMeasure').length, 2);
     }
     assert.deepEqual(problems, [], 'no page errors');
   } finally {
@@ -150,7 +152,7 @@ test('e2e: Measure quality fills the table and the chart with this model\'s own 
   const server = await serveRenderer(built);
   const fake = await startFakeOllama();
   try {
-    await t.test('English: measure, progress, measured values, cancel, a folder', () => measureFlow(server.url, fake, work, 'en'));
+    await t.test('English: measure, progress, measured values, cancel, no llama.cpp', () => measureFlow(server.url, fake, work, 'en'));
     await t.test('中文: measure, progress, measured values', () => measureFlow(server.url, fake, work, 'zh-CN'));
   } finally {
     await fake.stop();

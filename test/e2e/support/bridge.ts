@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
 import { errorMessage } from '../../../src-main/core/errors.ts';
 import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
 import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
 import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
@@ -45,6 +46,8 @@ export interface Bridge {
   nextPick: string | null;
   /** What the next pickImatrixFile returns. */
   nextImatrixPick: string | null;
+  /** Stands in for a machine without llama.cpp: measureUnavailableReason says this instead of looking. */
+  engineMissing: string | null;
   records: BridgeRecords;
   jobs: JobManager;
   close(): Promise<void>;
@@ -69,6 +72,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
   const bridge: Bridge = {
     nextPick: null,
     nextImatrixPick: null,
+    engineMissing: null,
     records,
     jobs,
     onMessage: (l) => listeners.push(l),
@@ -99,7 +103,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
     startMeasure: async (p, types) => jobs.start('measure', resolveMeasureInput(p, types, store.settings)),
-    measureUnavailableReason: (p) => measureUnavailableReason(p),
+    measureUnavailableReason: async (p) => (bridge.engineMissing ? msg('measure.noEngine', { reason: bridge.engineMissing }) : measureUnavailableReason(p)),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ...sourceApi(sources),
     listModels: () => core.listModels(),
