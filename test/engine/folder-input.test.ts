@@ -82,6 +82,22 @@ describe('a Hugging Face folder in the engine', { skip: engineSkip() }, () => {
     assert.deepEqual(second.kld, fromFolder.kld);
   });
 
+  test('eval: a text shorter than the chunks asked is counted with the folder\'s vocabulary alone, not converted again', async () => {
+    const cacheDir = join(dir, 'cache-short');
+    const opts = { text, textFile: STORIES_TEXT, ctx: CTX, chunks: 1000, threads: 2, cacheDir };
+    const first = collect();
+    const all = await evaluateQuant(folder, candidate, { ...opts, onEvent: first.onEvent });
+    assert.ok(all.chunks > 2 && all.chunks < 1000, `${all.chunks} chunks`);
+    assert.equal(conversions(first.events).length, 1);
+    const again = collect();
+    const second = await evaluateQuant(folder, candidate, { ...opts, onEvent: again.onEvent });
+    assert.equal(second.referenceCache.reused, true);
+    assert.equal(second.chunks, all.chunks);
+    assert.equal(conversions(again.events).length, 0);
+    assert.deepEqual(second.kld, all.kld);
+    assert.deepEqual(temps(cacheDir), []);
+  });
+
   test('eval: the folder as candidate is its converted GGUF (no divergence)', async () => {
     const cacheDir = join(dir, 'cache-candidate');
     const r = await evaluateQuant(converted, folder, { text, textFile: STORIES_TEXT, ctx: CTX, chunks: 3, threads: 2, cacheDir });
@@ -199,6 +215,15 @@ describe('fit on a Hugging Face folder with llama.cpp stages', { skip: engineSki
     assert.ok(q.kld.mean > 0 && q.candidate.ppl > 1 && q.reference.ppl > 1, JSON.stringify(q));
     assert.deepEqual(temps(out), []);
     assert.deepEqual(readdirSync(out).filter((f) => !f.endsWith('.logprobs')).sort(), ['tiny.IQ2_XS.gguf', 'tiny.imatrix.gguf']);
+
+    // Another type into the same folder: the matrix and the folder's log-probs are reused, nothing converted.
+    const again = collect();
+    const r2 = await runFitJob({ modelPath: folder, type: 'IQ3_XXS', outputDir: out, register: false, checkQuality: true, threads: 2 }, { onEvent: again.onEvent });
+    assert.ok(stageTrail(again.events).includes('imatrix:skipped'));
+    assert.equal(conversions(again.events).length, 0);
+    assert.ok(again.events.some((e) => e.type === 'log' && e.text?.code === 'engine.fit.cacheReused'));
+    assert.equal(r2.quality!.reference.ppl, q.reference.ppl);
+    assert.deepEqual(temps(out), []);
   });
 
   test('cancel while converting for the importance matrix: nothing left, not even the output folder', async () => {

@@ -11,7 +11,8 @@ import { LlamaModel } from './llama.ts';
 import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress, type ChunkPlan } from './chunks.ts';
 import { encodeLogProbRow, logProbRowLength, LogProbsReader, LogProbsWriter, scoredPerChunk } from './logprobs-file.ts';
 import { KldAccumulator, type KldSummary } from './kld.ts';
-import { EngineModels, modelIdentity, type EngineRun } from './model-input.ts';
+import { EngineModels, loadVocabulary, modelIdentity, type EngineRun } from './model-input.ts';
+import { pathExists } from '../fs-util.ts';
 
 export const DEFAULT_EVAL_CTX = 512;
 /** 32 chunks of 512 tokens: ~8k scored tokens, enough to order quant types; the reference cache stays small. */
@@ -164,7 +165,8 @@ export async function evaluateQuant(reference: string, candidate: string, option
   const run: EngineRun = { stage: 'evaluate', ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
   try {
     const cachePath = await referenceCachePath(reference, options.text, ctx, options.cacheDir);
-    const { reader, chunks, progress, reused } = await referenceLogProbs(() => models.gguf(reference, run), cachePath, ctx, wantChunks, options);
+    const source: ReferenceSource = { gguf: () => models.gguf(reference, run), vocabulary: () => loadVocabulary(reference, options.cacheDir, options.signal) };
+    const { reader, chunks, progress, reused } = await referenceLogProbs(source, cachePath, ctx, wantChunks, options);
     try {
       throwIfAborted(options.signal);
       const model = await LlamaModel.load(await models.gguf(candidate, run));
@@ -182,29 +184,45 @@ export async function evaluateQuant(reference: string, candidate: string, option
   }
 }
 
+/** The reference as llama.cpp loads it: whole (a folder converted), or its vocabulary alone. */
+interface ReferenceSource {
+  gguf(): Promise<string>;
+  vocabulary(): Promise<LlamaModel>;
+}
+
 /**
  * The reference's log-probs for `wantChunks` chunks (or all the text holds): from the cache, else
- * computed into it. `reference` gives its GGUF, converting a folder: asked only when the cache lacks
- * them (and when a text shorter than `wantChunks` chunks must be counted again).
+ * computed into it. A cache of fewer chunks is enough when the text holds no more: counted with the
+ * reference's vocabulary alone, so a cached folder is never converted.
  */
 async function referenceLogProbs(
-  reference: () => Promise<string>,
+  reference: ReferenceSource,
   cachePath: string,
   ctx: number,
   wantChunks: number,
   options: EvalOptions,
 ): Promise<{ reader: LogProbsReader; chunks: number; progress: TokenProgress; reused: boolean }> {
+  const reused = (reader: LogProbsReader, chunks: number) => ({ reader, chunks, progress: new TokenProgress('evaluate', ctx * chunks, options.onEvent), reused: true });
   const cached = await openCache(cachePath, ctx, wantChunks);
-  if (cached) return { reader: cached, chunks: wantChunks, progress: new TokenProgress('evaluate', ctx * wantChunks, options.onEvent), reused: true };
-  const model = await LlamaModel.load(await reference());
+  if (cached) return reused(cached, wantChunks);
+  const plan = { ctx, maxChunks: wantChunks, ...(options.textFile !== undefined ? { textFile: options.textFile } : {}) };
+  if (await pathExists(cachePath)) {
+    const vocabulary = await reference.vocabulary();
+    let held: number;
+    try {
+      held = planChunks(vocabulary, options.text, plan).chunks;
+    } finally {
+      vocabulary.free();
+    }
+    const short = await openCache(cachePath, ctx, held);
+    if (short) return reused(short, held);
+  }
+  const model = await LlamaModel.load(await reference.gguf());
   try {
-    const plan = planChunks(model, options.text, { ctx, maxChunks: wantChunks, textFile: options.textFile });
-    // A text that holds fewer than wantChunks: a cache of all it holds is still good.
-    const short = await openCache(cachePath, ctx, plan.chunks);
-    if (short) return { reader: short, chunks: plan.chunks, progress: new TokenProgress('evaluate', ctx * plan.chunks, options.onEvent), reused: true };
-    const progress = new TokenProgress('evaluate', 2 * ctx * plan.chunks, options.onEvent);
-    await writeReferenceLogProbs(model, plan, cachePath, { threads: options.threads, signal: options.signal, progress });
-    return { reader: await LogProbsReader.open(cachePath), chunks: plan.chunks, progress, reused: false };
+    const chunks = planChunks(model, options.text, plan);
+    const progress = new TokenProgress('evaluate', 2 * ctx * chunks.chunks, options.onEvent);
+    await writeReferenceLogProbs(model, chunks, cachePath, { threads: options.threads, signal: options.signal, progress });
+    return { reader: await LogProbsReader.open(cachePath), chunks: chunks.chunks, progress, reused: false };
   } finally {
     model.free();
   }

@@ -334,6 +334,8 @@ export function assertPinnedLayout(b: LlamaBindings): void {
 export interface LlamaModelOptions {
   /** Layers offloaded to a GPU (-1 = all, llama.cpp's default; 0 = CPU only). */
   readonly gpuLayers?: number;
+  /** The vocabulary alone (to tokenize): no weights are loaded, so a GGUF without tensors does. */
+  readonly vocabOnly?: boolean;
 }
 
 /** A model loaded by llama.cpp. free() it when done. */
@@ -364,7 +366,11 @@ export class LlamaModel {
 
   static async load(path: string, options: LlamaModelOptions = {}): Promise<LlamaModel> {
     const b = loadLlama();
-    const params = { ...(b.fn.llama_model_default_params() as object), ...(options.gpuLayers === undefined ? {} : { n_gpu_layers: options.gpuLayers }) };
+    const params = {
+      ...(b.fn.llama_model_default_params() as object),
+      ...(options.gpuLayers === undefined ? {} : { n_gpu_layers: options.gpuLayers }),
+      ...(options.vocabOnly === true ? { vocab_only: true } : {}),
+    };
     const pointer = await callAsync<bigint | null>(b.fn.llama_model_load_from_file, path, params);
     if (!pointer) {
       throw quantfitError('engine.loadFailed', { detail: lastError(b.recentLog()) }, { file: path });

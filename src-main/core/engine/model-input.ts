@@ -3,6 +3,7 @@
 // hidden temp file in the job's work folder — once per job however many steps ask for it, and only
 // when a step asks (a reference whose log-probs are cached is never converted) — and removed when
 // the job releases its models (done, failed or cancelled). A GGUF file is used as it is.
+// loadVocabulary() tokenizes for a folder without converting any weight.
 // modelIdentity() says what a cache keyed by the model must change with, for a file or a folder.
 
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,9 @@ import { basename, join } from 'node:path';
 import { formatBytes } from '../advisor/sizes.ts';
 import { quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { freeBytes, makeFolders, type MadeFolders } from '../fs-util.ts';
-import { isModelFolder } from '../convert/model.ts';
+import { isModelFolder, readModelHeader } from '../convert/model.ts';
+import { GgufWriter } from '../gguf/writer.ts';
+import { LlamaModel } from './llama.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
 import type { Message } from '../../../src-shared/message.ts';
@@ -91,6 +94,24 @@ export class EngineModels {
       throw quantfitError('engine.input.makeFolder', { dir: this.options.workDir, reason: reasonOf(err) }, { file: this.options.workDir }, err);
     });
     this.madeFolders ??= made;
+  }
+}
+
+/**
+ * `model`'s vocabulary alone, loaded by llama.cpp to tokenize with: a GGUF file's own; a folder's from
+ * a header-only GGUF of its conversion (metadata, no tensors: no weight is read or converted), written
+ * into `workDir` and removed once loaded. free() it when done.
+ */
+export async function loadVocabulary(model: string, workDir: string, signal?: AbortSignal): Promise<LlamaModel> {
+  if (!(await isModelFolder(model))) return LlamaModel.load(model, { vocabOnly: true });
+  const header = await readModelHeader(model, signal);
+  const path = join(workDir, `.quantfit-${basename(model)}.${randomBytes(4).toString('hex')}.vocab.gguf`);
+  try {
+    const writer = await GgufWriter.create(path, { kv: header.kv, tensors: [], alignment: header.alignment, ...(signal ? { signal } : {}) });
+    await writer.finish();
+    return await LlamaModel.load(path, { vocabOnly: true });
+  } finally {
+    await rm(path, { force: true });
   }
 }
 
