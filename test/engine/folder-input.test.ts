@@ -6,10 +6,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, utimes } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evaluateQuant, referenceCachePath } from '../../src-main/core/engine/eval.ts';
 import { collectImatrix } from '../../src-main/core/engine/imatrix.ts';
+import { sweepStaleConversions } from '../../src-main/core/engine/model-input.ts';
 import { measureTypes } from '../../src-main/core/engine/measure.ts';
 import { convertFolder, quantizeFolder } from '../../src-main/core/convert/write.ts';
 import { parseFtype } from '../../src-main/core/quant/ftypes.ts';
@@ -260,4 +261,27 @@ describe('fit on a Hugging Face folder with llama.cpp stages', { skip: engineSki
     assert.deepEqual(temps(out), []);
     assert.ok(existsSync(join(out, 'tiny.Q4_K_M.gguf')));
   });
+});
+
+test('a conversion a killed job left behind is swept before the next one; a running or recent one is not', async () => {
+  const dir = await makeTempDir('engine-sweep');
+  try {
+    const old = new Date(Date.now() - 10 * 60_000);
+    const names = {
+      killed: '.quantfit-tiny.999999999.0123abcd.gguf',
+      killedVocab: '.quantfit-tiny.999999999.0123abce.vocab.gguf',
+      running: `.quantfit-tiny.${process.pid}.0123abcf.gguf`,
+      recent: '.quantfit-tiny.999999998.0123abd0.gguf',
+      other: 'tiny.Q4_K_M.gguf',
+    };
+    for (const [what, name] of Object.entries(names)) {
+      await writeFile(join(dir, name), 'x');
+      if (what !== 'recent') await utimes(join(dir, name), old, old);
+    }
+    const removed = await sweepStaleConversions(dir);
+    assert.deepEqual(removed.sort(), [join(dir, names.killed), join(dir, names.killedVocab)].sort());
+    assert.deepEqual(readdirSync(dir).sort(), [names.running, names.recent, names.other].sort());
+  } finally {
+    await removeTempDir(dir);
+  }
 });

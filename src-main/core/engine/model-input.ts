@@ -13,7 +13,7 @@ import { formatBytes } from '../advisor/sizes.ts';
 import { quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { freeBytes, makeFolders, type MadeFolders } from '../fs-util.ts';
 import { isModelFolder, readModelHeader } from '../convert/model.ts';
-import { GgufWriter } from '../gguf/writer.ts';
+import { GgufWriter, processRunning, STALE_PARTIAL_AGE_MS } from '../gguf/writer.ts';
 import { LlamaModel } from './llama.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
@@ -78,7 +78,8 @@ export class EngineModels {
       throw quantfitError('engine.input.noSpace', { folder, needs: formatBytes(conv.header.fileSize), free: formatBytes(free), dir: workDir }, { file: workDir });
     }
     throwIfAborted(run.signal);
-    const out = join(workDir, `.quantfit-${basename(folder)}.${randomBytes(4).toString('hex')}.gguf`);
+    await sweepStaleConversions(workDir);
+    const out = join(workDir, tempName(folder, 'gguf'));
     // Remembered before writing: the writer removes its partial file itself, release() the finished one.
     this.temps.push(out);
     info(run, msg('engine.input.converting', { folder, type: conv.outtype.toUpperCase(), size: formatBytes(conv.header.fileSize), file: out }));
@@ -105,7 +106,7 @@ export class EngineModels {
 export async function loadVocabulary(model: string, workDir: string, signal?: AbortSignal): Promise<LlamaModel> {
   if (!(await isModelFolder(model))) return LlamaModel.load(model, { vocabOnly: true });
   const header = await readModelHeader(model, signal);
-  const path = join(workDir, `.quantfit-${basename(model)}.${randomBytes(4).toString('hex')}.vocab.gguf`);
+  const path = join(workDir, tempName(model, 'vocab.gguf'));
   try {
     const writer = await GgufWriter.create(path, { kv: header.kv, tensors: [], alignment: header.alignment, ...(signal ? { signal } : {}) });
     await writer.finish();
@@ -113,6 +114,30 @@ export async function loadVocabulary(model: string, workDir: string, signal?: Ab
   } finally {
     await rm(path, { force: true });
   }
+}
+
+/** `.quantfit-<folder>.<pid>.<random>.<ext>`: hidden, and the pid tells a killed job's leftover from a running one's. */
+function tempName(folder: string, ext: string): string {
+  return `.quantfit-${basename(folder)}.${process.pid}.${randomBytes(4).toString('hex')}.${ext}`;
+}
+
+const TEMP_NAME = /^\.quantfit-.+\.(\d{1,10})\.[0-9a-f]{8}\.(vocab\.)?gguf$/;
+
+/**
+ * Removes conversions in `dir` that a job killed before its release (no cleanup runs then) left behind:
+ * those whose process is gone and that are older than a minute (another machine may share the folder).
+ */
+export async function sweepStaleConversions(dir: string, now: number = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || processRunning(Number(m[1]))) continue;
+    const path = join(dir, name);
+    const st = await stat(path).catch(() => null);
+    if (st?.isFile() !== true || now - st.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
+    if (await rm(path).then(() => true, () => false)) removed.push(path);
+  }
+  return removed;
 }
 
 function info(run: EngineRun, text: Message): void {

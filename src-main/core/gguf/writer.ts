@@ -346,7 +346,8 @@ export class GgufWriter {
 /** A partial file this young is left alone even when its pid is not running here (another machine on a shared folder may be writing it). */
 export const STALE_PARTIAL_AGE_MS = 60_000;
 
-function processRunning(pid: number): boolean {
+/** True when process `pid` runs on this machine (under any user). */
+export function processRunning(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
