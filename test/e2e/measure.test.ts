@@ -136,6 +136,19 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
       await page.getByTestId('measure-unavailable').getByText(T('measure.ui.unavailable', { reason: msg('measure.noEngine', { reason: bridge.engineMissing }) })).waitFor({ timeout: 60_000 });
       assert.equal(await page.getByTestId('measure-button').isDisabled(), true);
       assert.equal(bridge.records.calls.filter((c) => c.method === 'startMeasure').length, 2);
+    } else {
+      // A failure is said where the button is: the model file went away after it was opened.
+      const gone = join(work, 'stories-gone.gguf');
+      await copyFile(FIXTURE, gone);
+      bridge.nextPick = gone;
+      await page.getByRole('button', { name: T('model.other') }).click();
+      await page.getByTestId('model-source').or(page.getByText('stories-gone.gguf')).first().waitFor();
+      await page.getByTestId('measure-button').and(page.locator(':not([disabled])')).waitFor();
+      await rm(gone);
+      await page.getByTestId('measure-button').click();
+      await page.getByTestId('measure-error').getByText(T('measure.ui.failed', { message: T('app.ipc.invalid', { where: msg('app.where.model'), why: msg('app.check.missing', { path: gone }) }) })).waitFor();
+      assert.equal(await page.getByTestId('measure-button').isDisabled(), false, 'it can be tried again');
+      await shotAndCheck('measure-3-error');
     }
     assert.deepEqual(problems, [], 'no page errors');
   } finally {
