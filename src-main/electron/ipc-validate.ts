@@ -3,7 +3,7 @@
 // exist and be the right kind (file or folder). Anything else is refused with a clear message.
 import type { Message } from '../../src-shared/message.ts';
 import { formatMessage, msg } from '../../src-shared/messages/index.ts';
-import { QuantfitError } from '../core/errors.ts';
+import { QuantfitError, errorMessage } from '../core/errors.ts';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { FIT_REQUEST_FIELDS, LIMITS, MEASURE_TYPES_MAX, type ApiArgs, type FitRequest, type InvokeMethod, type RecommendOptions, type SettingsPatch } from '../../src-shared/contract.ts';
@@ -27,36 +27,36 @@ export class IpcValidationError extends QuantfitError {
   }
 }
 
-const fail = (where: string | Message, why: string | Message): never => {
+const fail = (where: Message, why: Message): never => {
   throw new IpcValidationError(msg('app.ipc.invalid', { where, why }));
 };
 
-function plainObject(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, 'must be an object');
+function plainObject(v: unknown, where: Message): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(where, msg('ipc.why.object'));
   const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) fail(where, 'must be a plain object');
+  if (proto !== Object.prototype && proto !== null) fail(where, msg('ipc.why.plainObject'));
   return v as Record<string, unknown>;
 }
 
-function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: string): void {
-  for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(where, `has an unknown field '${k.slice(0, 40)}'`);
+function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], where: Message): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail(where, msg('ipc.why.unknownField', { field: k.slice(0, 40) }));
 }
 
-export function boundedString(v: unknown, where: string | Message, max: number, min = 1): string {
-  if (typeof v !== 'string') fail(where, 'must be a string');
+export function boundedString(v: unknown, where: Message, max: number, min = 1): string {
+  if (typeof v !== 'string') fail(where, msg('app.check.string'));
   const s = v as string;
-  if (s.length < min || s.length > max) fail(where, `must be ${min}–${max} characters (got ${s.length})`);
-  if (s.includes('\0')) fail(where, 'must not contain NUL characters');
+  if (s.length < min || s.length > max) fail(where, msg('ipc.why.length', { min, max, got: s.length }));
+  if (s.includes('\0')) fail(where, msg('app.check.noNul'));
   return s;
 }
 
-function pathShape(v: unknown, where: string | Message): string {
+function pathShape(v: unknown, where: Message): string {
   const p = boundedString(v, where, LIMITS.pathChars);
-  if (!isAbsolute(p)) fail(where, `must be an absolute path (got '${p.slice(0, 120)}')`);
+  if (!isAbsolute(p)) fail(where, msg('ipc.why.absolutePath', { path: p.slice(0, 120) }));
   return p;
 }
 
-export async function existingFile(v: unknown, where: string | Message): Promise<string> {
+export async function existingFile(v: unknown, where: Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
   if (!st) fail(where, msg('app.check.missing', { path: p }));
@@ -64,7 +64,7 @@ export async function existingFile(v: unknown, where: string | Message): Promise
   return p;
 }
 
-export async function existingFolder(v: unknown, where: string | Message): Promise<string> {
+export async function existingFolder(v: unknown, where: Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
   if (!st) fail(where, msg('app.check.missing', { path: p }));
@@ -72,7 +72,7 @@ export async function existingFolder(v: unknown, where: string | Message): Promi
   return p;
 }
 
-export async function existingPath(v: unknown, where: string | Message): Promise<string> {
+export async function existingPath(v: unknown, where: Message): Promise<string> {
   const p = pathShape(v, where);
   const st = await stat(p).catch(() => null);
   if (!st) fail(where, msg('app.check.missing', { path: p }));
@@ -80,28 +80,26 @@ export async function existingPath(v: unknown, where: string | Message): Promise
   return p;
 }
 
-export function integerInRange(v: unknown, where: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(where, 'must be a whole number');
+export function integerInRange(v: unknown, where: Message, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(where, msg('app.check.wholeNumber'));
   const n = v as number;
-  if (n < min || n > max) fail(where, `must be between ${min} and ${max} (got ${n})`);
+  if (n < min || n > max) fail(where, msg('ipc.why.range', { min, max, got: n }));
   return n;
 }
 
 /** Ollama's `[host/][namespace/]model[:tag]` grammar (the core's parser), without a URL scheme. */
-export function modelName(v: unknown, where: string): string {
+export function modelName(v: unknown, where: Message): string {
   const s = boundedString(v, where, LIMITS.nameChars);
-  if (s.includes('://') || parseModelName(s) === null) {
-    fail(where, `'${s}' is not a valid Ollama model name (letters, digits, '.', '_', '-', optional 'namespace/' and ':tag')`);
-  }
+  if (s.includes('://') || parseModelName(s) === null) fail(where, msg('ipc.why.modelName', { name: s }));
   return s;
 }
 
 /** An upper-case llama-quantize type name from the real table (Q4_K_M, Q8_0 …). */
 const FTYPE_NAME = /^[A-Z][A-Z0-9_]{1,15}$/;
 
-function ftypeName(v: unknown, where: string): string {
+function ftypeName(v: unknown, where: Message): string {
   const s = boundedString(v, where, 16);
-  if (!FTYPE_NAME.test(s) || findFtype(s) === undefined) fail(where, `'${s}' is not a quant type name (e.g. Q4_K_M)`);
+  if (!FTYPE_NAME.test(s) || findFtype(s) === undefined) fail(where, msg('ipc.why.typeName', { name: s }));
   return s;
 }
 
@@ -109,120 +107,132 @@ export { MEASURE_TYPES_MAX };
 
 /** The quant types to measure: 1–MEASURE_TYPES_MAX known type names, none twice. */
 export function measureTypeList(v: unknown): string[] {
-  const where = 'types to measure';
-  if (!Array.isArray(v)) fail(where, 'must be a list of quant type names');
+  const where = msg('ipc.where.measureTypes');
+  if (!Array.isArray(v)) fail(where, msg('ipc.why.typeList'));
   const list = v as unknown[];
-  if (list.length < 1 || list.length > MEASURE_TYPES_MAX) fail(where, `must name 1–${MEASURE_TYPES_MAX} types (got ${list.length})`);
+  if (list.length < 1 || list.length > MEASURE_TYPES_MAX) fail(where, msg('ipc.why.typeCount', { max: MEASURE_TYPES_MAX, got: list.length }));
   const names = list.map((t) => ftypeName(t, where));
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice !== undefined) fail(where, `names '${twice}' twice`);
+  if (twice !== undefined) fail(where, msg('ipc.why.typeTwice', { name: twice }));
   return names;
 }
 
 const JOB_ID = /^job-[0-9a-z]{1,32}$/;
 
-function jobId(v: unknown, where: string): string {
+function jobId(v: unknown, where: Message): string {
   const s = boundedString(v, where, 40);
-  if (!JOB_ID.test(s)) fail(where, 'is not a job id');
+  if (!JOB_ID.test(s)) fail(where, msg('ipc.why.jobId'));
   return s;
 }
 
-function bool(v: unknown, where: string): boolean {
-  if (typeof v !== 'boolean') fail(where, 'must be true or false');
+function bool(v: unknown, where: Message): boolean {
+  if (typeof v !== 'boolean') fail(where, msg('ipc.why.boolean'));
   return v as boolean;
 }
 
 async function recommendOptions(v: unknown): Promise<RecommendOptions> {
-  const o = plainObject(v, 'recommend options');
-  onlyKeys(o, ['imatrixPath'], 'recommend options');
+  const where = msg('ipc.where.recommendOptions');
+  const o = plainObject(v, where);
+  onlyKeys(o, ['imatrixPath'], where);
   const out: RecommendOptions = {};
   if (o.imatrixPath !== undefined && o.imatrixPath !== null) out.imatrixPath = await existingFile(o.imatrixPath, WHERE_IMATRIX);
   return out;
 }
 
 async function fitRequest(v: unknown): Promise<FitRequest> {
-  const o = plainObject(v, 'fit request');
-  onlyKeys(o, FIT_REQUEST_FIELDS, 'fit request');
-  for (const k of FIT_REQUEST_FIELDS) if (!(k in o)) fail('fit request', `is missing '${k}'`);
+  const where = msg('ipc.where.fitRequest');
+  const o = plainObject(v, where);
+  onlyKeys(o, FIT_REQUEST_FIELDS, where);
+  for (const k of FIT_REQUEST_FIELDS) if (!(k in o)) fail(where, msg('ipc.why.missingField', { field: k }));
   const predicted = o.predictedBytes;
   if (predicted !== null && (typeof predicted !== 'number' || !Number.isSafeInteger(predicted) || predicted < 0)) {
-    fail('predicted memory', 'must be a whole number of bytes or null');
+    fail(msg('ipc.where.predictedMemory'), msg('ipc.why.bytesOrNull'));
   }
   // Required<Pick<…>>: the compiler insists every field the renderer sends is checked here.
   const out: Required<Pick<FitRequest, (typeof FIT_REQUEST_FIELDS)[number]>> = {
     modelPath: await existingPath(o.modelPath, WHERE_MODEL),
-    type: ftypeName(o.type, 'quant type'),
-    contextLength: integerInRange(o.contextLength, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
+    type: ftypeName(o.type, msg('ipc.where.quantType')),
+    contextLength: integerInRange(o.contextLength, msg('ipc.where.contextLength'), LIMITS.ctxMin, LIMITS.ctxMax),
     outputDir: o.outputDir === null ? null : await existingFolder(o.outputDir, WHERE_OUTPUT),
-    modelName: modelName(o.modelName, 'model name'),
-    register: bool(o.register, 'register'),
-    force: bool(o.force, 'force'),
+    modelName: modelName(o.modelName, msg('ipc.where.modelName')),
+    register: bool(o.register, msg('ipc.where.register')),
+    force: bool(o.force, msg('ipc.where.force')),
     imatrixPath: o.imatrixPath === null ? null : await existingFile(o.imatrixPath, WHERE_IMATRIX),
     predictedBytes: predicted as number | null,
-    allowRequantize: bool(o.allowRequantize, 'allow re-quantizing'),
-    checkQuality: bool(o.checkQuality, 'check quality'),
+    allowRequantize: bool(o.allowRequantize, msg('ipc.where.allowRequantize')),
+    checkQuality: bool(o.checkQuality, msg('ipc.where.checkQuality')),
     source: fitSource(o.source),
   };
   return out;
 }
 
 /** A hub repository as the user typed it: an ORG/REPO id, an hf:/modelscope: reference or a hub URL. */
-function hubRef(v: unknown, where: string): string {
+function hubRef(v: unknown, where: Message): string {
   const s = boundedString(v, where, LIMITS.urlChars).trim();
   try {
     hubReference(s);
   } catch (err) {
-    fail(where, err instanceof Error ? err.message : String(err));
+    fail(where, errorMessage(err));
   }
   return s;
 }
 
-/** Repo paths to download: 1–10000 relative `/`-paths without `.`/`..` parts. */
-function repoPaths(v: unknown, where: string): string[] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > 10_000) fail(where, 'must be a list of 1–10000 repository paths');
-  return (v as unknown[]).map((p, i) => {
-    const s = boundedString(p, `${where} [${i}]`, LIMITS.pathChars);
+const REPO_PATHS_MAX = 10_000;
+
+/** Repo paths to download: 1–REPO_PATHS_MAX relative `/`-paths without `.`/`..` parts. */
+function repoPaths(v: unknown, where: Message): string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > REPO_PATHS_MAX) fail(where, msg('ipc.why.repoPaths', { max: REPO_PATHS_MAX }));
+  return (v as unknown[]).map((p, index) => {
+    const item = msg('ipc.where.item', { where, index });
+    const s = boundedString(p, item, LIMITS.pathChars);
     if (s.startsWith('/') || s.split('/').some((part) => part === '' || part === '.' || part === '..') || s.includes('\\')) {
-      fail(`${where} [${i}]`, `'${s.slice(0, 120)}' is not a path inside the repository`);
+      fail(item, msg('ipc.why.notRepoPath', { path: s.slice(0, 120) }));
     }
     return s;
   });
 }
 
-function optionalText(v: unknown, where: string): string | null {
+function optionalText(v: unknown, where: Message): string | null {
   return v === null || v === undefined ? null : boundedString(v, where, LIMITS.textChars, 0);
 }
+
+const SOURCE_PARAMETERS_MAX = 64;
+const SOURCE_LICENCES_MAX = 16;
 
 /** Where a model came from (FitRequest.source): names and what the new model keeps, all bounded. */
 function fitSource(v: unknown): FitSource | null {
   if (v === null) return null;
-  const o = plainObject(v, 'model source');
-  onlyKeys(o, ['stem', 'ollamaName', 'template', 'system', 'parameters', 'license'], 'model source');
-  const out: FitSource = { stem: boundedString(o.stem, 'model source name', LIMITS.nameChars) };
-  if (o.ollamaName !== undefined && o.ollamaName !== null) out.ollamaName = modelName(o.ollamaName, 'Ollama source model');
-  const template = optionalText(o.template, 'source template');
+  const where = msg('ipc.where.modelSource');
+  const o = plainObject(v, where);
+  onlyKeys(o, ['stem', 'ollamaName', 'template', 'system', 'parameters', 'license'], where);
+  const out: FitSource = { stem: boundedString(o.stem, msg('ipc.where.modelSourceName'), LIMITS.nameChars) };
+  if (o.ollamaName !== undefined && o.ollamaName !== null) out.ollamaName = modelName(o.ollamaName, msg('ipc.where.ollamaSourceModel'));
+  const template = optionalText(o.template, msg('ipc.where.sourceTemplate'));
   if (template !== null) out.template = template;
-  const system = optionalText(o.system, 'source system prompt');
+  const system = optionalText(o.system, msg('ipc.where.sourceSystem'));
   if (system !== null) out.system = system;
   if (o.parameters !== undefined && o.parameters !== null) {
-    const p = plainObject(o.parameters, 'source parameters');
+    const params = msg('ipc.where.sourceParameters');
+    const p = plainObject(o.parameters, params);
     const keys = Object.keys(p);
-    if (keys.length > 64 || keys.some((k) => !/^[A-Za-z0-9_]{1,64}$/.test(k))) fail('source parameters', 'must be at most 64 Ollama option names');
-    if (JSON.stringify(p).length > LIMITS.textChars) fail('source parameters', 'are too long');
+    if (keys.length > SOURCE_PARAMETERS_MAX || keys.some((k) => !/^[A-Za-z0-9_]{1,64}$/.test(k))) fail(params, msg('ipc.why.parameterNames', { max: SOURCE_PARAMETERS_MAX }));
+    if (JSON.stringify(p).length > LIMITS.textChars) fail(params, msg('ipc.why.parametersLong'));
     out.parameters = p;
   }
   if (o.license !== undefined && o.license !== null) {
-    if (!Array.isArray(o.license) || o.license.length > 16) fail('source licence', 'must be a list of at most 16 texts');
-    out.license = (o.license as unknown[]).map((t, i) => boundedString(t, `source licence [${i}]`, LIMITS.textChars, 0));
+    const licence = msg('ipc.where.sourceLicence');
+    if (!Array.isArray(o.license) || o.license.length > SOURCE_LICENCES_MAX) fail(licence, msg('ipc.why.licenceList', { max: SOURCE_LICENCES_MAX }));
+    out.license = (o.license as unknown[]).map((t, index) => boundedString(t, msg('ipc.where.item', { where: licence, index }), LIMITS.textChars, 0));
   }
   return out;
 }
 
 async function settingsPatch(v: unknown): Promise<SettingsPatch> {
-  const o = plainObject(v, 'settings');
+  const where = msg('ipc.where.settings');
+  const o = plainObject(v, where);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(o)) {
-    if (!Object.hasOwn(SETTINGS_CHECKS, key)) fail('settings', `has an unknown field '${key.slice(0, 40)}'`);
+    if (!Object.hasOwn(SETTINGS_CHECKS, key)) fail(where, msg('ipc.why.unknownField', { field: key.slice(0, 40) }));
     const check = SETTINGS_CHECKS[key as keyof SettingsPatch](value);
     if (!check.ok) fail(msg('app.where.setting', { name: key }), check.why);
     out[key] = (check as { value: unknown }).value;
@@ -232,8 +242,9 @@ async function settingsPatch(v: unknown): Promise<SettingsPatch> {
 }
 
 function externalUrl(v: unknown): string {
-  const s = boundedString(v, 'link', LIMITS.urlChars);
-  if (!isAllowedExternalUrl(s)) fail('link', `'${s.slice(0, 120)}' is not one the app may open`);
+  const where = msg('ipc.where.link');
+  const s = boundedString(v, where, LIMITS.urlChars);
+  if (!isAllowedExternalUrl(s)) fail(where, msg('ipc.why.linkNotAllowed', { url: s.slice(0, 120) }));
   return s;
 }
 
@@ -249,7 +260,7 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
     arity: 3,
     check: async ([p, ctx, opts]) => [
       await existingPath(p, WHERE_MODEL),
-      integerInRange(ctx, 'context length', LIMITS.ctxMin, LIMITS.ctxMax),
+      integerInRange(ctx, msg('ipc.where.contextLength'), LIMITS.ctxMin, LIMITS.ctxMax),
       await recommendOptions(opts),
     ],
   },
@@ -261,21 +272,21 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   // A GGUF file or a Hugging Face folder (the measurement converts it for llama.cpp).
   startMeasure: { arity: 2, check: async ([p, types]) => [await existingPath(p, WHERE_MODEL), measureTypeList(types)] },
   measureUnavailableReason: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
-  cancelJob: { arity: 1, check: ([id]) => [jobId(id, 'job id')] },
+  cancelJob: { arity: 1, check: ([id]) => [jobId(id, msg('ipc.where.jobId'))] },
   listModels: { arity: 0, check: none },
-  showModel: { arity: 1, check: ([n]) => [modelName(n, 'model name')] },
-  deleteModel: { arity: 1, check: ([n]) => [modelName(n, 'model name')] },
+  showModel: { arity: 1, check: ([n]) => [modelName(n, msg('ipc.where.modelName'))] },
+  deleteModel: { arity: 1, check: ([n]) => [modelName(n, msg('ipc.where.modelName'))] },
   runningModels: { arity: 0, check: none },
   getSettings: { arity: 0, check: none },
   setSettings: { arity: 1, check: async ([p]) => [await settingsPatch(p)] },
-  openPath: { arity: 1, check: async ([p]) => [await existingPath(p, 'path')] },
+  openPath: { arity: 1, check: async ([p]) => [await existingPath(p, msg('ipc.where.path'))] },
   openExternal: { arity: 1, check: ([u]) => [externalUrl(u)] },
-  copyText: { arity: 1, check: ([t]) => [boundedString(t, 'text', LIMITS.textChars)] },
+  copyText: { arity: 1, check: ([t]) => [boundedString(t, msg('ipc.where.text'), LIMITS.textChars)] },
   ollamaSources: { arity: 0, check: none },
-  openOllamaSource: { arity: 1, check: ([n]) => [modelName(n, 'Ollama model')] },
-  ollamaPull: { arity: 1, check: ([n]) => [modelName(n, 'Ollama model')] },
-  hubListFiles: { arity: 1, check: ([r]) => [hubRef(r, 'repository')] },
-  hubDownload: { arity: 2, check: ([r, f]) => [hubRef(r, 'repository'), repoPaths(f, 'files')] },
+  openOllamaSource: { arity: 1, check: ([n]) => [modelName(n, msg('ipc.where.ollamaModel'))] },
+  ollamaPull: { arity: 1, check: ([n]) => [modelName(n, msg('ipc.where.ollamaModel'))] },
+  hubListFiles: { arity: 1, check: ([r]) => [hubRef(r, msg('ipc.where.repository'))] },
+  hubDownload: { arity: 2, check: ([r, f]) => [hubRef(r, msg('ipc.where.repository')), repoPaths(f, msg('ipc.where.files'))] },
 };
 
 /** Validate the arguments of one IPC call; throws IpcValidationError with what is wrong. */

@@ -13,6 +13,7 @@ import { catalogue as gguf } from './gguf.ts';
 import { catalogue as hardware } from './hardware.ts';
 import { catalogue as help } from './help.ts';
 import { catalogue as imatrix } from './imatrix.ts';
+import { catalogue as ipc } from './ipc.ts';
 import { catalogue as measure } from './measure.ts';
 import { catalogue as ollama } from './ollama.ts';
 import { catalogue as progress } from './progress.ts';
@@ -35,6 +36,7 @@ const AREAS = [
   hardware,
   help,
   imatrix,
+  ipc,
   measure,
   ollama,
   progress,
