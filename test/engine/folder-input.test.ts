@@ -5,6 +5,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { writeLlamaFolder } from '../support/hf-folders.ts';
 import { makeTempDir, removeTempDir } from '../support/synthetic-gguf.ts';
 import { runQuantfit } from '../support/cli.ts';
 import { collect, stageTrail } from '../jobs/support.ts';
-import { runFitJob, FitCancelledError } from '../../src-main/core/jobs/fit.ts';
+import { runFitJob, FitCancelledError, FitError } from '../../src-main/core/jobs/fit.ts';
 import { setCalibrationTextPath } from '../../src-main/core/engine/calibration.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { kvNumber, kvString } from '../../src-main/core/gguf/metadata.ts';
@@ -34,6 +35,17 @@ const CHUNKS = 6;
 /** The conversion announcements among `events` (one per folder converted). */
 function conversions(events: readonly JobEvent[]): JobEvent[] {
   return events.filter((e) => e.type === 'log' && e.text?.code === 'engine.input.converting');
+}
+
+/** Mounts a tmpfs of `size` at `at`; the reason when this machine does not allow it (not root, not Linux). */
+function mountTmpfs(at: string, size: string): string | undefined {
+  if (process.platform !== 'linux') return 'tmpfs mounts are a Linux test';
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`;
+  }
 }
 
 /** Files a conversion may leave in `dir`: its temp GGUF or the writer's partial file. */
@@ -153,6 +165,26 @@ describe('a Hugging Face folder in the engine', { skip: engineSkip() }, () => {
     assert.deepEqual(readdirSync(cacheDir), []);
   });
 
+  test('no room for the conversion: a coded error before any work, nothing left', async (t) => {
+    const at = join(dir, 'small-disk');
+    await mkdir(at);
+    const reason = mountTmpfs(at, '2m');
+    if (reason) {
+      t.skip(reason);
+      return;
+    }
+    try {
+      await assert.rejects(evaluateQuant(folder, candidate, { text, textFile: STORIES_TEXT, ctx: CTX, chunks: CHUNKS, threads: 2, cacheDir: at }), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'engine.input.noSpace');
+        assert.match((err as Error).message, /no room to convert .*tiny for llama\.cpp: it needs 34 MiB in .*small-disk, \d+ (KiB|MiB) free/);
+        return true;
+      });
+      assert.deepEqual(readdirSync(at), []);
+    } finally {
+      execFileSync('umount', [at]);
+    }
+  });
+
   test('recommend --measure on a folder: measured per type, the work folder gone', async () => {
     const workDir = join(dir, 'measure');
     await mkdir(workDir);
@@ -225,6 +257,28 @@ describe('fit on a Hugging Face folder with llama.cpp stages', { skip: engineSki
     assert.ok(again.events.some((e) => e.type === 'log' && e.text?.code === 'engine.fit.cacheReused'));
     assert.equal(r2.quality!.reference.ppl, q.reference.ppl);
     assert.deepEqual(temps(out), []);
+  });
+
+  test('advise counts the conversion\'s room beside the output when the engine stages need it', async (t) => {
+    const at = join(dir, 'small-disk');
+    await mkdir(at);
+    // Room for the ~12 MiB Q4_K_M output, not for it and the 34 MiB conversion.
+    const reason = mountTmpfs(at, '20m');
+    if (reason) {
+      t.skip(reason);
+      return;
+    }
+    try {
+      await assert.rejects(
+        runFitJob({ modelPath: folder, type: 'Q4_K_M', outputDir: at, register: false, checkQuality: true, threads: 2 }),
+        (err: unknown) => err instanceof FitError && /not enough free space for the output and the folder's conversion for llama\.cpp beside it: it needs 1\d MiB \+ 34 MiB, \d+ MiB free/.test(err.message),
+      );
+      assert.deepEqual(readdirSync(at), []);
+      const r = await runFitJob({ modelPath: folder, type: 'Q4_K_M', outputDir: at, register: false, threads: 2 });
+      assert.ok(existsSync(r.outputPath));
+    } finally {
+      execFileSync('umount', [at]);
+    }
   });
 
   test('cancel while converting for the importance matrix: nothing left, not even the output folder', async () => {

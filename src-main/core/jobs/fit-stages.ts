@@ -326,7 +326,9 @@ async function checkOutput(job: FitContext, plan: QuantPlan, outputPath: string,
   const folder = await nearestFolder(dirname(outputPath));
   const free = await freeBytes(folder);
   if (free !== null && free < plan.fileBytes + alongside) {
-    throw quantfitError('fit.error.noSpace', { needs: formatBytes(plan.fileBytes + alongside), free: formatBytes(free) }, { file: dirname(outputPath) });
+    throw alongside > 0
+      ? quantfitError('engine.input.noSpaceWithOutput', { output: formatBytes(plan.fileBytes), conversion: formatBytes(alongside), free: formatBytes(free) }, { file: dirname(outputPath) })
+      : quantfitError('fit.error.noSpace', { needs: formatBytes(plan.fileBytes), free: formatBytes(free) }, { file: dirname(outputPath) });
   }
 }
 
