@@ -31,15 +31,15 @@ export const FIT_EVAL_CHUNKS = 16;
 /** Chunk size (tokens) of the fit's llama.cpp passes. */
 export const FIT_ENGINE_CTX = 512;
 
-/** Why this job cannot compute an importance matrix itself, or undefined when it can. */
-export function cannotMakeImatrix(job: FitContext, source: SourceModel): string | undefined {
+/** Why this job cannot compute an importance matrix itself, or undefined when it can (a folder input can: it is converted for llama.cpp). */
+export function cannotMakeImatrix(job: FitContext): string | undefined {
   if (job.request.makeImatrix === false) return 'not asked to (makeImatrix false)';
   return llamaUnavailableReason();
 }
 
 /** True when the 'imatrix' stage will compute one: the type needs it, none was given, and it can. */
 export function willMakeImatrix(job: FitContext, source: SourceModel, ftype: Ftype): boolean {
-  return source.imatrix === null && typeNeedsImatrix(source.header, ftype) && cannotMakeImatrix(job, source) === undefined;
+  return source.imatrix === null && typeNeedsImatrix(source.header, ftype) && cannotMakeImatrix(job) === undefined;
 }
 
 /** Stage 'imatrix': the target with the importance matrix it needs (computed now, or reused from an earlier run). */

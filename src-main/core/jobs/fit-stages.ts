@@ -251,7 +251,7 @@ async function chooseType(job: FitContext, source: SourceModel): Promise<ChosenT
   const report = await recommendModel(job.input, {
     ...(ctxTokens !== null ? { ctx: ctxTokens } : {}),
     // The imatrix-only types too when the job can compute their matrix itself.
-    hasImatrix: source.imatrix !== null || cannotMakeImatrix(job, source) === undefined,
+    hasImatrix: source.imatrix !== null || cannotMakeImatrix(job) === undefined,
     ...(request.hardware ? { hardware: request.hardware } : {}),
     ...(request.ramBytes !== undefined ? { ramBytes: request.ramBytes } : {}),
     ...(request.vramBytes !== undefined ? { vramBytes: request.vramBytes } : {}),
