@@ -71,6 +71,19 @@ describe('imatrix on stories260K', { skip: engineSkip() }, () => {
     await assertSameImatrix(ours, theirs);
   });
 
+  // Without it the graph stops at the final norm (the output head is never multiplied); with it the
+  // whole graph runs and output.weight is collected too.
+  test('with processOutput, collects output.weight too and equals llama-imatrix --process-output', { skip: llamaToolMissing('llama-imatrix') }, async () => {
+    const withOutput = join(dir, 'ours-output.gguf');
+    const theirs = join(dir, 'theirs-output.gguf');
+    await makeImatrix(STORIES, withOutput, { text: storiesText(), textFile: STORIES_TEXT, ctx: 128, chunks: 4, threads: 2, processOutput: true });
+    runLlamaTool('llama-imatrix', ['-m', STORIES, '-f', STORIES_TEXT, '-c', '128', '--chunks', '4', '-t', '2', '--process-output', '-o', theirs]);
+    const m = await readGgufImatrix(withOutput);
+    assert.equal(m.entries.size, 36);
+    assert.deepEqual(m.entries.get('output.weight')!.counts, [128 * 4]);
+    await assertSameImatrix(withOutput, theirs);
+  });
+
   test('cancel leaves no output and no partial file', async () => {
     const out = join(dir, 'cancelled.gguf');
     const controller = new AbortController();

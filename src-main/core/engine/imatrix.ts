@@ -38,6 +38,12 @@ export interface ImatrixOptions {
 const GGML_TYPE_F32 = 0;
 /** llama-imatrix ignores multiplications over fewer tokens than this. */
 const MIN_TOKENS = 16;
+/**
+ * llama.cpp's name for the final norm (res->t_embd), the last node before the output head. Without
+ * --process-output nothing after it is collected and no logits are read, so the graph stops there:
+ * the output matrix (n_embd × n_vocab per token) is not multiplied at all.
+ */
+const FINAL_NORM = 'result_norm';
 
 /** "CUDA0#blk.0.attn_k.weight#0" → "blk.0.attn_k.weight": the weight's name without backend decorations. */
 export function weightName(name: string): string {
@@ -68,11 +74,14 @@ class ActivationCollector {
     this.mulMatId = b.ops.get('MUL_MAT_ID')!;
   }
 
-  /** cb_eval: `ask` — do we want this node's data; otherwise — collect it. */
+  /**
+   * cb_eval: `ask` — do we want this node's data; otherwise — collect it, and say whether the rest of
+   * the graph is to be computed (false stops it: llama.cpp's scheduler skips the remaining nodes).
+   */
   readonly onEval = (node: bigint, ask: boolean): boolean => {
     if (this.failure) return false;
     try {
-      return ask ? this.wants(node) : (this.collect(node), true);
+      return ask ? this.wants(node) : this.collect(node);
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       return false;
@@ -80,17 +89,18 @@ class ActivationCollector {
   };
 
   private wants(node: bigint): boolean {
-    const op = this.b.node(node).op;
+    const op = this.b.nodeOp(node);
     if (op === this.mulMatId) return true;
-    if (op !== this.mulMat) return false;
+    if (op !== this.mulMat) return !this.processOutput && this.b.nodeName(node) === FINAL_NORM;
     const src1 = this.b.node(this.b.nodeSource(node, 1)!);
     if (src1.ne[1] < MIN_TOKENS || src1.type !== GGML_TYPE_F32) return false;
     const name = weightName(this.b.nodeName(this.b.nodeSource(node, 0)!));
     return name.startsWith('blk.') || (this.processOutput && name === 'output.weight');
   }
 
-  private collect(pointer: bigint): void {
+  private collect(pointer: bigint): boolean {
     const node = this.b.node(pointer);
+    if (node.op !== this.mulMat && node.op !== this.mulMatId) return false; // the final norm: stop here
     const src0Ptr = this.b.nodeSource(pointer, 0)!;
     const src1Ptr = this.b.nodeSource(pointer, 1)!;
     const src0 = this.b.node(src0Ptr);
@@ -100,6 +110,7 @@ class ActivationCollector {
     const data = new Float32Array(this.b.nodeData(src1Ptr, Number(this.b.fn.ggml_nbytes(src1Ptr))));
     if (node.op === this.mulMatId) this.collectExperts(name, pointer, src0.ne[2], src1, data);
     else this.collectDense(name, src0, src1, data);
+    return true;
   }
 
   /** MUL_MAT_ID: ids [n_expert_used, n_tokens], src1 [cols, n_expert_used or 1, n_tokens]. */
@@ -119,10 +130,9 @@ class ActivationCollector {
         const ex = idView.getInt32(row * ids.nb[1] + idx * ids.nb[0], true);
         if (ex < 0 || ex >= nExperts) throw new Error(`${name}: expert id ${ex} out of 0…${nExperts - 1}`);
         const x = ((idx % src1.ne[1]) * src1.nb[1] + row * src1.nb[2]) / 4;
-        const acc = ex * ne0;
         e.counts[ex]!++;
         touched[ex] = 1;
-        for (let j = 0; j < ne0; j++) e.sums[acc + j] += data[x + j]! * data[x + j]!;
+        addSquares(e.sums, ex * ne0, data, x, ne0);
       }
     }
     for (let ex = 0; ex < nExperts; ex++) if (touched[ex]) assertFinite(name, e.sums.subarray(ex * ne0, (ex + 1) * ne0));
@@ -137,8 +147,7 @@ class ActivationCollector {
       for (let i2 = 0; i2 < src1.ne[2]; i2++) {
         const acc = ((i3 % src0.ne[3]) * src0.ne[2] + (i2 % src0.ne[2])) * ne0;
         for (let row = 0; row < src1.ne[1]; row++) {
-          const x = (row * src1.nb[1] + i2 * src1.nb[2] + i3 * src1.nb[3]) / 4;
-          for (let j = 0; j < ne0; j++) e.sums[acc + j] += data[x + j]! * data[x + j]!;
+          addSquares(e.sums, acc, data, (row * src1.nb[1] + i2 * src1.nb[2] + i3 * src1.nb[3]) / 4, ne0);
         }
       }
     }
@@ -159,8 +168,16 @@ class ActivationCollector {
   }
 }
 
+/** sums[at…at+n) += x² for x in data[from…from+n): each square and sum as llama-imatrix's float loop gives it, up to rounding. */
+function addSquares(sums: Float32Array, at: number, data: Float32Array, from: number, n: number): void {
+  for (let j = 0; j < n; j++) {
+    const x = data[from + j]!;
+    sums[at + j] += x * x;
+  }
+}
+
 function assertFinite(name: string, values: Float32Array): void {
-  for (const v of values) if (!Number.isFinite(v)) throw quantfitError('engine.imatrix.nonFinite', { tensor: name }, { tensor: name });
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw quantfitError('engine.imatrix.nonFinite', { tensor: name }, { tensor: name });
 }
 
 /** Runs the model (a GGUF file or a Hugging Face folder) over the text and returns its importance matrix (llama-imatrix's raw form). */

@@ -79,6 +79,7 @@ function libraryPath(libDir: string, name: string): string {
   return join(libDir, file);
 }
 
+const GGML_BACKEND_DEVICE_TYPE_CPU = 0;
 // ggml_tensor (ggml.h): GGML_MAX_DIMS 4, GGML_MAX_OP_PARAMS 64, GGML_MAX_SRC 10, GGML_MAX_NAME 64.
 const GGML_MAX_SRC = 10;
 
@@ -106,16 +107,23 @@ export interface LlamaBindings {
     readonly contextParams: Koffi.TypeObject;
     readonly batch: Koffi.TypeObject;
     readonly evalCallback: Koffi.TypeObject;
+    readonly threadpoolNew: Koffi.TypeObject;
+    readonly threadpoolFree: Koffi.TypeObject;
   };
   /** The last lines llama.cpp logged (for error messages). */
   recentLog(): string;
   /** Reads a ggml_tensor's header. */
   node(pointer: bigint): EvalNode;
+  /** A ggml_tensor's op alone (the evaluation callback asks about every graph node). */
+  nodeOp(pointer: bigint): number;
   /** A ggml_tensor's src[i], or null. */
   nodeSource(pointer: bigint, i: number): bigint | null;
   /** A ggml_tensor's name. */
   nodeName(pointer: bigint): string;
-  /** The bytes of a tensor's data, copied to JS memory (from a host buffer or through the backend). */
+  /**
+   * The bytes of a tensor's data: a view of the tensor's own memory when it is in a host buffer (valid
+   * only while the evaluation callback runs: don't keep it), else a copy fetched through its backend.
+   */
   nodeData(pointer: bigint, bytes: number): ArrayBuffer;
 }
 
@@ -197,6 +205,10 @@ function bind(koffi: typeof Koffi, prebuilt: PrebuiltLlama): LlamaBindings {
     ggml_nbytes: ggmlBase.func('ggml_nbytes', 'size_t', ['void *']),
     ggml_tensor_overhead: ggmlBase.func('ggml_tensor_overhead', 'size_t', []),
     ggml_backend_load_all_from_path: ggml.func('ggml_backend_load_all_from_path', 'void', ['str']),
+    ggml_backend_dev_by_type: ggml.func('ggml_backend_dev_by_type', 'void *', ['int']),
+    ggml_backend_dev_backend_reg: ggmlBase.func('ggml_backend_dev_backend_reg', 'void *', ['void *']),
+    ggml_backend_reg_get_proc_address: ggmlBase.func('ggml_backend_reg_get_proc_address', 'void *', ['void *', 'str']),
+    ggml_threadpool_params_init: ggmlBase.func('ggml_threadpool_params_init', 'void', ['void *', 'int']),
     llama_log_set: llama.func('llama_log_set', 'void', [koffi.pointer(logCallback), 'void *']),
     llama_backend_init: llama.func('llama_backend_init', 'void', []),
     llama_model_default_params: llama.func('llama_model_default_params', modelParams, []),
@@ -213,6 +225,7 @@ function bind(koffi: typeof Koffi, prebuilt: PrebuiltLlama): LlamaBindings {
     llama_tokenize: llama.func('llama_tokenize', 'int32_t', ['void *', 'void *', 'int32_t', koffi.out('void *'), 'int32_t', 'bool', 'bool']),
     llama_init_from_model: llama.func('llama_init_from_model', 'void *', ['void *', contextParams]),
     llama_free: llama.func('llama_free', 'void', ['void *']),
+    llama_attach_threadpool: llama.func('llama_attach_threadpool', 'void', ['void *', 'void *', 'void *']),
     llama_n_ctx: llama.func('llama_n_ctx', 'uint32_t', ['void *']),
     llama_get_memory: llama.func('llama_get_memory', 'void *', ['void *']),
     llama_memory_clear: llama.func('llama_memory_clear', 'void', ['void *', 'bool']),
@@ -252,7 +265,11 @@ function bind(koffi: typeof Koffi, prebuilt: PrebuiltLlama): LlamaBindings {
     ops,
     fn,
     abortCheck: ggmlBase.symbol('ggml_is_empty'),
-    types: { tensor, modelParams, contextParams, batch, evalCallback },
+    types: {
+      tensor, modelParams, contextParams, batch, evalCallback,
+      threadpoolNew: koffi.proto('void *ggml_threadpool_new_t(void *)'),
+      threadpoolFree: koffi.proto('void ggml_threadpool_free_t(void *)'),
+    },
     recentLog: () => log.slice(-2000),
     node(p) {
       return {
@@ -263,18 +280,18 @@ function bind(koffi: typeof Koffi, prebuilt: PrebuiltLlama): LlamaBindings {
         nb: [readI64(p, offsets.nb), readI64(p, offsets.nb + 8), readI64(p, offsets.nb + 16), readI64(p, offsets.nb + 24)],
       };
     },
+    nodeOp: (p) => koffi.decode(p, offsets.op, 'int') as number,
     nodeSource: (p, i) => readPtr(p, offsets.src + 8 * i),
     nodeName: (p) => koffi.decode(p, offsets.name, 'char', -1) as string,
     nodeData(p, bytes) {
       const buffer = readPtr(p, offsets.buffer);
-      const out = new ArrayBuffer(bytes);
       if (buffer !== null && (fn.ggml_backend_buffer_is_host(buffer) as boolean)) {
-        const data = readPtr(p, offsets.data);
+        const data = koffi.decode(p, offsets.data, 'void *') as unknown;
         if (data === null) throw new Error('host tensor without data');
-        new Uint8Array(out).set(koffi.decode(data, 'uint8_t', bytes) as Uint8Array);
-      } else {
-        fn.ggml_backend_tensor_get(p, out, 0, bytes);
+        return koffi.view(data, bytes);
       }
+      const out = new ArrayBuffer(bytes);
+      fn.ggml_backend_tensor_get(p, out, 0, bytes);
       return out;
     },
   };
@@ -468,12 +485,13 @@ export class LlamaContext {
   private readonly evalCallback: bigint | null;
   /** A fake ggml tensor header used as the abort flag (see create). */
   private readonly abortFlag: unknown;
+  private readonly threadpool: CpuThreadpool | undefined;
   private freed = false;
 
   private constructor(
     readonly model: LlamaModel,
     readonly pointer: bigint,
-    parts: { nBatch: number; nSeq: number; batch: NativeBatch; evalCallback: bigint | null; abortFlag: unknown },
+    parts: { nBatch: number; nSeq: number; batch: NativeBatch; evalCallback: bigint | null; abortFlag: unknown; threadpool: CpuThreadpool | undefined },
   ) {
     this.nCtx = model.bindings.fn.llama_n_ctx(pointer) as number;
     this.nBatch = parts.nBatch;
@@ -481,6 +499,7 @@ export class LlamaContext {
     this.batch = parts.batch;
     this.evalCallback = parts.evalCallback;
     this.abortFlag = parts.abortFlag;
+    this.threadpool = parts.threadpool;
   }
 
   static create(model: LlamaModel, options: LlamaContextOptions): LlamaContext {
@@ -512,7 +531,9 @@ export class LlamaContext {
       koffi.free(abortFlag);
       throw quantfitError('engine.contextFailed', { ctx: options.nCtx, detail: lastError(b.recentLog()) }, { file: model.path });
     }
-    return new LlamaContext(model, pointer, { nBatch, nSeq, batch: allocBatch(koffi, nBatch), evalCallback, abortFlag });
+    const threadpool = CpuThreadpool.create(b, threads);
+    if (threadpool) fn.llama_attach_threadpool(pointer, threadpool.pointer, null);
+    return new LlamaContext(model, pointer, { nBatch, nSeq, batch: allocBatch(koffi, nBatch), evalCallback, abortFlag, threadpool });
   }
 
   /** Empties the KV cache (the sequences that follow start fresh). */
@@ -566,9 +587,52 @@ export class LlamaContext {
     this.freed = true;
     const { koffi, fn } = this.model.bindings;
     fn.llama_free(this.pointer);
+    this.threadpool?.free();
     freeBatch(koffi, this.batch);
     if (this.evalCallback !== null) koffi.unregister(this.evalCallback);
     koffi.free(this.abortFlag);
+  }
+}
+
+// ggml_threadpool_params (ggml.h): bool cpumask[GGML_MAX_N_THREADS = 512], int n_threads, int prio,
+// uint32_t poll, bool strict_cpu, bool paused; 528 bytes with padding (more is allocated, harmless).
+const THREADPOOL_PARAMS_BYTES = 1024;
+
+/**
+ * The CPU backend's persistent threadpool, attached to a context as llama.cpp's tools attach theirs
+ * (common_threadpools). Without one, ggml starts and joins its threads for every graph computation,
+ * and with an evaluation callback the graph is computed in one piece per node the callback wants.
+ */
+class CpuThreadpool {
+  private constructor(
+    private readonly b: LlamaBindings,
+    readonly pointer: bigint,
+    private readonly freeFn: bigint,
+  ) {}
+
+  /** A pool of `threads` threads, or undefined when the CPU backend does not offer one. */
+  static create(b: LlamaBindings, threads: number): CpuThreadpool | undefined {
+    const { koffi, fn } = b;
+    const device = fn.ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!device) return undefined;
+    const reg = fn.ggml_backend_dev_backend_reg(device);
+    const newFn = fn.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_new');
+    const freeFn = fn.ggml_backend_reg_get_proc_address(reg, 'ggml_threadpool_free');
+    if (!newFn || !freeFn) return undefined;
+    const params = koffi.alloc('uint8_t', THREADPOOL_PARAMS_BYTES);
+    try {
+      koffi.encode(params, 'uint8_t', new Uint8Array(THREADPOOL_PARAMS_BYTES), THREADPOOL_PARAMS_BYTES);
+      fn.ggml_threadpool_params_init(params, threads);
+      const pool = koffi.call(newFn, b.types.threadpoolNew, params) as unknown;
+      if (!pool) return undefined;
+      return new CpuThreadpool(b, BigInt(koffi.address(pool)), BigInt(koffi.address(freeFn)));
+    } finally {
+      koffi.free(params);
+    }
+  }
+
+  free(): void {
+    this.b.koffi.call(this.freeFn, this.b.types.threadpoolFree, this.pointer);
   }
 }
 
