@@ -116,26 +116,30 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
     await cell.waitFor();
 
     if (lang === 'en') {
-      // Cancel a second measurement mid-way: it says so, and its work folder is gone.
+      // A second measurement, followed from another model's screen (on a machine without llama.cpp,
+      // as the bridge pretends: the panel says why) and cancelled there: its work folder is gone.
       await chooseOnly(page, 'Q4_0');
       await page.getByTestId('measure-button').click();
       await page.getByTestId('measure-progress').waitFor({ timeout: 60_000 });
       assert.equal((await workFolders(outDir)).length, 1, 'the work folder is in the output folder while it runs');
-      await page.getByTestId('measure-cancel').click();
-      await page.getByTestId('measure-cancelled').getByText(T('measure.ui.cancelled')).waitFor({ timeout: 60_000 });
-      assert.deepEqual(await workFolders(outDir), []);
-      assert.equal(await page.getByTestId('measured-Q4_0').count(), 0);
-      await cell.waitFor();
-
-      // On a machine without llama.cpp the panel says why before anything starts.
       const copy = join(work, 'stories-copy.gguf');
       await copyFile(FIXTURE, copy);
       bridge.engineMissing = 'no prebuilt llama.cpp for this platform';
       bridge.nextPick = copy;
       await page.getByRole('button', { name: T('model.other') }).click();
       await page.getByTestId('measure-unavailable').getByText(T('measure.ui.unavailable', { reason: msg('measure.noEngine', { reason: bridge.engineMissing }) })).waitFor({ timeout: 60_000 });
-      assert.equal(await page.getByTestId('measure-button').isDisabled(), true);
+      await page.getByTestId('measure-status').getByText(T('measure.ui.runningOther', { types: 'Q4_0', file: 'stories260K.gguf' })).waitFor();
+      await page.getByTestId('measure-cancel').click();
+      await page.getByTestId('measure-cancelled').getByText(T('measure.ui.cancelled')).waitFor({ timeout: 60_000 });
+      assert.deepEqual(await workFolders(outDir), []);
+      assert.equal(await page.getByTestId('measure-button').isDisabled(), true, 'no llama.cpp: the button stays off');
       assert.equal(bridge.records.calls.filter((c) => c.method === 'startMeasure').length, 2);
+      await shotAndCheck('measure-3-cancelled');
+      // Back on the measured model, its figures are still there and the cancelled type is not.
+      bridge.nextPick = FIXTURE;
+      await page.getByRole('button', { name: T('model.other') }).click();
+      await cell.waitFor();
+      assert.equal(await page.getByTestId('measured-Q4_0').count(), 0);
     } else {
       // A failure is said where the button is: the model file went away after it was opened.
       const gone = join(work, 'stories-gone.gguf');
@@ -148,7 +152,7 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
       await page.getByTestId('measure-button').click();
       await page.getByTestId('measure-error').getByText(T('measure.ui.failed', { message: T('app.ipc.invalid', { where: msg('app.where.model'), why: msg('app.check.missing', { path: gone }) }) })).waitFor();
       assert.equal(await page.getByTestId('measure-button').isDisabled(), false, 'it can be tried again');
-      await shotAndCheck('measure-3-error');
+      await shotAndCheck('measure-4-error');
     }
     assert.deepEqual(problems, [], 'no page errors');
   } finally {
