@@ -92,6 +92,7 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
     await page.getByTestId('measure-rate').waitFor({ timeout: 60_000 });
     await page.getByTestId('measure-eta').waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId('fit-button').isDisabled(), true, 'no fit while measuring');
+    await page.getByTestId('fit-waits').getByText(T('measure.ui.fitWaits')).waitFor();
     assert.equal(await page.getByTestId('measure-cancel').isVisible(), true);
     await shotAndCheck('measure-1-progress');
 
@@ -102,6 +103,7 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
     assert.match(await cell.innerText(), lang === 'en' ? /^KLD 0\.\d{4} · ppl [+-]?-?[\d.,]+% \(measured\)$/ : /^KLD 0\.\d{4} · 困惑度 [+-]?-?[\d.,]+%（实测）$/);
     assert.equal(await page.getByTestId('measured-point-Q8_0').count(), 1, 'a measured point in the chart');
     assert.equal(await page.getByTestId('fit-button').isDisabled(), false);
+    assert.equal(await page.getByTestId('fit-waits').count(), 0);
     assert.deepEqual(await workFolders(outDir), [], 'the work folder is removed');
     const call = bridge.records.calls.find((c) => c.method === 'startMeasure')!;
     assert.deepEqual(call.args, [FIXTURE, ['Q8_0']]);
