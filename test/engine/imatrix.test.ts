@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeImatrix, weightName } from '../../src-main/core/engine/imatrix.ts';
+import { LLAMA_LIB_DIR_ENV } from '../../src-main/core/engine/llama.ts';
 import { readGgufImatrix } from '../../src-main/core/imatrix/gguf-format.ts';
 import { loadImatrix } from '../../src-main/core/imatrix/index.ts';
 import { readGgufHeader } from '../../src-main/core/gguf/reader.ts';
 import { makeTempDir, removeTempDir, writeSyntheticGguf } from '../support/synthetic-gguf.ts';
-import { llamaToolMissing, runLlamaTool } from '../support/llama-tools.ts';
+import { llamaToolMissing, llamaToolsLibDir, runLlamaTool } from '../support/llama-tools.ts';
 import { runQuantfit } from '../support/cli.ts';
 import { engineSkip, STORIES, STORIES_TEXT, storiesText, tinyMoe } from './support.ts';
 
@@ -82,6 +83,19 @@ describe('imatrix on stories260K', { skip: engineSkip() }, () => {
     assert.equal(m.entries.size, 36);
     assert.deepEqual(m.entries.get('output.weight')!.counts, [128 * 4]);
     await assertSameImatrix(withOutput, theirs);
+  });
+
+  test(`with ${LLAMA_LIB_DIR_ENV} naming another build of llama.cpp, quantfit imatrix runs on that build`, { skip: llamaToolsLibDir() ? false : 'no shared llama.cpp build beside llama-imatrix' }, async () => {
+    const out = join(dir, 'other-build.gguf');
+    const theirs = join(dir, 'theirs-other-build.gguf');
+    const args = ['imatrix', STORIES, '-o', out, '--text', STORIES_TEXT, '--ctx', '128', '--chunks', '4', '--threads', '2'];
+    const missing = await runQuantfit(args, { [LLAMA_LIB_DIR_ENV]: dir });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, new RegExp(`${LLAMA_LIB_DIR_ENV}=.* holds no llama library`));
+    const r = await runQuantfit(args, { [LLAMA_LIB_DIR_ENV]: llamaToolsLibDir() });
+    assert.equal(r.status, 0, r.stderr);
+    runLlamaTool('llama-imatrix', ['-m', STORIES, '-f', STORIES_TEXT, '-c', '128', '--chunks', '4', '-t', '2', '-o', theirs]);
+    await assertSameImatrix(out, theirs);
   });
 
   test('cancel leaves no output and no partial file', async () => {

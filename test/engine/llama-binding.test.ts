@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertPinnedLayout, findPrebuiltLlama, LlamaContext, LlamaModel, llamaUnavailableReason, loadLlama, PINNED_LLAMA_RELEASE } from '../../src-main/core/engine/llama.ts';
+import { assertPinnedLayout, findLlamaLibraries, findPrebuiltLlama, LLAMA_LIB_DIR_ENV, LlamaContext, LlamaModel, llamaUnavailableReason, loadLlama, PINNED_LLAMA_RELEASE } from '../../src-main/core/engine/llama.ts';
 import { repoRoot } from '../support/cli.ts';
 import { engineSkip, STORIES } from './support.ts';
 
@@ -26,6 +26,13 @@ test('the prebuilt llama.cpp loads on linux-x64 and matches the pinned struct la
   const b = loadLlama();
   assertPinnedLayout(b);
   assert.ok(b.ops.get('MUL_MAT')! > 0 && b.ops.get('MUL_MAT_ID') === b.ops.get('MUL_MAT')! + 1);
+});
+
+test(`${LLAMA_LIB_DIR_ENV} chooses the llama.cpp to load; unset, it is node-llama-cpp's prebuilt one`, () => {
+  assert.deepEqual(findLlamaLibraries({}), findPrebuiltLlama());
+  assert.deepEqual(findLlamaLibraries({ [LLAMA_LIB_DIR_ENV]: '/nonexistent/llama' }), { unavailable: `${LLAMA_LIB_DIR_ENV}=/nonexistent/llama holds no llama library` });
+  const prebuilt = findPrebuiltLlama();
+  if (!('unavailable' in prebuilt)) assert.deepEqual(findLlamaLibraries({ [LLAMA_LIB_DIR_ENV]: prebuilt.libDir }), { libDir: prebuilt.libDir, release: 'unknown' });
 });
 
 test('a model loads, tokenizes with BOS first, and a cancelled decode stops', { skip: engineSkip() }, async () => {

@@ -3,9 +3,9 @@
 // tests compare against them where present and skip, saying why, where not.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from './cli.ts';
 
 function release(): string {
@@ -37,6 +37,14 @@ export function findLlamaTool(name: 'llama-perplexity' | 'llama-imatrix'): strin
 
 export function llamaToolMissing(name: 'llama-perplexity' | 'llama-imatrix'): string | undefined {
   return findLlamaTool(name) ? undefined : `${name} not found in ${llamaToolDirs().join(', ')} (run scripts/build-llama-tools.sh)`;
+}
+
+/** The folder of the tools' own llama.cpp libraries (a shared build puts libllama beside them), or undefined. */
+export function llamaToolsLibDir(): string | undefined {
+  const tool = findLlamaTool('llama-imatrix');
+  if (!tool) return undefined;
+  const dir = dirname(tool);
+  return readdirSync(dir).some((f) => /^libllama\.(so|dylib)$|^llama\.dll$/.test(f)) ? dir : undefined;
 }
 
 /** Runs a tool; throws with its log's tail when it fails. */

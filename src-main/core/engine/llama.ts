@@ -73,6 +73,24 @@ export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: string } {
   return { unavailable: `node-llama-cpp's prebuilt package for ${key} (${packages.join(', ')}) is not installed (run npm install)` };
 }
 
+/**
+ * A folder holding another build of the same llama.cpp release (libllama, libggml, libggml-base and a
+ * CPU backend), loaded instead of node-llama-cpp's prebuilt one: e.g. one compiled for this CPU, whose
+ * F16/BF16/F32 matrix kernels run faster (scripts/build-llama-tools.sh builds one). The struct layout
+ * check guards it as it guards the prebuilt build.
+ */
+export const LLAMA_LIB_DIR_ENV = 'QUANTFIT_LLAMA_LIB_DIR';
+
+/** The llama.cpp to load: the folder $QUANTFIT_LLAMA_LIB_DIR names, else node-llama-cpp's prebuilt one. */
+export function findLlamaLibraries(env: Readonly<Record<string, string | undefined>> = process.env): PrebuiltLlama | { unavailable: string } {
+  const dir = env[LLAMA_LIB_DIR_ENV];
+  if (!dir) return findPrebuiltLlama();
+  if (!existsSync(dir) || !readdirSync(dir).some((f) => LIB_PATTERN('llama').test(f))) {
+    return { unavailable: `${LLAMA_LIB_DIR_ENV}=${dir} holds no llama library` };
+  }
+  return { libDir: dir, release: 'unknown' };
+}
+
 function libraryPath(libDir: string, name: string): string {
   const file = readdirSync(libDir).find((f) => LIB_PATTERN(name).test(f));
   if (!file) throw quantfitError('engine.libraryMissing', { name, dir: libDir }, { file: libDir });
@@ -145,7 +163,7 @@ export function llamaUnavailableReason(): string | undefined {
 export function loadLlama(): LlamaBindings {
   if (bound?.bindings) return bound.bindings;
   if (bound?.unavailable) throw quantfitError('engine.unavailable', { reason: bound.unavailable });
-  const found = findPrebuiltLlama();
+  const found = findLlamaLibraries();
   if ('unavailable' in found) {
     bound = { unavailable: found.unavailable };
     return loadLlama();
