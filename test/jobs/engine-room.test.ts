@@ -42,13 +42,16 @@ test('engine pass memory at chunks of 512: 4 chunks side by side (2048 cells), m
   // Flash-attention layer phase over 512 tokens (4 × 512 × (3 × 512 + 4 × 256)) and a 2048 × 512 f16 mask,
   // above the output phase 4 × 512 × (1000 + 2 × 256).
   assert.equal(evalPass.computeBytes, 4 * 512 * (3 * 512 + 4 * 256) + 2048 * 512 * 2);
-  // eval: n_outputs_max = min(2048, 4 × 256 scored) = 1024 rows of 1000 floats, and the engine's copy.
-  assert.equal(evalPass.outputBytes, 2 * 4 * 1000 * 1024);
+  // eval: n_outputs_max = min(2048, 4 × 256 scored) = 1024 rows of 1000 floats; in JS the decode's copy,
+  // the group's u16 rows (half of it) and the previous copy not yet collected: 3.5 of them in all.
+  assert.equal(evalPass.outputBytes, 3.5 * 4 * 1000 * 1024);
   assert.equal(evalPass.runtimeBytes, runtime);
-  assert.equal(evalPass.totalBytes, 643_072 + 4 * MiB + 7_340_032 + 8_192_000 + runtime);
-  // imatrix: every position asks for logits (2048 rows), not copied out.
+  assert.equal(evalPass.reclaimableBytes, 0);
+  assert.equal(evalPass.totalBytes, 643_072 + 4 * MiB + 7_340_032 + 14_336_000 + runtime);
+  // imatrix: every position asks for logits (2048 rows), not copied out; its JS side: 48 MiB (measured).
   const imatrixPass = enginePassMemory(header, 512, 'imatrix', X86);
   assert.equal(imatrixPass.outputBytes, 4 * 1000 * 2048);
+  assert.equal(imatrixPass.runtimeBytes, runtime + 48 * MiB);
 });
 
 test('reference log-probabilities: 20-byte header, the tokens, then per chunk 255 rows of 2⌈n_vocab/2⌉ + 4 u16', () => {

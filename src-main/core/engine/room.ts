@@ -11,17 +11,27 @@ import type { GgufTensorInfo } from '../gguf/types.ts';
 import { chunkLayout } from './chunks.ts';
 import { logProbsFileBytes } from './logprobs-file.ts';
 
+/**
+ * What the imatrix pass keeps on the JS side besides llama.cpp: the activations the evaluation callback
+ * copies out (one array per mat-mul node, collected by V8 in batches) and the collector. Measured: 38–56 MiB
+ * beyond the other terms on the bench's four shapes (bench/memory-estimate.ts).
+ */
+const IMATRIX_JS_BYTES = 48 * 1024 * 1024;
+
 /** eval scores the second half of each chunk; imatrix asks for every position's logits, as llama-imatrix does. */
 export type EnginePass = 'eval' | 'imatrix';
 
 export interface EnginePassMemory {
   /** Weights that must stay resident (mapped, less what the CPU repacks, plus the copies). */
   readonly weightBytes: number;
+  /** Mapped pages of repacked weights: resident after the load but clean and never read again (not in totalBytes). */
+  readonly reclaimableBytes: number;
   readonly kvBytes: number;
   /** The compute buffer: many logits per micro-batch, so the whole reservation. */
   readonly computeBytes: number;
-  /** llama.cpp's output buffer (n_vocab floats per output) and, for eval, the engine's copy of it. */
+  /** llama.cpp's output buffer (n_vocab floats per output) and, for eval, the engine's copies of the logits. */
   readonly outputBytes: number;
+  /** The vocabulary and output buffer llama.cpp keeps for any model (cpu-memory.ts), and for imatrix its JS side. */
   readonly runtimeBytes: number;
   readonly totalBytes: number;
 }
@@ -42,10 +52,12 @@ export function enginePassMemory(header: HeaderLike & { readonly tensors: readon
   // chunks.ts createChunkContext: n_outputs_max = min(n_batch, n_seq · scored positions per chunk).
   const outputs = Math.min(layout.nBatch, layout.nSeq * (ctx - outputFrom(pass, ctx)));
   const outputBuffer = 4 * params.vocabSize * outputs;
-  // eval holds each decode's logits in JS while it encodes or scores them.
-  const outputBytes = pass === 'eval' ? 2 * outputBuffer : outputBuffer;
-  const runtimeBytes = cpuRuntimeBytes(params);
-  return { weightBytes, kvBytes, computeBytes, outputBytes, runtimeBytes, totalBytes: weightBytes + kvBytes + computeBytes + outputBytes + runtimeBytes };
+  // eval copies each decode's logits to JS and encodes a group's rows (u16, half as wide) before writing
+  // them; the previous decode's copy is garbage V8 has not always collected yet: 2.5 output buffers more
+  // (measured: `quantfit eval` at 512 on 32K and 152K vocabularies grew by 2.4–2.5 of them beyond the rest).
+  const outputBytes = pass === 'eval' ? 3.5 * outputBuffer : outputBuffer;
+  const runtimeBytes = cpuRuntimeBytes(params) + (pass === 'imatrix' ? IMATRIX_JS_BYTES : 0);
+  return { weightBytes, reclaimableBytes: w.reclaimableBytes, kvBytes, computeBytes, outputBytes, runtimeBytes, totalBytes: weightBytes + kvBytes + computeBytes + outputBytes + runtimeBytes };
 }
 
 /** Bytes of the reference's log-probabilities file eval keeps for `chunks` chunks of `ctx` tokens. */
