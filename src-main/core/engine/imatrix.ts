@@ -168,11 +168,15 @@ class ActivationCollector {
   }
 }
 
-/** sums[at…at+n) += x² for x in data[from…from+n): each square and sum as llama-imatrix's float loop gives it, up to rounding. */
+/**
+ * sums[at…at+n) += x² for x in data[from…from+n), in float arithmetic as llama-imatrix's loop: the
+ * square rounded to float (fround), then the sum of two floats, exact in double, rounded to float by
+ * the store. Same activations give the same bits.
+ */
 function addSquares(sums: Float32Array, at: number, data: Float32Array, from: number, n: number): void {
   for (let j = 0; j < n; j++) {
     const x = data[from + j]!;
-    sums[at + j] += x * x;
+    sums[at + j] += Math.fround(x * x);
   }
 }
 
