@@ -16,6 +16,7 @@
 //
 // Usage (also the last part of `npm run bench`): node --import tsx bench/engine.ts [--threads N] [--rounds N] [--chunks N]
 
+import { formatMessage } from '../src-shared/messages/index.ts';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -77,7 +78,8 @@ function race(rounds: number, ours: () => Timing | string, theirs: () => Timing 
 }
 
 export async function benchEngine(options: { threads: number; rounds: number; chunks: number }): Promise<void> {
-  const unavailable = llamaUnavailableReason() ?? llamaToolMissing('llama-perplexity') ?? llamaToolMissing('llama-imatrix');
+  const llama = llamaUnavailableReason();
+  const unavailable = (llama && formatMessage(llama, 'en')) ?? llamaToolMissing('llama-perplexity') ?? llamaToolMissing('llama-imatrix');
   if (unavailable) {
     console.log(`# engine: skipped (${unavailable})`);
     return;

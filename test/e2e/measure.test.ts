@@ -29,7 +29,7 @@ function skipReason(): string | null {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install -y chromium)`;
   if (!existsSync(FIXTURE)) return `${FIXTURE} is missing (the shared fixtures)`;
   const llama = llamaUnavailableReason();
-  return llama ? `llama.cpp is not available: ${llama}` : null;
+  return llama ? formatMessage(msg('engine.unavailable', { reason: llama }), 'en') : null;
 }
 const skip = skipReason();
 if (skip) console.log(`# skipping the measure e2e: ${skip}`);
@@ -126,7 +126,7 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
       assert.equal((await workFolders(outDir)).length, 1, 'the work folder is in the output folder while it runs');
       const copy = join(work, 'stories-copy.gguf');
       await copyFile(FIXTURE, copy);
-      bridge.engineMissing = 'no prebuilt llama.cpp for this platform';
+      bridge.engineMissing = msg('engine.unavailable.noPrebuilt', { platform: 'sunos-sparc' });
       bridge.nextPick = copy;
       await page.getByRole('button', { name: T('model.other') }).click();
       await page.getByTestId('measure-unavailable').getByText(T('measure.ui.unavailable', { reason: msg('measure.noEngine', { reason: bridge.engineMissing }) })).waitFor({ timeout: 60_000 });

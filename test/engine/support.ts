@@ -1,6 +1,7 @@
 // Shared fixtures of the engine tests: stories260K (a real tiny llama) and its quantized forms, made
 // with our quantizer (byte-exact with llama-quantize), and a text to run them over.
 
+import { formatMessage } from '../../src-shared/messages/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quantizeFile } from '../../src-main/core/quant/pipeline.ts';
@@ -15,7 +16,7 @@ export const STORIES_TEXT = join(repoRoot, 'test', 'fixtures', 'engine', 'little
 /** Why the engine tests cannot run here (no llama.cpp, or no stories260K), else undefined. */
 export function engineSkip(): string | undefined {
   const llama = llamaUnavailableReason();
-  if (llama) return llama;
+  if (llama) return formatMessage(llama, 'en');
   if (!existsSync(STORIES)) return `${STORIES} not found (the shared fixtures)`;
   return undefined;
 }

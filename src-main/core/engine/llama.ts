@@ -12,7 +12,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type * as Koffi from 'koffi';
-import { CancelledError, quantfitError } from '../errors.ts';
+import { CancelledError, errorMessage, quantfitError } from '../errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
+import { msg } from '../../../src-shared/messages/index.ts';
 import { unpackedPath } from '../asar-path.ts';
 
 const require = createRequire(import.meta.url);
@@ -42,10 +44,10 @@ export interface PrebuiltLlama {
 }
 
 /** Finds node-llama-cpp's prebuilt llama.cpp for this platform, or says why there is none. */
-export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: string } {
+export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: Message } {
   const key = `${process.platform}-${process.arch}`;
   const packages = PREBUILT_PACKAGES[key];
-  if (!packages) return { unavailable: `node-llama-cpp has no prebuilt llama.cpp for ${key}` };
+  if (!packages) return { unavailable: msg('engine.unavailable.noPrebuilt', { platform: key }) };
   for (const pkg of packages) {
     let entry: string;
     try {
@@ -70,7 +72,7 @@ export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: string } {
       return { libDir, release };
     }
   }
-  return { unavailable: `node-llama-cpp's prebuilt package for ${key} (${packages.join(', ')}) is not installed (run npm install)` };
+  return { unavailable: msg('engine.unavailable.notInstalled', { platform: key, packages: packages.join(', ') }) };
 }
 
 /**
@@ -145,15 +147,15 @@ export interface LlamaBindings {
   nodeData(pointer: bigint, bytes: number): ArrayBuffer;
 }
 
-let bound: { bindings?: LlamaBindings; unavailable?: string } | undefined;
+let bound: { bindings?: LlamaBindings; unavailable?: Message } | undefined;
 
 /** Why llama.cpp cannot be loaded here, or undefined when it can. */
-export function llamaUnavailableReason(): string | undefined {
+export function llamaUnavailableReason(): Message | undefined {
   if (!bound) {
     try {
       loadLlama();
     } catch (err) {
-      if (!bound) bound = { unavailable: err instanceof Error ? err.message : String(err) };
+      if (!bound) bound = { unavailable: msg('engine.unavailable.loadFailed', { error: errorMessage(err) }) };
     }
   }
   return bound?.unavailable;
@@ -172,7 +174,7 @@ export function loadLlama(): LlamaBindings {
   try {
     koffi = require('koffi') as typeof Koffi;
   } catch (err) {
-    bound = { unavailable: `koffi (the FFI used to call llama.cpp) is not installed: ${String(err)}` };
+    bound = { unavailable: msg('engine.unavailable.noKoffi', { error: errorMessage(err) }) };
     return loadLlama();
   }
   const bindings = bind(koffi, found);

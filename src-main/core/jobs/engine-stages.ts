@@ -20,6 +20,7 @@ import type { Ftype } from '../quant/ftypes.ts';
 import { planQuantization } from '../quant/policy.ts';
 import type { GgufHeader } from '../gguf/types.ts';
 import type { FitQuality } from '../../../src-shared/types/fit.ts';
+import type { Message } from '../../../src-shared/message.ts';
 import { fileStem } from './default-names.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { makeOutputFolder, type FitContext, type FitOutput, type FitTarget, type SourceModel } from './fit-stages.ts';
@@ -32,8 +33,8 @@ export const FIT_EVAL_CHUNKS = 16;
 export const FIT_ENGINE_CTX = 512;
 
 /** Why this job cannot compute an importance matrix itself, or undefined when it can (a folder input can: it is converted for llama.cpp). */
-export function cannotMakeImatrix(job: FitContext): string | undefined {
-  if (job.request.makeImatrix === false) return 'not asked to (makeImatrix false)';
+export function cannotMakeImatrix(job: FitContext): Message | undefined {
+  if (job.request.makeImatrix === false) return msg('engine.fit.imatrixNotAsked');
   return llamaUnavailableReason();
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
 import { errorMessage } from '../../../src-main/core/errors.ts';
+import type { Message } from '../../../src-shared/message.ts';
 import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
@@ -47,7 +48,8 @@ export interface Bridge {
   /** What the next pickImatrixFile returns. */
   nextImatrixPick: string | null;
   /** Stands in for a machine without llama.cpp: measureUnavailableReason says this instead of looking. */
-  engineMissing: string | null;
+  /** Stands in for a machine without llama.cpp: why (as llamaUnavailableReason says it), or null. */
+  engineMissing: Message | null;
   records: BridgeRecords;
   jobs: JobManager;
   close(): Promise<void>;
