@@ -3,9 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { measureQuality } from '../../src-main/electron/services.ts';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
@@ -30,13 +30,22 @@ test('measureQuality returns this model\'s own KLD and perplexity per type, Q8_0
   }
 });
 
-test('measureQuality cancelled: rejects and leaves no work folder', { skip: engineSkip() }, async () => {
+test('measureQuality cancelled: rejects and leaves no work folder; a killed one\'s folder is swept first, a running one\'s kept', { skip: engineSkip() }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'qf-measure-svc-'));
   try {
+    // What a measurement killed with the app leaves (no cleanup ran), and one another app instance is running.
+    const old = new Date(Date.now() - 10 * 60_000);
+    const killed = join(work, '.quantfit-measure-999999999-aB3dE9');
+    const running = join(work, `.quantfit-measure-${process.ppid}-Zz09yY`);
+    for (const dir of [killed, running]) {
+      await mkdir(dir);
+      await writeFile(join(dir, 'Q4_K_M.gguf'), 'x');
+      await utimes(dir, old, old);
+    }
     const controller = new AbortController();
     const run = measureQuality(STORIES, ['Q8_0', 'Q4_K_M'], { workDir: work, signal: controller.signal, onEvent: () => controller.abort() });
     await assert.rejects(run, (e: unknown) => e instanceof CancelledError);
-    assert.deepEqual(await readdir(work), []);
+    assert.deepEqual(await readdir(work), [basename(running)]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

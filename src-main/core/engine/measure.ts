@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REQUIRES_IMATRIX } from '../advisor/quality.ts';
 import { throwIfAborted } from '../errors.ts';
+import { sweepLeftovers } from '../leftovers.ts';
 import { isModelFolder, readModelHeader } from '../convert/model.ts';
 import type { GgufHeader } from '../gguf/types.ts';
 import { imatrixKvOverrides, loadImatrix, type Imatrix } from '../imatrix/index.ts';
@@ -42,6 +43,9 @@ export interface MeasureOptions {
   readonly onEvent?: (e: JobEvent) => void;
 }
 
+/** `.quantfit-measure-<pid>-XXXXXX`: the pid tells a killed measurement's folder from a running one's. */
+export const MEASURE_WORK_FOLDER = { name: /^\.quantfit-measure-(\d{1,10})-[A-Za-z0-9]{6}$/, kind: 'directory' } as const;
+
 /**
  * Each type's KL divergence and perplexity against `model` (a GGUF file or a Hugging Face folder; a
  * folder is quantized in one pass like `quantize`, and converted for llama.cpp once, in the work
@@ -51,7 +55,8 @@ export async function measureTypes(model: string, types: readonly string[], opti
   const ftypes = types.map((t) => parseFtype(t));
   const folder = await isModelFolder(model);
   const header = await readModelHeader(model, options.signal);
-  const work = await mkdtemp(join(options.workDir, '.quantfit-measure-'));
+  await sweepLeftovers(options.workDir, MEASURE_WORK_FOLDER);
+  const work = await mkdtemp(join(options.workDir, `.quantfit-measure-${process.pid}-`));
   const models = new EngineModels({ workDir: work });
   const run = { ...(options.threads ? { threads: options.threads } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) };
   try {

@@ -13,7 +13,8 @@ import { formatBytes } from '../advisor/sizes.ts';
 import { quantfitError, reasonOf, throwIfAborted } from '../errors.ts';
 import { freeBytes, makeFolders, type MadeFolders } from '../fs-util.ts';
 import { isModelFolder, readModelHeader } from '../convert/model.ts';
-import { GgufWriter, processRunning, STALE_PARTIAL_AGE_MS } from '../gguf/writer.ts';
+import { GgufWriter } from '../gguf/writer.ts';
+import { sweepLeftovers } from '../leftovers.ts';
 import { LlamaModel } from './llama.ts';
 import type { JobEvent, Stage } from '../progress.ts';
 import { formatMessage, msg } from '../../../src-shared/messages/index.ts';
@@ -127,17 +128,8 @@ const TEMP_NAME = /^\.quantfit-.+\.(\d{1,10})\.[0-9a-f]{8}\.(vocab\.)?gguf$/;
  * Removes conversions in `dir` that a job killed before its release (no cleanup runs then) left behind:
  * those whose process is gone and that are older than a minute (another machine may share the folder).
  */
-export async function sweepStaleConversions(dir: string, now: number = Date.now()): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const m = TEMP_NAME.exec(name);
-    if (!m || processRunning(Number(m[1]))) continue;
-    const path = join(dir, name);
-    const st = await stat(path).catch(() => null);
-    if (st?.isFile() !== true || now - st.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
-    if (await rm(path).then(() => true, () => false)) removed.push(path);
-  }
-  return removed;
+export function sweepStaleConversions(dir: string, now: number = Date.now()): Promise<string[]> {
+  return sweepLeftovers(dir, { name: TEMP_NAME, kind: 'file' }, now);
 }
 
 function info(run: EngineRun, text: Message): void {

@@ -16,6 +16,7 @@ import { CancelledError, QuantfitError, quantfitError, reasonOf } from '../error
 import type { MessageCode } from '../../../src-shared/messages/index.ts';
 import { encodeGgufHeader, type GgufLayout, type GgufWriteTensor } from './encode.ts';
 import type { GgufKv } from './types.ts';
+import { sweepLeftovers } from '../leftovers.ts';
 
 export { ggufLayout, ggufTensorByteSize, ggufAlignment, type GgufLayout, type GgufWriteTensor } from './encode.ts';
 
@@ -343,50 +344,14 @@ export class GgufWriter {
   }
 }
 
-/** A partial file this young is left alone even when its pid is not running here (another machine on a shared folder may be writing it). */
-export const STALE_PARTIAL_AGE_MS = 60_000;
-
-/** True when process `pid` runs on this machine (under any user). */
-export function processRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // running, under another user
-  }
-}
-
 /**
  * Removes the temp files an earlier, killed writer of `destPath` left in its folder: only names this
  * writer makes for this output, whose process is no longer running and which have not changed for a
  * minute. Best effort; returns the paths removed.
  */
-export async function sweepStalePartials(destPath: string, now: number = Date.now()): Promise<string[]> {
-  const dir = dirname(destPath);
-  const prefix = `.${basename(destPath)}.`;
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d{1,10})\.[0-9a-f]{8}\.partial$/.exec(name.slice(prefix.length));
-    if (!m || processRunning(Number(m[1]))) continue;
-    const path = join(dir, name);
-    try {
-      const st = await stat(path);
-      if (!st.isFile() || now - st.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
-      await unlink(path);
-      removed.push(path);
-    } catch {
-      // gone already, or not ours to remove
-    }
-  }
-  return removed;
+export function sweepStalePartials(destPath: string, now: number = Date.now()): Promise<string[]> {
+  const prefix = `.${basename(destPath)}.`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return sweepLeftovers(dirname(destPath), { name: new RegExp(`^${prefix}(\\d{1,10})\\.[0-9a-f]{8}\\.partial$`), kind: 'file' }, now);
 }
 
 /** `code` names the step that failed; `{error}` is the OS's reason (ENOSPC, EACCES … in the reader's language). */
