@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatMessage } from '../../src-shared/messages/index.ts';
 import { assertPinnedLayout, findLlamaLibraries, findPrebuiltLlama, LLAMA_LIB_DIR_ENV, LlamaContext, LlamaModel, llamaUnavailableReason, loadLlama, PINNED_LLAMA_RELEASE } from '../../src-main/core/engine/llama.ts';
 import { repoRoot } from '../support/cli.ts';
 import { engineSkip, STORIES } from './support.ts';
@@ -30,7 +31,10 @@ test('the prebuilt llama.cpp loads on linux-x64 and matches the pinned struct la
 
 test(`${LLAMA_LIB_DIR_ENV} chooses the llama.cpp to load; unset, it is node-llama-cpp's prebuilt one`, () => {
   assert.deepEqual(findLlamaLibraries({}), findPrebuiltLlama());
-  assert.deepEqual(findLlamaLibraries({ [LLAMA_LIB_DIR_ENV]: '/nonexistent/llama' }), { unavailable: `${LLAMA_LIB_DIR_ENV}=/nonexistent/llama holds no llama library` });
+  const none = findLlamaLibraries({ [LLAMA_LIB_DIR_ENV]: '/nonexistent/llama' });
+  assert.ok('unavailable' in none);
+  assert.equal(formatMessage(none.unavailable, 'en'), `${LLAMA_LIB_DIR_ENV}=/nonexistent/llama holds no llama library`);
+  assert.equal(formatMessage(none.unavailable, 'zh-CN'), `${LLAMA_LIB_DIR_ENV}=/nonexistent/llama 中没有 llama 库`);
   const prebuilt = findPrebuiltLlama();
   if (!('unavailable' in prebuilt)) assert.deepEqual(findLlamaLibraries({ [LLAMA_LIB_DIR_ENV]: prebuilt.libDir }), { libDir: prebuilt.libDir, release: 'unknown' });
 });

@@ -84,11 +84,11 @@ export function findPrebuiltLlama(): PrebuiltLlama | { unavailable: Message } {
 export const LLAMA_LIB_DIR_ENV = 'QUANTFIT_LLAMA_LIB_DIR';
 
 /** The llama.cpp to load: the folder $QUANTFIT_LLAMA_LIB_DIR names, else node-llama-cpp's prebuilt one. */
-export function findLlamaLibraries(env: Readonly<Record<string, string | undefined>> = process.env): PrebuiltLlama | { unavailable: string } {
+export function findLlamaLibraries(env: Readonly<Record<string, string | undefined>> = process.env): PrebuiltLlama | { unavailable: Message } {
   const dir = env[LLAMA_LIB_DIR_ENV];
   if (!dir) return findPrebuiltLlama();
   if (!existsSync(dir) || !readdirSync(dir).some((f) => LIB_PATTERN('llama').test(f))) {
-    return { unavailable: `${LLAMA_LIB_DIR_ENV}=${dir} holds no llama library` };
+    return { unavailable: msg('engine.unavailable.libDirEmpty', { variable: LLAMA_LIB_DIR_ENV, dir }) };
   }
   return { libDir: dir, release: 'unknown' };
 }
