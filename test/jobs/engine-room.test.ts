@@ -48,10 +48,10 @@ test('engine pass memory at chunks of 512: 4 chunks side by side (2048 cells), m
   assert.equal(evalPass.runtimeBytes, runtime);
   assert.equal(evalPass.reclaimableBytes, 0);
   assert.equal(evalPass.totalBytes, 643_072 + 4 * MiB + 7_340_032 + 14_336_000 + runtime);
-  // imatrix: every position asks for logits (2048 rows), not copied out; its JS side: 48 MiB (measured).
+  // imatrix: every position may ask for logits (2048 rows; llama.cpp clears the buffer, so it is resident), not copied out.
   const imatrixPass = enginePassMemory(header, 512, 'imatrix', X86);
   assert.equal(imatrixPass.outputBytes, 4 * 1000 * 2048);
-  assert.equal(imatrixPass.runtimeBytes, runtime + 48 * MiB);
+  assert.equal(imatrixPass.runtimeBytes, runtime);
 });
 
 test('reference log-probabilities: 20-byte header, the tokens, then per chunk 255 rows of 2⌈n_vocab/2⌉ + 4 u16', () => {

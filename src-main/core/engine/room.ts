@@ -11,13 +11,6 @@ import type { GgufTensorInfo } from '../gguf/types.ts';
 import { chunkLayout } from './chunks.ts';
 import { logProbsFileBytes } from './logprobs-file.ts';
 
-/**
- * What the imatrix pass keeps on the JS side besides llama.cpp: the activations the evaluation callback
- * copies out (one array per mat-mul node, collected by V8 in batches) and the collector. Measured: 38–56 MiB
- * beyond the other terms on the bench's four shapes (bench/memory-estimate.ts).
- */
-const IMATRIX_JS_BYTES = 48 * 1024 * 1024;
-
 /** eval scores the second half of each chunk; imatrix asks for every position's logits, as llama-imatrix does. */
 export type EnginePass = 'eval' | 'imatrix';
 
@@ -31,7 +24,7 @@ export interface EnginePassMemory {
   readonly computeBytes: number;
   /** llama.cpp's output buffer (n_vocab floats per output) and, for eval, the engine's copies of the logits. */
   readonly outputBytes: number;
-  /** The vocabulary and output buffer llama.cpp keeps for any model (cpu-memory.ts), and for imatrix its JS side. */
+  /** The vocabulary and output buffer llama.cpp keeps for any model (cpu-memory.ts); imatrix's JS side reads the activations in place. */
   readonly runtimeBytes: number;
   readonly totalBytes: number;
 }
@@ -56,7 +49,7 @@ export function enginePassMemory(header: HeaderLike & { readonly tensors: readon
   // them; the previous decode's copy is garbage V8 has not always collected yet: 2.5 output buffers more
   // (measured: `quantfit eval` at 512 on 32K and 152K vocabularies grew by 2.4–2.5 of them beyond the rest).
   const outputBytes = pass === 'eval' ? 3.5 * outputBuffer : outputBuffer;
-  const runtimeBytes = cpuRuntimeBytes(params) + (pass === 'imatrix' ? IMATRIX_JS_BYTES : 0);
+  const runtimeBytes = cpuRuntimeBytes(params);
   return { weightBytes, reclaimableBytes: w.reclaimableBytes, kvBytes, computeBytes, outputBytes, runtimeBytes, totalBytes: weightBytes + kvBytes + computeBytes + outputBytes + runtimeBytes };
 }
 
