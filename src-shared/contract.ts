@@ -173,6 +173,8 @@ export interface QuantfitApi {
   startMeasure(modelPath: string, types: string[]): Promise<string>;
   /** Why "Measure quality" cannot run on this model here (no llama.cpp, a model folder), or null when it can. */
   measureUnavailableReason(modelPath: string): Promise<Message | null>;
+  /** The figures "Measure quality" kept for this model as it is now (none when it changed since), by type. */
+  measuredFor(modelPath: string): Promise<MeasuredByType>;
   cancelJob(jobId: string): Promise<void>;
   /** Subscribe to job messages; returns the unsubscribe function. */
   onJobEvent(cb: (message: JobMessage) => void): () => void;
@@ -211,7 +213,7 @@ export type InvokeMethod = Exclude<keyof QuantfitApi, 'onJobEvent' | 'onMenuComm
 // A record, so the compiler insists every invoke method is listed exactly once.
 const INVOKE_METHOD_SET: Record<InvokeMethod, true> = {
   appInfo: true, hardware: true, inspectModel: true, recommend: true, pickModelFile: true, pickModelFolder: true, pickFolder: true, pickImatrixFile: true,
-  startFit: true, startMeasure: true, measureUnavailableReason: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
+  startFit: true, startMeasure: true, measureUnavailableReason: true, measuredFor: true, cancelJob: true, listModels: true, showModel: true, deleteModel: true, runningModels: true,
   getSettings: true, setSettings: true, openPath: true, openExternal: true, copyText: true,
   ollamaSources: true, ollamaPull: true, openOllamaSource: true, hubListFiles: true, hubDownload: true,
 };

@@ -272,6 +272,7 @@ const VALIDATORS: { [M in InvokeMethod]: { arity: number; check: Validator<M> } 
   // A GGUF file or a Hugging Face folder (the measurement converts it for llama.cpp).
   startMeasure: { arity: 2, check: async ([p, types]) => [await existingPath(p, WHERE_MODEL), measureTypeList(types)] },
   measureUnavailableReason: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
+  measuredFor: { arity: 1, check: async ([p]) => [await existingPath(p, WHERE_MODEL)] },
   cancelJob: { arity: 1, check: ([id]) => [jobId(id, msg('ipc.where.jobId'))] },
   listModels: { arity: 0, check: none },
   showModel: { arity: 1, check: ([n]) => [modelName(n, msg('ipc.where.modelName'))] },

@@ -1,6 +1,7 @@
 // Electron main process: a thin shell that wires the pure modules (window options, settings store,
 // IPC validation, job manager) and the core services to one window.
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, nativeTheme, net, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -18,6 +19,9 @@ import { ProducedPaths } from './produced-paths.ts';
 import { createCoreServices, jobKindFor, measureUnavailableReason, resolveJobInput, resolveMeasureInput } from './services.ts';
 import { cancelJobOrSource, SourceServices, sourceApi } from './source-services.ts';
 import { SettingsStore } from './settings-store.ts';
+import { MeasuredStore } from './measured-store.ts';
+import { calibrationTextPath } from './host-paths.ts';
+import { defaultCalibrationTextPath } from '../core/engine/calibration.ts';
 import { appFilePath, buildWindowOptions, contentSecurityPolicy, devServerUrl, fitBoundsToDisplays, isAllowedNavigation, type WindowState } from './window-options.ts';
 
 const DEV_URL = devServerUrl(process.env.ELECTRON_RENDERER_URL, app.isPackaged);
@@ -37,6 +41,7 @@ if (!app.requestSingleInstanceLock()) {
 
 let mainWindow: BrowserWindow | null = null;
 let store: SettingsStore;
+let measuredStore: MeasuredStore;
 
 function send(channel: string, payload: JobMessage | MenuCommand): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(channel, payload);
@@ -57,6 +62,7 @@ function spawnJobHost(): HostProcess {
 const produced = new ProducedPaths();
 const jobs = new JobManager(spawnJobHost, (m) => {
   produced.note(m);
+  measuredStore.note(m);
   send(IPC_EVENT_CHANNEL, m);
 });
 
@@ -113,8 +119,15 @@ function handlers(): { [M in InvokeMethod]: (...args: ApiArgs<M>) => Promise<Api
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!;
     },
     startFit: async (request) => jobs.start(jobKindFor(request), resolveJobInput(request, store.settings, app.getPath('downloads'))),
-    startMeasure: async (path, types) => jobs.start('measure', resolveMeasureInput(path, types, store.settings, app.getPath('temp'))),
+    startMeasure: async (path, types) => {
+      // The key is taken before the job reads the model, so its figures go to the model it measured.
+      const key = await measuredStore.keyFor(path);
+      const id = jobs.start('measure', resolveMeasureInput(path, types, store.settings, app.getPath('temp')));
+      measuredStore.expect(id, key);
+      return id;
+    },
     measureUnavailableReason: (path) => measureUnavailableReason(path),
+    measuredFor: (path) => measuredStore.lookup(path),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ...sourceApi(sources),
     listModels: () => core.listModels(),
@@ -248,7 +261,7 @@ app.on('before-quit', (event) => {
   quitting = true;
   void (async () => {
     await jobs.shutdown(5000);
-    await store.flush();
+    await Promise.all([store.flush(), measuredStore.flush()]);
     app.quit();
   })();
 });
@@ -257,6 +270,10 @@ app.on('window-all-closed', () => app.quit());
 
 void app.whenReady().then(async () => {
   store = await SettingsStore.open(app.getPath('userData'));
+  // The text the job host measures over (host-paths.ts: it runs from the same folder as this file).
+  const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
+  const calibration = calibrationTextPath(import.meta.dirname, resourcesPath, existsSync) ?? defaultCalibrationTextPath();
+  measuredStore = await MeasuredStore.open(app.getPath('userData'), () => calibration);
   nativeTheme.themeSource = store.settings.theme;
   serveRenderer();
   registerIpc();

@@ -33,6 +33,7 @@ const api: QuantfitApi = {
   startFit: (request) => invoke('startFit', request),
   startMeasure: (path, types) => invoke('startMeasure', path, types),
   measureUnavailableReason: (path) => invoke('measureUnavailableReason', path),
+  measuredFor: (path) => invoke('measuredFor', path),
   cancelJob: (jobId) => invoke('cancelJob', jobId),
   onJobEvent: (cb) => subscribe<JobMessage>(IPC_EVENT_CHANNEL, cb),
   onMenuCommand: (cb) => subscribe<MenuCommand>(IPC_MENU_CHANNEL, cb),

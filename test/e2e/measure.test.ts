@@ -2,7 +2,8 @@
 // its API bridged to the real core (as app.test.ts); the measurement really runs in a job process
 // with llama.cpp on stories260K: tick the type, Measure quality, progress with rate and ETA, then the
 // table and the chart show "(measured)" values. English also cancels a second measurement (no work
-// folder left) and shows what a machine without llama.cpp sees (the panel says why). English and Chinese.
+// folder left) and shows what a machine without llama.cpp sees (the panel says why), and after a restart
+// (a new bridge on the same userData) shows the kept figures without measuring. English and Chinese.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -163,6 +164,28 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
   }
 }
 
+/** The app started again on the same userData: the model shows its kept figures without measuring. */
+async function reopenFlow(base: string, fake: FakeOllama, work: string, lang: 'en' | 'zh-CN'): Promise<void> {
+  const T = (code: string) => formatMessage({ code, params: {} }, lang);
+  const bridge = await createBridge({ userDataDir: join(work, `app-${lang}`), outputDir: await mkdtemp(join(work, 'out-again-')), ollamaUrl: fake.url, language: lang });
+  const { context, page } = await launchBridgedPage(bridge, join(work, `chromium-again-${lang}`), lang, { colorScheme: 'light' });
+  try {
+    await page.goto(base);
+    bridge.nextPick = FIXTURE;
+    await page.getByRole('button', { name: T('pick.button') }).click();
+    const cell = page.getByTestId('measured-Q8_0');
+    await cell.waitFor({ timeout: 30_000 });
+    assert.match(await cell.innerText(), lang === 'en' ? /\(measured\)$/ : /（实测）$/);
+    assert.equal(await page.getByTestId('measured-point-Q8_0').count(), 1, 'a measured point in the chart');
+    assert.equal(bridge.records.calls.filter((c) => c.method === 'startMeasure').length, 0, 'nothing measured again');
+    // The cancelled type was never kept.
+    assert.equal(await page.getByTestId('measured-Q4_0').count(), 0);
+  } finally {
+    await context.close();
+    await bridge.close();
+  }
+}
+
 test('e2e: Measure quality fills the table and the chart with this model\'s own figures', { skip: skip ?? false, timeout: 1_200_000 }, async (t) => {
   await mkdir(SCREENS, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'qf-e2e-measure-'));
@@ -172,6 +195,7 @@ test('e2e: Measure quality fills the table and the chart with this model\'s own 
   const fake = await startFakeOllama();
   try {
     await t.test('English: measure, progress, measured values, cancel, no llama.cpp', () => measureFlow(server.url, fake, work, 'en'));
+    await t.test('English: after a restart the figures are still there', () => reopenFlow(server.url, fake, work, 'en'));
     await t.test('中文: measure, progress, measured values', () => measureFlow(server.url, fake, work, 'zh-CN'));
   } finally {
     await fake.stop();

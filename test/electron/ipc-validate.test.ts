@@ -175,4 +175,7 @@ test('ipc: startMeasure takes a GGUF file or a model folder and the types to mea
   await rejects(validateArgs('startMeasure', [file, 'Q8_0']), /must be a list of quant type names/);
   assert.deepEqual(await validateArgs('measureUnavailableReason', [dir]), [dir]);
   await rejects(validateArgs('measureUnavailableReason', ['x']), /model must be an absolute path/);
+  assert.deepEqual(await validateArgs('measuredFor', [file]), [file]);
+  await rejects(validateArgs('measuredFor', ['x']), /model must be an absolute path/);
+  await rejects(validateArgs('measuredFor', [file, file]), /takes 1/);
 });

@@ -1,6 +1,6 @@
 // "Measure quality": this model's own KL divergence and perplexity per type, measured by a job in the
-// utility process (startMeasure); the results are kept per model for the session and merged into the
-// report's options, so a new estimate (another context length) keeps them.
+// utility process (startMeasure); the results are kept per model (main keeps them across restarts:
+// measuredFor) and merged into the report's options, so a new estimate (another context length) keeps them.
 import { MEASURE_TYPES_MAX, type Estimate, type JobEvent, type JobMessage, type MeasuredByType, type Message } from '../../../src-shared/contract.ts';
 import { api, messageOf } from './api.ts';
 
@@ -23,8 +23,10 @@ export const measure = $state({
   run: null as MeasureRun | null,
   /** Per model path: why it cannot be measured here, or null when it can (absent until asked). */
   unavailable: {} as Record<string, Message | null>,
-  /** Per model path: the types measured this session. */
+  /** Per model path: the types measured (kept by main, and this session's). */
   measured: {} as Record<string, MeasuredByType>,
+  /** Counts finished measurements, so a stored read that started before one does not hide it. */
+  finishedRuns: 0,
   /** The types ticked in the panel, and the model they were ticked for. */
   chosen: [] as string[],
   chosenFor: null as string | null,
@@ -59,6 +61,20 @@ export async function checkMeasurable(modelPath: string): Promise<void> {
     measure.unavailable[modelPath] = await api().measureUnavailableReason(modelPath);
   } catch (err) {
     measure.unavailable[modelPath] = messageOf(err);
+  }
+}
+
+/**
+ * The figures main kept for `modelPath` as it is now: they replace this session's, so a model file
+ * changed since its measurement shows none. A failed read leaves what is there.
+ */
+export async function loadMeasured(modelPath: string): Promise<void> {
+  const runs = measure.finishedRuns;
+  try {
+    const stored = await api().measuredFor(modelPath);
+    measure.measured[modelPath] = runs === measure.finishedRuns ? stored : { ...stored, ...measure.measured[modelPath] };
+  } catch {
+    // Nothing kept to show; measuring still works.
   }
 }
 
@@ -100,6 +116,7 @@ export function applyMeasureMessage(m: JobMessage): void {
   if (m.jobId !== run.id) return;
   if (m.kind === 'measured') {
     measure.measured[run.modelPath] = { ...measure.measured[run.modelPath], ...m.measured };
+    measure.finishedRuns++;
     run.finished = true;
   } else if (m.kind === 'error') {
     run.cancelling = false;

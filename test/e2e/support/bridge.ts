@@ -16,6 +16,8 @@ import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
 import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
 import { createCoreServices, jobKindFor, measureUnavailableReason, resolveJobInput, resolveMeasureInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
+import { MeasuredStore } from '../../../src-main/electron/measured-store.ts';
+import { defaultCalibrationTextPath } from '../../../src-main/core/engine/calibration.ts';
 import { cancelJobOrSource, SourceServices, sourceApi } from '../../../src-main/electron/source-services.ts';
 
 const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
@@ -58,6 +60,7 @@ export interface Bridge {
 export async function createBridge(opts: { userDataDir: string; outputDir: string; ollamaUrl: string; language: 'en' | 'zh-CN'; hfEndpoint?: string; hfCache?: string }): Promise<Bridge> {
   const store = await SettingsStore.open(opts.userDataDir);
   await store.update({ ollamaHost: opts.ollamaUrl, outputDir: opts.outputDir, language: opts.language, threads: 2 });
+  const measuredStore = await MeasuredStore.open(opts.userDataDir, defaultCalibrationTextPath);
   const core = createCoreServices(() => store.settings);
   // The hub cache of the test (HF_HUB_CACHE in a real run), and the hub test server as the endpoint.
   if (opts.hfEndpoint) await store.update({ hfEndpoint: opts.hfEndpoint });
@@ -67,6 +70,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
   const produced = new ProducedPaths();
   const jobs = new JobManager(forkHost, (m) => {
     produced.note(m);
+    measuredStore.note(m);
     listeners.forEach((l) => l(m));
   });
   const records: BridgeRecords = { calls: [], clipboard: [], opened: [], external: [] };
@@ -80,7 +84,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     onMessage: (l) => listeners.push(l),
     close: async () => {
       await jobs.shutdown(5000);
-      await store.flush();
+      await Promise.all([store.flush(), measuredStore.flush()]);
     },
     invoke: async (method, args) => {
       try {
@@ -104,7 +108,13 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
     pickFolder: async () => opts.outputDir,
     pickImatrixFile: async () => bridge.nextImatrixPick,
     startFit: async (r) => jobs.start(jobKindFor(r), resolveJobInput(r, store.settings)),
-    startMeasure: async (p, types) => jobs.start('measure', resolveMeasureInput(p, types, store.settings)),
+    startMeasure: async (p, types) => {
+      const key = await measuredStore.keyFor(p);
+      const id = jobs.start('measure', resolveMeasureInput(p, types, store.settings));
+      measuredStore.expect(id, key);
+      return id;
+    },
+    measuredFor: (p) => measuredStore.lookup(p),
     measureUnavailableReason: async (p) => (bridge.engineMissing ? msg('measure.noEngine', { reason: bridge.engineMissing }) : measureUnavailableReason(p)),
     cancelJob: async (id) => cancelJobOrSource(id, jobs, sources),
     ...sourceApi(sources),
