@@ -52,6 +52,12 @@ test('engine pass memory at chunks of 512: 4 chunks side by side (2048 cells), m
   const imatrixPass = enginePassMemory(header, 512, 'imatrix', X86);
   assert.equal(imatrixPass.outputBytes, 4 * 1000 * 2048);
   assert.equal(imatrixPass.runtimeBytes, runtime);
+  // Its graph stops at the final norm: the compute pages are the layer phase's (here the same: it is the larger).
+  assert.equal(imatrixPass.computeBytes, 4 * 512 * (3 * 512 + 4 * 256) + 2048 * 512 * 2);
+  // A 152K vocabulary: eval touches the logits of 512 tokens (4 × 512 × (151936 + 2 × 896)), imatrix never.
+  const qwen = headerWith('qwen2', { block_count: 1, embedding_length: 896, 'attention.head_count': 14, 'attention.head_count_kv': 2, feed_forward_length: 4864, vocab_size: 151936 }, header.tensors);
+  assert.equal(enginePassMemory(qwen, 512, 'eval', X86).computeBytes, 4 * 512 * (151936 + 2 * 896));
+  assert.equal(enginePassMemory(qwen, 512, 'imatrix', X86).computeBytes, 4 * 512 * (3 * 4864 + 4 * 896) + 2048 * 512 * 2);
 });
 
 test('reference log-probabilities: 20-byte header, the tokens, then per chunk 255 rows of 2⌈n_vocab/2⌉ + 4 u16', () => {

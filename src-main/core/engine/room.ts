@@ -5,7 +5,7 @@
 // scored position asks for logits, which llama.cpp keeps in its output buffer and the engine copies out.
 
 import { cpuRuntimeBytes, weightResidency, type CpuSimd } from '../advisor/cpu-memory.ts';
-import { computeReservationBytes, kvCacheBytes } from '../advisor/memory.ts';
+import { computeReservationBytes, flashAttentionLayerBytes, kvCacheBytes } from '../advisor/memory.ts';
 import { modelParams, type HeaderLike } from '../advisor/model-params.ts';
 import type { GgufTensorInfo } from '../gguf/types.ts';
 import { chunkLayout } from './chunks.ts';
@@ -20,7 +20,7 @@ export interface EnginePassMemory {
   /** Mapped pages of repacked weights: resident after the load but clean and never read again (not in totalBytes). */
   readonly reclaimableBytes: number;
   readonly kvBytes: number;
-  /** The compute buffer: many logits per micro-batch, so the whole reservation. */
+  /** The compute pages touched: eval's many logits per micro-batch, the whole reservation; imatrix's, the layer phase. */
   readonly computeBytes: number;
   /** llama.cpp's output buffer (n_vocab floats per output) and, for eval, the engine's copies of the logits. */
   readonly outputBytes: number;
@@ -41,7 +41,8 @@ export function enginePassMemory(header: HeaderLike & { readonly tensors: readon
   const w = weightResidency(header.tensors, simd);
   const weightBytes = w.mappedBytes - w.reclaimableBytes + w.repackedBytes;
   const kvBytes = kvCacheBytes(params, layout.nKv);
-  const computeBytes = computeReservationBytes(params, layout.nKv);
+  // imatrix stops the graph at the final norm (imatrix.ts): the output phase's pages are never touched.
+  const computeBytes = pass === 'imatrix' ? flashAttentionLayerBytes(params, layout.nKv) : computeReservationBytes(params, layout.nKv);
   // chunks.ts createChunkContext: n_outputs_max = min(n_batch, n_seq · scored positions per chunk).
   const outputs = Math.min(layout.nBatch, layout.nSeq * (ctx - outputFrom(pass, ctx)));
   const outputBuffer = 4 * params.vocabSize * outputs;
