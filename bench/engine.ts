@@ -5,8 +5,8 @@
 // the CPU seconds of that run (steadier than wall time on a shared machine).
 //
 // imatrix runs three ways: on the F16 model; on its Q8_0; and, where llama-imatrix's own llama.cpp
-// is a shared build, on the F16 model with quantfit loading that same build (QUANTFIT_LLAMA_LIB_DIR).
-// The last line compares the collection alone (same binaries on both sides); the first also compares
+// is a shared build, on the F16 model with quantfit loading that same build (QUANTFIT_LLAMA_LIB_DIR;
+// eval too). The "same build" lines compare our code alone (same binaries on both sides); the others also compare
 // node-llama-cpp's prebuilt llama.cpp with one compiled for this machine — its F16 matrix kernel keeps
 // the accumulators on the stack (stored every step), which makes F16 models slower there.
 //
@@ -99,12 +99,13 @@ export async function benchEngine(options: { threads: number; rounds: number; ch
     console.log(`# engine: F16 llama (n_embd 1024, 4 layers, 4096 tokens) and its Q4_K_M, ${chunks} chunks of ${CTX} tokens of ${text}; ${threads} threads, ${rounds} rounds`);
     console.log('task                      quantfit s  llama.cpp s  ratio');
 
-    const evalRace = race(
+    const toolsLib = llamaToolsLibDir();
+    const evalRace = (env: Record<string, string> = {}) => race(
       rounds,
       // A fresh cache folder each round: the reference pass is part of what is measured.
       () => {
         const cache = join(dir, `cache-${performance.now()}`);
-        return wall(process.execPath, [...quantfit, 'eval', f16, q4, '--text', text, '--cache-dir', cache, ...common]);
+        return wall(process.execPath, [...quantfit, 'eval', f16, q4, '--text', text, '--cache-dir', cache, ...common], env);
       },
       () => {
         const base = join(dir, 'base.logits');
@@ -114,7 +115,8 @@ export async function benchEngine(options: { threads: number; rounds: number; ch
         return typeof second === 'string' ? second : { wall: first.wall + second.wall, cpu: first.cpu + second.cpu };
       },
     );
-    print('eval (reference + KLD)', evalRace);
+    print('eval (reference + KLD)', evalRace());
+    if (toolsLib) print('eval, same build', evalRace({ [LLAMA_LIB_DIR_ENV]: toolsLib }));
 
     const imatrixRace = (model: string, env: Record<string, string> = {}) => race(
       rounds,
@@ -125,7 +127,6 @@ export async function benchEngine(options: { threads: number; rounds: number; ch
     const q8 = join(dir, 'model-q8_0.gguf');
     await quantizeFile(f16, q8, { ftype: 'Q8_0' }, { threads });
     print('imatrix Q8_0', imatrixRace(q8));
-    const toolsLib = llamaToolsLibDir();
     if (toolsLib) print('imatrix F16, same build', imatrixRace(f16, { [LLAMA_LIB_DIR_ENV]: toolsLib }));
     else console.log(`imatrix F16, same build   skipped (llama-imatrix's llama.cpp is not a shared build beside it)`);
     console.log('# wall seconds of the whole command (model loading included), best of the rounds, CPU seconds of those runs;');
