@@ -19,7 +19,7 @@ import { resolveOllamaHost } from '../core/ollama/host.ts';
 import type { OllamaModelDetails, OllamaModelSummary, RunningModel } from '../core/ollama/types.ts';
 import { ftypeById, parseFtype } from '../core/quant/ftypes.ts';
 import type { FitJobInput, MeasureJobInput } from './job-protocol.ts';
-import { findPrebuiltLlama } from '../core/engine/llama.ts';
+import { findLlamaLibraries } from '../core/engine/llama.ts';
 import { msg } from '../../src-shared/messages/index.ts';
 import type { JobEvent } from '../core/progress.ts';
 import type { MeasuredQuality } from '../../src-shared/types/advisor.ts';
@@ -185,12 +185,12 @@ export function resolveMeasureInput(modelPath: string, types: readonly string[],
 }
 
 /**
- * Why "Measure quality" cannot run on `modelPath` here, or null when it can: node-llama-cpp's prebuilt
- * library must be installed (a GGUF file or a Hugging Face folder, which the measurement converts for
+ * Why "Measure quality" cannot run on `modelPath` here, or null when it can: the llama.cpp the job will
+ * load ($QUANTFIT_LLAMA_LIB_DIR's, else node-llama-cpp's prebuilt one) must be installed (a GGUF file or a Hugging Face folder, which the measurement converts for
  * llama.cpp in its work folder). Only looks for the library's files: loading it is the job process's
  * business, never the main process's.
  */
 export async function measureUnavailableReason(_modelPath: string): Promise<Message | null> {
-  const llama = findPrebuiltLlama();
+  const llama = findLlamaLibraries();
   return 'unavailable' in llama ? msg('measure.noEngine', { reason: llama.unavailable }) : null;
 }

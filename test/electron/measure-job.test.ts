@@ -12,7 +12,7 @@ import { CancelledError } from '../../src-main/core/errors.ts';
 import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
 import { serveJobs, type HostPort, type HostReply, type JobRegistry, type MeasureJobInput } from '../../src-main/electron/job-protocol.ts';
 import { measureUnavailableReason, resolveMeasureInput } from '../../src-main/electron/services.ts';
-import { findPrebuiltLlama } from '../../src-main/core/engine/llama.ts';
+import { findLlamaLibraries } from '../../src-main/core/engine/llama.ts';
 import { engineSkip, STORIES } from '../engine/support.ts';
 
 const measured = { kld: 0.01, kldP99: 0.1, ppl: 11, pplReference: 10, sameTopP: 0.95, tokens: 256, imatrix: false };
@@ -149,7 +149,7 @@ test('resolveMeasureInput: the work folder is the settings\' output folder, else
 test('measureUnavailableReason: a GGUF or a model folder can be measured where llama.cpp is installed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'qf-measure-why-'));
   try {
-    const llama = findPrebuiltLlama();
+    const llama = findLlamaLibraries();
     const expected = 'unavailable' in llama ? { code: 'measure.noEngine', params: { reason: llama.unavailable } } : null;
     assert.deepEqual(await measureUnavailableReason(dir), expected);
     assert.deepEqual(await measureUnavailableReason(join(import.meta.dirname, 'measure-job.test.ts')), expected);
