@@ -37,13 +37,16 @@ export interface Estimate {
   readonly fit: Fit;
   /** Repeating layers offloaded to the GPU (all of them for 'gpu', 0 for 'cpu'/'none'). */
   readonly gpuLayers: number;
-  /** Perplexity increase on 7B LLaMA from llama.cpp PR 1684; null when not measured. */
+  /** Perplexity increase on 7B LLaMA from llama.cpp PR 1684 (over its F16 figure, PPL_F16_LLAMA_7B); null when not measured. */
   readonly pplIncrease: number | null;
   /** This type cannot be made without an importance matrix. */
   readonly requiresImatrix: boolean;
   /** This model's own quality at this type, measured with llama.cpp (recommend --measure); absent when not measured. */
   readonly measured?: MeasuredQuality;
 }
+
+/** The F16 perplexity of 7B LLaMA in llama.cpp PR 1684's table, what pplIncrease is added to (Q4_0: 6.1565 = 5.9066 + 0.2499). */
+export const PPL_F16_LLAMA_7B = 5.9066;
 
 /** A type's quality measured on the model itself: KL divergence and perplexity against the original. */
 export interface MeasuredQuality {

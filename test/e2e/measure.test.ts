@@ -108,6 +108,14 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
     assert.deepEqual(await workFolders(outDir), [], 'the work folder is removed');
     const call = bridge.records.calls.find((c) => c.method === 'startMeasure')!;
     assert.deepEqual(call.args, [FIXTURE, ['Q8_0']]);
+    // The chart plots the table's quantity: its measured point says the cell's words and numbers.
+    assert.ok((await page.getByTestId('measured-point-Q8_0').locator('title').textContent())?.endsWith(await cell.innerText()), 'the chart\'s point is the table\'s figure');
+    // Its y ticks, however many decades the toy model's figures span, never touch each other.
+    const ticks = await page.getByTestId('y-tick').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.top, r.bottom] as const));
+    assert.ok(ticks.length >= 2, 'y ticks');
+    ticks.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]![0] >= ticks[i - 1]![1], `y ticks ${i - 1} and ${i} overlap: ${JSON.stringify(ticks)}`);
+    await page.getByTestId('quality-chart').screenshot({ path: join(SCREENS, `measure-chart-${lang}.png`) });
     await shotAndCheck('measure-2-done');
 
     // A new estimate (another context length) keeps the measured figures.
