@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MeasuredQuality } from '../../src-shared/types/advisor.ts';
-import { MEASURED_FILE, MeasuredStore, measuredKey, parseMeasuredStore } from '../../src-main/electron/measured-store.ts';
+import { MEASURED_FILE, MEASURED_MODELS_MAX, MeasuredStore, measuredKey, parseMeasuredStore } from '../../src-main/electron/measured-store.ts';
 
 const Q4: MeasuredQuality = { kld: 0.0123, kldP99: 0.2, ppl: 10.5, pplReference: 10.1, sameTopP: 0.95, tokens: 2048, imatrix: false };
 const Q3: MeasuredQuality = { ...Q4, kld: 0.05, ppl: 12 };
@@ -140,4 +140,17 @@ test('measured store: writes land in order, and a failed write leaves the old fi
     await mkdir(`${store.path}.${process.pid}.1.tmp`, { recursive: true });
     await assert.rejects(again.record(key, { Q3_K_M: Q3 }));
     assert.equal(await readFile(store.path, 'utf8'), before);
+  }));
+
+test('measured store: at most MEASURED_MODELS_MAX models are kept, the oldest saved go first', () =>
+  withDir(async (dir) => {
+    const { store, data } = await setup(dir);
+    const keyOf = (i: number) => ({ key: i.toString(16).padStart(64, '0'), model: `/models/${i}.gguf` });
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i <= MEASURED_MODELS_MAX; i++) writes.push(store.record(keyOf(i), { Q4_K_M: Q4 }));
+    await Promise.all(writes);
+    const kept = parseMeasuredStore(await readFile(join(data, MEASURED_FILE), 'utf8'));
+    assert.equal(kept.size, MEASURED_MODELS_MAX);
+    assert.equal(kept.has(keyOf(0).key), false, 'the first saved went');
+    assert.equal(kept.has(keyOf(MEASURED_MODELS_MAX).key), true);
   }));
