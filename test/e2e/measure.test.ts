@@ -101,7 +101,7 @@ async function measureFlow(base: string, fake: FakeOllama, work: string, lang: '
     await page.getByTestId('measure-done').waitFor({ timeout: 400_000 });
     const cell = page.getByTestId('measured-Q8_0');
     await cell.waitFor();
-    assert.match(await cell.innerText(), lang === 'en' ? /^KLD 0\.\d{4} · ppl [+-]?-?[\d.,]+% \(measured\)$/ : /^KLD 0\.\d{4} · 困惑度 [+-]?-?[\d.,]+%（实测）$/);
+    assert.match(await cell.innerText(), lang === 'en' ? /^KLD 0\.\d{4} · ppl (?:[+-][\d.,]+|0\.00)% \(measured\)$/ : /^KLD 0\.\d{4} · 困惑度 (?:[+-][\d.,]+|0\.00)%（实测）$/);
     assert.equal(await page.getByTestId('measured-point-Q8_0').count(), 1, 'a measured point in the chart');
     assert.equal(await page.getByTestId('fit-button').isDisabled(), false);
     assert.equal(await page.getByTestId('fit-waits').count(), 0);

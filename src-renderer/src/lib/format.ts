@@ -20,6 +20,11 @@ export function number(n: number, digits = 0): string {
   return new Intl.NumberFormat(i18n.locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(n);
 }
 
+/** A change with its sign: +1.25, -0.40, 0 (never "+-"). */
+export function signed(n: number, digits = 0): string {
+  return new Intl.NumberFormat(i18n.locale, { maximumFractionDigits: digits, minimumFractionDigits: digits, signDisplay: 'exceptZero' }).format(n);
+}
+
 export function integer(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : new Intl.NumberFormat(i18n.locale).format(n);
 }
