@@ -4,8 +4,9 @@
 // makes a new key and its old figures are never shown for it. Loading never fails (a missing or
 // corrupt file, or a bad entry, is dropped); saving writes a temp file and renames it.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JsonFileWriter } from './json-file.ts';
 import type { JobMessage, MeasuredByType } from '../../src-shared/contract.ts';
 import type { MeasuredQuality } from '../../src-shared/types/advisor.ts';
 import { modelIdentity } from '../core/engine/model-input.ts';
@@ -84,14 +85,16 @@ export class MeasuredStore {
   private entries = new Map<string, Entry>();
   /** Running measure jobs: the key their figures go under, taken when they started. */
   private readonly pending = new Map<string, MeasuredKey>();
-  private writing: Promise<void> = Promise.resolve();
-  private seq = 0;
 
   /** `calibrationTextPath`: the text the measure jobs score over (asked each time: it says which figures apply). */
+  private readonly file: JsonFileWriter;
+
   private constructor(
     readonly path: string,
     private readonly calibrationTextPath: () => string,
-  ) {}
+  ) {
+    this.file = new JsonFileWriter(path);
+  }
 
   static async open(userDataDir: string, calibrationTextPath: () => string): Promise<MeasuredStore> {
     const store = new MeasuredStore(join(userDataDir, MEASURED_FILE), calibrationTextPath);
@@ -141,23 +144,10 @@ export class MeasuredStore {
 
   /** Resolves once every write requested so far is on disk. */
   flush(): Promise<void> {
-    return this.writing;
+    return this.file.flush();
   }
 
   private save(): Promise<void> {
-    const text = `${JSON.stringify({ version: FORMAT_VERSION, entries: Object.fromEntries(this.entries) }, null, 1)}\n`;
-    const tmp = `${this.path}.${process.pid}.${++this.seq}.tmp`;
-    const next = this.writing.then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      try {
-        await writeFile(tmp, text, { encoding: 'utf8', flush: true });
-        await rename(tmp, this.path);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-    });
-    this.writing = next.catch(() => undefined);
-    return next;
+    return this.file.write({ version: FORMAT_VERSION, entries: Object.fromEntries(this.entries) }, 1);
   }
 }

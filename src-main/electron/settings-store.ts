@@ -1,8 +1,9 @@
 // The settings file in userData: settings plus the window's last bounds, as one JSON document.
 // Loading never fails (a missing, corrupt or hand-edited file falls back per field to defaults);
 // saving writes a temp file beside it and renames, so a crash never leaves half a file.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { JsonFileWriter } from './json-file.ts';
 import type { Settings, SettingsPatch } from '../../src-shared/contract.ts';
 import { DEFAULT_STORED_SETTINGS, SETTINGS_CHECKS, SETTINGS_KEYS, settingsView, type StoredSettings } from './settings-schema.ts';
 import type { WindowState } from './window-options.ts';
@@ -55,10 +56,11 @@ export function parseStoredState(text: string | null): StoredState {
 export class SettingsStore {
   private state: StoredState = { settings: { ...DEFAULT_STORED_SETTINGS }, window: null };
   /** Writes run one after another so an older snapshot never lands after a newer one. */
-  private writing: Promise<void> = Promise.resolve();
-  private seq = 0;
+  private readonly file: JsonFileWriter;
 
-  private constructor(readonly path: string) {}
+  private constructor(readonly path: string) {
+    this.file = new JsonFileWriter(path);
+  }
 
   static async open(userDataDir: string): Promise<SettingsStore> {
     const store = new SettingsStore(join(userDataDir, SETTINGS_FILE));
@@ -100,24 +102,10 @@ export class SettingsStore {
 
   /** Resolves once every write requested so far is on disk. */
   flush(): Promise<void> {
-    return this.writing;
+    return this.file.flush();
   }
 
   private save(): Promise<void> {
-    const text = `${JSON.stringify({ version: FORMAT_VERSION, ...this.state }, null, 2)}\n`;
-    const tmp = `${this.path}.${process.pid}.${++this.seq}.tmp`;
-    const next = this.writing.then(async () => {
-      await mkdir(dirname(this.path), { recursive: true });
-      try {
-        await writeFile(tmp, text, { encoding: 'utf8', flush: true });
-        await rename(tmp, this.path);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      }
-    });
-    // A failed write must not wedge the queue for later ones.
-    this.writing = next.catch(() => undefined);
-    return next;
+    return this.file.write({ version: FORMAT_VERSION, ...this.state }, 2);
   }
 }
