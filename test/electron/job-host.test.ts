@@ -1,40 +1,21 @@
 import { test } from 'node:test';
 import { formatMessage } from '../../src-shared/messages/index.ts';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FitRequest, FitResult, JobMessage } from '../../src-shared/contract.ts';
+import type { FitRequest, FitResult } from '../../src-shared/contract.ts';
 import type { JobEvent } from '../../src-main/core/progress.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
 import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
-import { ProgressThrottle, serveJobs, type HostPort, type HostReply, type FitJobInput, type JobRegistry } from '../../src-main/electron/job-protocol.ts';
+import { ProgressThrottle, serveJobs, type FitJobInput, type JobRegistry } from '../../src-main/electron/job-protocol.ts';
+import { collectMessages, fakePort, forkHost } from './support/host.ts';
 
 const request: FitRequest = {
   modelPath: '/m.gguf', type: 'Q4_K_M', contextLength: 4096, outputDir: null, modelName: 'm', register: false,
   force: false, imatrixPath: null, predictedBytes: null,
 };
 const input = (over: Partial<FitRequest> = {}, outputPath = '/tmp/out.gguf'): FitJobInput => ({ request: { ...request, ...over }, outputPath, ollamaHost: 'http://127.0.0.1:11434', threads: 0 });
-
-/** An in-memory port: what main would send, and everything the host replies. */
-function fakePort() {
-  let listener: ((m: { data: unknown }) => void) | null = null;
-  const replies: HostReply[] = [];
-  const waiters: Array<() => void> = [];
-  const port: HostPort = {
-    on: (_e, l) => (listener = l),
-    postMessage: (m) => {
-      replies.push(m);
-      waiters.splice(0).forEach((w) => w());
-    },
-  };
-  const send = (data: unknown): void => listener!({ data });
-  const until = async (pred: () => boolean): Promise<void> => {
-    while (!pred()) await new Promise<void>((r) => waiters.push(r));
-  };
-  return { port, replies, send, until };
-}
 
 const result: FitResult = {
   outputPath: '/tmp/out.gguf', fileBytes: 1, sha256: 'ab', type: 'Q4_K_M', elapsedMs: 1, model: null, modelfilePath: null, verify: null,
@@ -161,38 +142,13 @@ test('throttle: at most one progress event per interval per stage, the latest on
 });
 
 // The JobManager against a real child process running the host protocol.
-function forkHost(): HostProcess {
-  const child = fork(join(import.meta.dirname, 'fixtures/fork-host.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  return {
-    postMessage: (m) => child.send(m),
-    onMessage: (l) => child.on('message', (m) => l(m as HostReply)),
-    onExit: (l) => child.on('exit', (code) => l(code)),
-    kill: () => {
-      child.kill();
-    },
-  };
-}
-
-function collect() {
-  const messages: JobMessage[] = [];
-  const waiters: Array<() => void> = [];
-  return {
-    messages,
-    deliver: (m: JobMessage) => {
-      messages.push(m);
-      waiters.splice(0).forEach((w) => w());
-    },
-    until: async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => waiters.push(r));
-    },
-  };
-}
+const FIXTURE_HOST = join(import.meta.dirname, 'fixtures/fork-host.ts');
 
 test('manager: a job in a child process streams progress and finishes with its result', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
   try {
-    const c = collect();
-    const m = new JobManager(forkHost, c.deliver);
+    const c = collectMessages();
+    const m = new JobManager(forkHost(FIXTURE_HOST), c.deliver);
     const id = m.start('quantize', input({}, join(dir, 'out.gguf')));
     assert.match(id, /^job-[0-9a-z]+$/);
     await c.until(() => c.messages.some((x) => x.kind === 'done' || x.kind === 'error'));
@@ -211,8 +167,8 @@ test('manager: a job in a child process streams progress and finishes with its r
 test('manager: cancel stops the job and its partial file is gone', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
   try {
-    const c = collect();
-    const m = new JobManager(forkHost, c.deliver);
+    const c = collectMessages();
+    const m = new JobManager(forkHost(FIXTURE_HOST), c.deliver);
     const id = m.start('quantize', input({ contextLength: 999 }, join(dir, 'out.gguf')));
     await c.until(() => c.messages.some((x) => x.kind === 'event' && x.event.type === 'progress'));
     assert.equal(m.cancel(id), true);
@@ -228,8 +184,8 @@ test('manager: cancel stops the job and its partial file is gone', async () => {
 test('manager: shutdown cancels every running job and waits for its cleanup', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'qf-jobs-'));
   try {
-    const c = collect();
-    const m = new JobManager(forkHost, c.deliver);
+    const c = collectMessages();
+    const m = new JobManager(forkHost(FIXTURE_HOST), c.deliver);
     m.start('quantize', input({ contextLength: 999 }, join(dir, 'a.gguf')));
     m.start('quantize', input({ contextLength: 999 }, join(dir, 'b.gguf')));
     await c.until(() => new Set(c.messages.filter((x) => x.kind === 'event').map((x) => x.jobId)).size === 2);
@@ -243,8 +199,8 @@ test('manager: shutdown cancels every running job and waits for its cleanup', as
 });
 
 test('manager: job errors and a crashed host process are reported, not lost', async () => {
-  const c = collect();
-  const m = new JobManager(forkHost, c.deliver);
+  const c = collectMessages();
+  const m = new JobManager(forkHost(FIXTURE_HOST), c.deliver);
   const failing = m.start('fit', input({ modelName: 'ok' }, '/tmp/ok.gguf'));
   const crashing = m.start('fit', input({ modelName: 'crash' }, '/tmp/crash.gguf'));
   await c.until(() => c.messages.filter((x) => x.kind === 'error').length === 2);

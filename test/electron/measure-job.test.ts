@@ -3,65 +3,20 @@
 // registry's measure runner (measureQuality) in a child process on stories260K.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, type JobMessage } from '../../src-shared/contract.ts';
+import { DEFAULT_SETTINGS } from '../../src-shared/contract.ts';
 import { CancelledError } from '../../src-main/core/errors.ts';
-import { JobManager, type HostProcess } from '../../src-main/electron/job-manager.ts';
-import { serveJobs, type HostPort, type HostReply, type JobRegistry, type MeasureJobInput } from '../../src-main/electron/job-protocol.ts';
+import { JobManager } from '../../src-main/electron/job-manager.ts';
+import { serveJobs, type JobRegistry, type MeasureJobInput } from '../../src-main/electron/job-protocol.ts';
 import { measureUnavailableReason, resolveMeasureInput } from '../../src-main/electron/services.ts';
 import { findLlamaLibraries } from '../../src-main/core/engine/llama.ts';
 import { engineSkip, STORIES } from '../engine/support.ts';
+import { collectMessages, fakePort, forkHost } from './support/host.ts';
 
 const measured = { kld: 0.01, kldP99: 0.1, ppl: 11, pplReference: 10, sameTopP: 0.95, tokens: 256, imatrix: false };
 
-function fakePort() {
-  let listener: ((m: { data: unknown }) => void) | null = null;
-  const replies: HostReply[] = [];
-  const waiters: Array<() => void> = [];
-  const port: HostPort = {
-    on: (_e, l) => (listener = l),
-    postMessage: (m) => {
-      replies.push(m);
-      waiters.splice(0).forEach((w) => w());
-    },
-  };
-  const until = async (pred: () => boolean): Promise<void> => {
-    while (!pred()) await new Promise<void>((r) => waiters.push(r));
-  };
-  return { port, replies, send: (data: unknown) => listener!({ data }), until };
-}
-
-function collect() {
-  const messages: JobMessage[] = [];
-  const waiters: Array<() => void> = [];
-  return {
-    messages,
-    deliver: (m: JobMessage) => {
-      messages.push(m);
-      waiters.splice(0).forEach((w) => w());
-    },
-    until: async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => waiters.push(r));
-    },
-  };
-}
-
-function forkHost(entry: string): () => HostProcess {
-  return () => {
-    const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    return {
-      postMessage: (m) => child.send(m),
-      onMessage: (l) => child.on('message', (m) => l(m as HostReply)),
-      onExit: (l) => child.on('exit', (code) => l(code)),
-      kill: () => {
-        child.kill();
-      },
-    };
-  };
-}
 const FIXTURE_HOST = forkHost(join(import.meta.dirname, 'fixtures/fork-host.ts'));
 // The real registry (jobs.ts), as the app's utility process and the e2e run it.
 const REAL_HOST = forkHost(join(import.meta.dirname, '../e2e/support/job-host-node.ts'));
@@ -105,7 +60,7 @@ test('host: a cancelled measure job reports cancelled', async () => {
 test('manager: a measure job in a child process streams progress and ends with a measured message', async () => {
   const work = await mkdtemp(join(tmpdir(), 'qf-measure-job-'));
   try {
-    const c = collect();
+    const c = collectMessages();
     const m = new JobManager(FIXTURE_HOST, c.deliver);
     const id = m.start('measure', measureInput(work));
     await c.until(() => c.messages.some((x) => x.kind !== 'event'));
@@ -124,7 +79,7 @@ test('manager: a measure job in a child process streams progress and ends with a
 test('manager: a cancelled measure job ends cancelled and leaves no work folder; measurements claim no output file', async () => {
   const work = await mkdtemp(join(tmpdir(), 'qf-measure-job-'));
   try {
-    const c = collect();
+    const c = collectMessages();
     const m = new JobManager(FIXTURE_HOST, c.deliver);
     // threads 99: the fixture's slow pace. Two measurements of the same model at once are no clash.
     const a = m.start('measure', measureInput(work, { threads: 99 }));
@@ -161,7 +116,7 @@ test('measureUnavailableReason: a GGUF or a model folder can be measured where l
 test('real registry: measure Q8_0 of stories260K in the job process, with progress, rate and ETA', { skip: engineSkip(), timeout: 300_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'qf-measure-job-'));
   try {
-    const c = collect();
+    const c = collectMessages();
     const m = new JobManager(REAL_HOST, c.deliver);
     const id = m.start('measure', measureInput(work, { modelPath: STORIES, types: ['Q8_0'], threads: 2 }));
     await c.until(() => c.messages.some((x) => x.kind !== 'event'));
@@ -185,7 +140,7 @@ test('real registry: measure Q8_0 of stories260K in the job process, with progre
 test('real registry: a measurement cancelled mid-way ends cancelled and leaves no work folder', { skip: engineSkip(), timeout: 120_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'qf-measure-job-'));
   try {
-    const c = collect();
+    const c = collectMessages();
     const m = new JobManager(REAL_HOST, c.deliver);
     const id = m.start('measure', measureInput(work, { modelPath: STORIES, types: ['Q8_0', 'Q4_K_M'], threads: 2 }));
     await c.until(() => c.messages.some((x) => x.kind === 'event' && x.event.type === 'progress' && x.event.stage === 'evaluate'));

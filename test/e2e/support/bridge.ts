@@ -2,7 +2,6 @@
 // through the real IPC validator, then the real core services, settings store and job manager
 // (jobs in a child process running the real registry). Only the OS bits (dialogs, clipboard, shell)
 // are recorded instead of performed.
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { INVOKE_METHODS, type ApiArgs, type ApiResult, type InvokeMethod, type IpcReply, type JobMessage } from '../../../src-shared/contract.ts';
@@ -11,9 +10,9 @@ import type { Message } from '../../../src-shared/message.ts';
 import { ERROR_TEXT_PREFIX } from '../../../src-shared/message.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import { validateArgs } from '../../../src-main/electron/ipc-validate.ts';
-import { JobManager, type HostProcess } from '../../../src-main/electron/job-manager.ts';
+import { JobManager } from '../../../src-main/electron/job-manager.ts';
 import { ProducedPaths } from '../../../src-main/electron/produced-paths.ts';
-import type { HostReply } from '../../../src-main/electron/job-protocol.ts';
+import { forkHost } from '../../electron/support/host.ts';
 import { createCoreServices, jobKindFor, measureUnavailableReason, resolveJobInput, resolveMeasureInput } from '../../../src-main/electron/services.ts';
 import { SettingsStore } from '../../../src-main/electron/settings-store.ts';
 import { MeasuredStore } from '../../../src-main/electron/measured-store.ts';
@@ -22,18 +21,6 @@ import { cancelJobOrSource, SourceServices, sourceApi } from '../../../src-main/
 
 const HOST_ENTRY = fileURLToPath(new URL('./job-host-node.ts', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-function forkHost(): HostProcess {
-  const child = fork(HOST_ENTRY, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    postMessage: (m) => child.send(m),
-    onMessage: (l) => child.on('message', (m) => l(m as HostReply)),
-    onExit: (l) => child.on('exit', (code) => l(code)),
-    kill: () => {
-      child.kill();
-    },
-  };
-}
 
 export interface BridgeRecords {
   calls: Array<{ method: InvokeMethod; args: unknown[] }>;
@@ -68,7 +55,7 @@ export async function createBridge(opts: { userDataDir: string; outputDir: strin
   const sources = new SourceServices(() => store.settings, (m) => listeners.forEach((l) => l(m)), opts.hfCache ? { hfCache: opts.hfCache } : {});
   // As main.ts: openPath reveals only what a finished job produced.
   const produced = new ProducedPaths();
-  const jobs = new JobManager(forkHost, (m) => {
+  const jobs = new JobManager(forkHost(HOST_ENTRY), (m) => {
     produced.note(m);
     measuredStore.note(m);
     listeners.forEach((l) => l(m));
