@@ -36,6 +36,9 @@ export function planChunks(model: LlamaModel, text: string, options: PlanChunksO
 /** llama.cpp's tools' logical batch (common_params.n_batch): chunks are evaluated this many tokens at a time. */
 export const TOOLS_BATCH = 2048;
 
+/** llama.cpp's tools' micro-batch (common_params.n_ubatch): the tokens of one graph computation. */
+export const TOOLS_UBATCH = 512;
+
 /** How llama-perplexity and llama-imatrix lay chunks out: n_seq chunks side by side per decode, as sequences. */
 export interface ChunkLayout {
   readonly ctx: number;
@@ -61,14 +64,27 @@ export function createChunkContext(
 ): LlamaContext {
   const outputsPerDecode = Math.min(layout.nBatch, layout.nSeq * (layout.ctx - options.outputFrom));
   return LlamaContext.create(model, {
-    nCtx: layout.nKv, nBatch: layout.nBatch, nSeq: layout.nSeq, maxOutputs: Math.max(1, outputsPerDecode), threads: options.threads, onEval: options.onEval,
+    nCtx: layout.nKv, nBatch: layout.nBatch, nUbatch: TOOLS_UBATCH, nSeq: layout.nSeq, maxOutputs: Math.max(1, outputsPerDecode), threads: options.threads, onEval: options.onEval,
   });
+}
+
+/** One gather buffer per context (a chunk longer than the batch), reused from group to group. */
+const gatherBuffers = new WeakMap<LlamaContext, Float32Array>();
+
+function gatherBuffer(context: LlamaContext, floats: number): Float32Array {
+  let buffer = gatherBuffers.get(context);
+  if (!buffer || buffer.length !== floats) {
+    buffer = new Float32Array(floats);
+    gatherBuffers.set(context, buffer);
+  }
+  return buffer;
 }
 
 /**
  * Evaluates chunks first…first+count−1 (count ≤ nSeq) from an empty cache, as sequences 0…count−1,
  * each with BOS first when the vocab adds one; positions ≥ outputFrom produce logits. With `onChunk`,
- * each chunk's logits rows ((ctx − outputFrom) × nVocab) are handed over in chunk order.
+ * each chunk's logits rows ((ctx − outputFrom) × nVocab) are handed over in chunk order; they are
+ * valid until the next decode on `context` (llama.cpp's output buffer, or one buffer per context).
  */
 export async function decodeChunkGroup(
   context: LlamaContext,
@@ -83,7 +99,7 @@ export async function decodeChunkGroup(
   const nVocab = model.nVocab;
   const rowsPerChunk = ctx - options.outputFrom;
   // A chunk longer than the batch (then count is 1) gathers its logits over several decodes.
-  const gathered = options.onChunk && ctx > nBatch ? new Float32Array(rowsPerChunk * nVocab) : undefined;
+  const gathered = options.onChunk && ctx > nBatch ? gatherBuffer(context, rowsPerChunk * nVocab) : undefined;
   let gatheredRows = 0;
   context.clear();
   for (let batchStart = 0; batchStart < ctx; batchStart += nBatch) {

@@ -87,23 +87,23 @@ async function writeReferenceLogProbs(
   const layout = chunkLayout(ctx);
   const context = createChunkContext(model, layout, { outputFrom: first, threads: options.threads });
   const writer = await LogProbsWriter.create(path, { ctx, nVocab, chunks: plan.chunks, tokens: plan.tokens.subarray(0, ctx * plan.chunks) });
+  // One group's encoded rows, reused: each is written before the next group is decoded.
+  const encoded = Array.from({ length: layout.nSeq }, () => new Uint16Array(scored * nv));
   try {
     for (let c = 0; c < plan.chunks; c += layout.nSeq) {
       throwIfAborted(options.signal);
       const count = Math.min(layout.nSeq, plan.chunks - c);
-      const encoded: Uint16Array[] = [];
       await decodeChunkGroup(context, plan, layout, c, count, {
         outputFrom: first,
         signal: options.signal,
         onChunk: (chunk, logits) => {
-          const rows = new Uint16Array(scored * nv);
+          const rows = encoded[chunk - c]!;
           for (let i = 0; i < scored; i++) {
             encodeLogProbRow(logits, i * nVocab, nVocab, plan.tokens[chunk * ctx + first + i + 1]!, rows.subarray(i * nv, (i + 1) * nv));
           }
-          encoded.push(rows);
         },
       });
-      for (const rows of encoded) await writer.writeChunk(rows);
+      for (let s = 0; s < count; s++) await writer.writeChunk(encoded[s]!);
       options.progress.add(count * ctx);
     }
     await writer.finish();
@@ -133,14 +133,16 @@ async function scoreCandidate(
   const layout = chunkLayout(ctx);
   const context = createChunkContext(model, layout, { outputFrom: first, threads: options.threads });
   const acc = new KldAccumulator();
+  const rows = new Uint16Array(scored * nv);
   try {
     for (let c = 0; c < chunks; c += layout.nSeq) {
       throwIfAborted(options.signal);
       const count = Math.min(layout.nSeq, chunks - c);
+      // Views of llama.cpp's output buffer: read before the next decode.
       const chunkLogits: Float32Array[] = [];
       await decodeChunkGroup(context, plan, layout, c, count, { outputFrom: first, signal: options.signal, onChunk: (_chunk, logits) => chunkLogits.push(logits) });
       for (let s = 0; s < count; s++) {
-        const rows = await reader.readChunk(c + s);
+        await reader.readChunk(c + s, rows);
         const logits = chunkLogits[s]!;
         for (let i = 0; i < scored; i++) acc.add(logits, i * nVocab, nVocab, rows, i * nv, tokens[(c + s) * ctx + first + i + 1]!);
       }

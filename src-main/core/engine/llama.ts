@@ -590,11 +590,15 @@ export class LlamaContext {
     return outputs;
   }
 
-  /** The logits of the last decode's outputs, `outputs × nVocab` floats, copied to JS memory. */
+  /**
+   * The logits of the last decode's outputs, `outputs × nVocab` floats, read in place in llama.cpp's
+   * output buffer (no copy: for a 152K vocabulary a batch's logits are a gigabyte): valid until the next
+   * decode or free(); copy what must outlive them.
+   */
   logits(outputs: number): Float32Array {
     const { koffi, fn } = this.model.bindings;
-    const p = fn.llama_get_logits(this.pointer);
-    return koffi.decode(p, 'float', outputs * this.model.nVocab) as Float32Array;
+    const p = fn.llama_get_logits(this.pointer) as unknown;
+    return new Float32Array(koffi.view(p, outputs * this.model.nVocab * 4));
   }
 
   private abort(): void {

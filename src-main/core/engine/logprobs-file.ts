@@ -169,11 +169,12 @@ export class LogProbsReader {
     }
   }
 
-  /** Chunk `index`'s rows (scoredPerChunk(ctx) × logProbRowLength(nVocab) u16). */
-  async readChunk(index: number): Promise<Uint16Array> {
+  /** Chunk `index`'s rows (scoredPerChunk(ctx) × logProbRowLength(nVocab) u16), into `into` when given. */
+  async readChunk(index: number, into?: Uint16Array): Promise<Uint16Array> {
     const bytes = chunkBytes(this.header);
-    const out = new Uint16Array(bytes / 2);
-    const { bytesRead } = await this.fh.read(new Uint8Array(out.buffer), 0, bytes, dataStart(this.header) + index * bytes);
+    const out = into ?? new Uint16Array(bytes / 2);
+    if (out.byteLength !== bytes) throw new Error(`log-probs chunk is ${bytes} bytes, the buffer ${out.byteLength}`);
+    const { bytesRead } = await this.fh.read(new Uint8Array(out.buffer, out.byteOffset, bytes), 0, bytes, dataStart(this.header) + index * bytes);
     if (bytesRead !== bytes) throw quantfitError('engine.logprobs.truncated', { chunk: index }, { file: this.path });
     return out;
   }
