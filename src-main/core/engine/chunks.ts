@@ -4,7 +4,7 @@
 
 import { quantfitError } from '../errors.ts';
 import { RateMeter, type JobEvent, type Stage } from '../progress.ts';
-import { LlamaContext, type LlamaModel } from './llama.ts';
+import { LlamaContext, type DecodeBatch, type LlamaModel } from './llama.ts';
 
 export interface ChunkPlan {
   readonly ctx: number;
@@ -104,19 +104,7 @@ export async function decodeChunkGroup(
   context.clear();
   for (let batchStart = 0; batchStart < ctx; batchStart += nBatch) {
     const size = Math.min(ctx - batchStart, nBatch);
-    const n = size * count;
-    const batch = { tokens: new Int32Array(n), pos: new Int32Array(n), seq: new Int32Array(n), output: new Int8Array(n) };
-    for (let s = 0; s < count; s++) {
-      const chunkStart = (first + s) * ctx;
-      for (let k = 0; k < size; k++) {
-        const i = s * size + k;
-        const pos = batchStart + k;
-        batch.tokens[i] = pos === 0 && model.addBos ? model.bos : plan.tokens[chunkStart + pos]!;
-        batch.pos[i] = pos;
-        batch.seq[i] = s;
-        batch.output[i] = pos >= options.outputFrom ? 1 : 0;
-      }
-    }
+    const batch = groupBatch(model, plan, first, count, batchStart, size, options.outputFrom);
     const outputs = await context.decode(batch, options.signal);
     if (!options.onChunk || outputs === 0) continue;
     const logits = context.logits(outputs);
@@ -128,6 +116,53 @@ export async function decodeChunkGroup(
     }
   }
   if (gathered && options.onChunk) options.onChunk(first, gathered);
+}
+
+/**
+ * As decodeChunkGroup with every position producing logits and none read, one llama.cpp micro-batch per
+ * decode, cut as llama.cpp cuts the group's batch itself (llama_batch_allocr split_equal: ⌊n_ubatch / count⌋
+ * tokens of every sequence, side by side; one sequence: n_ubatch tokens), so llama.cpp computes the same
+ * graphs over the same tokens in the same order, while its output buffer (n_vocab floats per output,
+ * cleared when allocated, written by every decode) holds one micro-batch's logits, not the batch's.
+ * Every position must still produce logits: the last layer runs only over the outputs (llama.cpp's
+ * inp_out_ids), and llama-imatrix asks for them all.
+ */
+export async function decodeChunkGroupByMicroBatch(
+  context: LlamaContext,
+  plan: ChunkPlan,
+  layout: ChunkLayout,
+  first: number,
+  count: number,
+  options: { signal?: AbortSignal },
+): Promise<void> {
+  const { ctx, nBatch } = layout;
+  const perSequence = Math.max(1, Math.floor(context.nUbatch / count));
+  context.clear();
+  for (let batchStart = 0; batchStart < ctx; batchStart += nBatch) {
+    const batchEnd = Math.min(ctx, batchStart + nBatch);
+    for (let from = batchStart; from < batchEnd; from += perSequence) {
+      const size = Math.min(perSequence, batchEnd - from);
+      await context.decode(groupBatch(context.model, plan, first, count, from, size, 0), options.signal);
+    }
+  }
+}
+
+/** Positions from…from+size−1 of chunks first…first+count−1, sequence by sequence (BOS at position 0). */
+function groupBatch(model: LlamaModel, plan: ChunkPlan, first: number, count: number, from: number, size: number, outputFrom: number): DecodeBatch {
+  const n = size * count;
+  const batch = { tokens: new Int32Array(n), pos: new Int32Array(n), seq: new Int32Array(n), output: new Int8Array(n) };
+  for (let s = 0; s < count; s++) {
+    const chunkStart = (first + s) * plan.ctx;
+    for (let k = 0; k < size; k++) {
+      const i = s * size + k;
+      const pos = from + k;
+      batch.tokens[i] = pos === 0 && model.addBos ? model.bos : plan.tokens[chunkStart + pos]!;
+      batch.pos[i] = pos;
+      batch.seq[i] = s;
+      batch.output[i] = pos >= outputFrom ? 1 : 0;
+    }
+  }
+  return batch;
 }
 
 /** Progress in tokens evaluated, as JobEvents with rate and ETA. */

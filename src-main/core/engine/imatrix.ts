@@ -9,7 +9,7 @@ import { quantfitError, throwIfAborted } from '../errors.ts';
 import type { JobEvent } from '../progress.ts';
 import { writeGgufImatrix, type ImatrixData } from '../imatrix/gguf-format.ts';
 import { LlamaModel, type LlamaBindings } from './llama.ts';
-import { chunkLayout, createChunkContext, decodeChunkGroup, planChunks, TokenProgress } from './chunks.ts';
+import { chunkLayout, createChunkContext, decodeChunkGroupByMicroBatch, planChunks, TokenProgress } from './chunks.ts';
 import { EngineModels } from './model-input.ts';
 
 export const DEFAULT_IMATRIX_CTX = 512;
@@ -202,14 +202,15 @@ async function collectWith(models: EngineModels, modelPath: string, options: Ima
     const plan = planChunks(model, options.text, { ctx, maxChunks: options.chunks, textFile: options.textFile });
     const layout = chunkLayout(ctx);
     const collector = new ActivationCollector(model.bindings, options.processOutput === true);
-    // Every position produces logits, as in llama-imatrix: the last layer then runs over every token.
+    // Every position produces logits, as in llama-imatrix: the last layer then runs over every token. One
+    // micro-batch per decode keeps llama.cpp's output buffer at n_ubatch rows instead of n_batch.
     const context = createChunkContext(model, layout, { outputFrom: 0, threads: options.threads, onEval: collector.onEval });
     const progress = new TokenProgress('imatrix', ctx * plan.chunks, options.onEvent);
     try {
       for (let c = 0; c < plan.chunks; c += layout.nSeq) {
         throwIfAborted(options.signal);
         const count = Math.min(layout.nSeq, plan.chunks - c);
-        await decodeChunkGroup(context, plan, layout, c, count, { outputFrom: 0, signal: options.signal });
+        await decodeChunkGroupByMicroBatch(context, plan, layout, c, count, { signal: options.signal });
         if (collector.failure) throw collector.failure;
         progress.add(count * ctx);
       }

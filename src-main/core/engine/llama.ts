@@ -500,6 +500,8 @@ function freeBatch(koffi: typeof Koffi, batch: NativeBatch): void {
 export class LlamaContext {
   readonly nCtx: number;
   readonly nBatch: number;
+  /** Tokens per graph computation: llama.cpp cuts each decode's batch into micro-batches of at most this many. */
+  readonly nUbatch: number;
   readonly nSeq: number;
   private readonly batch: NativeBatch;
   private readonly evalCallback: bigint | null;
@@ -511,10 +513,11 @@ export class LlamaContext {
   private constructor(
     readonly model: LlamaModel,
     readonly pointer: bigint,
-    parts: { nBatch: number; nSeq: number; batch: NativeBatch; evalCallback: bigint | null; abortFlag: unknown; threadpool: CpuThreadpool | undefined },
+    parts: { nBatch: number; nUbatch: number; nSeq: number; batch: NativeBatch; evalCallback: bigint | null; abortFlag: unknown; threadpool: CpuThreadpool | undefined },
   ) {
     this.nCtx = model.bindings.fn.llama_n_ctx(pointer) as number;
     this.nBatch = parts.nBatch;
+    this.nUbatch = parts.nUbatch;
     this.nSeq = parts.nSeq;
     this.batch = parts.batch;
     this.evalCallback = parts.evalCallback;
@@ -527,6 +530,7 @@ export class LlamaContext {
     const { koffi, fn } = b;
     const nBatch = options.nBatch ?? options.nCtx;
     const nSeq = options.nSeq ?? 1;
+    const nUbatch = Math.min(options.nUbatch ?? 512, nBatch);
     const threads = options.threads ?? availableParallelism();
     const evalCallback = options.onEval
       ? koffi.register((t: unknown, ask: boolean) => options.onEval!(BigInt(koffi.address(t)), ask), koffi.pointer(b.types.evalCallback))
@@ -541,7 +545,7 @@ export class LlamaContext {
     // As llama.cpp's tools set them (common_params): a full-size SWA cache only on request.
     const params = {
       ...(fn.llama_context_default_params() as object),
-      n_ctx: options.nCtx, n_batch: nBatch, n_ubatch: Math.min(options.nUbatch ?? 512, nBatch), n_seq_max: nSeq,
+      n_ctx: options.nCtx, n_batch: nBatch, n_ubatch: nUbatch, n_seq_max: nSeq,
       n_outputs_max: options.maxOutputs ?? nBatch, n_threads: threads, n_threads_batch: threads, swa_full: false,
       cb_eval: evalCallback, cb_eval_user_data: null, abort_callback: b.abortCheck, abort_callback_data: abortFlag,
     };
@@ -553,7 +557,7 @@ export class LlamaContext {
     }
     const threadpool = CpuThreadpool.create(b, threads);
     if (threadpool) fn.llama_attach_threadpool(pointer, threadpool.pointer, null);
-    return new LlamaContext(model, pointer, { nBatch, nSeq, batch: allocBatch(koffi, nBatch), evalCallback, abortFlag, threadpool });
+    return new LlamaContext(model, pointer, { nBatch, nUbatch, nSeq, batch: allocBatch(koffi, nBatch), evalCallback, abortFlag, threadpool });
   }
 
   /** Empties the KV cache (the sequences that follow start fresh). */
