@@ -87,16 +87,18 @@ describe('imatrix on stories260K', { skip: engineSkip() }, () => {
 
   // On the very build llama-imatrix runs, the activations are the same floats, and so are the sums
   // (squares and sums in float, as llama-imatrix adds them).
+  // 8 chunks of 128 side by side: quantfit decodes them in two micro-batches of 64 tokens per chunk, the
+  // cut llama.cpp makes of llama-imatrix's one batch of 1024.
   test(`with ${LLAMA_LIB_DIR_ENV} naming llama-imatrix's own build, quantfit imatrix runs on it and writes the same floats`, { skip: llamaToolsLibDir() ? false : 'no shared llama.cpp build beside llama-imatrix' }, async () => {
     const out = join(dir, 'other-build.gguf');
     const theirs = join(dir, 'theirs-other-build.gguf');
-    const args = ['imatrix', STORIES, '-o', out, '--text', STORIES_TEXT, '--ctx', '128', '--chunks', '4', '--threads', '2'];
+    const args = ['imatrix', STORIES, '-o', out, '--text', STORIES_TEXT, '--ctx', '128', '--chunks', '8', '--threads', '2'];
     const missing = await runQuantfit(args, { [LLAMA_LIB_DIR_ENV]: dir });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, new RegExp(`${LLAMA_LIB_DIR_ENV}=.* holds no llama library`));
     const r = await runQuantfit(args, { [LLAMA_LIB_DIR_ENV]: llamaToolsLibDir() });
     assert.equal(r.status, 0, r.stderr);
-    runLlamaTool('llama-imatrix', ['-m', STORIES, '-f', STORIES_TEXT, '-c', '128', '--chunks', '4', '-t', '2', '-o', theirs]);
+    runLlamaTool('llama-imatrix', ['-m', STORIES, '-f', STORIES_TEXT, '-c', '128', '--chunks', '8', '-t', '2', '-o', theirs]);
     await assertSameImatrix(out, theirs, 0);
   });
 
