@@ -42,15 +42,16 @@ test('engine pass memory at chunks of 512: 4 chunks side by side (2048 cells), m
   // Flash-attention layer phase over 512 tokens (4 × 512 × (3 × 512 + 4 × 256)) and a 2048 × 512 f16 mask,
   // above the output phase 4 × 512 × (1000 + 2 × 256).
   assert.equal(evalPass.computeBytes, 4 * 512 * (3 * 512 + 4 * 256) + 2048 * 512 * 2);
-  // eval: n_outputs_max = min(2048, 4 × 256 scored) = 1024 rows of 1000 floats; in JS the decode's copy,
-  // the group's u16 rows (half of it) and the previous copy not yet collected: 3.5 of them in all.
-  assert.equal(evalPass.outputBytes, 3.5 * 4 * 1000 * 1024);
+  // eval: n_outputs_max = min(2048, 4 × 256 scored) = 1024 rows of 1000 floats, read in place; in JS the
+  // group's encoded rows: 4 chunks × 255 scored × (1000 + 4) u16.
+  assert.equal(evalPass.outputBytes, 4 * 1000 * 1024 + 4 * 255 * 1004 * 2);
   assert.equal(evalPass.runtimeBytes, runtime);
   assert.equal(evalPass.reclaimableBytes, 0);
-  assert.equal(evalPass.totalBytes, 643_072 + 4 * MiB + 7_340_032 + 14_336_000 + runtime);
-  // imatrix: every position may ask for logits (2048 rows; llama.cpp clears the buffer, so it is resident), not copied out.
+  assert.equal(evalPass.totalBytes, 643_072 + 4 * MiB + 7_340_032 + 4_096_000 + 2_048_160 + runtime);
+  // imatrix: every position asks for logits (llama.cpp clears the buffer, so it is resident), one
+  // micro-batch per decode: 512 rows, not the batch's 2048; none copied out.
   const imatrixPass = enginePassMemory(header, 512, 'imatrix', X86);
-  assert.equal(imatrixPass.outputBytes, 4 * 1000 * 2048);
+  assert.equal(imatrixPass.outputBytes, 4 * 1000 * 512);
   assert.equal(imatrixPass.runtimeBytes, runtime);
   // Its graph stops at the final norm: the compute pages are the layer phase's (here the same: it is the larger).
   assert.equal(imatrixPass.computeBytes, 4 * 512 * (3 * 512 + 4 * 256) + 2048 * 512 * 2);
@@ -58,6 +59,14 @@ test('engine pass memory at chunks of 512: 4 chunks side by side (2048 cells), m
   const qwen = headerWith('qwen2', { block_count: 1, embedding_length: 896, 'attention.head_count': 14, 'attention.head_count_kv': 2, feed_forward_length: 4864, vocab_size: 151936 }, header.tensors);
   assert.equal(enginePassMemory(qwen, 512, 'eval', X86).computeBytes, 4 * 512 * (151936 + 2 * 896));
   assert.equal(enginePassMemory(qwen, 512, 'imatrix', X86).computeBytes, 4 * 512 * (3 * 4864 + 4 * 896) + 2048 * 512 * 2);
+});
+
+test('engine pass memory at chunks of 8192: one chunk per batch of 2048; eval gathers a chunk\'s scored logits', () => {
+  // eval: 2048 rows per decode (all scored), then the chunk's 4096 scored rows gathered in one buffer, and
+  // one chunk's 4095 encoded rows.
+  assert.equal(enginePassMemory(header, 8192, 'eval', X86).outputBytes, 4 * 1000 * 2048 + 4 * 1000 * 4096 + 4095 * 1004 * 2);
+  // imatrix: still one micro-batch of 512 per decode.
+  assert.equal(enginePassMemory(header, 8192, 'imatrix', X86).outputBytes, 4 * 1000 * 512);
 });
 
 test('reference log-probabilities: 20-byte header, the tokens, then per chunk 255 rows of 2⌈n_vocab/2⌉ + 4 u16', () => {
