@@ -25,6 +25,12 @@ export function signed(n: number, digits = 0): string {
   return new Intl.NumberFormat(i18n.locale, { maximumFractionDigits: digits, minimumFractionDigits: digits, signDisplay: 'exceptZero' }).format(n);
 }
 
+/** A perplexity change in percent, with its sign: two decimals, or two significant digits below 1 % (Q8_0's estimate is +0.0068%). */
+export function percentChange(v: number): string {
+  const digits = Math.abs(v) >= 1 || v === 0 ? 2 : Math.min(6, 1 - Math.floor(Math.log10(Math.abs(v))));
+  return `${signed(v, digits)}%`;
+}
+
 export function integer(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : new Intl.NumberFormat(i18n.locale).format(n);
 }
