@@ -5,13 +5,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   assertQuantizeMatches, assertSameFloats, kernelToFloat, oracleSkip, oracleToFloat, requireOracle,
 } from '../support/kernel-parity.ts';
 import { gaussian, mulberry32 } from '../support/random.ts';
+import { llamaSourceDir } from '../support/llama-tools.ts';
 import { GgmlType, ggmlTypeInfo } from '../../src-main/core/gguf/ggml-types.ts';
 // The TypeScript (reference) kernels, whatever the registry would accelerate.
 import { referenceKernelFor as kernelFor } from '../../src-main/core/quant/kernels.ts';
@@ -312,10 +312,11 @@ for (const g of GRID_FACTS) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The transcription itself, against the reference source when it is checked out next to the repo.
+// The transcription itself, against the pinned release's source (scripts/build-llama-tools.sh clones it in CI).
 
-const REF_SRC = fileURLToPath(new URL('../../../ref/llama.cpp/ggml/src/', import.meta.url));
-const refReason = existsSync(join(REF_SRC, 'ggml-quants.c')) ? undefined : `reference llama.cpp source not found at ${REF_SRC}`;
+const LLAMA_SRC = llamaSourceDir();
+const REF_SRC = LLAMA_SRC === undefined ? '' : join(LLAMA_SRC, 'ggml', 'src');
+const refReason = LLAMA_SRC !== undefined ? undefined : 'no llama.cpp source tree of the pinned release (run scripts/build-llama-tools.sh, or set QUANTFIT_LLAMA_SRC)';
 if (refReason) console.log(`# skipping grid transcription check: ${refReason}`);
 
 /** The numbers of a C initializer `name ... = { ... }` / GGML_TABLE_BEGIN(type, name, size) ... GGML_TABLE_END(). */

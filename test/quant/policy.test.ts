@@ -14,9 +14,11 @@ import { makeTempDir, removeTempDir, writeSyntheticGguf } from '../support/synth
 import { MODEL_VARIANTS, quantModel } from '../support/quant-models.ts';
 import { ISSUE_FTYPES, OPTION_CASES, oracleParams, planDiffs, syntheticImatrix } from '../support/quant-parity.ts';
 import { loadQuantizeOracle, quantizeOracleUnavailableReason } from '../support/llama-quantize-oracle.ts';
+import { llamaSourceDir } from '../support/llama-tools.ts';
 
 const T = GgmlType;
-const REF = '/work/ref/llama.cpp';
+// The pinned release's source (scripts/build-llama-tools.sh clones it in CI), when it is here.
+const REF = llamaSourceDir() ?? '(no llama.cpp source tree: run scripts/build-llama-tools.sh, or set QUANTFIT_LLAMA_SRC)';
 
 describe('ftype table', () => {
   test('names parse case-insensitively; Q3_K/Q4_K/Q5_K are aliases of the _M types', () => {

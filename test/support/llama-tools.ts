@@ -26,6 +26,16 @@ export function llamaToolDirs(): string[] {
   return dirs;
 }
 
+/**
+ * A llama.cpp source tree of the pinned release: $QUANTFIT_LLAMA_SRC, the one the build script clones
+ * from node-llama-cpp's bundle, or a local clone; undefined when none is here.
+ */
+export function llamaSourceDir(): string | undefined {
+  const built = process.env.QUANTFIT_LLAMA_TOOLS ?? join(homedir(), '.cache', 'quantfit', 'llama-tools', release());
+  const candidates = [process.env.QUANTFIT_LLAMA_SRC, join(built, 'src'), '/work/llama-src/llama.cpp'];
+  return candidates.find((d): d is string => d !== undefined && existsSync(join(d, 'ggml', 'src', 'ggml-quants.c')));
+}
+
 /** The tool's path, or undefined. */
 export function findLlamaTool(name: 'llama-perplexity' | 'llama-imatrix'): string | undefined {
   for (const dir of llamaToolDirs()) {
