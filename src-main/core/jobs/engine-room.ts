@@ -8,14 +8,13 @@ import { dirname } from 'node:path';
 import { memoryBudget } from '../advisor/budget.ts';
 import { machineFor } from '../advisor/service.ts';
 import { formatBytes } from '../advisor/sizes.ts';
-import { llamaUnavailableReason } from '../engine/llama.ts';
 import { enginePassMemory, referenceCacheBytes, type EnginePass, type EnginePassMemory } from '../engine/room.ts';
 import { QuantfitError, quantfitError } from '../errors.ts';
 import { freeBytes, nearestFolder } from '../fs-util.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
 import { msg } from '../../../src-shared/messages/index.ts';
 import type { Message } from '../../../src-shared/message.ts';
-import { FIT_ENGINE_CTX, FIT_EVAL_CHUNKS } from './engine-stages.ts';
+import { cannotEvaluate, FIT_ENGINE_CTX, FIT_EVAL_CHUNKS } from './engine-stages.ts';
 import type { FitContext, FitTarget, SourceModel } from './fit-stages.ts';
 
 /** What the passes need and what the machine has. */
@@ -58,8 +57,7 @@ export function judgeEngineRoom(facts: EngineRoomFacts, file: string): Message |
 function passesOf(job: FitContext, source: SourceModel, target: Pick<FitTarget, 'plan' | 'makeImatrix'>): EnginePass[] {
   const passes: EnginePass[] = [];
   if (target.makeImatrix) passes.push('imatrix');
-  // As the 'evaluate' stage decides (engine-stages.ts checkFitQuality): it skips what it cannot check.
-  if (job.request.checkQuality === true && target.plan !== null && llamaUnavailableReason() === undefined) passes.push('eval');
+  if (cannotEvaluate(job, target) === null) passes.push('eval');
   return passes;
 }
 

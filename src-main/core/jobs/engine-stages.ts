@@ -89,13 +89,24 @@ function releaseModelsOnStop(job: FitContext): void {
   job.runner.onStop(() => job.models.release());
 }
 
+/**
+ * Why the 'evaluate' stage will not score this job's output: null when it will; `undefined` when it was
+ * not asked to (no `checkQuality`), a Message when asked but it cannot. The one rule the stage, the room
+ * check and the conversion count all follow.
+ */
+export function cannotEvaluate(job: FitContext, target: Pick<FitTarget, 'plan'>): Message | null | undefined {
+  if (job.request.checkQuality !== true) return undefined;
+  if (target.plan === null) return msg('engine.fit.nothingQuantized');
+  const unavailable = llamaUnavailableReason();
+  return unavailable !== undefined ? msg('engine.unavailable', { reason: unavailable }) : null;
+}
+
 /** Stage 'evaluate': with `checkQuality`, the output against the input (KL divergence, perplexity). */
 export async function checkFitQuality(job: FitContext, source: SourceModel, target: FitTarget, output: FitOutput): Promise<FitQuality | null> {
   const { runner, request } = job;
-  if (request.checkQuality !== true) return null;
-  const unavailable = llamaUnavailableReason();
-  const why = target.plan === null ? msg('engine.fit.nothingQuantized') : unavailable !== undefined ? msg('engine.unavailable', { reason: unavailable }) : undefined;
-  if (why !== undefined) {
+  const why = cannotEvaluate(job, target);
+  if (why === undefined) return null;
+  if (why !== null) {
     runner.skip('evaluate', msg('engine.fit.evaluateSkipped', { reason: why }));
     return null;
   }

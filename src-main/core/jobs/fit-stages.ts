@@ -35,7 +35,7 @@ import { planQuantization, type QuantPlan, type QuantizeOptions } from '../quant
 import { defaultNameFromOllama } from '../sources/ollama.ts';
 import type { FitRequest } from '../../../src-shared/types/fit.ts';
 import { defaultModelName, defaultOutputName } from './default-names.ts';
-import { cannotMakeImatrix, willMakeImatrix } from './engine-stages.ts';
+import { cannotEvaluate, cannotMakeImatrix, willMakeImatrix } from './engine-stages.ts';
 import { checkEngineRoom } from './engine-room.ts';
 import type { HardwareProfile } from '../hardware/types.ts';
 import type { StageRunner } from './runner.ts';
@@ -198,7 +198,7 @@ export async function planFit(job: FitContext, source: SourceModel): Promise<Fit
 
   const name = source.ollama ? await checkModelName(job, source.ollama, source, plan, typeName) : null;
   // A folder's conversion for llama.cpp sits beside the output while the engine stages need it.
-  const converts = source.folder === true && (makeImatrix || request.checkQuality === true);
+  const converts = source.folder === true && (makeImatrix || cannotEvaluate(job, { plan }) === null);
   if (plan) await checkOutput(job, plan, outputPath, name?.modelName ?? null, converts ? source.header.fileSize : 0);
   // The profile the advisor read is this machine's only without "what if" sizes.
   const whatIf = request.ramBytes !== undefined || request.vramBytes !== undefined || request.unified === true;
