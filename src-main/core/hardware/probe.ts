@@ -5,13 +5,14 @@
 
 import { execFile } from 'node:child_process';
 import { readdir, readFile, statfs } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import type { Systeminformation } from 'systeminformation';
 import type { RawGpu, RawHardware } from './raw.ts';
 import { profileFromRaw } from './profile.ts';
 import type { HardwareProfile } from './types.ts';
+import { nearestFolder } from '../fs-util.ts';
 import { defaultHardwareCachePath, readBootHardware, readBootId, writeBootHardware, type BootHardware } from './boot-cache.ts';
 
 export interface ProbeOptions {
@@ -187,17 +188,8 @@ async function cpuAndGpus(options: ProbeOptions, errors: Record<string, string>)
 
 async function diskSpace(outputDir: string): Promise<NonNullable<RawHardware['disk']>> {
   // A folder that does not exist yet will be created inside its nearest existing ancestor.
-  let dir = outputDir;
-  for (;;) {
-    try {
-      const s = await statfs(dir);
-      return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
-    } catch (err) {
-      const parent = dirname(dir);
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
-      dir = parent;
-    }
-  }
+  const s = await statfs(await nearestFolder(outputDir));
+  return { path: outputDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 }
 
 /** Collects the raw answers; never throws (a failed query is recorded in `errors`). */
